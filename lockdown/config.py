@@ -1,0 +1,278 @@
+"""``[tool.lockdown]`` in pyproject.toml, or a standalone ``lockdown.toml``, into a typed Config.
+
+Parse, don't validate: :func:`load_config` reads the file once, checks every
+key and value, and returns a frozen :class:`Config`; the rest of lockdown
+trusts its types. Unknown keys are an error naming the key, so a typo never
+silently turns a setting off.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, cast
+
+from packaging.markers import InvalidMarker, Marker
+from packaging.pylock import is_valid_pylock_path
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+
+from lockdown.errors import ConfigError, InputError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised only on 3.10
+    import tomli as tomllib
+
+PYPROJECT = "pyproject.toml"
+STANDALONE = "lockdown.toml"
+
+ResolverName = Literal["uv", "pip-tools"]
+RESOLVERS: tuple[ResolverName, ...] = ("uv", "pip-tools")
+
+#: The platforms a production lock covers unless the project says otherwise:
+#: linux, macOS and Windows, each on x86_64 and arm64. The Python versions are
+#: bounded separately by the project's ``requires-python``.
+DEFAULT_ENVIRONMENTS: tuple[str, ...] = (
+    "sys_platform == 'linux' and platform_machine == 'x86_64'",
+    "sys_platform == 'linux' and platform_machine == 'aarch64'",
+    "sys_platform == 'darwin' and platform_machine == 'x86_64'",
+    "sys_platform == 'darwin' and platform_machine == 'arm64'",
+    "sys_platform == 'win32' and platform_machine == 'AMD64'",
+    "sys_platform == 'win32' and platform_machine == 'ARM64'",
+)
+
+#: Every key ``[tool.lockdown]`` accepts today. Sub-tables that later features
+#: own (``trust``, ``policy``, ``conda``) are added here when they are built, so
+#: an unknown key is always a typo or a setting this version does not have.
+KNOWN_KEYS = frozenset(
+    {
+        "environments",
+        "index-url",
+        "extra-index-urls",
+        "resolver",
+        "output",
+        "extras",
+        "dependency-groups",
+        "default-groups",
+        "requirements",
+        "requires-python",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    """Validated lockdown settings for one project."""
+
+    #: The file the settings came from (pyproject.toml or lockdown.toml).
+    source: Path
+    #: The project directory: inputs and outputs are relative to it.
+    project_dir: Path
+    #: PEP 508 markers, normalized; the lock covers exactly these environments.
+    environments: tuple[str, ...]
+    #: True when ``environments`` was set explicitly (not the default).
+    environments_explicit: bool
+    #: The primary index; ``None`` means the default index of uv and pip.
+    index_url: str | None
+    #: Further indexes, in priority order after ``index_url``.
+    extra_index_urls: tuple[str, ...]
+    #: Which resolver backend locks the project.
+    resolver: ResolverName
+    #: The lock file name, ``pylock.toml`` or ``pylock.<name>.toml``.
+    output: str
+    #: Extras to lock; ``None`` means every extra the project declares.
+    extras: tuple[str, ...] | None
+    #: Dependency groups to lock; ``None`` means every group the project declares.
+    dependency_groups: tuple[str, ...] | None
+    #: Groups installed when the installer is given none (PEP 751 ``default-groups``).
+    default_groups: tuple[str, ...]
+    #: Extra ``requirements.in`` style files whose requirements are locked too.
+    requirements: tuple[str, ...]
+    #: Overrides or supplies ``requires-python`` (needed when there is no [project]).
+    requires_python: str | None
+
+    @property
+    def output_path(self) -> Path:
+        """Where the lock file lives."""
+        return self.project_dir / self.output
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Read a TOML file, turning every failure into one line naming the file (and line)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text", hint="save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: invalid TOML: {exc}", hint="fix the file and retry") from None
+
+
+def find_config_file(project_dir: Path) -> Path:
+    """Return the file that configures the project in ``project_dir``."""
+    standalone = project_dir / STANDALONE
+    pyproject = project_dir / PYPROJECT
+    if standalone.is_file():
+        return standalone
+    if pyproject.is_file():
+        return pyproject
+    raise InputError(
+        f"no {PYPROJECT} or {STANDALONE} in {project_dir}",
+        hint="run lockdown in your project directory or pass --project DIR",
+    )
+
+
+def load_config(project_dir: Path) -> tuple[Config, dict[str, Any]]:
+    """Load and validate the configuration of the project in ``project_dir``.
+
+    Returns the config and the parsed pyproject.toml (empty when the project
+    has none), so the caller reads the project's inputs from the same bytes.
+    """
+    project_dir = project_dir.resolve()
+    source = find_config_file(project_dir)
+    pyproject_path = project_dir / PYPROJECT
+    pyproject: dict[str, Any] = read_toml(pyproject_path) if pyproject_path.is_file() else {}
+    if source.name == STANDALONE:
+        table = read_toml(source)
+        where = STANDALONE
+        if _tool_table(pyproject) is not None:
+            raise ConfigError(
+                f"{project_dir}: both {STANDALONE} and [tool.lockdown] in {PYPROJECT}",
+                hint="keep the settings in one of them",
+            )
+    else:
+        table = _tool_table(pyproject) or {}
+        where = "[tool.lockdown]"
+    return parse_config(table, source=source, project_dir=project_dir, where=where), pyproject
+
+
+def _tool_table(pyproject: Mapping[str, Any]) -> dict[str, Any] | None:
+    tool = pyproject.get("tool", {})
+    if not isinstance(tool, dict):
+        return None
+    table = tool.get("lockdown")
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{PYPROJECT}: tool.lockdown must be a table")
+    return cast("dict[str, Any]", table)
+
+
+def parse_config(
+    table: Mapping[str, Any], *, source: Path, project_dir: Path, where: str = "[tool.lockdown]"
+) -> Config:
+    """Validate a raw settings table into a :class:`Config`."""
+    unknown = sorted(set(table) - KNOWN_KEYS)
+    if unknown:
+        known = ", ".join(sorted(KNOWN_KEYS))
+        raise ConfigError(
+            f"{source}: unknown key {unknown[0]!r} in {where}", hint=f"known keys: {known}"
+        )
+    env_raw = table.get("environments")
+    environments = (
+        DEFAULT_ENVIRONMENTS
+        if env_raw is None
+        else tuple(
+            _marker(m, f"{where} environments[{i}]", source)
+            for i, m in enumerate(_str_list(env_raw, "environments", source))
+        )
+    )
+    if env_raw is not None and not environments:
+        raise ConfigError(f"{source}: {where} environments is empty", hint="list at least one")
+    resolver = _str(table.get("resolver", "uv"), "resolver", source)
+    if resolver not in RESOLVERS:
+        raise ConfigError(
+            f"{source}: resolver {resolver!r} is not supported", hint="use 'uv' or 'pip-tools'"
+        )
+    output = _str(table.get("output", "pylock.toml"), "output", source)
+    if "/" in output or "\\" in output or not is_valid_pylock_path(Path(output)):
+        raise ConfigError(
+            f"{source}: output {output!r} is not a PEP 751 lock file name",
+            hint="use 'pylock.toml' or 'pylock.<name>.toml'",
+        )
+    index_url = table.get("index-url")
+    requires_python = table.get("requires-python")
+    if requires_python is not None:
+        requires_python = _str(requires_python, "requires-python", source)
+        try:
+            SpecifierSet(requires_python)
+        except InvalidSpecifier:
+            raise ConfigError(
+                f"{source}: requires-python {requires_python!r} is not a version specifier"
+            ) from None
+    return Config(
+        source=source,
+        project_dir=project_dir,
+        environments=environments,
+        environments_explicit=env_raw is not None,
+        index_url=None if index_url is None else _url(index_url, "index-url", source),
+        extra_index_urls=tuple(
+            _url(u, "extra-index-urls", source)
+            for u in _str_list(table.get("extra-index-urls", []), "extra-index-urls", source)
+        ),
+        resolver=cast("ResolverName", resolver),
+        output=output,
+        extras=_names_or_all(table.get("extras"), "extras", source),
+        dependency_groups=_names_or_all(
+            table.get("dependency-groups"), "dependency-groups", source
+        ),
+        default_groups=tuple(
+            canonicalize_name(g)
+            for g in _str_list(table.get("default-groups", []), "default-groups", source)
+        ),
+        requirements=tuple(_str_list(table.get("requirements", []), "requirements", source)),
+        requires_python=requires_python,
+    )
+
+
+def _str(value: object, key: str, source: Path) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{source}: {key} must be a string, not {type(value).__name__}")
+    return value
+
+
+def _str_list(value: object, key: str, source: Path) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{source}: {key} must be a list of strings")
+    return cast("list[str]", value)
+
+
+def _names_or_all(value: object, key: str, source: Path) -> tuple[str, ...] | None:
+    if value is None or value == "all":
+        return None
+    return tuple(sorted({canonicalize_name(v) for v in _str_list(value, key, source)}))
+
+
+def normalize_marker(text: str) -> str:
+    """A marker in packaging's normal form, single-quoted as in PEP 508 examples.
+
+    Single quotes keep markers readable inside TOML strings (no escaping).
+    """
+    normal = str(Marker(text))
+    return normal if "'" in normal else normal.replace('"', "'")
+
+
+def _marker(value: str, where: str, source: Path) -> str:
+    try:
+        return normalize_marker(value)
+    except InvalidMarker as exc:
+        first = str(exc).splitlines()[0]
+        raise ConfigError(f"{source}: {where}: invalid marker {value!r}: {first}") from None
+
+
+def _url(value: object, key: str, source: Path) -> str:
+    url = _str(value, key, source)
+    if not url.startswith(("https://", "http://", "file://")):
+        raise ConfigError(
+            f"{source}: {key} {url!r} is not an http(s) or file URL",
+            hint="give the simple API URL of the index",
+        )
+    return url.rstrip("/") + "/"

@@ -1,0 +1,1 @@
+"""Target environments: their interpreters and installed files, read without importing their code."""

@@ -1,0 +1,67 @@
+"""One error root for lockdown; every subclass carries a user-facing message and an exit code.
+
+The CLI catches :class:`LockdownError` in one place and prints ``str(error)``
+(one line: what happened, where, what to do) and exits with ``error.exit_code``.
+"""
+
+from __future__ import annotations
+
+#: Exit codes from DESIGN.md.
+EXIT_OK = 0
+EXIT_CHANGED = 1
+EXIT_BLOCKED = 3
+EXIT_INTEGRITY = 16
+EXIT_USAGE = 64
+EXIT_INTERNAL = 70
+
+
+class LockdownError(Exception):
+    """Root of every error lockdown reports to a user."""
+
+    exit_code: int = EXIT_INTERNAL
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}; {self.hint}"
+        return self.message
+
+
+class UsageError(LockdownError):
+    """Bad flag, bad input file, unreadable or invalid configuration (exit 64)."""
+
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(UsageError):
+    """``[tool.lockdown]`` / ``lockdown.toml`` is invalid."""
+
+
+class InputError(UsageError):
+    """A project input (pyproject.toml, requirements.in) is missing or invalid."""
+
+
+class LockFileError(UsageError):
+    """A lock file cannot be read or is not a valid PEP 751 lock."""
+
+
+class ResolutionError(LockdownError):
+    """The resolver failed or the requirements cannot be satisfied (exit 70)."""
+
+    exit_code = EXIT_INTERNAL
+
+
+class PackageIndexError(LockdownError):
+    """The package index is unreachable or answered something unusable (exit 70)."""
+
+    exit_code = EXIT_INTERNAL
+
+
+class IntegrityError(LockdownError):
+    """An artifact's bytes do not match what the index or lock declares (exit 16)."""
+
+    exit_code = EXIT_INTEGRITY

@@ -1,0 +1,412 @@
+"""PEP 503 / PEP 691 simple-API client: a project's files with hashes, sizes, upload times, yanks.
+
+Standard library only (``urllib``, ``html.parser``, ``json``): lockdown adds
+no runtime dependency for it and importing it stays cheap. The client asks
+for PEP 691 JSON and falls back to whatever HTML the index answers with; it
+reports only what the index says (a missing size or upload time stays
+``None``, never invented) and turns every network or format failure into one
+:class:`~lockdown.errors.PackageIndexError` line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from email.message import Message
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Final
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+
+from packaging.utils import canonicalize_name
+
+from lockdown import __version__
+from lockdown.errors import IntegrityError, PackageIndexError
+
+__all__ = ["ACCEPT", "IndexClient", "IndexFile", "fetch_sha256", "verify_file"]
+
+#: PEP 691: prefer JSON, accept either HTML flavour from older indexes.
+ACCEPT: Final = (
+    "application/vnd.pypi.simple.v1+json, "
+    "application/vnd.pypi.simple.v1+html;q=0.2, "
+    "text/html;q=0.01"
+)
+_JSON_TYPE: Final = "application/vnd.pypi.simple.v1+json"
+#: An empty Content-Type is read as HTML: static file servers often send none.
+_HTML_TYPES: Final = frozenset({"application/vnd.pypi.simple.v1+html", "text/html", ""})
+#: PEP 629: a client must refuse a major API version it does not know.
+_SUPPORTED_MAJOR: Final = 1
+_SCHEMES: Final = frozenset({"http", "https", "file"})
+_USER_AGENT: Final = f"lockdown/{__version__}"
+_CHUNK: Final = 1 << 16
+_SHA256_HEX: Final = re.compile(r"[0-9a-fA-F]{64}")
+#: PEP 700 upload-time; written by hand because ``fromisoformat`` on 3.10 rejects ``Z``.
+_ISO_8601: Final = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
+    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))"
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IndexFile:
+    """One file of a project as the index lists it."""
+
+    #: The file name: the last path segment of ``url``, unquoted.
+    filename: str
+    #: Absolute URL, fragment removed.
+    url: str
+    #: Lower-case hex; None if the index gives no sha256 (other algorithms are ignored).
+    sha256: str | None
+    #: Size in bytes; None when the index does not say (HTML pages never do).
+    size: int | None
+    #: PEP 700 upload time, tz-aware UTC; None when not given (never invented).
+    upload_time: datetime | None
+    #: None = not yanked; "" = yanked without a reason; else the reason.
+    yanked: str | None
+    #: The file's ``requires-python`` specifier, as the index wrote it.
+    requires_python: str | None
+
+
+class IndexClient:
+    """Reads project pages from one simple-API index: ``http(s)://`` or a ``file://`` directory."""
+
+    __slots__ = ("_index_url", "_timeout")
+
+    def __init__(self, index_url: str, *, timeout: float = 30.0) -> None:
+        scheme = urlsplit(index_url).scheme.lower()
+        if scheme not in _SCHEMES:
+            raise PackageIndexError(
+                f"unsupported package index URL {index_url}",
+                hint="use an http://, https:// or file:// URL",
+            )
+        # Project pages are resolved relative to the index, which only works from a directory URL.
+        self._index_url = index_url if index_url.endswith("/") else index_url + "/"
+        self._timeout = timeout
+
+    @property
+    def index_url(self) -> str:
+        """The simple-API root, always ending in ``/``."""
+        return self._index_url
+
+    def project_files(self, name: str) -> list[IndexFile]:
+        """Return every file the index lists for project ``name``, in the index's order."""
+        project = canonicalize_name(name)
+        page_url = urljoin(self._index_url, f"{project}/")
+        if urlsplit(page_url).scheme == "file":
+            body, final_url, content_type, charset = self._read_local(project, page_url)
+        else:
+            body, final_url, content_type, charset = self._download(project, page_url)
+        page = _Page(index_url=self._index_url, project=project, url=final_url)
+        if content_type == _JSON_TYPE:
+            return page.parse_json(body)
+        if content_type in _HTML_TYPES:
+            return page.parse_html(body, charset)
+        raise PackageIndexError(
+            f"package index {self._index_url} answered {content_type!r} for project {project}, "
+            "not a simple-API page",
+            hint="check the index URL",
+        )
+
+    def _download(self, project: str, page_url: str) -> tuple[bytes, str, str, str]:
+        """GET a project page; return (body, final URL after redirects, content type, charset)."""
+        request = urllib.request.Request(  # noqa: S310 - scheme checked in __init__
+            page_url, headers={"Accept": ACCEPT, "User-Agent": _USER_AGENT}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
+                body: bytes = response.read()
+                final_url: str = response.geturl()
+                headers: Message = response.headers
+        except urllib.error.HTTPError as error:
+            if error.code == 404:
+                raise self._not_found(project) from None
+            raise PackageIndexError(
+                f"package index {self._index_url} answered HTTP {error.code} {error.reason} "
+                f"for project {project}",
+                hint="check the index URL or try again later",
+            ) from None
+        except urllib.error.URLError as error:
+            raise self._unreachable(error.reason) from None
+        except (OSError, http.client.HTTPException, ValueError) as error:
+            # Timeouts and resets while reading the body, malformed responses or URLs.
+            raise self._unreachable(error) from None
+        content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        return body, final_url, content_type, headers.get_content_charset() or "utf-8"
+
+    def _read_local(self, project: str, page_url: str) -> tuple[bytes, str, str, str]:
+        """Read ``<dir>/<project>/index.html`` of a ``file://`` index (HTML, like pip's)."""
+        page = Path(urllib.request.url2pathname(urlsplit(page_url).path)) / "index.html"
+        try:
+            body = page.read_bytes()
+        except FileNotFoundError:
+            raise self._not_found(project) from None
+        except OSError as error:
+            raise PackageIndexError(
+                f"cannot read package index {self._index_url}: {_reason(error)}",
+                hint="check the index path and its permissions",
+            ) from None
+        return body, page_url, "text/html", "utf-8"
+
+    def _not_found(self, project: str) -> PackageIndexError:
+        return PackageIndexError(
+            f"project {project} not found on package index {self._index_url}",
+            hint="check the package name and the index URL",
+        )
+
+    def _unreachable(self, reason: object) -> PackageIndexError:
+        return PackageIndexError(
+            f"cannot reach package index {self._index_url}: {_reason(reason)}",
+            hint="check the index URL and network",
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Page:
+    """One project page being parsed; knows where it came from for URLs and messages."""
+
+    index_url: str
+    project: str
+    #: The URL the page was finally read from: relative links resolve against it.
+    url: str
+
+    def parse_json(self, body: bytes) -> list[IndexFile]:
+        """Parse a PEP 691 JSON project page."""
+        try:
+            document: object = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise PackageIndexError(
+                f"package index {self.index_url} sent invalid JSON for project {self.project}: "
+                f"{error}",
+                hint="check the index URL; the index may be broken",
+            ) from None
+        if not isinstance(document, Mapping):
+            raise self._unusable("the page", "is not a JSON object")
+        meta = document.get("meta")
+        if not isinstance(meta, Mapping):
+            raise self._unusable("meta", "is missing")
+        self._check_api_version(meta.get("api-version"))
+        files = document.get("files")
+        if not isinstance(files, list):
+            raise self._unusable("files", "is not a list")
+        return [self._json_file(entry, f"files[{i}]") for i, entry in enumerate(files)]
+
+    def _json_file(self, entry: object, where: str) -> IndexFile:
+        if not isinstance(entry, Mapping):
+            raise self._unusable(where, "is not an object")
+        filename = entry.get("filename")
+        if not isinstance(filename, str) or not filename:
+            raise self._unusable(f"{where}.filename", "is missing")
+        url = entry.get("url")
+        if not isinstance(url, str) or not url:
+            raise self._unusable(f"{where}.url", "is missing")
+        hashes = entry.get("hashes")
+        if not isinstance(hashes, Mapping):
+            raise self._unusable(f"{where}.hashes", "is not an object")
+        sha256 = hashes.get("sha256")
+        if sha256 is not None and not isinstance(sha256, str):
+            raise self._unusable(f"{where}.hashes.sha256", "is not a string")
+        size = entry.get("size")
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+            raise self._unusable(f"{where}.size", "is not a non-negative integer")
+        upload_time = entry.get("upload-time")
+        if upload_time is not None and not isinstance(upload_time, str):
+            raise self._unusable(f"{where}.upload-time", "is not a string")
+        requires_python = entry.get("requires-python")
+        if requires_python is not None and not isinstance(requires_python, str):
+            raise self._unusable(f"{where}.requires-python", "is not a string")
+        yanked = entry.get("yanked", False)
+        if not isinstance(yanked, (bool, str)):
+            raise self._unusable(f"{where}.yanked", "is neither a boolean nor a string")
+        return IndexFile(
+            filename=filename,
+            url=urldefrag(urljoin(self.url, url)).url,
+            sha256=self._sha256(sha256, f"{where}.hashes.sha256"),
+            size=size,
+            upload_time=(
+                None if upload_time is None else self._time(upload_time, f"{where}.upload-time")
+            ),
+            # PEP 691 says a reason is non-empty; an empty one is still read as a yank (fail closed).
+            yanked=(None if yanked is False else "" if yanked is True else yanked),
+            requires_python=requires_python or None,
+        )
+
+    def parse_html(self, body: bytes, charset: str) -> list[IndexFile]:
+        """Parse a PEP 503 HTML project page (with PEP 592 yanks and PEP 629 version)."""
+        try:
+            text = body.decode(charset)
+        except (UnicodeDecodeError, LookupError) as error:
+            raise self._unusable("the page", f"cannot be decoded ({error})") from None
+        parser = _AnchorParser()
+        parser.feed(text)
+        parser.close()
+        if parser.api_version is not None:
+            self._check_api_version(parser.api_version)
+        base = urljoin(self.url, parser.base_href) if parser.base_href else self.url
+        files = []
+        for number, anchor in enumerate(parser.anchors):
+            href = anchor.get("href")
+            if not href:
+                continue
+            where = f"link {number + 1} ({href})"
+            url, fragment = urldefrag(urljoin(base, href))
+            filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+            if not filename:
+                continue
+            algorithm, _, digest = fragment.partition("=")
+            yanked = anchor.get("data-yanked", False)
+            files.append(
+                IndexFile(
+                    filename=filename,
+                    url=url,
+                    sha256=self._sha256(digest if algorithm == "sha256" else None, where),
+                    size=None,
+                    upload_time=None,
+                    yanked=None if yanked is False else (yanked or ""),
+                    requires_python=anchor.get("data-requires-python") or None,
+                )
+            )
+        return files
+
+    def _check_api_version(self, version: object) -> None:
+        if not isinstance(version, str) or not version:
+            raise self._unusable("the API version", "is missing")
+        major = version.split(".", 1)[0]
+        if not major.isdigit():
+            raise self._unusable("the API version", f"{version!r} is not a version")
+        if int(major) != _SUPPORTED_MAJOR:
+            raise PackageIndexError(
+                f"package index {self.index_url} speaks simple API version {version}; "
+                f"lockdown reads version {_SUPPORTED_MAJOR}.x",
+                hint="use an index that serves the standard simple API",
+            )
+
+    def _sha256(self, value: str | None, where: str) -> str | None:
+        if value is None:
+            return None
+        if not _SHA256_HEX.fullmatch(value):
+            raise self._unusable(where, f"{value!r} is not a sha256 hex digest")
+        return value.lower()
+
+    def _time(self, value: str, where: str) -> datetime:
+        match = _ISO_8601.fullmatch(value.strip())
+        if match is None:
+            raise self._unusable(where, f"{value!r} is not an ISO 8601 date and time with a zone")
+        year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
+        offset = timedelta(0)
+        if zulu is None:
+            offset = timedelta(hours=int(off_h), minutes=int(off_m))
+            offset = -offset if sign == "-" else offset
+        try:
+            moment = datetime(
+                int(year),
+                int(month),
+                int(day),
+                int(hour),
+                int(minute),
+                int(second),
+                int((fraction or "0").ljust(6, "0")[:6]),
+                tzinfo=timezone(offset),
+            )
+        except ValueError as error:
+            raise self._unusable(where, f"{value!r} is not a valid time ({error})") from None
+        return moment.astimezone(timezone.utc)
+
+    def _unusable(self, where: str, problem: str) -> PackageIndexError:
+        return PackageIndexError(
+            f"package index {self.index_url} sent an unusable page for project {self.project}: "
+            f"{where} {problem}",
+            hint="check the index URL; the index may be broken",
+        )
+
+
+class _AnchorParser(HTMLParser):
+    """Collects ``<a>`` attributes, ``<base href>`` and PEP 629's repository-version meta tag."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.anchors: list[dict[str, str | None]] = []
+        self.base_href: str | None = None
+        self.api_version: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "a":
+            self.anchors.append(attributes)
+        elif tag == "base" and self.base_href is None:
+            self.base_href = attributes.get("href")
+        elif tag == "meta" and attributes.get("name") == "pypi:repository-version":
+            self.api_version = attributes.get("content") or ""
+
+
+def fetch_sha256(url: str, *, timeout: float = 30.0) -> tuple[str, int]:
+    """Stream ``url`` (http, https or file) and return its (sha256 hex, size in bytes)."""
+    if urlsplit(url).scheme.lower() not in _SCHEMES:
+        raise PackageIndexError(
+            f"cannot download {url}: unsupported URL scheme",
+            hint="artifacts must come from http://, https:// or file:// URLs",
+        )
+    request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})  # noqa: S310
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            while chunk := response.read(_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+    except urllib.error.HTTPError as error:
+        raise PackageIndexError(
+            f"cannot download {url}: HTTP {error.code} {error.reason}",
+            hint="the index lists a file it does not serve; check the index",
+        ) from None
+    except urllib.error.URLError as error:
+        raise PackageIndexError(
+            f"cannot download {url}: {_reason(error.reason)}",
+            hint="check the index URL and network",
+        ) from None
+    except (OSError, http.client.HTTPException, ValueError) as error:
+        raise PackageIndexError(
+            f"cannot download {url}: {_reason(error)}",
+            hint="check the index URL and network",
+        ) from None
+    return digest.hexdigest(), size
+
+
+def verify_file(file: IndexFile, *, timeout: float = 30.0) -> None:
+    """Download ``file`` and raise :class:`IntegrityError` unless it matches what the index says.
+
+    A file the index gives no sha256 for is refused: there is nothing to trust it by.
+    """
+    if file.sha256 is None:
+        raise IntegrityError(
+            f"package index gives no sha256 for {file.filename} ({file.url})",
+            hint="use an index that publishes sha256 hashes",
+        )
+    actual, size = fetch_sha256(file.url, timeout=timeout)
+    if actual != file.sha256:
+        raise IntegrityError(
+            f"{file.filename} has sha256 {actual} but the index declares {file.sha256}",
+            hint="the index or a proxy is corrupt or tampered with",
+        )
+    if file.size is not None and size != file.size:
+        raise IntegrityError(
+            f"{file.filename} is {size} bytes but the index declares {file.size}",
+            hint="the index or a proxy is corrupt or tampered with",
+        )
+
+
+def _reason(reason: object) -> str:
+    """One line saying why a connection or read failed, without errno noise."""
+    if isinstance(reason, TimeoutError):
+        return "timed out"
+    if isinstance(reason, OSError) and isinstance(reason.strerror, str) and reason.strerror:
+        text = reason.strerror
+    else:
+        text = str(reason) or type(reason).__name__
+    return " ".join(text.split())

@@ -1,0 +1,269 @@
+"""The uv backend: universal resolution with hashes, read back as PEP 751.
+
+uv resolves one universal lock for all the configured environments at once
+(``[tool.uv] environments``). lockdown writes a scratch, virtual project that
+holds only the inputs, runs ``uv lock`` there with ``--no-config`` and a
+scrubbed environment (a user's uv settings cannot leak in), and reads the
+result through ``uv export --format pylock.toml``: once for the base
+dependencies and once per extra and group, so each package gets a marker that
+says exactly which extras or groups need it.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+
+from lockdown.config import normalize_marker
+from lockdown.errors import IntegrityError, PackageIndexError, ResolutionError
+from lockdown.resolve.interface import (
+    Artifact,
+    LockedPackage,
+    Resolution,
+    ResolveRequest,
+    isolated_environ,
+)
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+#: Name of the scratch project when the real one has none.
+ANONYMOUS_PROJECT = "lockdown-locked-project"
+
+Notify = Callable[[str], None]
+
+
+@cache
+def uv_binary() -> str:
+    """The uv executable that ships with lockdown's own ``uv`` dependency."""
+    try:
+        from uv import find_uv_bin  # noqa: PLC0415 - only the uv backend needs it
+
+        return find_uv_bin()
+    except (ImportError, FileNotFoundError):
+        raise ResolutionError(
+            "uv is not installed next to lockdown", hint="reinstall lockdown (it depends on uv)"
+        ) from None
+
+
+class UvResolver:
+    """Resolve with ``uv lock`` (universal) and read the result as PEP 751."""
+
+    name = "uv"
+
+    def __init__(self, *, notify: Notify | None = None) -> None:
+        self._notify = notify or (lambda _message: None)
+
+    def version(self) -> str:
+        """uv's version, e.g. ``0.13.9``."""
+        out = self._run(["--version"], cwd=None).stdout.strip()
+        return out.split()[1] if out.startswith("uv ") else out
+
+    def resolve(self, request: ResolveRequest) -> Resolution:
+        """Lock ``request`` with uv and return every package with its artifacts."""
+        with tempfile.TemporaryDirectory(prefix="lockdown-uv-") as tmp:
+            work = Path(tmp)
+            (work / "pyproject.toml").write_text(scratch_pyproject(request), encoding="utf-8")
+            index_args = ["--default-index", request.index_url]
+            for url in request.extra_index_urls:
+                index_args += ["--index", url]
+            self._run(["lock", *index_args], cwd=work)
+            selections: list[tuple[str | None, list[str]]] = [(None, [])]
+            selections += [(f"'{e}' in extras", ["--extra", e]) for e in request.inputs.extras]
+            selections += [
+                (f"'{g}' in dependency_groups", ["--group", g]) for g in request.inputs.groups
+            ]
+            exports = []
+            for condition, args in selections:
+                out = self._run(
+                    [
+                        "export",
+                        "--format",
+                        "pylock.toml",
+                        "--frozen",
+                        "--no-header",
+                        "--no-emit-project",
+                        "--no-default-groups",
+                        *args,
+                    ],
+                    cwd=work,
+                ).stdout
+                exports.append((condition, tomllib.loads(out)))
+        packages = merge_exports(exports)
+        return Resolution(
+            packages=packages,
+            environments=request.environments,
+            resolver=self.name,
+            resolver_version=self.version(),
+        )
+
+    def _run(self, args: Sequence[str], *, cwd: Path | None) -> subprocess.CompletedProcess[str]:
+        env, dropped = isolated_environ()
+        if dropped and args and args[0] == "lock":
+            self._notify(f"ignoring {', '.join(dropped)} from the environment for uv")
+        cmd = [uv_binary(), "--no-config", "--no-python-downloads", "--color", "never", *args]
+        if args and args[0] != "--version":
+            cmd.insert(1, "--quiet")
+        try:
+            proc = subprocess.run(
+                cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False
+            )
+        except OSError as exc:
+            raise ResolutionError(f"cannot run uv: {exc.strerror}") from None
+        if proc.returncode != 0:
+            raise classify_uv_failure(proc.stderr)
+        return proc
+
+
+def scratch_pyproject(request: ResolveRequest) -> str:
+    """The virtual project uv locks: the inputs, the environments, nothing else."""
+    inputs = request.inputs
+    doc = tomlkit.document()
+    project = tomlkit.table()
+    project["name"] = inputs.name or ANONYMOUS_PROJECT
+    project["version"] = "0"
+    if inputs.requires_python:
+        project["requires-python"] = inputs.requires_python
+    project["dependencies"] = list(inputs.dependencies)
+    if inputs.extras:
+        extras = tomlkit.table()
+        for name, reqs in sorted(inputs.extras.items()):
+            extras[name] = list(reqs)
+        project["optional-dependencies"] = extras
+    doc["project"] = project
+    if inputs.groups:
+        groups = tomlkit.table()
+        for name, reqs in sorted(inputs.groups.items()):
+            groups[name] = list(reqs)
+        doc["dependency-groups"] = groups
+    uv = tomlkit.table()
+    uv["package"] = False
+    uv["environments"] = list(request.environments)
+    tool = tomlkit.table(is_super_table=True)
+    tool["uv"] = uv
+    doc["tool"] = tool
+    return tomlkit.dumps(doc)
+
+
+_HASH_MISMATCH = re.compile(r"[Hh]ash mismatch for `([^`]+)`")
+_NETWORK = re.compile(
+    r"(Failed to fetch|error sending request|Connection refused|dns error|timed out|"
+    r"Could not connect|tcp connect error|client error \(Connect\))"
+)
+
+
+def classify_uv_failure(stderr: str) -> ResolutionError | PackageIndexError | IntegrityError:
+    """Turn uv's stderr into one lockdown error with uv's own explanation."""
+    lines = [ln.strip(" │╰─▶×╭") .strip() for ln in stderr.splitlines()]
+    lines = [ln for ln in lines if ln and not ln.startswith("hint:")]
+    text = " ".join(lines)
+    text = re.sub(r"^(error: )", "", text)
+    if match := _HASH_MISMATCH.search(stderr):
+        return PackageIndexError(
+            f"the package index served {match.group(1)} with a hash that does not match "
+            f"the file: {text}",
+            hint="the index or a proxy is corrupt or tampered with; nothing was written",
+        )
+    if "No solution found" in stderr or "unsatisfiable" in stderr:
+        explanation = _shorten(text.replace("No solution found when resolving dependencies: ", ""))
+        return ResolutionError(
+            f"cannot resolve dependencies: {explanation}",
+            hint="relax the conflicting requirements",
+        )
+    if _NETWORK.search(stderr):
+        return PackageIndexError(
+            f"cannot reach the package index: {text}", hint="check the index URL and network"
+        )
+    return ResolutionError(f"uv failed: {text or 'no message'}")
+
+
+def _shorten(text: str, limit: int = 600) -> str:
+    """Keep a long resolver explanation to its start and its conclusion, on one line."""
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit // 2].rstrip()} ... {text[-limit // 2 :].lstrip()}"
+
+
+def _artifact(raw: Mapping[str, Any]) -> Artifact:
+    url = str(raw["url"])
+    upload = raw.get("upload-time")
+    if isinstance(upload, datetime) and upload.tzinfo is None:
+        upload = upload.replace(tzinfo=timezone.utc)
+    size = raw.get("size")
+    return Artifact(
+        url=url,
+        filename=url.rsplit("/", 1)[-1].split("#", 1)[0],
+        sha256=str(raw["hashes"]["sha256"]),
+        size=int(size) if size is not None else None,
+        upload_time=upload if isinstance(upload, datetime) else None,
+    )
+
+
+def merge_exports(
+    exports: Sequence[tuple[str | None, Mapping[str, Any]]],
+) -> tuple[LockedPackage, ...]:
+    """Merge per-selection exports into packages with selection-aware markers.
+
+    ``exports`` pairs a selection condition (``None`` for the base
+    dependencies, else e.g. ``'postgres' in extras``) with uv's PEP 751 export
+    for that selection. A package the base needs keeps uv's marker; one that
+    only some extras or groups need gets ``(<conditions>) and (<marker>)``.
+    Terms that the base term already implies (same uv marker) are dropped.
+    """
+    # key -> uv marker (None = everywhere) -> conditions (None = base)
+    terms: dict[tuple[str, str], dict[str | None, list[str | None]]] = {}
+    raw_by_key: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for condition, doc in exports:
+        for raw in doc.get("packages", []):
+            key = (str(raw["name"]), str(raw["version"]))
+            raw_by_key.setdefault(key, raw)
+            marker = raw.get("marker")
+            terms.setdefault(key, {}).setdefault(marker, []).append(condition)
+    packages = []
+    for key in sorted(raw_by_key):
+        raw = raw_by_key[key]
+        if "sdist" not in raw and "wheels" not in raw:
+            raise ResolutionError(
+                f"uv locked {key[0]}=={key[1]} from a source lockdown cannot pin by hash "
+                "(a VCS, directory or local path dependency)",
+                hint="depend on a released version from the index",
+            )
+        packages.append(
+            LockedPackage(
+                name=key[0],
+                version=key[1],
+                marker=combine_markers(terms[key]),
+                index=raw.get("index"),
+                wheels=tuple(_artifact(w) for w in raw.get("wheels", [])),
+                sdist=_artifact(raw["sdist"]) if "sdist" in raw else None,
+            )
+        )
+    return tuple(packages)
+
+
+def combine_markers(by_marker: Mapping[str | None, Sequence[str | None]]) -> str | None:
+    """One marker from {uv marker: [selection conditions]} (``None`` = base / always)."""
+    parts: list[str] = []
+    for marker, conditions in by_marker.items():
+        if None in conditions:
+            if marker is None:
+                return None
+            parts.append(marker)
+            continue
+        unique = list(dict.fromkeys(c for c in conditions if c is not None))
+        selector = unique[0] if len(unique) == 1 else "(" + " or ".join(unique) + ")"
+        parts.append(selector if marker is None else f"{selector} and ({marker})")
+    if len(parts) == 1:
+        return normalize_marker(parts[0])
+    return normalize_marker(" or ".join(f"({p})" for p in parts))
