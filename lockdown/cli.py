@@ -53,7 +53,13 @@ def _cmd_lock(args: argparse.Namespace, reporter: Reporter) -> int:
             return EXIT_OK
         print(f"lockdown: {outcome.reason}; run lockdown lock", file=sys.stderr)
         return EXIT_CHANGED
-    result = lock_project(args.project, resolver=args.resolver, reporter=reporter)
+    result = lock_project(
+        args.project,
+        resolver=args.resolver,
+        reporter=reporter,
+        cache_dir=args.cache_dir,
+        verify_artifacts=not args.insecure_no_verify_artifacts,
+    )
     if not args.quiet:
         from lockdown.report.lock_summary import summarize  # noqa: PLC0415
 
@@ -122,6 +128,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lock.add_argument(
         "--resolver", choices=("uv", "pip-tools"), help="override the configured resolver"
+    )
+    lock.add_argument(
+        "--cache-dir",
+        type=Path,
+        metavar="DIR",
+        help="the content-addressed artifact cache (default: $LOCKDOWN_CACHE_DIR or the "
+        "user cache dir)",
+    )
+    lock.add_argument(
+        "--insecure-no-verify-artifacts",
+        action="store_true",
+        help="trust the index's declared hashes without downloading the files to check them",
     )
     lock.set_defaults(handler=_cmd_lock)
 

@@ -49,6 +49,10 @@ class Status:
             self._thread.start()
         return self
 
+    def update(self, message: str) -> None:
+        """Change the text shown next to the spinner (e.g. a count)."""
+        self._message = message
+
     def _spin(self) -> None:
         assert self._stream is not None
         start = time.monotonic()

@@ -5,10 +5,12 @@ The steps, in order:
 1. read and validate the config and the project's inputs (nothing is resolved
    if either is wrong);
 2. resolve with the configured backend against the named index;
-3. render and validate the lock in memory;
-4. under the project's run lock, write it atomically, only if it changed.
+3. download every artifact not yet in the content-addressed cache and check
+   that its bytes have the sha256 and size the index declared;
+4. render and validate the lock in memory;
+5. under the project's run lock, write it atomically, only if it changed.
 
-A failure at any step raises before step 4, so the previous lock stays
+A failure at any step raises before step 5, so the previous lock stays
 byte-identical.
 """
 
@@ -19,8 +21,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from lockdown.artifacts import ArtifactCache, Expected, default_cache_dir, ensure_cache_dir, verify_all
 from lockdown.config import Config, load_config
-from lockdown.errors import LockFileError
+from lockdown.errors import IntegrityError, LockFileError, PackageIndexError
 from lockdown.fsutil import atomic_write, run_lock
 from lockdown.lock.pylock import LockMetadata, read_lock, render_lock
 from lockdown.progress import Reporter
@@ -57,9 +60,20 @@ def _prepare(project_dir: Path, resolver: str | None) -> tuple[Config, ProjectIn
 
 
 def lock_project(
-    project_dir: Path, *, resolver: str | None = None, reporter: Reporter | None = None
+    project_dir: Path,
+    *,
+    resolver: str | None = None,
+    reporter: Reporter | None = None,
+    cache_dir: Path | None = None,
+    verify_artifacts: bool = True,
 ) -> LockOutcome:
-    """Resolve the project in ``project_dir`` and write its lock file."""
+    """Resolve the project in ``project_dir`` and write its lock file.
+
+    With ``verify_artifacts`` (the default), every artifact the lock will pin
+    is downloaded once into the content-addressed cache and its sha256 and
+    size checked against what the index declared, so a lock never records a
+    hash its file does not have.
+    """
     reporter = reporter or Reporter(quiet=True)
     # 1. Inputs and config, validated before anything is resolved.
     config, inputs, name, digest = _prepare(project_dir, resolver)
@@ -81,7 +95,10 @@ def lock_project(
     # 2. Resolve: the only step that talks to the network.
     with reporter.status(f"resolving with {name} from {index_url}"):
         resolution = backend.resolve(request)
-    # 3. Render and validate in memory.
+    # 3. Check the index's hashes against the files themselves.
+    if verify_artifacts:
+        _verify(resolution, cache_dir, reporter)
+    # 4. Render and validate in memory.
     meta = LockMetadata(
         input_digest=digest,
         indexes=(index_url, *config.extra_index_urls),
@@ -91,7 +108,7 @@ def lock_project(
         requires_python=resolve_inputs.requires_python,
     )
     data = render_lock(resolution, meta)
-    # 4. Write atomically, serialized with any other lockdown run on this lock.
+    # 5. Write atomically, serialized with any other lockdown run on this lock.
     path = config.output_path
     with run_lock(path):
         try:
@@ -102,6 +119,31 @@ def lock_project(
         if changed:
             atomic_write(path, data)
     return LockOutcome(path=path, changed=changed, resolution=resolution)
+
+
+def _verify(resolution: Resolution, cache_dir: Path | None, reporter: Reporter) -> None:
+    cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()))
+    expected = [
+        Expected(
+            url=a.url,
+            filename=a.filename,
+            sha256=a.sha256,
+            size=a.size,
+            source=f"the package index ({p.index or 'unknown index'})",
+        )
+        for p in resolution.packages
+        for a in (*p.wheels, *((p.sdist,) if p.sdist else ()))
+    ]
+    with reporter.status(f"verifying {len(expected)} artifacts") as status:
+
+        def progress(done: int, total: int) -> None:
+            status.update(f"downloading and hashing artifacts {done}/{total}")
+
+        try:
+            verify_all(cache, expected, progress=progress)
+        except IntegrityError as exc:
+            # At lock time a mismatch is the index's fault, not the lock's.
+            raise PackageIndexError(exc.message, hint=exc.hint) from None
 
 
 def check_lock(project_dir: Path, *, resolver: str | None = None) -> CheckOutcome:

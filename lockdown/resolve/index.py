@@ -125,6 +125,7 @@ class IndexClient:
                 final_url: str = response.geturl()
                 headers: Message = response.headers
         except urllib.error.HTTPError as error:
+            error.close()
             if error.code == 404:
                 raise self._not_found(project) from None
             raise PackageIndexError(
@@ -232,7 +233,7 @@ class _Page:
             upload_time=(
                 None if upload_time is None else self._time(upload_time, f"{where}.upload-time")
             ),
-            # PEP 691 says a reason is non-empty; an empty one is still read as a yank (fail closed).
+            # PEP 691 wants a non-empty reason; an empty one still reads as a yank (fail closed).
             yanked=(None if yanked is False else "" if yanked is True else yanked),
             requires_python=requires_python or None,
         )
@@ -260,7 +261,8 @@ class _Page:
             if not filename:
                 continue
             algorithm, _, digest = fragment.partition("=")
-            yanked = anchor.get("data-yanked", False)
+            # PEP 592: the attribute's presence is the yank; its value, if any, the reason.
+            yanked = (anchor["data-yanked"] or "") if "data-yanked" in anchor else None
             files.append(
                 IndexFile(
                     filename=filename,
@@ -268,7 +270,7 @@ class _Page:
                     sha256=self._sha256(digest if algorithm == "sha256" else None, where),
                     size=None,
                     upload_time=None,
-                    yanked=None if yanked is False else (yanked or ""),
+                    yanked=yanked,
                     requires_python=anchor.get("data-requires-python") or None,
                 )
             )
@@ -361,6 +363,7 @@ def fetch_sha256(url: str, *, timeout: float = 30.0) -> tuple[str, int]:
                 digest.update(chunk)
                 size += len(chunk)
     except urllib.error.HTTPError as error:
+        error.close()
         raise PackageIndexError(
             f"cannot download {url}: HTTP {error.code} {error.reason}",
             hint="the index lists a file it does not serve; check the index",

@@ -239,7 +239,7 @@ class PipToolsResolver:
             except PackageIndexError as exc:
                 if "cannot reach" in str(exc):
                     return exc
-        explanation = " ".join(ln for ln in lines if not ln.startswith(("WARNING", "Using")))
+        explanation = " ".join(pip_explanation(lines))
         return ResolutionError(
             f"cannot resolve dependencies with pip-compile: {explanation or 'no message'}",
             hint="relax the conflicting requirements",
@@ -294,6 +294,22 @@ class PipToolsResolver:
             "platform with the hashes it reported",
             hint="check the index; nothing was written",
         )
+
+
+def pip_explanation(lines: list[str]) -> list[str]:
+    """pip's own account of a failed resolution, without tracebacks or generic advice."""
+    kept: list[str] = []
+    started = False
+    for line in lines:
+        if line.startswith("Traceback"):
+            break
+        if line.startswith("ERROR:"):
+            started = True
+            line = line.removeprefix("ERROR:").strip()
+        if not started or line.startswith(("ResolutionImpossible", "To fix", "1. ", "2. ")):
+            continue
+        kept.append(line)
+    return kept or lines[-1:]
 
 
 def _artifact(file: IndexFile) -> Artifact:

@@ -57,6 +57,16 @@ def uv_binary() -> str:
         ) from None
 
 
+@cache
+def _uv_version(binary: str) -> str:
+    env, _dropped = isolated_environ()
+    proc = subprocess.run(
+        [binary, "--version"], env=env, capture_output=True, text=True, check=False
+    )
+    out = proc.stdout.strip()
+    return out.split()[1] if out.startswith("uv ") else out or "unknown"
+
+
 class UvResolver:
     """Resolve with ``uv lock`` (universal) and read the result as PEP 751."""
 
@@ -66,9 +76,8 @@ class UvResolver:
         self._notify = notify or (lambda _message: None)
 
     def version(self) -> str:
-        """uv's version, e.g. ``0.13.9``."""
-        out = self._run(["--version"], cwd=None).stdout.strip()
-        return out.split()[1] if out.startswith("uv ") else out
+        """uv's version, e.g. ``0.13.9`` (asked of the binary once per process)."""
+        return _uv_version(uv_binary())
 
     def resolve(self, request: ResolveRequest) -> Resolution:
         """Lock ``request`` with uv and return every package with its artifacts."""

@@ -1,0 +1,177 @@
+"""A content-addressed artifact cache: files stored by their verified sha256.
+
+Verified bytes are the used bytes. A file enters the cache only after its
+whole content was streamed through sha256 (and its size checked) and matched
+what the index or lock declared; it is stored under that digest. ``lock``
+uses the cache to check that every artifact the index lists really has the
+hash the index declares; ``install`` reuses the same files (re-hashing them
+before use).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, cast
+
+from lockdown.errors import IntegrityError, LockdownError, PackageIndexError, UsageError
+
+CHUNK = 1 << 20
+ENV_CACHE_DIR = "LOCKDOWN_CACHE_DIR"
+
+
+def default_cache_dir() -> Path:
+    """``$LOCKDOWN_CACHE_DIR``, else the platform's user cache directory + ``lockdown``."""
+    override = os.environ.get(ENV_CACHE_DIR)
+    if override:
+        return Path(override)
+    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+        return base / "lockdown" / "Cache"
+    if sys.platform == "darwin":  # pragma: no cover - exercised on macOS only
+        return Path.home() / "Library" / "Caches" / "lockdown"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lockdown"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Expected:
+    """An artifact as declared: where it is and what its bytes must hash to."""
+
+    url: str
+    filename: str
+    sha256: str
+    size: int | None
+    #: Who declared it, for messages (e.g. "the package index" or the lock path).
+    source: str
+
+
+class ArtifactCache:
+    """Files under ``root/sha256/<2 hex>/<64 hex>``, each one verified on the way in."""
+
+    def __init__(self, root: Path, *, timeout: float = 60.0) -> None:
+        self.root = root
+        self.timeout = timeout
+
+    def path_for(self, sha256: str) -> Path:
+        """Where the file with this digest lives (it may not exist yet)."""
+        return self.root / "sha256" / sha256[:2] / sha256
+
+    def has(self, sha256: str) -> bool:
+        """Whether a verified file with this digest is already stored."""
+        return self.path_for(sha256).is_file()
+
+    def fetch(self, expected: Expected) -> Path:
+        """Download ``expected`` into the cache, verifying size and sha256 while streaming.
+
+        A mismatch raises :class:`IntegrityError` naming the file, the declared
+        and the actual digest; nothing is stored.
+        """
+        target = self.path_for(expected.sha256)
+        if target.is_file():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=".download-", dir=target.parent)
+        tmp = Path(tmp_name)
+        try:
+            digest = hashlib.sha256()
+            size = 0
+            with os.fdopen(fd, "wb") as out, self._open(expected) as response:
+                while chunk := response.read(CHUNK):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            actual = digest.hexdigest()
+            if actual != expected.sha256:
+                raise IntegrityError(
+                    f"{expected.filename}: {expected.source} declares sha256 {expected.sha256} "
+                    f"but the file served has sha256 {actual}",
+                    hint="the index, a mirror or a proxy is corrupt or tampered with",
+                )
+            if expected.size is not None and size != expected.size:
+                raise IntegrityError(
+                    f"{expected.filename}: {expected.source} declares {expected.size} bytes "
+                    f"but {size} were served"
+                )
+            os.replace(tmp, target)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        return target
+
+    def _open(self, expected: Expected) -> IO[bytes]:
+        if expected.url.startswith("file://"):
+            from urllib.parse import unquote, urlsplit  # noqa: PLC0415
+
+            try:
+                return open(unquote(urlsplit(expected.url).path), "rb")  # noqa: SIM115
+            except OSError as exc:
+                raise PackageIndexError(f"cannot read {expected.url}: {exc.strerror}") from None
+        request = urllib.request.Request(expected.url, headers={"User-Agent": "lockdown"})  # noqa: S310
+        try:
+            return cast("IO[bytes]", urllib.request.urlopen(request, timeout=self.timeout))  # noqa: S310
+        except urllib.error.HTTPError as exc:
+            raise PackageIndexError(
+                f"cannot download {expected.filename}: HTTP {exc.code} from {expected.url}"
+            ) from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise PackageIndexError(
+                f"cannot download {expected.filename} from {expected.url}: {reason}",
+                hint="check the network and the index",
+            ) from None
+
+
+def verify_all(
+    cache: ArtifactCache,
+    artifacts: Iterable[Expected],
+    *,
+    workers: int = 8,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """Fetch every artifact not already in the cache and verify it; fail on the first mismatch.
+
+    Already-cached digests are not downloaded again: they were verified when
+    they were stored.
+    """
+    todo = {a.sha256: a for a in artifacts if not cache.has(a.sha256)}
+    if not todo:
+        return
+    done = 0
+    errors: list[LockdownError] = []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(cache.fetch, a) for a in todo.values()]
+        for future in futures:
+            try:
+                future.result()
+            except LockdownError as exc:
+                errors.append(exc)
+            done += 1
+            if progress is not None:
+                progress(done, len(todo))
+    if errors:
+        # Integrity failures matter more than transient download errors.
+        errors.sort(key=lambda e: not isinstance(e, IntegrityError))
+        raise errors[0]
+
+
+def ensure_cache_dir(path: Path) -> Path:
+    """Create the cache directory, turning failure into a one-line usage error."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot create cache directory {path}: {exc.strerror}",
+            hint=f"set {ENV_CACHE_DIR} or pass --cache-dir",
+        ) from None
+    return path

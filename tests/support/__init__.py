@@ -1,0 +1,1 @@
+"""Test support: real artifacts, a real package index and hermetic subprocess environments."""
