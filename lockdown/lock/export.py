@@ -16,6 +16,7 @@ from packaging.pylock import Package
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
+from lockdown.config import normalize_marker
 from lockdown.errors import LockFileError, UsageError
 from lockdown.lock.pylock import LockFile
 
@@ -50,7 +51,7 @@ def applicable_packages(lock: LockFile, selection: Selection) -> list[Package]:
             hint="re-lock with a requires-python that covers it",
         )
     if pylock.environments and not any(m.evaluate(env) for m in pylock.environments):
-        covered = "; ".join(str(m) for m in pylock.environments)
+        covered = "; ".join(normalize_marker(str(m)) for m in pylock.environments)
         raise UsageError(
             f"{lock.path}: no locked environment matches this one "
             f"({env.get('sys_platform')} {env.get('platform_machine')}); locked for: {covered}",

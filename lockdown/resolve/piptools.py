@@ -189,8 +189,13 @@ class PipToolsResolver:
 
     def _compile(self, request: ResolveRequest, work: Path, inputs: list[str], out: Path) -> None:
         env, dropped = isolated_environ()
-        if dropped:
-            self._notify(f"ignoring {', '.join(dropped)} from the environment for pip-compile")
+        # pip reads PIP_* variables and its config files; both are cut off here.
+        ignored = [name for name in dropped if name.startswith("PIP_")]
+        self._notify(
+            "ignoring pip configuration files"
+            + (f" and {', '.join(ignored)}" if ignored else "")
+            + " for pip-compile; indexes come from [tool.lockdown] only"
+        )
         cmd = [
             sys.executable,
             "-m",

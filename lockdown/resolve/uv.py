@@ -119,8 +119,10 @@ class UvResolver:
 
     def _run(self, args: Sequence[str], *, cwd: Path | None) -> subprocess.CompletedProcess[str]:
         env, dropped = isolated_environ()
-        if dropped and args and args[0] == "lock":
-            self._notify(f"ignoring {', '.join(dropped)} from the environment for uv")
+        # uv reads UV_* variables only; PIP_* ones cannot change its answer.
+        ignored = [name for name in dropped if name.startswith("UV_")]
+        if ignored and args and args[0] == "lock":
+            self._notify(f"ignoring {', '.join(ignored)} from the environment for uv")
         cmd = [uv_binary(), "--no-config", "--no-python-downloads", "--color", "never", *args]
         if args and args[0] != "--version":
             cmd.insert(1, "--quiet")

@@ -1,0 +1,58 @@
+"""The CLI shell: help with examples, version, python -m, usage errors as exit 64."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from lockdown import __version__
+from tests.conftest import CliResult
+from tests.support.isolation import isolated_env
+
+Cli = Callable[..., CliResult]
+
+
+@pytest.mark.parametrize("command", ["lock", "export"])
+def test_every_command_has_help_with_an_example(cli: Cli, command: str) -> None:
+    result = cli(command, "--help")
+    assert result.code == 0
+    assert "examples:" in result.out
+    assert f"lockdown {command}" in result.out
+
+
+def test_version(cli: Cli) -> None:
+    result = cli("--version")
+    assert (result.code, result.out) == (0, f"lockdown {__version__}\n")
+
+
+def test_no_command_is_usage_error(cli: Cli) -> None:
+    result = cli()
+    assert result.code == 64
+    assert result.err.startswith("lockdown: error: lockdown: the following arguments are required")
+
+
+def test_unknown_command(cli: Cli) -> None:
+    result = cli("frobnicate")
+    assert result.code == 64
+    assert "invalid choice: 'frobnicate'" in result.err
+
+
+def test_python_dash_m_works(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "lockdown", "lock", "--check", "--project", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=isolated_env(),
+        check=False,
+    )
+    assert proc.returncode == 64
+    assert proc.stderr.startswith("lockdown: error: no pyproject.toml or lockdown.toml in ")
+
+
+def test_quiet_lock_prints_nothing(project: Path, cli: Cli) -> None:
+    result = cli("lock", "--project", project, "--quiet")
+    assert (result.code, result.out, result.err) == (0, "", "")
