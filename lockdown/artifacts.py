@@ -114,7 +114,7 @@ class ArtifactCache:
             from urllib.parse import unquote, urlsplit  # noqa: PLC0415
 
             try:
-                return open(unquote(urlsplit(expected.url).path), "rb")  # noqa: SIM115
+                return open(unquote(urlsplit(expected.url).path), "rb")
             except OSError as exc:
                 raise PackageIndexError(f"cannot read {expected.url}: {exc.strerror}") from None
         request = urllib.request.Request(expected.url, headers={"User-Agent": "lockdown"})  # noqa: S310

@@ -28,8 +28,8 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}", hint=f"see {self.prog} --help")
 
 
-def _common() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+def _common() -> _Parser:
+    common = _Parser(add_help=False)
     common.add_argument(
         "--project",
         type=Path,
@@ -86,7 +86,7 @@ def _cmd_export(args: argparse.Namespace, reporter: Reporter) -> int:
     else:
         from packaging.markers import default_environment  # noqa: PLC0415
 
-        environment = dict(default_environment())
+        environment = {str(k): str(v) for k, v in default_environment().items()}
     selection = Selection(
         environment=environment, extras=args.extra or (), groups=args.group or None
     )
@@ -155,9 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  lockdown export --format constraints --python /usr/bin/python3.12 -o c.txt",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    export.add_argument(
-        "--format", choices=("requirements", "constraints"), default="requirements"
-    )
+    export.add_argument("--format", choices=("requirements", "constraints"), default="requirements")
     export.add_argument("--lock", type=Path, metavar="FILE", help="the lock file to export")
     export.add_argument(
         "--python", metavar="EXE", help="export for this interpreter's platform and version"
@@ -192,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("lockdown: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - the one place unexpected errors are reported
+    except Exception as exc:
         if verbose:
             traceback.print_exc()
         print(

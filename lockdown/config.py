@@ -8,7 +8,6 @@ silently turns a setting off.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +18,8 @@ from packaging.pylock import is_valid_pylock_path
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
+from lockdown._compat import tomllib
 from lockdown.errors import ConfigError, InputError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised only on 3.10
-    import tomli as tomllib
 
 PYPROJECT = "pyproject.toml"
 STANDALONE = "lockdown.toml"
@@ -109,11 +104,12 @@ def read_toml(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
     try:
-        return tomllib.loads(data.decode("utf-8"))
+        parsed: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise InputError(f"{path}: not UTF-8 text", hint="save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: invalid TOML: {exc}", hint="fix the file and retry") from None
+    return parsed
 
 
 def find_config_file(project_dir: Path) -> Path:
@@ -218,7 +214,7 @@ def parse_config(
             _url(u, "extra-index-urls", source)
             for u in _str_list(table.get("extra-index-urls", []), "extra-index-urls", source)
         ),
-        resolver=cast("ResolverName", resolver),
+        resolver=resolver,
         output=output,
         extras=_names_or_all(table.get("extras"), "extras", source),
         dependency_groups=_names_or_all(

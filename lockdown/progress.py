@@ -54,13 +54,15 @@ class Status:
         self._message = message
 
     def _spin(self) -> None:
-        assert self._stream is not None
+        stream = self._stream
+        if stream is None:  # pragma: no cover - only started with a stream
+            return
         start = time.monotonic()
         frame = 0
         while not self._stop.wait(0.1):
             elapsed = time.monotonic() - start
-            self._stream.write(f"\r{_FRAMES[frame % 4]} {self._message} ({elapsed:.0f}s)")
-            self._stream.flush()
+            stream.write(f"\r{_FRAMES[frame % 4]} {self._message} ({elapsed:.0f}s)")
+            stream.flush()
             frame += 1
 
     def __exit__(

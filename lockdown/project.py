@@ -68,7 +68,9 @@ def _requirements(values: object, where: str) -> list[Requirement]:
     return [_requirement(v, f"{where}[{i}]") for i, v in enumerate(cast("list[str]", values))]
 
 
-def read_requirements_file(path: Path, *, _seen: frozenset[Path] = frozenset()) -> list[Requirement]:
+def read_requirements_file(
+    path: Path, *, _seen: frozenset[Path] = frozenset()
+) -> list[Requirement]:
     """Parse a ``requirements.in`` file: one PEP 508 requirement a line, ``-r`` includes.
 
     Options that would change where packages come from (``--index-url``,
@@ -215,7 +217,7 @@ def read_inputs(config: Config, pyproject: Mapping[str, Any]) -> ProjectInputs:
             )
     except InputError:
         raise
-    except Exception as exc:  # noqa: BLE001 - packaging raises an ExceptionGroup here
+    except Exception as exc:
         # packaging reports cycles, bad include-group tables and bad requirement
         # strings in groups as an exception group; the first cause says what.
         causes = getattr(exc, "exceptions", None) or [exc]

@@ -1,1 +1,1 @@
-"""Target environments: their interpreters and installed files, read without importing their code."""
+"""Target environments: interpreters and installed files, read without importing them."""

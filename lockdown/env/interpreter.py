@@ -49,7 +49,9 @@ def marker_environment(python: str) -> dict[str, str]:
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise UsageError(f"cannot run interpreter {python}: {exc}", hint="pass a Python executable") from None
+        raise UsageError(
+            f"cannot run interpreter {python}: {exc}", hint="pass a Python executable"
+        ) from None
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         raise UsageError(f"interpreter {python} failed: {last}", hint="pass a Python executable")

@@ -43,8 +43,10 @@ def applicable_packages(lock: LockFile, selection: Selection) -> list[Package]:
     pylock = lock.pylock
     env = dict(selection.environment)
     python = env.get("python_full_version", "")
-    if pylock.requires_python is not None and python and not pylock.requires_python.contains(
-        python, prereleases=True
+    if (
+        pylock.requires_python is not None
+        and python
+        and not pylock.requires_python.contains(python, prereleases=True)
     ):
         raise UsageError(
             f"{lock.path}: locked for Python {pylock.requires_python}, not {python}",
@@ -78,9 +80,11 @@ def applicable_packages(lock: LockFile, selection: Selection) -> list[Package]:
     for package in pylock.packages:
         if package.marker is not None and not package.marker.evaluate(context, "lock_file"):
             continue
-        if package.requires_python is not None and python and not SpecifierSet(
-            str(package.requires_python)
-        ).contains(python, prereleases=True):
+        if (
+            package.requires_python is not None
+            and python
+            and not SpecifierSet(str(package.requires_python)).contains(python, prereleases=True)
+        ):
             continue
         chosen.append(package)
     return chosen

@@ -9,7 +9,6 @@ own data lives only under ``[tool.lockdown]``, which installers ignore.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,13 +19,9 @@ from packaging.pylock import Pylock, PylockUnsupportedVersionError, PylockValida
 from tomlkit.items import Array, InlineTable, Table
 
 from lockdown import __version__
+from lockdown._compat import tomllib
 from lockdown.errors import LockFileError
 from lockdown.resolve.interface import Artifact, LockedPackage, Resolution
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 LOCK_VERSION = "1.0"
 CREATED_BY = "lockdown"

@@ -21,7 +21,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from lockdown.artifacts import ArtifactCache, Expected, default_cache_dir, ensure_cache_dir, verify_all
+from lockdown.artifacts import (
+    ArtifactCache,
+    Expected,
+    default_cache_dir,
+    ensure_cache_dir,
+    verify_all,
+)
 from lockdown.config import Config, load_config
 from lockdown.errors import IntegrityError, LockFileError, PackageIndexError
 from lockdown.fsutil import atomic_write, run_lock

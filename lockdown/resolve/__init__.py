@@ -8,8 +8,8 @@ from lockdown.resolve.interface import (
     Artifact,
     LockedPackage,
     Resolution,
-    ResolveRequest,
     Resolver,
+    ResolveRequest,
 )
 
 __all__ = [

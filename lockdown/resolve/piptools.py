@@ -18,7 +18,7 @@ import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,7 +106,9 @@ def parse_compiled(text: str) -> dict[str, Pin]:
     return pins
 
 
-def selections_of(pins: Mapping[str, Pin], roots: Mapping[str, str | None]) -> dict[str, set[str | None]]:
+def selections_of(
+    pins: Mapping[str, Pin], roots: Mapping[str, str | None]
+) -> dict[str, set[str | None]]:
     """Which selections reach each pin, following ``# via`` edges to the input files.
 
     ``roots`` maps ``-r <file>`` annotations to a selection condition (``None``
@@ -160,7 +162,7 @@ class PipToolsResolver:
                 f"{environment} (use resolver = 'uv' for every configured environment)"
             )
         inputs = request.inputs
-        files: dict[str, tuple[str | None, Iterable[str]]] = {
+        files: dict[str, tuple[str | None, tuple[str, ...]]] = {
             BASE_FILE: (None, inputs.dependencies)
         }
         for extra, reqs in inputs.extras.items():
@@ -175,7 +177,10 @@ class PipToolsResolver:
             self._compile(request, work, list(files), out)
             pins = parse_compiled(out.read_text(encoding="utf-8"))
         reached = selections_of(pins, {f: cond for f, (cond, _r) in files.items()})
-        clients = [IndexClient(u, timeout=self._timeout) for u in (request.index_url, *request.extra_index_urls)]
+        clients = [
+            IndexClient(u, timeout=self._timeout)
+            for u in (request.index_url, *request.extra_index_urls)
+        ]
         tags = list(sys_tags())
         packages = tuple(
             self._package(pin, reached[name], clients, tags) for name, pin in sorted(pins.items())
@@ -277,14 +282,14 @@ class PipToolsResolver:
                     except InvalidWheelFilename:
                         continue
                     if version == wanted and file_tags & supported:
-                        wheels.append(_artifact(file))
+                        wheels.append(_artifact(file, file.sha256))
                 else:
                     try:
                         _n, version = parse_sdist_filename(file.filename)
                     except InvalidSdistFilename:
                         continue
                     if version == wanted:
-                        sdist = _artifact(file)
+                        sdist = _artifact(file, file.sha256)
             if wheels or sdist is not None:
                 return LockedPackage(
                     name=pin.name,
@@ -305,24 +310,24 @@ def pip_explanation(lines: list[str]) -> list[str]:
     """pip's own account of a failed resolution, without tracebacks or generic advice."""
     kept: list[str] = []
     started = False
-    for line in lines:
-        if line.startswith("Traceback"):
+    for raw in lines:
+        if raw.startswith("Traceback"):
             break
-        if line.startswith("ERROR:"):
+        line = raw
+        if raw.startswith("ERROR:"):
             started = True
-            line = line.removeprefix("ERROR:").strip()
+            line = raw.removeprefix("ERROR:").strip()
         if not started or line.startswith(("ResolutionImpossible", "To fix", "1. ", "2. ")):
             continue
         kept.append(line)
     return kept or lines[-1:]
 
 
-def _artifact(file: IndexFile) -> Artifact:
-    assert file.sha256 is not None
+def _artifact(file: IndexFile, sha256: str) -> Artifact:
     return Artifact(
         url=file.url,
         filename=file.filename,
-        sha256=file.sha256,
+        sha256=sha256,
         size=file.size,
         upload_time=file.upload_time,
     )

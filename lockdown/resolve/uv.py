@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
@@ -23,6 +22,7 @@ from typing import Any
 
 import tomlkit
 
+from lockdown._compat import tomllib
 from lockdown.config import normalize_marker
 from lockdown.errors import IntegrityError, PackageIndexError, ResolutionError
 from lockdown.resolve.interface import (
@@ -32,11 +32,6 @@ from lockdown.resolve.interface import (
     ResolveRequest,
     isolated_environ,
 )
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 #: Name of the scratch project when the real one has none.
 ANONYMOUS_PROJECT = "lockdown-locked-project"
@@ -176,7 +171,10 @@ _NETWORK = re.compile(
 
 def classify_uv_failure(stderr: str) -> ResolutionError | PackageIndexError | IntegrityError:
     """Turn uv's stderr into one lockdown error with uv's own explanation."""
-    lines = [ln.strip(" │╰─▶×╭") .strip() for ln in stderr.splitlines()]
+    # uv draws its error chain with box-drawing characters; keep only the words.
+    lines = [
+        ln.strip(" \u2502\u2570\u2500\u25b6\u00d7\u256d").strip() for ln in stderr.splitlines()
+    ]
     lines = [ln for ln in lines if ln and not ln.startswith("hint:")]
     text = " ".join(lines)
     text = re.sub(r"^(error: )", "", text)

@@ -87,9 +87,7 @@ def test_bad_export_input(
     assert not out.exists()
 
 
-def test_environment_not_covered_fails_closed(
-    project: Path, cli: Cli, tmp_path: Path
-) -> None:
+def test_environment_not_covered_fails_closed(project: Path, cli: Cli, tmp_path: Path) -> None:
     pyproject = project / "pyproject.toml"
     pyproject.write_text(
         pyproject.read_text() + "environments = [\"sys_platform == 'win32'\"]\n", encoding="utf-8"

@@ -25,7 +25,9 @@ UV = str(Path(sys.executable).parent / "uv")
 
 def make_venv(path: Path) -> Path:
     """A fresh venv without pip (installers are pointed at it from outside)."""
-    subprocess.run([UV, "venv", "-q", "--python", sys.executable, str(path)], env=isolated_env(), check=True)
+    subprocess.run(
+        [UV, "venv", "-q", "--python", sys.executable, str(path)], env=isolated_env(), check=True
+    )
     return path / "bin" / "python"
 
 
@@ -43,7 +45,17 @@ def test_uv_pip_sync_installs_the_lock(project: Path, cli: Cli, tmp_path: Path) 
     assert cli("lock", "--project", project).code == 0
     python = make_venv(tmp_path / "venv")
     subprocess.run(
-        [UV, "pip", "sync", "--no-config", "--python", str(python), "--extra", "fast", str(project / "pylock.toml")],
+        [
+            UV,
+            "pip",
+            "sync",
+            "--no-config",
+            "--python",
+            str(python),
+            "--extra",
+            "fast",
+            str(project / "pylock.toml"),
+        ],
         env=isolated_env(),
         check=True,
         capture_output=True,
@@ -88,9 +100,19 @@ def test_exported_requirements_install_with_require_hashes(
     python = make_venv(tmp_path / "venv")
     proc = subprocess.run(
         [
-            sys.executable, "-m", "pip", "--python", str(python), "install", "--no-cache-dir",
-            "--require-hashes", "--no-deps", "-r", str(requirements),
-            "--index-url", _index_of(project),
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--no-cache-dir",
+            "--require-hashes",
+            "--no-deps",
+            "-r",
+            str(requirements),
+            "--index-url",
+            _index_of(project),
         ],
         env=isolated_env(),
         capture_output=True,

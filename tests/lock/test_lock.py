@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -12,20 +11,17 @@ from typing import Any
 import pytest
 from packaging.pylock import Pylock
 
+from lockdown._compat import tomllib
 from lockdown.resolve.piptools import current_environment_marker
 from tests.conftest import CliResult
 from tests.support.pkgindex import PackageIndex
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 Cli = Callable[..., CliResult]
 
 
 def load(path: Path) -> dict[str, Any]:
-    return tomllib.loads(path.read_text(encoding="utf-8"))
+    data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    return data
 
 
 def packages_by_name(lock: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -60,7 +56,10 @@ def test_lock_with_uv_pins_every_artifact(project: Path, catalog: PackageIndex, 
     }
     # Every artifact: absolute URL on the index, the real size, sha256 and upload time.
     for package in pkgs.values():
-        artifacts = [*package.get("wheels", []), *([package["sdist"]] if "sdist" in package else [])]
+        artifacts = [
+            *package.get("wheels", []),
+            *([package["sdist"]] if "sdist" in package else []),
+        ]
         assert artifacts, package["name"]
         assert package["index"] == catalog.url
         for artifact in artifacts:
@@ -77,9 +76,7 @@ def test_lock_with_uv_pins_every_artifact(project: Path, catalog: PackageIndex, 
     assert tool["input-digest"].startswith("sha256:")
 
 
-def test_markers_say_which_extra_group_or_platform_needs_a_package(
-    project: Path, cli: Cli
-) -> None:
+def test_markers_say_which_extra_group_or_platform_needs_a_package(project: Path, cli: Cli) -> None:
     assert cli("lock", "--project", project).code == 0
     pylock = Pylock.from_dict(load(project / "pylock.toml"))
     linux = {
@@ -208,7 +205,9 @@ def test_upload_time_is_utc(project: Path, catalog: PackageIndex, cli: Cli) -> N
 
 
 @pytest.mark.parametrize("resolver", ["uv", "pip-tools"])
-def test_requirements_in_project(tmp_path: Path, catalog: PackageIndex, cli: Cli, resolver: str) -> None:
+def test_requirements_in_project(
+    tmp_path: Path, catalog: PackageIndex, cli: Cli, resolver: str
+) -> None:
     (tmp_path / "requirements.in").write_text("alpha==1.0\n", encoding="utf-8")
     (tmp_path / "lockdown.toml").write_text(
         f'requirements = ["requirements.in"]\nindex-url = "{catalog.url}"\n'

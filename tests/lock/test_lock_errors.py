@@ -62,9 +62,7 @@ def test_invalid_toml_with_line(project: Path, old_lock: Path, cli: Cli) -> None
 def test_invalid_requirement_names_it(project: Path, old_lock: Path, cli: Cli) -> None:
     edit(project, '"gamma"', '"gamma>>1"')
     result = cli("lock", "--project", project)
-    assert_failed(
-        result, 64, "project.dependencies[1]: invalid requirement 'gamma>>1'", old_lock
-    )
+    assert_failed(result, 64, "project.dependencies[1]: invalid requirement 'gamma>>1'", old_lock)
 
 
 def test_unknown_config_key(project: Path, old_lock: Path, cli: Cli) -> None:

@@ -285,7 +285,9 @@ def canned() -> Iterator[tuple[str, dict[str, Canned]]]:
     routes: dict[str, Canned] = {}
     handler = type("Handler", (_CannedHandler,), {"routes": routes})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", routes

@@ -48,7 +48,10 @@ def test_stray_index_settings_do_not_change_the_lock(
     text = (project / "pylock.toml").read_text()
     assert 'name = "alpha"\nversion = "1.1"' in text
     if resolver == "uv":
-        assert "lockdown: ignoring UV_EXTRA_INDEX_URL, UV_INDEX_URL from the environment for uv" in result.err
+        assert (
+            "lockdown: ignoring UV_EXTRA_INDEX_URL, UV_INDEX_URL from the environment for uv"
+            in result.err
+        )
     else:
         notice = next(line for line in result.err.splitlines() if "pip configuration" in line)
         assert notice.startswith("lockdown: ignoring pip configuration files and ")

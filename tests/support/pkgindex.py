@@ -417,6 +417,8 @@ class IndexedFile:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Response:
+    """What the handler sends: routing decides it without touching sockets."""
+
     status: HTTPStatus
     headers: Mapping[str, str]
     body: bytes = b""
@@ -470,8 +472,12 @@ class PackageIndex:
             server = _IndexServer(("127.0.0.1", 0), _Handler)
             server.index = self
             self._server = server
+            # A short poll interval keeps stop() (and so every test's teardown) fast.
             self._thread = threading.Thread(
-                target=server.serve_forever, name="test-package-index", daemon=True
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.01},
+                name="test-package-index",
+                daemon=True,
             )
             self._thread.start()
         return self
@@ -535,7 +541,8 @@ class PackageIndex:
 
         ``upload_time`` defaults to ``DEFAULT_UPLOAD_EPOCH`` plus one minute per
         earlier ``add`` on this index, so runs are reproducible. ``yanked`` is
-        ``True`` (no reason) or the reason.
+        ``True`` (no reason) or the reason. Adding a release again rebuilds and
+        replaces its files, as a re-upload or a tampered index would.
         """
         if upload_time is None:
             upload_time = DEFAULT_UPLOAD_EPOCH + self._adds * _UPLOAD_STEP

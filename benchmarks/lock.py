@@ -1,0 +1,689 @@
+"""Time ``lockdown lock`` against its peers on the same requirements, in one run.
+
+For each requirement set (``examples/webapp`` and ``benchmarks/projects/popular``)
+this script runs every tool once untimed (to warm the caches), then several
+timed rounds, the tools interleaved within each round so that a slow moment of
+the network or the index hits all of them alike. It prints median, min and max
+wall-clock seconds per tool and each median as a ratio of bare
+``uv pip compile``'s median, then one line per set with lockdown's ratio
+against its target.
+
+The tools (all with the default index; none is named here):
+
+* ``lockdown lock -q`` with the uv backend (the default), on a copy of the
+  project whose lock is deleted before each run, so each run really writes;
+* bare ``uv pip compile --universal --generate-hashes`` on the same
+  requirements flattened into one ``requirements.in`` (base, every extra and
+  every group): the reference the ratios use;
+* ``uv lock`` on a scratch project equivalent to the one lockdown writes (same
+  inputs, same ``[tool.uv] environments``), and the same plus the
+  ``uv export`` calls lockdown makes: exactly lockdown's uv work, without
+  lockdown's Python;
+* ``pip-compile --generate-hashes`` (pip-tools; this interpreter only);
+* ``lockdown lock --resolver pip-tools``.
+
+Every subprocess gets an environment without ``PIP_*`` and ``UV_*`` variables
+(except the cache locations) and with ``PIP_CONFIG_FILE=/dev/null``, so a
+machine's pip or uv settings (extra indexes, find-links) cannot skew a result.
+
+Usage: ``make bench`` or ``.venv/bin/python benchmarks/lock.py [--runs N]
+[--budget SECONDS] [--set NAME] [--json FILE]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as dist_version
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+from packaging.specifiers import SpecifierSet
+from uv import find_uv_bin
+
+from lockdown import __version__ as lockdown_version
+from lockdown.config import load_config
+from lockdown.project import ProjectInputs, read_inputs
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised only on 3.10
+    import tomli as tomllib
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+
+#: lockdown's median may be at most this many times bare ``uv pip compile``'s.
+TARGET_RATIO = 1.3
+#: A single run taking longer than this is a hang, not a measurement.
+RUN_TIMEOUT = 600.0
+#: Variables that only move caches; everything else named PIP_* / UV_* is dropped.
+KEPT_VARIABLES = frozenset({"UV_CACHE_DIR", "PIP_CACHE_DIR"})
+
+#: The label of the reference every ratio divides by.
+REFERENCE = "uv pip compile --universal"
+LOCKDOWN_UV = "lockdown lock (uv)"
+UV_LOCK = "uv lock (scratch project)"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequirementSet:
+    """One project whose dependencies every tool locks."""
+
+    name: str
+    #: The project directory in the repository (never modified: tools get copies).
+    project_dir: Path
+
+
+SETS: tuple[RequirementSet, ...] = (
+    RequirementSet(name="webapp", project_dir=REPO / "examples" / "webapp"),
+    RequirementSet(name="popular", project_dir=HERE / "projects" / "popular"),
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Workload:
+    """A requirement set read through lockdown's own config and input readers."""
+
+    name: str
+    project_dir: Path
+    inputs: ProjectInputs
+    #: ``requires-python`` as lockdown locks it (defaulted like ``lockdown lock`` does).
+    requires_python: str
+    #: The lowest ``X.Y`` that ``requires_python`` allows, for ``uv pip compile -p``.
+    min_python: str
+    environments: tuple[str, ...]
+    #: The lock file name lockdown writes (``pylock.toml`` unless configured).
+    output: str
+
+    @property
+    def flat_requirements(self) -> list[str]:
+        """Base, extra and group requirements as one list, for single-input tools."""
+        reqs = set(self.inputs.dependencies)
+        for extra in self.inputs.extras.values():
+            reqs.update(extra)
+        for group in self.inputs.groups.values():
+            reqs.update(group)
+        return sorted(reqs)
+
+    def describe(self) -> str:
+        """One line saying what is locked."""
+        inputs = self.inputs
+        return (
+            f"{len(inputs.dependencies)} dependencies, {len(inputs.extras)} extras, "
+            f"{len(inputs.groups)} groups ({len(self.flat_requirements)} requirements "
+            f"flattened), requires-python {self.requires_python}, "
+            f"{len(self.environments)} environments"
+        )
+
+
+def min_python(requires_python: str) -> str:
+    """The lowest Python ``3.X`` with some release inside ``requires_python``."""
+    spec = SpecifierSet(requires_python)
+    for minor in range(40):
+        if any(spec.contains(f"3.{minor}.{patch}", prereleases=True) for patch in range(50)):
+            return f"3.{minor}"
+    raise SystemExit(f"requires-python {requires_python!r} allows no Python 3 release")
+
+
+def load_workload(req_set: RequirementSet) -> Workload:
+    """Read a set's inputs the way ``lockdown lock`` does (see lockdown/lock/run.py)."""
+    config, pyproject = load_config(req_set.project_dir)
+    inputs = read_inputs(config, pyproject)
+    requires_python = inputs.requires_python or (
+        f">={sys.version_info.major}.{sys.version_info.minor}"
+    )
+    return Workload(
+        name=req_set.name,
+        project_dir=req_set.project_dir,
+        inputs=inputs,
+        requires_python=requires_python,
+        min_python=min_python(requires_python),
+        environments=config.environments,
+        output=config.output,
+    )
+
+
+def scrubbed_environ() -> dict[str, str]:
+    """This process's environment without pip/uv settings, pip's config files off."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PIP_", "UV_")) or key in KEPT_VARIABLES
+    }
+    env["PIP_CONFIG_FILE"] = os.devnull
+    return env
+
+
+class ToolFailed(Exception):
+    """A tool exited non-zero or wrote nothing; the message says why in one line."""
+
+
+def run_timed(cmd: Sequence[str], *, cwd: Path, env: dict[str, str]) -> float:
+    """Run ``cmd`` to completion; return its wall-clock seconds or raise ToolFailed."""
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise ToolFailed(f"timed out after {RUN_TIMEOUT:.0f}s: {' '.join(cmd[:3])} ...") from None
+    except OSError as exc:
+        raise ToolFailed(f"cannot run {cmd[0]}: {exc.strerror}") from None
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        lines = [ln.strip() for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
+        why = " | ".join(lines[-3:])[:400] or "no message"
+        raise ToolFailed(f"exit {proc.returncode}: {why}")
+    return elapsed
+
+
+def count_pylock_packages(path: Path) -> int:
+    """Entries in a PEP 751 lock's ``[[packages]]``."""
+    packages: list[Any] = tomllib.loads(path.read_text(encoding="utf-8")).get("packages", [])
+    return len(packages)
+
+
+def count_uv_lock_packages(path: Path) -> int:
+    """Entries in a ``uv.lock``, without the (virtual) project itself."""
+    packages: list[dict[str, Any]] = tomllib.loads(path.read_text(encoding="utf-8")).get(
+        "package", []
+    )
+    return sum(1 for p in packages if not {"virtual", "editable"} & set(p.get("source", {})))
+
+
+_PIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[^\]]*\])?==", re.MULTILINE)
+
+
+def count_requirements_pins(path: Path) -> int:
+    """``name==version`` lines in a compiled requirements.txt."""
+    return len(_PIN.findall(path.read_text(encoding="utf-8")))
+
+
+class Tool(ABC):
+    """One way of locking a workload, set up once and run many times."""
+
+    #: The labels :meth:`run` reports a time for, in table order.
+    labels: tuple[str, ...]
+
+    def __init__(self, workload: Workload, work: Path, env: dict[str, str]) -> None:
+        self.workload = workload
+        self.work = work
+        self.env = env
+        work.mkdir(parents=True)
+        self.setup()
+
+    def setup(self) -> None:  # noqa: B027 - optional hook
+        """Write the tool's inputs into ``self.work`` (once, untimed)."""
+
+    @abstractmethod
+    def run(self) -> dict[str, float]:
+        """Remove the previous output (untimed), lock once, return seconds per label."""
+
+    @abstractmethod
+    def packages(self) -> int | None:
+        """How many packages the last run locked (a sanity check of 'same work')."""
+
+    def write_requirements_in(self) -> Path:
+        path = self.work / "requirements.in"
+        path.write_text("".join(f"{r}\n" for r in self.workload.flat_requirements), "utf-8")
+        return path
+
+
+def _console_script(name: str) -> Path | None:
+    """A console script installed next to this interpreter (the project's venv)."""
+    path = Path(sys.executable).parent / name
+    return path if path.exists() else None
+
+
+class LockdownLock(Tool):
+    """``lockdown lock -q`` on a copy of the project."""
+
+    def __init__(
+        self, workload: Workload, work: Path, env: dict[str, str], *, resolver: str | None
+    ) -> None:
+        self.resolver = resolver
+        self.labels = (
+            (LOCKDOWN_UV,) if resolver is None else (f"lockdown lock --resolver {resolver}",)
+        )
+        super().__init__(workload, work, env)
+
+    def setup(self) -> None:
+        self.project = self.work / self.workload.project_dir.name
+        shutil.copytree(
+            self.workload.project_dir,
+            self.project,
+            ignore=shutil.ignore_patterns(
+                ".venv", "__pycache__", "pylock*.toml", "*.sigstore.json"
+            ),
+        )
+        self.output = self.project / self.workload.output
+        script = _console_script("lockdown")
+        self.cmd = [str(script)] if script else [sys.executable, "-m", "lockdown"]
+        self.cmd += ["lock", "--project", str(self.project), "-q"]
+        if self.resolver is not None:
+            self.cmd += ["--resolver", self.resolver]
+
+    def run(self) -> dict[str, float]:
+        self.output.unlink(missing_ok=True)
+        seconds = run_timed(self.cmd, cwd=self.work, env=self.env)
+        if not self.output.is_file():
+            raise ToolFailed(f"exited 0 but wrote no {self.output.name}")
+        return {self.labels[0]: seconds}
+
+    def packages(self) -> int | None:
+        return count_pylock_packages(self.output) if self.output.is_file() else None
+
+
+class UvPipCompile(Tool):
+    """Bare ``uv pip compile --universal --generate-hashes`` to a PEP 751 file."""
+
+    labels = (REFERENCE,)
+
+    def setup(self) -> None:
+        requirements = self.write_requirements_in()
+        self.output = self.work / "pylock.toml"
+        # --no-python-downloads: without an installed interpreter matching -p, uv
+        # would otherwise try to download one on every run (lockdown passes it too).
+        self.cmd = [
+            find_uv_bin(),
+            "--no-config",
+            "--no-python-downloads",
+            "--quiet",
+            "pip",
+            "compile",
+            "--universal",
+            "--generate-hashes",
+            "-p",
+            self.workload.min_python,
+            "-o",
+            self.output.name,
+            requirements.name,
+        ]
+
+    def run(self) -> dict[str, float]:
+        # An existing output file is read as preferences; delete it so uv resolves afresh.
+        self.output.unlink(missing_ok=True)
+        seconds = run_timed(self.cmd, cwd=self.work, env=self.env)
+        if not self.output.is_file():
+            raise ToolFailed("exited 0 but wrote no pylock.toml")
+        return {self.labels[0]: seconds}
+
+    def packages(self) -> int | None:
+        return count_pylock_packages(self.output) if self.output.is_file() else None
+
+
+class UvLock(Tool):
+    """``uv lock`` on the scratch project lockdown would write, then its ``uv export`` calls.
+
+    Reports two times from each run: ``uv lock`` alone, and ``uv lock`` plus one
+    ``uv export --format pylock.toml`` for the base and for each extra and group
+    (what lockdown's uv backend runs, minus lockdown's own Python).
+    """
+
+    def __init__(self, workload: Workload, work: Path, env: dict[str, str]) -> None:
+        selections = 1 + len(workload.inputs.extras) + len(workload.inputs.groups)
+        self.labels = (UV_LOCK, f"uv lock + {selections} uv export (lockdown's uv calls)")
+        super().__init__(workload, work, env)
+
+    def setup(self) -> None:
+        (self.work / "pyproject.toml").write_text(self.scratch_pyproject(), encoding="utf-8")
+        self.output = self.work / "uv.lock"
+        uv = [find_uv_bin(), "--no-config", "--no-python-downloads", "--quiet"]
+        self.lock_cmd = [*uv, "lock"]
+        export = [
+            *uv,
+            "export",
+            "--format",
+            "pylock.toml",
+            "--frozen",
+            "--no-header",
+            "--no-emit-project",
+            "--no-default-groups",
+        ]
+        self.export_cmds = [export]
+        self.export_cmds += [[*export, "--extra", e] for e in self.workload.inputs.extras]
+        self.export_cmds += [[*export, "--group", g] for g in self.workload.inputs.groups]
+
+    def scratch_pyproject(self) -> str:
+        """A virtual project with the workload's inputs and environments, nothing else."""
+        inputs = self.workload.inputs
+        doc = tomlkit.document()
+        project = tomlkit.table()
+        project["name"] = inputs.name or "benchmark-project"
+        project["version"] = "0"
+        project["requires-python"] = self.workload.requires_python
+        project["dependencies"] = list(inputs.dependencies)
+        if inputs.extras:
+            project["optional-dependencies"] = {
+                k: list(v) for k, v in sorted(inputs.extras.items())
+            }
+        doc["project"] = project
+        if inputs.groups:
+            doc["dependency-groups"] = {k: list(v) for k, v in sorted(inputs.groups.items())}
+        doc["tool"] = {"uv": {"package": False, "environments": list(self.workload.environments)}}
+        return tomlkit.dumps(doc)
+
+    def run(self) -> dict[str, float]:
+        # lockdown locks in a fresh directory each time; an old uv.lock would be reused.
+        self.output.unlink(missing_ok=True)
+        lock = run_timed(self.lock_cmd, cwd=self.work, env=self.env)
+        if not self.output.is_file():
+            raise ToolFailed("exited 0 but wrote no uv.lock")
+        exports = sum(run_timed(cmd, cwd=self.work, env=self.env) for cmd in self.export_cmds)
+        return {self.labels[0]: lock, self.labels[1]: lock + exports}
+
+    def packages(self) -> int | None:
+        return count_uv_lock_packages(self.output) if self.output.is_file() else None
+
+
+class PipCompile(Tool):
+    """``pip-compile --generate-hashes`` (pip-tools): resolves for this interpreter only."""
+
+    labels = ("pip-compile (this interpreter only)",)
+
+    def setup(self) -> None:
+        requirements = self.write_requirements_in()
+        self.output = self.work / "req.txt"
+        script = _console_script("pip-compile")
+        self.cmd = [str(script)] if script else [sys.executable, "-m", "piptools", "compile"]
+        # --strip-extras and --quiet only silence output (lockdown's backend passes both).
+        self.cmd += [
+            "--generate-hashes",
+            "--no-config",
+            "--strip-extras",
+            "--quiet",
+            "-o",
+            self.output.name,
+            requirements.name,
+        ]
+
+    def run(self) -> dict[str, float]:
+        # pip-compile keeps the pins of an existing output file; delete it to resolve afresh.
+        self.output.unlink(missing_ok=True)
+        seconds = run_timed(self.cmd, cwd=self.work, env=self.env)
+        if not self.output.is_file():
+            raise ToolFailed("exited 0 but wrote no req.txt")
+        return {self.labels[0]: seconds}
+
+    def packages(self) -> int | None:
+        return count_requirements_pins(self.output) if self.output.is_file() else None
+
+
+@dataclass(slots=True)
+class Series:
+    """The timed runs of one tool (one label) on one workload."""
+
+    label: str
+    times: list[float] = field(default_factory=list)
+    warmup: float | None = None
+    packages: int | None = None
+    error: str | None = None
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.times) if self.times else None
+
+    def as_json(self, reference: float | None) -> dict[str, Any]:
+        median = self.median
+        return {
+            "runs": len(self.times),
+            "times": [round(t, 4) for t in self.times],
+            "warmup": round(self.warmup, 4) if self.warmup is not None else None,
+            "median": round(median, 4) if median is not None else None,
+            "min": round(min(self.times), 4) if self.times else None,
+            "max": round(max(self.times), 4) if self.times else None,
+            "ratio_vs_uv_pip_compile": (
+                round(median / reference, 4) if median is not None and reference else None
+            ),
+            "packages": self.packages,
+            "error": self.error,
+        }
+
+
+def progress(message: str) -> None:
+    """A progress line on stderr (the results go to stdout)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def benchmark(workload: Workload, root: Path, *, runs: int, budget: float) -> dict[str, Series]:
+    """Warm up every tool once, then ``runs`` interleaved timed rounds; return every series."""
+    env = scrubbed_environ()
+    makers: dict[str, Callable[[Path], Tool]] = {
+        "lockdown-uv": lambda w: LockdownLock(workload, w, env, resolver=None),
+        "uv-pip-compile": lambda w: UvPipCompile(workload, w, env),
+        "uv-lock": lambda w: UvLock(workload, w, env),
+        "pip-compile": lambda w: PipCompile(workload, w, env),
+        "lockdown-pip-tools": lambda w: LockdownLock(workload, w, env, resolver="pip-tools"),
+    }
+    tools = [make(root / workload.name / key) for key, make in makers.items()]
+    series = {label: Series(label) for tool in tools for label in tool.labels}
+    active: list[Tool] = []
+    # 1. One untimed run each: caches warm, and a tool that cannot run is reported once.
+    for tool in tools:
+        try:
+            result = tool.run()
+            for label, seconds in result.items():
+                series[label].warmup = seconds
+            active.append(tool)
+            progress(
+                f"[{workload.name}] warm-up   {tool.labels[0]:<45} {result[tool.labels[0]]:7.2f}s"
+            )
+        except ToolFailed as exc:
+            for label in tool.labels:
+                series[label].error = str(exc)
+            progress(f"[{workload.name}] warm-up   {tool.labels[0]:<45} FAILED: {exc}")
+    # 2. Timed rounds, tools interleaved. A slow tool stops repeating once another
+    #    run would take its timed total past the budget (it always gets one run).
+    spent = dict.fromkeys(tools, 0.0)
+    last = dict.fromkeys(tools, 0.0)
+    for round_no in range(1, runs + 1):
+        for tool in list(active):
+            if round_no > 1 and spent[tool] + last[tool] > budget:
+                continue
+            try:
+                result = tool.run()
+            except ToolFailed as exc:
+                for label in tool.labels:
+                    series[label].error = f"run {round_no}: {exc}"
+                active.remove(tool)
+                progress(f"[{workload.name}] run {round_no}/{runs}   {tool.labels[0]:<45} FAILED")
+                continue
+            for label, seconds in result.items():
+                series[label].times.append(seconds)
+            last[tool] = result[tool.labels[-1]]
+            spent[tool] += last[tool]
+            progress(
+                f"[{workload.name}] run {round_no}/{runs}   {tool.labels[0]:<45} "
+                f"{result[tool.labels[0]]:7.2f}s"
+            )
+    for tool in tools:
+        count = tool.packages()
+        for label in tool.labels:
+            series[label].packages = count
+    return series
+
+
+def _fmt(seconds: float | None) -> str:
+    return f"{seconds:.2f}s" if seconds is not None else "-"
+
+
+def render_table(workload: Workload, series: dict[str, Series]) -> str:
+    """The per-set table: n, median, min, max, ratio vs uv pip compile, packages."""
+    reference = series[REFERENCE].median
+    width = max(len(label) for label in series) + 2
+    lines = [
+        f"{workload.name}: {workload.project_dir.relative_to(REPO)}",
+        f"  {workload.describe()}",
+        "",
+        f"  {'tool':<{width}}{'n':>3}{'median':>9}{'min':>9}{'max':>9}"
+        f"{'vs uv pip compile':>19}{'packages':>10}",
+    ]
+    for s in series.values():
+        median = s.median
+        if not s.times:
+            lines.append(f"  {s.label:<{width}}{'':>3}  not measured: {s.error}")
+            continue
+        ratio = f"{median / reference:.2f}x" if median is not None and reference else "n/a"
+        packages = str(s.packages) if s.packages is not None else "-"
+        lines.append(
+            f"  {s.label:<{width}}{len(s.times):>3}{_fmt(median):>9}{_fmt(min(s.times)):>9}"
+            f"{_fmt(max(s.times)):>9}{ratio:>19}{packages:>10}"
+        )
+        if s.error:
+            lines.append(f"  {'':<{width}}   (stopped: {s.error})")
+    lockdown = series[LOCKDOWN_UV].median
+    uv_calls = next((s.median for s in series.values() if "lockdown's uv calls" in s.label), None)
+    uv_lock = series[UV_LOCK].median
+    if lockdown is not None and uv_calls is not None and uv_lock is not None:
+        lines += [
+            "",
+            f"  where lockdown's time goes (medians): uv lock {uv_lock:.2f}s, its uv export "
+            f"calls +{uv_calls - uv_lock:.2f}s, lockdown's own Python (startup, "
+            f"imports, merge, render, write) +{lockdown - uv_calls:.2f}s",
+        ]
+    return "\n".join(lines)
+
+
+def verdict(name: str, series: dict[str, Series]) -> str:
+    """``webapp: lockdown/uv = 1.12x (target <= 1.3x)``."""
+    lockdown, reference = series[LOCKDOWN_UV].median, series[REFERENCE].median
+    if lockdown is None or not reference:
+        return f"{name}: lockdown/uv = n/a (target <= {TARGET_RATIO}x): a run failed"
+    ratio = lockdown / reference
+    over = "" if ratio <= TARGET_RATIO else "  OVER TARGET"
+    return f"{name}: lockdown/uv = {ratio:.2f}x (target <= {TARGET_RATIO}x){over}"
+
+
+def tool_versions() -> dict[str, str]:
+    """Versions of everything measured, for the header and the JSON."""
+    uv = subprocess.run(
+        [find_uv_bin(), "--version"],
+        env=scrubbed_environ(),
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    try:
+        pip_tools = dist_version("pip-tools")
+    except PackageNotFoundError:
+        pip_tools = "not installed"
+    return {
+        "lockdown": lockdown_version,
+        "uv": uv[1] if len(uv) > 1 else "unknown",
+        "pip-tools": pip_tools,
+        "pip": dist_version("pip"),
+        "python": platform.python_version(),
+        "platform": f"{sys.platform} {platform.machine()}",
+        "cpus": str(os.cpu_count()),
+    }
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Time lockdown lock against uv and pip-tools on the same requirements.",
+    )
+    parser.add_argument(
+        "--runs", type=int, default=5, metavar="N", help="timed runs per tool (default 5)"
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=45.0,
+        metavar="SECONDS",
+        help="stop repeating a tool once another run would take its timed total past this "
+        "(default 45; it always gets one timed run; 'inf' for exactly --runs)",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        choices=[s.name for s in SETS],
+        dest="sets",
+        help="only this requirement set (repeatable; default: all)",
+    )
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the numbers here")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; exit 1 if lockdown or the uv reference could not be measured."""
+    args = parse_args(argv)
+    versions = tool_versions()
+    sets = [s for s in SETS if not args.sets or s.name in args.sets]
+    workloads = [load_workload(s) for s in sets]
+    results: dict[str, dict[str, Series]] = {}
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="lockdown-bench-") as tmp:
+        for workload in workloads:
+            results[workload.name] = benchmark(
+                workload, Path(tmp), runs=args.runs, budget=args.budget
+            )
+    total = time.perf_counter() - started
+
+    print()
+    print(
+        f"lock speed, warm caches, default index; {args.runs} timed runs per tool after one "
+        f"untimed warm-up (budget {args.budget:g}s per tool); {total:.0f}s in all"
+    )
+    print(" | ".join(f"{k} {v}" for k, v in versions.items()))
+    for workload in workloads:
+        print()
+        print(render_table(workload, results[workload.name]))
+    print()
+    for workload in workloads:
+        print(verdict(workload.name, results[workload.name]))
+
+    if args.json is not None:
+        payload = {
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "runs": args.runs,
+            "budget_seconds": args.budget,
+            "target_ratio": TARGET_RATIO,
+            "total_seconds": round(total, 2),
+            "versions": versions,
+            "sets": {
+                w.name: {
+                    "project": str(w.project_dir.relative_to(REPO)),
+                    "requires_python": w.requires_python,
+                    "environments": list(w.environments),
+                    "requirements": w.flat_requirements,
+                    "reference": REFERENCE,
+                    "tools": {
+                        label: s.as_json(results[w.name][REFERENCE].median)
+                        for label, s in results[w.name].items()
+                    },
+                }
+                for w in workloads
+            },
+        }
+        args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        print(f"\nwrote {args.json}")
+
+    failed = any(
+        results[w.name][label].median is None
+        for w in workloads
+        for label in (LOCKDOWN_UV, REFERENCE)
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
