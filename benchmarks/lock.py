@@ -553,9 +553,10 @@ def render_table(workload: Workload, series: dict[str, Series]) -> str:
     if lockdown is not None and uv_calls is not None and uv_lock is not None:
         lines += [
             "",
-            f"  where lockdown's time goes (medians): uv lock {uv_lock:.2f}s, its uv export "
-            f"calls +{uv_calls - uv_lock:.2f}s, lockdown's own Python (startup, "
-            f"imports, merge, render, write) +{lockdown - uv_calls:.2f}s",
+            f"  where lockdown's {lockdown:.2f}s goes (medians): uv lock {uv_lock:.2f}s, "
+            f"its uv export calls +{uv_calls - uv_lock:.2f}s,",
+            f"  lockdown's own Python (startup, imports, merge, render, write) "
+            f"+{lockdown - uv_calls:.2f}s",
         ]
     return "\n".join(lines)
 
@@ -640,8 +641,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print()
     print(
-        f"lock speed, warm caches, default index; {args.runs} timed runs per tool after one "
-        f"untimed warm-up (budget {args.budget:g}s per tool); {total:.0f}s in all"
+        f"lock speed, warm caches, default index; up to {args.runs} timed run(s) per tool "
+        f"after one untimed warm-up (budget {args.budget:g}s per tool); {total:.0f}s in all"
     )
     print(" | ".join(f"{k} {v}" for k, v in versions.items()))
     for workload in workloads:

@@ -15,17 +15,14 @@ import hashlib
 import os
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, cast
 
-from lockdown.errors import IntegrityError, LockdownError, PackageIndexError, UsageError
+from lockdown.errors import IntegrityError, LockdownError, UsageError
+from lockdown.resolve.index import stream_url
 
-CHUNK = 1 << 20
 ENV_CACHE_DIR = "LOCKDOWN_CACHE_DIR"
 
 
@@ -84,8 +81,8 @@ class ArtifactCache:
         try:
             digest = hashlib.sha256()
             size = 0
-            with os.fdopen(fd, "wb") as out, self._open(expected) as response:
-                while chunk := response.read(CHUNK):
+            with os.fdopen(fd, "wb") as out:
+                for chunk in stream_url(expected.url, timeout=self.timeout):
                     digest.update(chunk)
                     size += len(chunk)
                     out.write(chunk)
@@ -108,28 +105,6 @@ class ArtifactCache:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
         return target
-
-    def _open(self, expected: Expected) -> IO[bytes]:
-        if expected.url.startswith("file://"):
-            from urllib.parse import unquote, urlsplit  # noqa: PLC0415
-
-            try:
-                return open(unquote(urlsplit(expected.url).path), "rb")
-            except OSError as exc:
-                raise PackageIndexError(f"cannot read {expected.url}: {exc.strerror}") from None
-        request = urllib.request.Request(expected.url, headers={"User-Agent": "lockdown"})  # noqa: S310
-        try:
-            return cast("IO[bytes]", urllib.request.urlopen(request, timeout=self.timeout))  # noqa: S310
-        except urllib.error.HTTPError as exc:
-            raise PackageIndexError(
-                f"cannot download {expected.filename}: HTTP {exc.code} from {expected.url}"
-            ) from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise PackageIndexError(
-                f"cannot download {expected.filename} from {expected.url}: {reason}",
-                hint="check the network and the index",
-            ) from None
 
 
 def verify_all(

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from lockdown.cli import main
 from tests.support.pkgindex import PackageIndex
 
 # --- package index ---
@@ -26,13 +30,6 @@ def package_index(tmp_path: Path) -> Iterator[PackageIndex]:
 #
 # A small catalog on the test index: several versions, dependencies, a
 # platform-specific package with per-platform wheels, an extra and a group.
-
-import os  # noqa: E402
-import sys  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-
-from lockdown.cli import main  # noqa: E402
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -16,7 +16,7 @@ import json
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.message import Message
@@ -28,9 +28,9 @@ from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 from packaging.utils import canonicalize_name
 
 from lockdown import __version__
-from lockdown.errors import IntegrityError, PackageIndexError
+from lockdown.errors import PackageIndexError
 
-__all__ = ["ACCEPT", "IndexClient", "IndexFile", "fetch_sha256", "verify_file"]
+__all__ = ["ACCEPT", "IndexClient", "IndexFile", "fetch_sha256", "stream_url"]
 
 #: PEP 691: prefer JSON, accept either HTML flavour from older indexes.
 ACCEPT: Final = (
@@ -347,21 +347,21 @@ class _AnchorParser(HTMLParser):
             self.api_version = attributes.get("content") or ""
 
 
-def fetch_sha256(url: str, *, timeout: float = 30.0) -> tuple[str, int]:
-    """Stream ``url`` (http, https or file) and return its (sha256 hex, size in bytes)."""
+def stream_url(url: str, *, timeout: float = 30.0) -> Iterator[bytes]:
+    """Yield the bytes of ``url`` (http, https or file) in chunks.
+
+    Every way a download can fail (refused, timed out, HTTP error, cut short)
+    becomes one :class:`PackageIndexError` line naming the URL. Errors raised by
+    the caller while it handles a chunk are its own and pass through untouched.
+    """
     if urlsplit(url).scheme.lower() not in _SCHEMES:
         raise PackageIndexError(
             f"cannot download {url}: unsupported URL scheme",
             hint="artifacts must come from http://, https:// or file:// URLs",
         )
     request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})  # noqa: S310
-    digest = hashlib.sha256()
-    size = 0
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            while chunk := response.read(_CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
+        response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310
     except urllib.error.HTTPError as error:
         error.close()
         raise PackageIndexError(
@@ -375,33 +375,30 @@ def fetch_sha256(url: str, *, timeout: float = 30.0) -> tuple[str, int]:
         ) from None
     except (OSError, http.client.HTTPException, ValueError) as error:
         raise PackageIndexError(
-            f"cannot download {url}: {_reason(error)}",
-            hint="check the index URL and network",
+            f"cannot download {url}: {_reason(error)}", hint="check the index URL and network"
         ) from None
+    with response:
+        while True:
+            try:
+                chunk = response.read(_CHUNK)
+            except (OSError, http.client.HTTPException) as error:
+                raise PackageIndexError(
+                    f"cannot download {url}: {_reason(error)}",
+                    hint="check the index URL and network",
+                ) from None
+            if not chunk:
+                return
+            yield chunk
+
+
+def fetch_sha256(url: str, *, timeout: float = 30.0) -> tuple[str, int]:
+    """Stream ``url`` and return its (sha256 hex, size in bytes)."""
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in stream_url(url, timeout=timeout):
+        digest.update(chunk)
+        size += len(chunk)
     return digest.hexdigest(), size
-
-
-def verify_file(file: IndexFile, *, timeout: float = 30.0) -> None:
-    """Download ``file`` and raise :class:`IntegrityError` unless it matches what the index says.
-
-    A file the index gives no sha256 for is refused: there is nothing to trust it by.
-    """
-    if file.sha256 is None:
-        raise IntegrityError(
-            f"package index gives no sha256 for {file.filename} ({file.url})",
-            hint="use an index that publishes sha256 hashes",
-        )
-    actual, size = fetch_sha256(file.url, timeout=timeout)
-    if actual != file.sha256:
-        raise IntegrityError(
-            f"{file.filename} has sha256 {actual} but the index declares {file.sha256}",
-            hint="the index or a proxy is corrupt or tampered with",
-        )
-    if file.size is not None and size != file.size:
-        raise IntegrityError(
-            f"{file.filename} is {size} bytes but the index declares {file.size}",
-            hint="the index or a proxy is corrupt or tampered with",
-        )
 
 
 def _reason(reason: object) -> str:

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -182,9 +183,14 @@ class PipToolsResolver:
             for u in (request.index_url, *request.extra_index_urls)
         ]
         tags = list(sys_tags())
-        packages = tuple(
-            self._package(pin, reached[name], clients, tags) for name, pin in sorted(pins.items())
-        )
+        # One simple-API page per package; fetched in parallel, assembled in order.
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            packages = tuple(
+                pool.map(
+                    lambda item: self._package(item[1], reached[item[0]], clients, tags),
+                    sorted(pins.items()),
+                )
+            )
         return Resolution(
             packages=packages,
             environments=(environment,),
