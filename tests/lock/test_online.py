@@ -6,8 +6,6 @@ never written here; lockdown asks pip for its default.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,13 +15,11 @@ from packaging.pylock import Pylock
 from lockdown._compat import tomllib
 from lockdown.resolve import default_index_url
 from tests.conftest import CliResult
-from tests.support.isolation import isolated_env
+from tests.support.venvs import installed, make_venv, pip, uv_pip
 
 Cli = Callable[..., CliResult]
 
 pytestmark = [pytest.mark.online, pytest.mark.slow]
-
-UV = str(Path(sys.executable).parent / "uv")
 
 PROJECT = """\
 [project]
@@ -48,14 +44,6 @@ def real_project(tmp_path: Path) -> Path:
     return root
 
 
-def installed(python: Path) -> set[str]:
-    site = next((python.parent.parent / "lib").glob("python3*/site-packages"))
-    return {
-        info.name[: -len(".dist-info")].rsplit("-", 1)[0].lower().replace("_", "-")
-        for info in site.glob("*.dist-info")
-    }
-
-
 def test_lock_real_project_and_install_with_uv_and_pip(
     real_project: Path, cli: Cli, tmp_path: Path
 ) -> None:
@@ -77,52 +65,15 @@ def test_lock_real_project_and_install_with_uv_and_pip(
     assert cli("lock", "--project", real_project).code == 0
     assert lock_path.read_bytes() == data
 
-    uv_venv = tmp_path / "uv-venv"
-    subprocess.run(
-        [UV, "venv", "-q", "--python", sys.executable, str(uv_venv)], env=isolated_env(), check=True
-    )
-    subprocess.run(
-        [
-            UV,
-            "pip",
-            "sync",
-            "--no-config",
-            "--python",
-            str(uv_venv / "bin" / "python"),
-            str(lock_path),
-        ],
-        env=isolated_env(),
-        check=True,
-        capture_output=True,
-    )
-    assert installed(uv_venv / "bin" / "python") == {"attrs", "click"}
-
-    pip_venv = tmp_path / "pip-venv"
-    subprocess.run(
-        [UV, "venv", "-q", "--python", sys.executable, str(pip_venv)],
-        env=isolated_env(),
-        check=True,
-    )
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            str(pip_venv / "bin" / "python"),
-            "install",
-            "-r",
-            f"{lock_path}[idna]",
-            "--group",
-            f"{lock_path}:dev",
-        ],
-        env=isolated_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    uv_python = make_venv(tmp_path / "uv-venv")
+    proc = uv_pip(uv_python, "sync", str(lock_path))
     assert proc.returncode == 0, proc.stderr
-    assert installed(pip_venv / "bin" / "python") == {"attrs", "click", "idna", "iniconfig"}
+    assert set(installed(uv_python)) == {"attrs", "click"}
+
+    pip_python = make_venv(tmp_path / "pip-venv")
+    proc = pip(pip_python, "install", "-r", f"{lock_path}[idna]", "--group", f"{lock_path}:dev")
+    assert proc.returncode == 0, proc.stderr
+    assert set(installed(pip_python)) == {"attrs", "click", "idna", "iniconfig"}
 
 
 def test_pip_tools_backend_against_the_real_index(real_project: Path, cli: Cli) -> None:
