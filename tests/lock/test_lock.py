@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from packaging.pylock import Pylock
 
 from lockdown._compat import tomllib
+from lockdown.lock.run import lock_project
 from lockdown.resolve.piptools import current_environment_marker
 from tests.conftest import CliResult
 from tests.support.pkgindex import PackageIndex
@@ -218,3 +220,12 @@ def test_requirements_in_project(
     assert result.code == 0, result.err
     pkgs = packages_by_name(load(tmp_path / "pylock.toml"))
     assert {n: p["version"] for n, p in pkgs.items()} == {"alpha": "1.0"}
+
+
+def test_concurrent_locks_on_one_project_are_serialized(project: Path) -> None:
+    """Two ``lock`` runs at once: both succeed, the file is whole and valid."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = list(pool.map(lambda _i: lock_project(project), range(2)))
+    assert sorted(o.changed for o in outcomes) == [False, True]
+    Pylock.from_dict(load(project / "pylock.toml"))
+    assert [p.name for p in project.iterdir() if p.name.endswith(".tmp")] == []
