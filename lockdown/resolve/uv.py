@@ -15,12 +15,14 @@ import re
 import subprocess
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import tomlkit
+from packaging.utils import canonicalize_name
 
 from lockdown._compat import tomllib
 from lockdown.config import normalize_marker
@@ -88,23 +90,32 @@ class UvResolver:
             selections += [
                 (f"'{g}' in dependency_groups", ["--group", g]) for g in request.inputs.groups
             ]
-            exports = []
-            for condition, args in selections:
-                out = self._run(
-                    [
-                        "export",
-                        "--format",
-                        "pylock.toml",
-                        "--frozen",
-                        "--no-header",
-                        "--no-emit-project",
-                        "--no-default-groups",
-                        *args,
-                    ],
-                    cwd=work,
-                ).stdout
-                exports.append((condition, tomllib.loads(out)))
-        packages = merge_exports(exports)
+            # One PEP 751 export of everything (the artifacts), and one cheap
+            # requirements export per selection (which packages, under which
+            # marker). They only read uv.lock, so they run side by side.
+            everything = [
+                *("export", "--format", "pylock.toml", "--frozen", "--no-header"),
+                *("--no-emit-project", "--all-extras", "--all-groups"),
+            ]
+            per_selection = [
+                [
+                    *("export", "--format", "requirements.txt", "--frozen", "--no-header"),
+                    *("--no-hashes", "--no-annotate", "--no-emit-project", "--no-default-groups"),
+                    *args,
+                ]
+                for _condition, args in selections
+            ]
+            with ThreadPoolExecutor(max_workers=min(8, 1 + len(selections))) as pool:
+                outputs = list(
+                    pool.map(lambda a: self._run(a, cwd=work).stdout, [everything, *per_selection])
+                )
+        packages = merge_exports(
+            tomllib.loads(outputs[0]),
+            [
+                (cond, parse_requirements_export(out))
+                for (cond, _a), out in zip(selections, outputs[1:], strict=True)
+            ],
+        )
         return Resolution(
             packages=packages,
             environments=request.environments,
@@ -219,35 +230,52 @@ def _artifact(raw: Mapping[str, Any]) -> Artifact:
     )
 
 
-def merge_exports(
-    exports: Sequence[tuple[str | None, Mapping[str, Any]]],
-) -> tuple[LockedPackage, ...]:
-    """Merge per-selection exports into packages with selection-aware markers.
+_EXPORTED_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)\s*(?:;\s*(.+))?$")
 
-    ``exports`` pairs a selection condition (``None`` for the base
-    dependencies, else e.g. ``'postgres' in extras``) with uv's PEP 751 export
+
+def parse_requirements_export(text: str) -> dict[tuple[str, str], str | None]:
+    """``uv export --format requirements.txt --no-hashes`` → {(name, version): marker}."""
+    pins: dict[tuple[str, str], str | None] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = _EXPORTED_PIN.match(line)
+        if match is None:
+            raise ResolutionError(f"cannot read uv's export line {line!r}")
+        pins[(canonicalize_name(match.group(1)), match.group(2))] = match.group(3)
+    return pins
+
+
+def merge_exports(
+    everything: Mapping[str, Any],
+    selections: Sequence[tuple[str | None, Mapping[tuple[str, str], str | None]]],
+) -> tuple[LockedPackage, ...]:
+    """Join uv's PEP 751 export (artifacts) with per-selection pins (markers).
+
+    ``selections`` pairs a selection condition (``None`` for the base
+    dependencies, else e.g. ``'postgres' in extras``) with the pins uv exports
     for that selection. A package the base needs keeps uv's marker; one that
     only some extras or groups need gets ``(<conditions>) and (<marker>)``.
-    Terms that the base term already implies (same uv marker) are dropped.
     """
     # key -> uv marker (None = everywhere) -> conditions (None = base)
     terms: dict[tuple[str, str], dict[str | None, list[str | None]]] = {}
-    raw_by_key: dict[tuple[str, str], Mapping[str, Any]] = {}
-    for condition, doc in exports:
-        for raw in doc.get("packages", []):
-            key = (str(raw["name"]), str(raw["version"]))
-            raw_by_key.setdefault(key, raw)
-            marker = raw.get("marker")
+    for condition, pins in selections:
+        for key, marker in pins.items():
             terms.setdefault(key, {}).setdefault(marker, []).append(condition)
     packages = []
-    for key in sorted(raw_by_key):
-        raw = raw_by_key[key]
+    seen: set[tuple[str, str]] = set()
+    for raw in everything.get("packages", []):
+        key = (canonicalize_name(str(raw["name"])), str(raw["version"]))
         if "sdist" not in raw and "wheels" not in raw:
             raise ResolutionError(
                 f"uv locked {key[0]}=={key[1]} from a source lockdown cannot pin by hash "
                 "(a VCS, directory or local path dependency)",
                 hint="depend on a released version from the index",
             )
+        if key not in terms:
+            raise ResolutionError(f"uv exported {key[0]}=={key[1]} for no extra or group")
+        seen.add(key)
         packages.append(
             LockedPackage(
                 name=key[0],
@@ -258,7 +286,10 @@ def merge_exports(
                 sdist=_artifact(raw["sdist"]) if "sdist" in raw else None,
             )
         )
-    return tuple(packages)
+    missing = sorted(set(terms) - seen)
+    if missing:
+        raise ResolutionError(f"uv exported {missing[0][0]}=={missing[0][1]} without artifacts")
+    return tuple(sorted(packages, key=lambda p: (p.name, p.version)))
 
 
 def combine_markers(by_marker: Mapping[str | None, Sequence[str | None]]) -> str | None:
