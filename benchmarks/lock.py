@@ -77,6 +77,8 @@ KEPT_VARIABLES = frozenset({"UV_CACHE_DIR", "PIP_CACHE_DIR"})
 
 #: The label of the reference every ratio divides by.
 REFERENCE = "uv pip compile --universal"
+#: The same command with this interpreter given to uv (no interpreter discovery).
+REFERENCE_NO_DISCOVERY = "uv pip compile, no interpreter discovery"
 LOCKDOWN_UV = "lockdown lock (uv)"
 UV_LOCK = "uv lock (scratch project)"
 
@@ -291,13 +293,29 @@ class LockdownLock(Tool):
 
 
 class UvPipCompile(Tool):
-    """Bare ``uv pip compile --universal --generate-hashes`` to a PEP 751 file."""
+    """Bare ``uv pip compile --universal --generate-hashes`` to a PEP 751 file.
 
-    labels = (REFERENCE,)
+    With ``discovery`` (the reference), ``-p X.Y`` makes uv look for a Python
+    X.Y on the PATH like a user's command would. Without it, uv is handed this
+    interpreter and only told the target version (``--python-version X.Y``): the
+    same resolution, minus interpreter discovery, which costs from nothing to
+    most of a second depending on what the PATH holds (pyenv shims are slow).
+    """
+
+    def __init__(
+        self, workload: Workload, work: Path, env: dict[str, str], *, discovery: bool
+    ) -> None:
+        self.discovery = discovery
+        self.labels = (REFERENCE,) if discovery else (REFERENCE_NO_DISCOVERY,)
+        super().__init__(workload, work, env)
 
     def setup(self) -> None:
         requirements = self.write_requirements_in()
         self.output = self.work / "pylock.toml"
+        if self.discovery:
+            python = ["-p", self.workload.min_python]
+        else:
+            python = ["-p", sys.executable, "--python-version", self.workload.min_python]
         # --no-python-downloads: without an installed interpreter matching -p, uv
         # would otherwise try to download one on every run (lockdown passes it too).
         self.cmd = [
@@ -309,8 +327,7 @@ class UvPipCompile(Tool):
             "compile",
             "--universal",
             "--generate-hashes",
-            "-p",
-            self.workload.min_python,
+            *python,
             "-o",
             self.output.name,
             requirements.name,
@@ -466,7 +483,8 @@ def benchmark(workload: Workload, root: Path, *, runs: int, budget: float) -> di
     env = scrubbed_environ()
     makers: dict[str, Callable[[Path], Tool]] = {
         "lockdown-uv": lambda w: LockdownLock(workload, w, env, resolver=None),
-        "uv-pip-compile": lambda w: UvPipCompile(workload, w, env),
+        "uv-pip-compile": lambda w: UvPipCompile(workload, w, env, discovery=True),
+        "uv-pip-compile-no-discovery": lambda w: UvPipCompile(workload, w, env, discovery=False),
         "uv-lock": lambda w: UvLock(workload, w, env),
         "pip-compile": lambda w: PipCompile(workload, w, env),
         "lockdown-pip-tools": lambda w: LockdownLock(workload, w, env, resolver="pip-tools"),
@@ -561,14 +579,31 @@ def render_table(workload: Workload, series: dict[str, Series]) -> str:
     return "\n".join(lines)
 
 
+def lockdown_ratio(series: dict[str, Series], reference: str) -> float | None:
+    """lockdown's median over ``reference``'s, if both were measured."""
+    lockdown, ref = series[LOCKDOWN_UV].median, series[reference].median
+    return round(lockdown / ref, 4) if lockdown is not None and ref else None
+
+
 def verdict(name: str, series: dict[str, Series]) -> str:
     """``webapp: lockdown/uv = 1.12x (target <= 1.3x)``."""
-    lockdown, reference = series[LOCKDOWN_UV].median, series[REFERENCE].median
-    if lockdown is None or not reference:
+    ratio = lockdown_ratio(series, REFERENCE)
+    if ratio is None:
         return f"{name}: lockdown/uv = n/a (target <= {TARGET_RATIO}x): a run failed"
-    ratio = lockdown / reference
     over = "" if ratio <= TARGET_RATIO else "  OVER TARGET"
     return f"{name}: lockdown/uv = {ratio:.2f}x (target <= {TARGET_RATIO}x){over}"
+
+
+def verdict_no_discovery(results: dict[str, dict[str, Series]]) -> str:
+    """The same ratios against uv without interpreter discovery (a stricter reading)."""
+    parts = []
+    for name, series in results.items():
+        ratio = lockdown_ratio(series, REFERENCE_NO_DISCOVERY)
+        parts.append(f"{name} {ratio:.2f}x" if ratio is not None else f"{name} n/a")
+    return (
+        f"lockdown/uv without uv's interpreter discovery: {', '.join(parts)} "
+        "(uv given -p <this python> --python-version X.Y; see benchmarks/README.md)"
+    )
 
 
 def tool_versions() -> dict[str, str]:
@@ -651,6 +686,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     for workload in workloads:
         print(verdict(workload.name, results[workload.name]))
+    print(verdict_no_discovery(results))
 
     if args.json is not None:
         payload = {
@@ -667,6 +703,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "environments": list(w.environments),
                     "requirements": w.flat_requirements,
                     "reference": REFERENCE,
+                    "lockdown_over_uv": lockdown_ratio(results[w.name], REFERENCE),
+                    "lockdown_over_uv_no_discovery": lockdown_ratio(
+                        results[w.name], REFERENCE_NO_DISCOVERY
+                    ),
                     "tools": {
                         label: s.as_json(results[w.name][REFERENCE].median)
                         for label, s in results[w.name].items()

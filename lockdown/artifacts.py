@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lockdown.errors import IntegrityError, LockdownError, UsageError
-from lockdown.resolve.index import stream_url
 
 ENV_CACHE_DIR = "LOCKDOWN_CACHE_DIR"
 
@@ -75,6 +74,9 @@ class ArtifactCache:
         target = self.path_for(expected.sha256)
         if target.is_file():
             return target
+        # Imported here: a warm cache never needs urllib's HTTP machinery.
+        from lockdown.resolve.index import stream_url  # noqa: PLC0415
+
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=".download-", dir=target.parent)
         tmp = Path(tmp_name)
