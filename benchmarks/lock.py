@@ -33,6 +33,7 @@ Usage: ``make bench`` or ``.venv/bin/python benchmarks/lock.py [--runs N]
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -52,13 +53,20 @@ from importlib.metadata import version as dist_version
 from pathlib import Path
 from typing import Any
 
-import tomlkit
 from packaging.specifiers import SpecifierSet
 from uv import find_uv_bin
 
 from lockdown import __version__ as lockdown_version
 from lockdown.config import load_config
 from lockdown.project import ProjectInputs, read_inputs
+from lockdown.resolve import default_index_url
+from lockdown.resolve.interface import ResolveRequest
+from lockdown.resolve.uv import (
+    EXPORT_EVERYTHING,
+    export_selection,
+    interpreter_args,
+    scratch_pyproject,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -348,53 +356,34 @@ class UvPipCompile(Tool):
 class UvLock(Tool):
     """``uv lock`` on the scratch project lockdown would write, then its ``uv export`` calls.
 
-    Reports two times from each run: ``uv lock`` alone, and ``uv lock`` plus one
-    ``uv export --format pylock.toml`` for the base and for each extra and group
-    (what lockdown's uv backend runs, minus lockdown's own Python).
+    Reports two times from each run: ``uv lock`` alone, and ``uv lock`` plus the
+    exports lockdown runs (one ``--format pylock.toml`` of everything, one
+    requirements export per selection), run here one after another: what
+    lockdown's uv backend asks of uv, minus lockdown's own Python.
     """
 
     def __init__(self, workload: Workload, work: Path, env: dict[str, str]) -> None:
-        selections = 1 + len(workload.inputs.extras) + len(workload.inputs.groups)
-        self.labels = (UV_LOCK, f"uv lock + {selections} uv export (lockdown's uv calls)")
+        exports = 2 + len(workload.inputs.extras) + len(workload.inputs.groups)
+        self.labels = (UV_LOCK, f"uv lock + {exports} uv export (lockdown's uv calls)")
         super().__init__(workload, work, env)
 
     def setup(self) -> None:
-        (self.work / "pyproject.toml").write_text(self.scratch_pyproject(), encoding="utf-8")
+        # The very scratch project and uv arguments lockdown's uv backend uses.
+        request = ResolveRequest(
+            inputs=dataclasses.replace(
+                self.workload.inputs, requires_python=self.workload.requires_python
+            ),
+            environments=self.workload.environments,
+            index_url=default_index_url(),
+        )
+        (self.work / "pyproject.toml").write_text(scratch_pyproject(request), encoding="utf-8")
         self.output = self.work / "uv.lock"
         uv = [find_uv_bin(), "--no-config", "--no-python-downloads", "--quiet"]
-        self.lock_cmd = [*uv, "lock"]
-        export = [
-            *uv,
-            "export",
-            "--format",
-            "pylock.toml",
-            "--frozen",
-            "--no-header",
-            "--no-emit-project",
-            "--no-default-groups",
-        ]
-        self.export_cmds = [export]
-        self.export_cmds += [[*export, "--extra", e] for e in self.workload.inputs.extras]
-        self.export_cmds += [[*export, "--group", g] for g in self.workload.inputs.groups]
-
-    def scratch_pyproject(self) -> str:
-        """A virtual project with the workload's inputs and environments, nothing else."""
-        inputs = self.workload.inputs
-        doc = tomlkit.document()
-        project = tomlkit.table()
-        project["name"] = inputs.name or "benchmark-project"
-        project["version"] = "0"
-        project["requires-python"] = self.workload.requires_python
-        project["dependencies"] = list(inputs.dependencies)
-        if inputs.extras:
-            project["optional-dependencies"] = {
-                k: list(v) for k, v in sorted(inputs.extras.items())
-            }
-        doc["project"] = project
-        if inputs.groups:
-            doc["dependency-groups"] = {k: list(v) for k, v in sorted(inputs.groups.items())}
-        doc["tool"] = {"uv": {"package": False, "environments": list(self.workload.environments)}}
-        return tomlkit.dumps(doc)
+        self.lock_cmd = [*uv, "lock", *interpreter_args(request)]
+        selections = [[], *(["--extra", e] for e in self.workload.inputs.extras)]
+        selections += [["--group", g] for g in self.workload.inputs.groups]
+        self.export_cmds = [[*uv, *EXPORT_EVERYTHING]]
+        self.export_cmds += [[*uv, *export_selection(args)] for args in selections]
 
     def run(self) -> dict[str, float]:
         # lockdown locks in a fresh directory each time; an old uv.lock would be reused.

@@ -35,7 +35,7 @@ from lockdown.lock.pylock import LockMetadata, read_lock, render_lock
 from lockdown.progress import Reporter
 from lockdown.project import ProjectInputs, input_digest, read_inputs
 from lockdown.resolve import default_index_url, get_resolver
-from lockdown.resolve.interface import Resolution, ResolveRequest
+from lockdown.resolve.interface import Artifact, Resolution, ResolveRequest
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -103,7 +103,7 @@ def lock_project(
         resolution = backend.resolve(request)
     # 3. Check the index's hashes against the files themselves.
     if verify_artifacts:
-        _verify(resolution, cache_dir, reporter)
+        resolution = _verify(resolution, cache_dir, reporter)
     # 4. Render and validate in memory.
     meta = LockMetadata(
         input_digest=digest,
@@ -127,7 +127,12 @@ def lock_project(
     return LockOutcome(path=path, changed=changed, resolution=resolution)
 
 
-def _verify(resolution: Resolution, cache_dir: Path | None, reporter: Reporter) -> None:
+def _verify(resolution: Resolution, cache_dir: Path | None, reporter: Reporter) -> Resolution:
+    """Check every artifact against its bytes; fill in sizes the index did not give.
+
+    A size measured from the verified file is a fact, not a guess, so it is
+    recorded; an upload time the index did not give stays absent.
+    """
     cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()))
     expected = [
         Expected(
@@ -150,6 +155,21 @@ def _verify(resolution: Resolution, cache_dir: Path | None, reporter: Reporter) 
         except IntegrityError as exc:
             # At lock time a mismatch is the index's fault, not the lock's.
             raise PackageIndexError(exc.message, hint=exc.hint) from None
+
+    def sized(artifact: Artifact) -> Artifact:
+        if artifact.size is not None:
+            return artifact
+        return dataclasses.replace(artifact, size=cache.path_for(artifact.sha256).stat().st_size)
+
+    packages = tuple(
+        dataclasses.replace(
+            p,
+            wheels=tuple(sized(w) for w in p.wheels),
+            sdist=sized(p.sdist) if p.sdist is not None else None,
+        )
+        for p in resolution.packages
+    )
+    return dataclasses.replace(resolution, packages=packages)
 
 
 def check_lock(project_dir: Path, *, resolver: str | None = None) -> CheckOutcome:

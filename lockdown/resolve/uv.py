@@ -57,6 +57,26 @@ def uv_binary() -> str:
         ) from None
 
 
+#: ``uv export`` arguments for every package with its artifacts (PEP 751).
+EXPORT_EVERYTHING = (
+    *("export", "--format", "pylock.toml", "--frozen", "--no-header"),
+    *("--no-emit-project", "--all-extras", "--all-groups"),
+)
+
+
+def export_selection(args: Sequence[str]) -> list[str]:
+    """``uv export`` arguments for the pins (and markers) one selection needs.
+
+    ``args`` picks the selection: ``[]`` for the base, ``["--extra", X]`` or
+    ``["--group", G]``.
+    """
+    return [
+        *("export", "--format", "requirements.txt", "--frozen", "--no-header"),
+        *("--no-hashes", "--no-annotate", "--no-emit-project", "--no-default-groups"),
+        *args,
+    ]
+
+
 @cache
 def _uv_version(binary: str) -> str:
     env, _dropped = isolated_environ()
@@ -87,7 +107,7 @@ class UvResolver:
             index_args = ["--default-index", request.index_url]
             for url in request.extra_index_urls:
                 index_args += ["--index", url]
-            self._run(["lock", *index_args, *_interpreter_args(request)], cwd=work)
+            self._run(["lock", *index_args, *interpreter_args(request)], cwd=work)
             selections: list[tuple[str | None, list[str]]] = [(None, [])]
             selections += [(f"'{e}' in extras", ["--extra", e]) for e in request.inputs.extras]
             selections += [
@@ -96,18 +116,8 @@ class UvResolver:
             # One PEP 751 export of everything (the artifacts), and one cheap
             # requirements export per selection (which packages, under which
             # marker). They only read uv.lock, so they run side by side.
-            everything = [
-                *("export", "--format", "pylock.toml", "--frozen", "--no-header"),
-                *("--no-emit-project", "--all-extras", "--all-groups"),
-            ]
-            per_selection = [
-                [
-                    *("export", "--format", "requirements.txt", "--frozen", "--no-header"),
-                    *("--no-hashes", "--no-annotate", "--no-emit-project", "--no-default-groups"),
-                    *args,
-                ]
-                for _condition, args in selections
-            ]
+            everything = list(EXPORT_EVERYTHING)
+            per_selection = [export_selection(args) for _condition, args in selections]
             with ThreadPoolExecutor(max_workers=min(8, 1 + len(selections))) as pool:
                 outputs = list(
                     pool.map(lambda a: self._run(a, cwd=work).stdout, [everything, *per_selection])
@@ -146,7 +156,7 @@ class UvResolver:
         return proc
 
 
-def _interpreter_args(request: ResolveRequest) -> list[str]:
+def interpreter_args(request: ResolveRequest) -> list[str]:
     """Hand uv lockdown's own interpreter when it satisfies requires-python.
 
     The universal lock does not depend on which interpreter uv runs with (it is
