@@ -27,7 +27,7 @@ demo: $(STAMP)
 	@head -n 24 examples/webapp/pylock.toml
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
+	$(BIN)/python -m pytest -n 2 -p no:cacheprovider --cov=lockdown --cov-branch --cov-report=term:skip-covered
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider -m "not online and not slow"

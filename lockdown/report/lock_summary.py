@@ -2,21 +2,86 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
+from packaging.markers import InvalidMarker, Marker, default_environment
+
 from lockdown.lock.run import LockOutcome
+
+_SELECTOR = re.compile(r"'([^']+)' in (extras|dependency_groups)")
+_EQUALS = re.compile(r"(\w+) == '([^']*)'")
+#: Python versions sampled to tell "every Python" from "some Pythons" (display only).
+_PYTHONS = ("3.10", "3.11", "3.12", "3.13", "3.14", "3.15")
+
+
+def _samples(environments: Sequence[str]) -> list[dict[str, str]]:
+    """Concrete marker environments, one per locked environment and Python version."""
+    base = {str(k): str(v) for k, v in default_environment().items()}
+    samples = []
+    for text in environments:
+        fixed = dict(_EQUALS.findall(text))
+        for python in _PYTHONS:
+            for micro in ("0", "99"):
+                samples.append(
+                    base
+                    | fixed
+                    | {"python_version": python, "python_full_version": f"{python}.{micro}"}
+                )
+    return samples
+
+
+def describe_scope(marker: str | None, environments: Sequence[str]) -> str:
+    """Say in words when a package applies: which extras/groups, which platforms.
+
+    Display only: the lock file keeps the exact marker.
+    """
+    if not marker:
+        return ""
+    words = [
+        f"{'extra' if kind == 'extras' else 'group'} {name}"
+        for name, kind in dict.fromkeys(_SELECTOR.findall(marker))
+    ]
+    try:
+        parsed = Marker(marker)
+    except InvalidMarker:  # pragma: no cover - markers come validated
+        return marker
+    selected = {
+        "extras": frozenset(n for n, k in _SELECTOR.findall(marker) if k == "extras"),
+        "dependency_groups": frozenset(
+            n for n, k in _SELECTOR.findall(marker) if k == "dependency_groups"
+        ),
+    }
+    samples = _samples(environments)
+    hits = [s for s in samples if parsed.evaluate(s | selected, "lock_file")]  # type: ignore[operator]
+    if len(hits) < len(samples):
+        platforms = sorted({f"{s['sys_platform']}/{s['platform_machine']}" for s in hits})
+        every_python = all(
+            parsed.evaluate(s | selected, "lock_file")  # type: ignore[operator]
+            for s in samples
+            if f"{s['sys_platform']}/{s['platform_machine']}" in platforms
+        )
+        if len(platforms) < len({f"{s['sys_platform']}/{s['platform_machine']}" for s in samples}):
+            words.append("only " + ", ".join(platforms))
+        if not every_python:
+            words.append("some Pythons")
+    return ", ".join(words)
 
 
 def summarize(outcome: LockOutcome) -> str:
     """A short table of the locked packages and a closing line."""
     resolution = outcome.resolution
     packages = sorted(resolution.packages, key=lambda p: (p.name, p.version))
-    width = max((len(p.name) for p in packages), default=4)
+    name_width = max((len(p.name) for p in packages), default=4)
+    version_width = max((len(p.version) for p in packages), default=7)
     lines = []
     for package in packages:
         files = len(package.wheels) + (package.sdist is not None)
-        scope = f"  [{package.marker}]" if package.marker else ""
-        if len(scope) > 70:
-            scope = scope[:66] + "...]"
-        lines.append(f"  {package.name:<{width}}  {package.version:<12} {files:>3} files{scope}")
+        scope = describe_scope(package.marker, resolution.environments)
+        lines.append(
+            f"  {package.name:<{name_width}}  {package.version:<{version_width}}  "
+            f"{files:>3} file{'s' if files != 1 else ' '}  {scope}".rstrip()
+        )
     artifacts = sum(len(p.wheels) + (p.sdist is not None) for p in packages)
     state = "updated" if outcome.changed else "unchanged"
     lines.append(
