@@ -241,9 +241,21 @@ class Tool(ABC):
     def setup(self) -> None:  # noqa: B027 - optional hook
         """Write the tool's inputs into ``self.work`` (once, untimed)."""
 
-    @abstractmethod
+    #: The command one run executes and the file it must write (set by ``setup``).
+    cmd: list[str]
+    output: Path
+
     def run(self) -> dict[str, float]:
-        """Remove the previous output (untimed), lock once, return seconds per label."""
+        """Remove the previous output (untimed), lock once, return seconds per label.
+
+        Every tool here reads an existing output as preferences or a cache, so
+        each timed run starts without one.
+        """
+        self.output.unlink(missing_ok=True)
+        seconds = run_timed(self.cmd, cwd=self.work, env=self.env)
+        if not self.output.is_file():
+            raise ToolFailed(f"exited 0 but wrote no {self.output.name}")
+        return {self.labels[0]: seconds}
 
     @abstractmethod
     def packages(self) -> int | None:
@@ -289,13 +301,6 @@ class LockdownLock(Tool):
         if self.resolver is not None:
             self.cmd += ["--resolver", self.resolver]
 
-    def run(self) -> dict[str, float]:
-        self.output.unlink(missing_ok=True)
-        seconds = run_timed(self.cmd, cwd=self.work, env=self.env)
-        if not self.output.is_file():
-            raise ToolFailed(f"exited 0 but wrote no {self.output.name}")
-        return {self.labels[0]: seconds}
-
     def packages(self) -> int | None:
         return count_pylock_packages(self.output) if self.output.is_file() else None
 
@@ -340,14 +345,6 @@ class UvPipCompile(Tool):
             self.output.name,
             requirements.name,
         ]
-
-    def run(self) -> dict[str, float]:
-        # An existing output file is read as preferences; delete it so uv resolves afresh.
-        self.output.unlink(missing_ok=True)
-        seconds = run_timed(self.cmd, cwd=self.work, env=self.env)
-        if not self.output.is_file():
-            raise ToolFailed("exited 0 but wrote no pylock.toml")
-        return {self.labels[0]: seconds}
 
     def packages(self) -> int | None:
         return count_pylock_packages(self.output) if self.output.is_file() else None
@@ -418,14 +415,6 @@ class PipCompile(Tool):
             self.output.name,
             requirements.name,
         ]
-
-    def run(self) -> dict[str, float]:
-        # pip-compile keeps the pins of an existing output file; delete it to resolve afresh.
-        self.output.unlink(missing_ok=True)
-        seconds = run_timed(self.cmd, cwd=self.work, env=self.env)
-        if not self.output.is_file():
-            raise ToolFailed("exited 0 but wrote no req.txt")
-        return {self.labels[0]: seconds}
 
     def packages(self) -> int | None:
         return count_requirements_pins(self.output) if self.output.is_file() else None
