@@ -12,11 +12,14 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from lockdown import __version__
 from lockdown.errors import EXIT_CHANGED, EXIT_INTERNAL, EXIT_OK, LockdownError, UsageError
 from lockdown.progress import Reporter
+
+if TYPE_CHECKING:
+    from lockdown.config import Config
 
 Handler = Callable[[argparse.Namespace, Reporter], int]
 
@@ -99,6 +102,95 @@ def _cmd_export(args: argparse.Namespace, reporter: Reporter) -> int:
     return EXIT_OK
 
 
+def _optional_config(project: Path) -> Config | None:
+    """The project's config when it has one (a bad one is still an error)."""
+    from lockdown.config import PYPROJECT, STANDALONE, load_config  # noqa: PLC0415
+
+    if not (project / PYPROJECT).is_file() and not (project / STANDALONE).is_file():
+        return None
+    return load_config(project)[0]
+
+
+def _target(args: argparse.Namespace, config: Config | None) -> Path:
+    if args.file is not None:
+        return Path(str(args.file))
+    if config is not None:
+        return config.output_path
+    return Path(args.project) / "pylock.toml"
+
+
+def _cmd_keygen(args: argparse.Namespace, reporter: Reporter) -> int:
+    from lockdown.sign.service import keygen  # noqa: PLC0415
+
+    private, public = keygen(args.keyfile)
+    if not args.quiet:
+        print(f"wrote {private} (encrypted, mode 0600) and {public}")
+    return EXIT_OK
+
+
+def _cmd_sign(args: argparse.Namespace, reporter: Reporter) -> int:
+    from lockdown.sign.service import sign_file  # noqa: PLC0415
+
+    config = _optional_config(args.project)
+    path = _target(args, config)
+    staging = args.staging or bool(config and config.trust and config.trust.instance.staging)
+    with reporter.status(f"signing {path.name}"):
+        bundle = sign_file(
+            path,
+            key=args.key,
+            identity_token=args.identity_token,
+            staging=staging,
+            trust_config=args.trust_config,
+            bundle_path=args.bundle,
+            notify=reporter.note,
+        )
+    if not args.quiet:
+        print(f"signed {path} -> {bundle}")
+    return EXIT_OK
+
+
+def _cmd_verify(args: argparse.Namespace, reporter: Reporter) -> int:
+    import dataclasses  # noqa: PLC0415
+
+    from lockdown.sign.service import verify  # noqa: PLC0415
+    from lockdown.sign.sigstore_keyless import SigstoreInstance  # noqa: PLC0415
+    from lockdown.sign.trust import policy_from_flags  # noqa: PLC0415
+
+    config = _optional_config(args.project)
+    path = _target(args, config)
+    configured = config.trust if config is not None else None
+    base = configured.instance if configured is not None else SigstoreInstance()
+    # Flags choose where keyless signatures are checked (replacing the configured
+    # choice, since staging, a trusted root and a trust config exclude each other)...
+    if args.staging or args.trusted_root or args.trust_config:
+        instance = SigstoreInstance(
+            staging=args.staging,
+            trusted_root=args.trusted_root,
+            trust_config=args.trust_config,
+            online=args.online,
+        )
+    else:
+        instance = dataclasses.replace(base, online=args.online)
+    # ...and signer flags replace the configured signers entirely.
+    flags_policy = None
+    if args.identity or args.identity_regex or args.issuer or args.key:
+        flags_policy = policy_from_flags(
+            identities=args.identity or (),
+            issuer=args.issuer,
+            identity_regex=args.identity_regex or (),
+            keys=args.key or (),
+            instance=instance,
+        )
+    elif config is not None and configured is not None:
+        config = dataclasses.replace(
+            config, trust=dataclasses.replace(configured, instance=instance)
+        )
+    result = verify(path, config=config, flags_policy=flags_policy, bundle_path=args.bundle)
+    if not args.quiet:
+        print(f"verified {path}: signed by {result.verified.signer}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (also used to render --help in docs)."""
     common = _common()
@@ -168,6 +260,77 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", type=Path, metavar="FILE", help="write here (default: stdout)"
     )
     export.set_defaults(handler=_cmd_export)
+
+    keygen = sub.add_parser(
+        "keygen",
+        parents=[common],
+        help="create an ECDSA P-256 key pair for signing without Sigstore",
+        description="Write KEYFILE (private key, encrypted with a passphrase from "
+        "$LOCKDOWN_KEY_PASSWORD or a prompt; mode 0600) and KEYFILE's .pub (public key).",
+        epilog="examples:\n  lockdown keygen release.key      # -> release.key + release.pub\n"
+        "  LOCKDOWN_KEY_PASSWORD=... lockdown keygen keys/site.key",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    keygen.add_argument("keyfile", type=Path, metavar="KEYFILE")
+    keygen.set_defaults(handler=_cmd_keygen)
+
+    sign = sub.add_parser(
+        "sign",
+        parents=[common],
+        help="sign a lock file (Sigstore keyless, or --key) -> FILE.sigstore.json",
+        description="Sign FILE (default: the project's pylock.toml) and write a Sigstore "
+        "bundle next to it. Without --key: keyless, with the ambient CI identity (GitHub "
+        "Actions, GitLab, Buildkite, ...), --identity-token, $SIGSTORE_ID_TOKEN, or a "
+        "browser on a terminal.",
+        epilog="examples:\n  lockdown sign                       # in CI: keyless\n"
+        "  lockdown sign --key release.key     # air-gapped sites\n"
+        "  lockdown sign conda-lock.yml",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sign.add_argument("file", nargs="?", metavar="FILE", help="the file to sign")
+    sign.add_argument("--key", type=Path, metavar="KEYFILE", help="sign with this private key")
+    sign.add_argument("--identity-token", metavar="TOKEN", help="OIDC identity token (keyless)")
+    sign.add_argument("--staging", action="store_true", help="use Sigstore's staging instance")
+    sign.add_argument("--trust-config", type=Path, metavar="FILE", help="a private Sigstore")
+    sign.add_argument("--bundle", type=Path, metavar="FILE", help="write the bundle here")
+    sign.set_defaults(handler=_cmd_sign)
+
+    verify = sub.add_parser(
+        "verify",
+        parents=[common],
+        help="verify a lock file's signature (offline) and what the lock pins",
+        description="Verify FILE (default: the project's pylock.toml) against its "
+        "FILE.sigstore.json bundle and the trust policy in [tool.lockdown.trust] (or the "
+        "signers given as flags, which replace it). Never touches the network unless "
+        "--online. For a lock, also checks that every artifact is pinned by sha256.",
+        epilog="examples:\n  lockdown verify\n"
+        "  lockdown verify --identity https://github.com/acme/svc/.github/workflows/"
+        "lock.yml@refs/heads/main \\\n"
+        "                  --issuer https://token.actions.githubusercontent.com\n"
+        "  lockdown verify --key release.pub",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    verify.add_argument("file", nargs="?", metavar="FILE", help="the file to verify")
+    verify.add_argument("--bundle", type=Path, metavar="FILE", help="the bundle to check")
+    verify.add_argument("--identity", action="append", metavar="I", help="accepted identity")
+    verify.add_argument(
+        "--identity-regex", action="append", metavar="RE", help="accepted identity (regex)"
+    )
+    verify.add_argument("--issuer", metavar="URL", help="the identity's OIDC issuer")
+    verify.add_argument(
+        "--key", action="append", type=Path, metavar="PUB", help="accepted public key"
+    )
+    verify.add_argument("--staging", action="store_true", help="Sigstore's staging instance")
+    verify.add_argument(
+        "--trusted-root", type=Path, metavar="FILE", help="a private Sigstore's trusted root"
+    )
+    verify.add_argument(
+        "--trust-config", type=Path, metavar="FILE", help="a private Sigstore's trust config"
+    )
+    verify.add_argument(
+        "--online", action="store_true", help="refresh Sigstore's trusted root over TUF"
+    )
+    verify.set_defaults(handler=_cmd_verify)
     return parser
 
 

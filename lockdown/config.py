@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.pylock import is_valid_pylock_path
@@ -20,6 +20,9 @@ from packaging.utils import canonicalize_name
 
 from lockdown._compat import tomllib
 from lockdown.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    from lockdown.sign.trust import TrustPolicy
 
 PYPROJECT = "pyproject.toml"
 STANDALONE = "lockdown.toml"
@@ -54,6 +57,7 @@ KNOWN_KEYS = frozenset(
         "default-groups",
         "requirements",
         "requires-python",
+        "trust",
     }
 )
 
@@ -88,6 +92,8 @@ class Config:
     requirements: tuple[str, ...]
     #: Overrides or supplies ``requires-python`` (needed when there is no [project]).
     requires_python: str | None
+    #: ``[tool.lockdown.trust]``: who must have signed the lock; ``None`` when absent.
+    trust: TrustPolicy | None = None
 
     @property
     def output_path(self) -> Path:
@@ -204,7 +210,16 @@ def parse_config(
             raise ConfigError(
                 f"{source}: requires-python {requires_python!r} is not a version specifier"
             ) from None
+    trust_table = table.get("trust")
+    trust = None
+    if trust_table is not None:
+        if not isinstance(trust_table, dict):
+            raise ConfigError(f"{source}: {where} trust must be a table")
+        from lockdown.sign.trust import parse_trust  # noqa: PLC0415 - only when configured
+
+        trust = parse_trust(trust_table, source=source, base=project_dir)
     return Config(
+        trust=trust,
         source=source,
         project_dir=project_dir,
         environments=environments,

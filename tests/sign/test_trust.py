@@ -1,0 +1,147 @@
+"""[tool.lockdown.trust]: signers from config or flags, validated; an empty policy never passes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lockdown.config import load_config
+from lockdown.errors import ConfigError, UsageError
+from lockdown.sign.interface import SignatureError
+from lockdown.sign.sigstore_keyless import IdentityRule, SigstoreInstance
+from lockdown.sign.trust import KeyRule, TrustPolicy, bundle_kind, policy_from_flags
+
+GITHUB = "https://token.actions.githubusercontent.com"
+LOCK_WORKFLOW = "https://github.com/acme/svc/.github/workflows/lock.yml@refs/heads/main"
+
+
+def trust_of(tmp_path: Path, table: str) -> TrustPolicy:
+    (tmp_path / "pyproject.toml").write_text(f"[tool.lockdown.trust]\n{table}\n", encoding="utf-8")
+    config, _ = load_config(tmp_path)
+    assert config.trust is not None
+    return config.trust
+
+
+def test_signers_of_each_kind(tmp_path: Path) -> None:
+    policy = trust_of(
+        tmp_path,
+        f"""require = true
+trusted-root = "root.json"
+signers = [
+  {{ identity = "{LOCK_WORKFLOW}", issuer = "{GITHUB}" }},
+  {{ identity-regex = "https://github\\\\.com/acme/.*", issuer = "{GITHUB}" }},
+  {{ public-key = "keys/release.pub" }},
+]""",
+    )
+    root = tmp_path.resolve()
+    assert policy.require
+    assert policy.instance == SigstoreInstance(trusted_root=root / "root.json")
+    assert policy.identities == (
+        IdentityRule(identity=LOCK_WORKFLOW, issuer=GITHUB),
+        IdentityRule(identity="https://github\\.com/acme/.*", issuer=GITHUB, regex=True),
+    )
+    assert policy.keys == (KeyRule(public_key=root / "keys" / "release.pub"),)
+
+
+def test_no_trust_table_means_no_policy(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.lockdown]\n", encoding="utf-8")
+    config, _ = load_config(tmp_path)
+    assert config.trust is None
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("requre = true", "unknown key 'requre' in [tool.lockdown.trust]"),
+        ('require = "yes"', "[tool.lockdown.trust] require must be true or false"),
+        ('signers = "me"', "signers must be a list of tables"),
+        ('signers = ["me"]', "signers[0] must be a table"),
+        ('signers = [{ identity = "a" }]', "signers[0]: an identity needs its issuer"),
+        (
+            'signers = [{ identity = "a", identity-regex = "b", issuer = "c" }]',
+            "give exactly one of identity, identity-regex or public-key",
+        ),
+        ('signers = [{ issuer = "c" }]', "give exactly one of identity, identity-regex"),
+        ('signers = [{ public-key = "k.pub", issuer = "c" }]', "public-key stands alone"),
+        ('signers = [{ identity-regex = "(", issuer = "c" }]', "invalid identity-regex '('"),
+        (
+            'signers = [{ subject = "a", issuer = "c" }]',
+            "unknown key 'subject' in [tool.lockdown.trust] signers[0]",
+        ),
+    ],
+)
+def test_bad_trust_config(tmp_path: Path, table: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        trust_of(tmp_path, table)
+    assert message in str(info.value)
+    assert info.value.exit_code == 64
+
+
+def test_empty_policy_is_an_error_not_a_pass() -> None:
+    with pytest.raises(UsageError, match="no trusted signers"):
+        TrustPolicy().verify(b"data", b"{}", where="pylock.toml")
+
+
+def test_flags_need_identity_and_issuer_together() -> None:
+    instance = SigstoreInstance()
+    with pytest.raises(UsageError, match="--identity needs --issuer"):
+        policy_from_flags(
+            identities=["a"], issuer=None, identity_regex=(), keys=(), instance=instance
+        )
+    with pytest.raises(UsageError, match="--issuer needs --identity"):
+        policy_from_flags(identities=(), issuer="x", identity_regex=(), keys=(), instance=instance)
+    with pytest.raises(UsageError, match="invalid --identity-regex"):
+        policy_from_flags(
+            identities=(), issuer="x", identity_regex=["["], keys=(), instance=instance
+        )
+    policy = policy_from_flags(
+        identities=["a"],
+        issuer="x",
+        identity_regex=["b.*"],
+        keys=[Path("k.pub")],
+        instance=instance,
+    )
+    assert [r.regex for r in policy.identities] == [False, True]
+    assert policy.keys == (KeyRule(public_key=Path("k.pub")),)
+
+
+@pytest.mark.parametrize(
+    ("bundle", "message"),
+    [
+        (b"", "signature bundle is not valid JSON"),
+        (
+            b'{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json", "verif',
+            "not valid JSON",
+        ),
+        (b"[]", "signature bundle is not a JSON object"),
+        (b"\xff\xfe", "not valid JSON"),
+    ],
+)
+def test_malformed_bundles(bundle: bytes, message: str) -> None:
+    with pytest.raises(SignatureError) as info:
+        bundle_kind(bundle, where="pylock.toml")
+    assert message in str(info.value)
+    assert str(info.value).startswith("pylock.toml: ")
+    assert info.value.exit_code == 16
+
+
+def test_bundle_kinds() -> None:
+    assert (
+        bundle_kind(b'{"verificationMaterial": {"publicKey": {"hint": "x"}}}', where="f") == "key"
+    )
+    assert bundle_kind(b'{"verificationMaterial": {"certificate": {}}}', where="f") == "keyless"
+
+
+def test_key_bundle_with_only_identities_in_policy() -> None:
+    policy = TrustPolicy(identities=(IdentityRule(identity="a", issuer="b"),))
+    with pytest.raises(
+        SignatureError, match="signed with a key, but the trust policy lists no public keys"
+    ):
+        policy.verify(b"x", b'{"verificationMaterial": {"publicKey": {"hint": "h"}}}', where="f")
+
+
+def test_keyless_bundle_with_only_keys_in_policy() -> None:
+    policy = TrustPolicy(keys=(KeyRule(public_key=Path("k.pub")),))
+    with pytest.raises(SignatureError, match=r"signed keylessly .* lists no identities"):
+        policy.verify(b"x", b'{"verificationMaterial": {"certificate": {}}}', where="f")
