@@ -12,14 +12,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from packaging.pylock import Pylock, PylockUnsupportedVersionError, PylockValidationError
 
 from lockdown import __version__
 from lockdown._compat import tomllib
 from lockdown.errors import LockFileError
-from lockdown.resolve.interface import Artifact, LockedPackage, Resolution
+
+if TYPE_CHECKING:
+    from lockdown.resolve.interface import Artifact, LockedPackage, Resolution
 
 LOCK_VERSION = "1.0"
 CREATED_BY = "lockdown"

@@ -12,13 +12,16 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from lockdown.config import Config
 from lockdown.errors import LockFileError, UsageError
 from lockdown.fsutil import atomic_write
 from lockdown.sign.interface import bundle_path_for
 from lockdown.sign.trust import TrustPolicy
 from lockdown.sign.verify import VerifiedFile, verify_file
+
+if TYPE_CHECKING:
+    from lockdown.config import Config
 
 PASSWORD_ENV = "LOCKDOWN_KEY_PASSWORD"  # noqa: S105 - the variable's name, not a secret
 
