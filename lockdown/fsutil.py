@@ -17,12 +17,22 @@ from pathlib import Path
 from lockdown.errors import LockdownError, UsageError
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically (temp file, fsync, rename, fsync dir)."""
+def atomic_write(
+    path: Path, data: bytes, *, mode: int | None = None, overwrite: bool = True
+) -> None:
+    """Write ``path`` atomically: temp file in the same directory, fsync, rename, fsync dir.
+
+    ``mode`` is applied exactly (the umask does not apply); by default a new
+    file gets 0644 and a replaced file keeps its mode. The temp file is created
+    0600, so content meant to stay private is never readable by others, not
+    even while it is written. With ``overwrite=False`` the file is linked into
+    place instead of renamed, which fails if the name exists (no race).
+    """
     directory = path.parent
-    mode = 0o644
-    with contextlib.suppress(FileNotFoundError):
-        mode = path.stat().st_mode & 0o7777
+    if mode is None:
+        mode = 0o644
+        with contextlib.suppress(FileNotFoundError):
+            mode = path.stat().st_mode & 0o7777
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
@@ -30,16 +40,25 @@ def atomic_write(path: Path, data: bytes) -> None:
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), mode)
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise UsageError(
+                    f"{path} already exists", hint="remove it or choose another name"
+                ) from None
+            except OSError as exc:
+                raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        raise
-    # The rename is durable only once the directory entry is on disk.
+    # The new name is durable only once the directory entry is on disk.
     with contextlib.suppress(OSError):
         dir_fd = os.open(directory, os.O_RDONLY)
         try:

@@ -23,13 +23,11 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import errno
 import hashlib
 import hmac
 import json
 import os
 import stat
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,6 +37,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from lockdown.errors import UsageError
+from lockdown.fsutil import atomic_write
 from lockdown.sign.interface import BUNDLE_MEDIA_TYPE, SignatureError, Verified
 
 #: Media types of a v0.3 bundle: the current spelling and the older alias.
@@ -403,41 +402,13 @@ def _loose_permissions(path: Path) -> str | None:
 
 
 def _write_new_file(path: Path, data: bytes, *, mode: int) -> None:
-    """Create ``path`` with ``data`` and ``mode`` atomically; never replace an existing file.
-
-    Unlike ``fsutil.atomic_write`` (which replaces), the temp file is linked to
-    its name, and ``link`` fails if the name exists. ``mkstemp`` creates the
-    temp file 0600, so a private key is never readable by others, not even
-    while it is being written.
-    """
-    directory = path.parent
+    """Create ``path`` (never replacing one): keys are not overwritten, ever."""
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), mode)  # exact mode: umask does not apply
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
+        atomic_write(path, data, mode=mode, overwrite=False)
+    except UsageError as exc:
+        if exc.message.endswith("already exists"):
             raise UsageError(
                 f"{path} already exists; lockdown keygen never overwrites a key: "
                 "remove it or choose another file name"
             ) from None
-        except OSError as exc:
-            reason = exc.strerror or errno.errorcode.get(exc.errno or 0, "error")
-            raise UsageError(f"cannot write {path}: {reason}") from None
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        raise
