@@ -65,15 +65,20 @@ class ArtifactCache:
         """Whether a verified file with this digest is already stored."""
         return self.path_for(sha256).is_file()
 
-    def fetch(self, expected: Expected) -> Path:
+    def fetch(self, expected: Expected, *, rehash: bool = False) -> Path:
         """Download ``expected`` into the cache, verifying size and sha256 while streaming.
 
         A mismatch raises :class:`IntegrityError` naming the file, the declared
-        and the actual digest; nothing is stored.
+        and the actual digest; nothing is stored. With ``rehash``, a file
+        already in the cache is hashed again before it is trusted (a cache on
+        disk can be altered); one that no longer matches is discarded and
+        downloaded afresh.
         """
         target = self.path_for(expected.sha256)
         if target.is_file():
-            return target
+            if not rehash or file_sha256(target) == expected.sha256:
+                return target
+            target.unlink()
         # Imported here: a warm cache never needs urllib's HTTP machinery.
         from lockdown.resolve.index import stream_url  # noqa: PLC0415
 
@@ -109,25 +114,38 @@ class ArtifactCache:
         return target
 
 
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file's content, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def verify_all(
     cache: ArtifactCache,
     artifacts: Iterable[Expected],
     *,
     workers: int = 8,
     progress: Callable[[int, int], None] | None = None,
-) -> None:
+    rehash: bool = False,
+) -> dict[str, Path]:
     """Fetch every artifact not already in the cache and verify it; fail on the first mismatch.
 
     Already-cached digests are not downloaded again: they were verified when
-    they were stored.
+    they were stored (and, with ``rehash``, are hashed again now). Returns
+    sha256 → path of the verified file in the cache.
     """
-    todo = {a.sha256: a for a in artifacts if not cache.has(a.sha256)}
+    wanted = {a.sha256: a for a in artifacts}
+    todo = wanted if rehash else {k: a for k, a in wanted.items() if not cache.has(k)}
+    paths = {k: cache.path_for(k) for k in wanted}
     if not todo:
-        return
+        return paths
     done = 0
     errors: list[LockdownError] = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(cache.fetch, a) for a in todo.values()]
+        futures = [pool.submit(cache.fetch, a, rehash=rehash) for a in todo.values()]
         for future in futures:
             try:
                 future.result()
@@ -140,6 +158,7 @@ def verify_all(
         # Integrity failures matter more than transient download errors.
         errors.sort(key=lambda e: not isinstance(e, IntegrityError))
         raise errors[0]
+    return paths
 
 
 def ensure_cache_dir(path: Path) -> Path:

@@ -12,7 +12,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from lockdown import __version__
 from lockdown.errors import EXIT_CHANGED, EXIT_INTERNAL, EXIT_OK, LockdownError, UsageError
@@ -83,9 +83,9 @@ def _cmd_export(args: argparse.Namespace, reporter: Reporter) -> int:
         path = config.output_path
     lock = read_lock(path)
     if args.python is not None:
-        from lockdown.env.interpreter import marker_environment  # noqa: PLC0415
+        from lockdown.env.python_env import inspect_interpreter  # noqa: PLC0415
 
-        environment = marker_environment(args.python)
+        environment = inspect_interpreter(args.python).environment
     else:
         from packaging.markers import default_environment  # noqa: PLC0415
 
@@ -191,17 +191,70 @@ def _cmd_verify(args: argparse.Namespace, reporter: Reporter) -> int:
     return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser (also used to render --help in docs)."""
-    common = _common()
-    parser = _Parser(
-        prog="lockdown",
-        description="Hashed, signed lockfiles; exact installs; drift checks; gated upgrades.",
-    )
-    parser.add_argument("--version", action="version", version=f"lockdown {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    sub.required = True
+def _cmd_install(args: argparse.Namespace, reporter: Reporter) -> int:
+    from lockdown.env.install import install  # noqa: PLC0415
 
+    config = _optional_config(args.project)
+    lock_path = args.lock or (config.output_path if config else args.project / "pylock.toml")
+    outcome = install(
+        Path(lock_path),
+        venv=args.venv,
+        python=args.python,
+        config=config,
+        require_signature=args.require_signature,
+        extras=args.extra or (),
+        groups=args.group,
+        allow_build=args.allow_build,
+        dry_run=args.dry_run,
+        installer=args.installer,
+        cache_dir=args.cache_dir,
+        notify=reporter.note,
+        status=reporter.status,
+    )
+    plan = outcome.plan
+    if not args.quiet:
+        if outcome.signer:
+            print(f"verified {lock_path}: signed by {outcome.signer}")
+        for line in plan.lines():
+            print(line)
+        target = outcome.python.parent.parent if args.venv else outcome.python
+        if plan.in_sync:
+            print(
+                f"{target} is in sync with {Path(lock_path).name} ({len(plan.selected)} packages)"
+            )
+        elif args.dry_run:
+            print(
+                f"would add {len(plan.add)}, change {len(plan.change)}, remove "
+                f"{len(plan.remove)} in {target} (dry run: nothing changed)"
+            )
+        else:
+            print(
+                f"added {len(plan.add)}, changed {len(plan.change)}, removed {len(plan.remove)} "
+                f"in {target}{' (created)' if outcome.created_venv else ''}"
+            )
+    return EXIT_CHANGED if args.dry_run and not plan.in_sync else EXIT_OK
+
+
+def _cmd_guard(args: argparse.Namespace, reporter: Reporter) -> int:
+    from lockdown.env.guard import install_guard, remove_guard  # noqa: PLC0415
+
+    if args.remove:
+        removed = remove_guard(args.venv)
+        if not args.quiet:
+            print(f"guard removed from {args.venv}" if removed else f"no guard in {args.venv}")
+        return EXIT_OK
+    config = _optional_config(args.project)
+    lock_path = args.lock or (config.output_path if config else args.project / "pylock.toml")
+    constraints = install_guard(
+        args.venv, Path(lock_path), extras=args.extra or (), groups=args.group
+    )
+    if not args.quiet:
+        print(f"guarded {args.venv}: pip there is constrained by {constraints}")
+    return EXIT_OK
+
+
+def _add_lock(sub: Any, common: argparse.ArgumentParser) -> None:
+    """The ``lock`` command's arguments."""
     lock = sub.add_parser(
         "lock",
         parents=[common],
@@ -235,6 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lock.set_defaults(handler=_cmd_lock)
 
+
+def _add_export(sub: Any, common: argparse.ArgumentParser) -> None:
+    """The ``export`` command's arguments."""
     export = sub.add_parser(
         "export",
         parents=[common],
@@ -261,6 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.set_defaults(handler=_cmd_export)
 
+
+def _add_keygen(sub: Any, common: argparse.ArgumentParser) -> None:
+    """The ``keygen`` command's arguments."""
     keygen = sub.add_parser(
         "keygen",
         parents=[common],
@@ -274,6 +333,9 @@ def build_parser() -> argparse.ArgumentParser:
     keygen.add_argument("keyfile", type=Path, metavar="KEYFILE")
     keygen.set_defaults(handler=_cmd_keygen)
 
+
+def _add_sign(sub: Any, common: argparse.ArgumentParser) -> None:
+    """The ``sign`` command's arguments."""
     sign = sub.add_parser(
         "sign",
         parents=[common],
@@ -295,6 +357,9 @@ def build_parser() -> argparse.ArgumentParser:
     sign.add_argument("--bundle", type=Path, metavar="FILE", help="write the bundle here")
     sign.set_defaults(handler=_cmd_sign)
 
+
+def _add_verify(sub: Any, common: argparse.ArgumentParser) -> None:
+    """The ``verify`` command's arguments."""
     verify = sub.add_parser(
         "verify",
         parents=[common],
@@ -331,6 +396,76 @@ def build_parser() -> argparse.ArgumentParser:
         "--online", action="store_true", help="refresh Sigstore's trusted root over TUF"
     )
     verify.set_defaults(handler=_cmd_verify)
+
+
+def _add_install(sub: Any, common: argparse.ArgumentParser) -> None:
+    """The ``install`` command's arguments."""
+    install = sub.add_parser(
+        "install",
+        parents=[common],
+        help="make a venv match the lock exactly (verify everything first)",
+        description="Create or sync a virtual environment to the lock: select one artifact "
+        "per package for the target interpreter, download and verify ALL of them (sha256 and "
+        "size) before changing anything, install them with no index access, remove what the "
+        "lock does not list.",
+        epilog="examples:\n  lockdown install --venv /srv/app/.venv\n"
+        "  lockdown install --python /usr/bin/python3.11 --venv .venv --dry-run\n"
+        "  lockdown install --venv .venv --extra postgres --require-signature",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    install.add_argument("--venv", type=Path, metavar="DIR", help="the venv (created if missing)")
+    install.add_argument("--python", metavar="EXE", help="the interpreter (for a new venv)")
+    install.add_argument("--lock", type=Path, metavar="FILE", help="the lock to install")
+    install.add_argument("--extra", action="append", metavar="NAME", help="install an extra")
+    install.add_argument("--group", action="append", metavar="NAME", help="install a group")
+    install.add_argument(
+        "--dry-run", action="store_true", help="print the plan; exit 1 if it would change"
+    )
+    install.add_argument(
+        "--require-signature", action="store_true", help="refuse a lock whose signature fails"
+    )
+    install.add_argument(
+        "--allow-build", action="store_true", help="build sdists when there is no wheel"
+    )
+    install.add_argument("--installer", choices=("uv", "pip"), help="what applies the files")
+    install.add_argument("--cache-dir", type=Path, metavar="DIR", help="the artifact cache")
+    install.set_defaults(handler=_cmd_install)
+
+
+def _add_guard(sub: Any, common: argparse.ArgumentParser) -> None:
+    """The ``guard`` command's arguments."""
+    guard = sub.add_parser(
+        "guard",
+        parents=[common],
+        help="constrain pip in a venv to the lock's pins",
+        description="Write the venv's pip.conf so pip there uses a constraints file made "
+        "from the lock: `pip install -U <locked package>` then fails. --remove undoes it.",
+        epilog="examples:\n  lockdown guard --venv /srv/app/.venv\n"
+        "  lockdown guard --venv /srv/app/.venv --remove",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    guard.add_argument("--venv", type=Path, metavar="DIR", required=True)
+    guard.add_argument("--lock", type=Path, metavar="FILE", help="the lock to pin to")
+    guard.add_argument("--extra", action="append", metavar="NAME")
+    guard.add_argument("--group", action="append", metavar="NAME")
+    guard.add_argument("--remove", action="store_true", help="remove the guard")
+    guard.set_defaults(handler=_cmd_guard)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (also used to render --help in docs)."""
+    common = _common()
+    parser = _Parser(
+        prog="lockdown",
+        description="Hashed, signed lockfiles; exact installs; drift checks; gated upgrades.",
+    )
+    parser.add_argument("--version", action="version", version=f"lockdown {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    for add in (_add_lock, _add_export, _add_keygen, _add_sign, _add_verify, _add_install):
+        add(sub, common)
+    _add_guard(sub, common)
     return parser
 
 

@@ -58,8 +58,10 @@ KNOWN_KEYS = frozenset(
         "requirements",
         "requires-python",
         "trust",
+        "install",
     }
 )
+INSTALL_KEYS = frozenset({"installer", "keep"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -94,6 +96,10 @@ class Config:
     requires_python: str | None
     #: ``[tool.lockdown.trust]``: who must have signed the lock; ``None`` when absent.
     trust: TrustPolicy | None = None
+    #: ``[tool.lockdown.install] installer``: what applies verified files (``uv`` or ``pip``).
+    installer: str = "uv"
+    #: ``[tool.lockdown.install] keep``: distributions ``install`` leaves even when unlocked.
+    keep: tuple[str, ...] = ("pip", "setuptools", "wheel")
 
     @property
     def output_path(self) -> Path:
@@ -218,7 +224,29 @@ def parse_config(
         from lockdown.sign.trust import parse_trust  # noqa: PLC0415 - only when configured
 
         trust = parse_trust(trust_table, source=source, base=project_dir)
+    install = table.get("install", {})
+    if not isinstance(install, dict):
+        raise ConfigError(f"{source}: {where} install must be a table")
+    unknown_install = sorted(set(install) - INSTALL_KEYS)
+    if unknown_install:
+        raise ConfigError(
+            f"{source}: unknown key {unknown_install[0]!r} in {where} install",
+            hint=f"known keys: {', '.join(sorted(INSTALL_KEYS))}",
+        )
+    installer = _str(install.get("installer", "uv"), "install.installer", source)
+    if installer not in ("uv", "pip"):
+        raise ConfigError(
+            f"{source}: install.installer {installer!r} is not supported", hint="use 'uv' or 'pip'"
+        )
+    keep = tuple(
+        canonicalize_name(k)
+        for k in _str_list(
+            install.get("keep", ["pip", "setuptools", "wheel"]), "install.keep", source
+        )
+    )
     return Config(
+        installer=installer,
+        keep=keep,
         trust=trust,
         source=source,
         project_dir=project_dir,

@@ -1,0 +1,450 @@
+"""``lockdown install``: make a virtual environment match the lock exactly.
+
+The procedure, in order; nothing in the environment changes before step 4:
+
+1. Read the lock once (verifying its signature first when the trust policy
+   requires it) and ask the target interpreter for its markers and tags.
+2. Plan (pure): select exactly one artifact per applicable package with
+   ``packaging.pylock``'s ``select()``; compare with what is installed.
+3. Fetch every selected artifact into the content-addressed cache and check
+   its size and sha256 against the lock (cached files are hashed again).
+4. Apply: create the venv if needed, install the verified files with no index
+   access (``name==version`` from a find-links directory of verified files,
+   with ``--require-hashes``), then remove what the lock does not list.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, cast
+
+from packaging.markers import Environment
+from packaging.pylock import (
+    Package,
+    PackageSdist,
+    PackageWheel,
+    PylockSelectError,
+)
+from packaging.tags import parse_tag
+from packaging.utils import NormalizedName, canonicalize_name
+
+from lockdown.artifacts import ArtifactCache, Expected, verify_all
+from lockdown.env.python_env import InstalledDist, TargetInfo
+from lockdown.errors import IntegrityError, LockdownError
+from lockdown.lock.pylock import LockFile
+from lockdown.resolve.interface import isolated_environ
+
+if TYPE_CHECKING:
+    from lockdown.config import Config
+
+Installer = Literal["uv", "pip"]
+INSTALLERS: tuple[Installer, ...] = ("uv", "pip")
+#: Distributions an installer brings along; kept when the lock does not list them.
+DEFAULT_KEEP = ("pip", "setuptools", "wheel")
+
+Notify = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Selected:
+    """One package the lock wants installed, with the one artifact chosen for it."""
+
+    name: NormalizedName
+    version: str
+    artifact: Expected
+    #: True when the chosen artifact is an sdist (built locally; needs --allow-build).
+    is_sdist: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    """What an install would do."""
+
+    selected: tuple[Selected, ...]
+    add: tuple[Selected, ...] = ()
+    #: (installed, wanted): a different version, or the same one from another source.
+    change: tuple[tuple[InstalledDist, Selected], ...] = ()
+    remove: tuple[InstalledDist, ...] = ()
+    keep: tuple[InstalledDist, ...] = field(default=())
+
+    @property
+    def in_sync(self) -> bool:
+        """Nothing to add, change or remove."""
+        return not (self.add or self.change or self.remove)
+
+    def lines(self) -> list[str]:
+        """The plan, one change a line (``+`` add, ``~`` change, ``-`` remove)."""
+        out = [f"+ {s.name}=={s.version}" for s in self.add]
+        for old, new in self.change:
+            why = "" if old.version != new.version else " (reinstall from the locked artifact)"
+            out.append(f"~ {new.name} {old.version} -> {new.version}{why}")
+        out += [f"- {d.name}=={d.version}" for d in self.remove]
+        return out
+
+
+def select_artifacts(
+    lock: LockFile,
+    target: TargetInfo,
+    *,
+    extras: Collection[str] = (),
+    groups: Collection[str] | None = None,
+    allow_build: bool = False,
+) -> tuple[Selected, ...]:
+    """Exactly one artifact per applicable package, for this interpreter (pure).
+
+    Fails closed (exit 16) when a package has no artifact for the target, or
+    only an sdist without ``allow_build``, or a source that has no hash.
+    """
+    platform = (
+        f"{target.environment.get('sys_platform')} {target.environment.get('platform_machine')}"
+    )
+    python = target.environment.get("python_full_version", "?")
+    try:
+        chosen = list(
+            lock.pylock.select(
+                environment=cast("Environment", target.environment),
+                tags=[t for tag in target.tags for t in parse_tag(tag)],
+                extras=[canonicalize_name(e) for e in extras],
+                dependency_groups=None
+                if groups is None
+                else [canonicalize_name(g) for g in groups],
+                prefer_sdist_predicate=None,
+            )
+        )
+    except PylockSelectError as exc:
+        raise IntegrityError(
+            f"{lock.path}: cannot install for Python {python} on {platform}: {exc}",
+            hint="re-lock with this platform in [tool.lockdown] environments",
+        ) from None
+    selected = []
+    for package, artifact in chosen:
+        selected.append(_selected(lock, package, artifact, allow_build, platform))
+    return tuple(sorted(selected, key=lambda s: s.name))
+
+
+def _selected(
+    lock: LockFile, package: Package, artifact: object, allow_build: bool, platform: str
+) -> Selected:
+    name = canonicalize_name(package.name)
+    where = f"{lock.path}: {name}"
+    if not isinstance(artifact, (PackageWheel, PackageSdist)):
+        raise IntegrityError(
+            f"{where} is a VCS, directory or archive source; lockdown installs only "
+            "index artifacts pinned by sha256"
+        )
+    if isinstance(artifact, PackageSdist) and not allow_build:
+        raise IntegrityError(
+            f"{where}: no wheel for {platform}, only an sdist",
+            hint="pass --allow-build to build it, or lock a platform with wheels",
+        )
+    sha256 = artifact.hashes.get("sha256")
+    if not sha256 or not artifact.url:
+        raise IntegrityError(f"{where}: the locked artifact has no sha256 or no URL")
+    filename = artifact.name or artifact.url.rsplit("/", 1)[-1]
+    if package.version is None:
+        raise IntegrityError(f"{where}: the lock pins no version")
+    return Selected(
+        name=name,
+        version=str(package.version),
+        artifact=Expected(
+            url=artifact.url,
+            filename=filename,
+            sha256=sha256,
+            size=artifact.size,
+            source=str(lock.path),
+        ),
+        is_sdist=isinstance(artifact, PackageSdist),
+    )
+
+
+def plan(
+    selected: Sequence[Selected],
+    installed: Sequence[InstalledDist],
+    *,
+    keep: Collection[str] = DEFAULT_KEEP,
+) -> Plan:
+    """Compare what the lock wants with what is installed (pure)."""
+    wanted = {s.name: s for s in selected}
+    have = {d.name: d for d in installed}
+    keep_names = {canonicalize_name(k) for k in keep}
+    add = tuple(s for n, s in wanted.items() if n not in have)
+    change = tuple(
+        (have[n], s)
+        for n, s in wanted.items()
+        if n in have and (have[n].version != s.version or have[n].direct_url is not None)
+    )
+    remove = tuple(d for n, d in have.items() if n not in wanted and n not in keep_names)
+    kept = tuple(d for n, d in have.items() if n not in wanted and n in keep_names)
+    return Plan(selected=tuple(selected), add=add, change=change, remove=remove, keep=kept)
+
+
+def fetch(
+    plan_: Plan, cache: ArtifactCache, *, progress: Callable[[int, int], None] | None = None
+) -> dict[str, Path]:
+    """Download and verify every artifact the plan installs; sha256 → verified path.
+
+    All of them, before anything is installed: one bad artifact and the
+    environment is not touched.
+    """
+    needed = [s.artifact for s in plan_.add] + [s.artifact for _old, s in plan_.change]
+    return verify_all(cache, needed, progress=progress, rehash=True)
+
+
+def create_venv(venv: Path, python: str) -> None:
+    """Create an empty venv at ``venv`` for interpreter ``python`` (no pip inside)."""
+    from lockdown.resolve.uv import uv_binary  # noqa: PLC0415
+
+    env, _dropped = isolated_environ()
+    proc = subprocess.run(
+        [
+            uv_binary(),
+            "--no-config",
+            "venv",
+            "--quiet",
+            "--no-python-downloads",
+            "--python",
+            python,
+            str(venv),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise LockdownError(f"cannot create venv {venv}: {last}")
+
+
+def apply(
+    plan_: Plan,
+    files: dict[str, Path],
+    python: Path,
+    *,
+    installer: Installer = "uv",
+) -> None:
+    """Install the verified files and remove what the lock does not list."""
+    env, _dropped = isolated_environ()
+    to_install = [*plan_.add, *(s for _old, s in plan_.change)]
+    if to_install:
+        with tempfile.TemporaryDirectory(prefix="lockdown-install-") as tmp:
+            links = Path(tmp) / "verified"
+            links.mkdir()
+            lines = []
+            for item in to_install:
+                _link(files[item.artifact.sha256], links / item.artifact.filename)
+                lines.append(f"{item.name}=={item.version} --hash=sha256:{item.artifact.sha256}")
+            requirements = Path(tmp) / "requirements.txt"
+            requirements.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            reinstall = [s.name for old, s in plan_.change if old.version == s.version]
+            _run(_install_cmd(installer, python, links, requirements, reinstall), env, "install")
+    if plan_.remove:
+        names = [d.name for d in plan_.remove]
+        _run(_uninstall_cmd(installer, python, names), env, "uninstall")
+
+
+def _link(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        import shutil  # noqa: PLC0415
+
+        shutil.copyfile(source, target)
+
+
+def _install_cmd(
+    installer: Installer, python: Path, links: Path, requirements: Path, reinstall: Sequence[str]
+) -> list[str]:
+    common = [
+        "--no-deps",
+        "--no-index",
+        "--find-links",
+        str(links),
+        "--require-hashes",
+        "-r",
+        str(requirements),
+    ]
+    if installer == "uv":
+        from lockdown.resolve.uv import uv_binary  # noqa: PLC0415
+
+        cmd = [
+            uv_binary(),
+            "--no-config",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-cache",
+            "--python",
+            str(python),
+            *common,
+        ]
+        for name in reinstall:
+            cmd += ["--reinstall-package", name]
+        return cmd
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "--python",
+        str(python),
+        "install",
+        "--quiet",
+        "--no-cache-dir",
+        "--disable-pip-version-check",
+        *common,
+    ]
+    if reinstall:
+        cmd += ["--force-reinstall"]
+    return cmd
+
+
+def _uninstall_cmd(installer: Installer, python: Path, names: Sequence[str]) -> list[str]:
+    if installer == "uv":
+        from lockdown.resolve.uv import uv_binary  # noqa: PLC0415
+
+        return [
+            uv_binary(),
+            "--no-config",
+            "pip",
+            "uninstall",
+            "--quiet",
+            "--python",
+            str(python),
+            *names,
+        ]
+    return [
+        sys.executable,
+        "-m",
+        "pip",
+        "--python",
+        str(python),
+        "uninstall",
+        "--yes",
+        "--quiet",
+        *names,
+    ]
+
+
+def _run(cmd: list[str], env: dict[str, str], what: str) -> None:
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip()]
+        raise LockdownError(
+            f"{cmd[0].rsplit('/', 1)[-1]} {what} failed: {' '.join(lines[-3:]) or 'no message'}",
+            hint="the artifacts were verified; see the installer's message",
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InstallOutcome:
+    """What ``install`` did (or, with ``dry_run``, would do)."""
+
+    plan: Plan
+    python: Path
+    created_venv: bool
+    dry_run: bool
+    #: Who signed the lock, when its signature was verified.
+    signer: str | None
+
+
+def install(
+    lock_path: Path,
+    *,
+    venv: Path | None,
+    python: str | None,
+    config: Config | None,
+    require_signature: bool = False,
+    extras: Collection[str] = (),
+    groups: Collection[str] | None = None,
+    allow_build: bool = False,
+    dry_run: bool = False,
+    installer: Installer | None = None,
+    cache_dir: Path | None = None,
+    notify: Notify | None = None,
+    status: Callable[[str], contextlib.AbstractContextManager[object]] | None = None,
+) -> InstallOutcome:
+    """Make the environment match ``lock_path``: plan, fetch and verify all, then apply."""
+    from lockdown.artifacts import default_cache_dir, ensure_cache_dir  # noqa: PLC0415
+    from lockdown.env.python_env import (  # noqa: PLC0415
+        inspect_interpreter,
+        installed_distributions,
+        venv_python,
+    )
+    from lockdown.lock.pylock import read_lock  # noqa: PLC0415
+
+    notify = notify or (lambda _message: None)
+    status = status or (lambda _message: contextlib.nullcontext())
+    # 1. The lock, read once; verified first when the policy says so.
+    signer = None
+    trust = config.trust if config is not None else None
+    if require_signature or (trust is not None and trust.require):
+        from lockdown.sign.service import verify  # noqa: PLC0415
+
+        verified = verify(lock_path, config=config, flags_policy=None)
+        if verified.lock is None:
+            raise IntegrityError(f"{lock_path}: not a PEP 751 lock (pylock.toml)")
+        lock, signer = verified.lock, verified.verified.signer
+    else:
+        lock = read_lock(lock_path)
+    # The target: an existing venv's interpreter, or the base one a new venv gets.
+    target_python, exists = _target_python(venv, python)
+    target = inspect_interpreter(target_python)
+    if venv is None and not target.in_venv:
+        raise LockdownError(
+            f"{target_python} is not a virtual environment; lockdown installs only into venvs",
+            hint="pass --venv DIR",
+        )
+    installed = installed_distributions(target.site_packages) if exists else []
+    # 2. The plan.
+    selected = select_artifacts(lock, target, extras=extras, groups=groups, allow_build=allow_build)
+    keep = config.keep if config is not None else DEFAULT_KEEP
+    the_plan = plan(selected, installed, keep=keep)
+    venv_exe = venv_python(venv) if venv is not None else target.executable
+    if dry_run or the_plan.in_sync:
+        return InstallOutcome(
+            plan=the_plan, python=venv_exe, created_venv=False, dry_run=dry_run, signer=signer
+        )
+    # 3. Every artifact fetched and verified before anything changes.
+    cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()))
+    with status("downloading and verifying artifacts"):
+        files = fetch(the_plan, cache)
+    # 4. Apply.
+    created = False
+    if venv is not None and not exists:
+        create_venv(venv, str(target_python))
+        created = True
+    chosen = installer or cast("Installer", config.installer if config is not None else "uv")
+    with status(f"installing {len(the_plan.add) + len(the_plan.change)} packages"):
+        apply(the_plan, files, venv_exe, installer=chosen)
+    return InstallOutcome(
+        plan=the_plan, python=venv_exe, created_venv=created, dry_run=False, signer=signer
+    )
+
+
+def _target_python(venv: Path | None, python: str | None) -> tuple[str, bool]:
+    """(interpreter to ask, whether the environment already exists)."""
+    from lockdown.env.python_env import venv_python  # noqa: PLC0415
+
+    if venv is not None:
+        existing = venv_python(venv)
+        if existing.exists():
+            return str(existing), True
+        if venv.exists() and any(venv.iterdir()):
+            raise LockdownError(
+                f"{venv} exists but is not a virtual environment (no {existing})",
+                hint="pass an empty or missing directory, or a venv",
+            )
+        return python or sys.executable, False
+    if python is not None:
+        return python, True
+    active = os.environ.get("VIRTUAL_ENV")
+    if active:
+        return str(venv_python(Path(active))), True
+    raise LockdownError("no target environment", hint="pass --venv DIR or --python EXE")

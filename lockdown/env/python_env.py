@@ -1,0 +1,183 @@
+"""A target Python environment, read from the outside: its interpreter facts and dist-info.
+
+Nothing from the target environment is imported. The interpreter is asked
+for its marker environment, supported tags and install paths by running it
+with ``-I -S`` (isolated, and without ``site``, so no ``.pth`` file of the
+environment runs) and a script that imports only the standard library and
+lockdown's own copy of ``packaging``. Installed distributions are read from
+their ``*.dist-info`` directories.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from email.parser import HeaderParser
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import NormalizedName, canonicalize_name
+
+from lockdown.errors import UsageError
+
+_SCRIPT = """
+import json, os, sys, sysconfig
+sys.path.insert(0, sys.argv[1])
+from packaging import markers, tags
+# Without site (-S), a venv's prefix is not applied: find pyvenv.cfg ourselves,
+# as site.venv() would, and compute the venv's paths from it.
+prefix = sys.prefix
+here = os.path.dirname(os.path.abspath(sys.executable))
+for candidate in (here, os.path.dirname(here)):
+    if os.path.isfile(os.path.join(candidate, "pyvenv.cfg")):
+        prefix = candidate
+        break
+base = {"base": prefix, "platbase": prefix, "installed_base": prefix,
+        "installed_platbase": prefix}
+paths = sysconfig.get_paths(vars=base)
+print(json.dumps({
+    "environment": markers.default_environment(),
+    "tags": [str(t) for t in tags.sys_tags()],
+    "purelib": paths["purelib"],
+    "platlib": paths["platlib"],
+    "scripts": paths["scripts"],
+    "prefix": prefix,
+    "base_prefix": sys.base_prefix,
+    "executable": sys.executable,
+}))
+"""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TargetInfo:
+    """What an interpreter says about itself."""
+
+    executable: Path
+    #: PEP 508 marker environment (``sys_platform``, ``python_full_version``, ...).
+    environment: dict[str, str]
+    #: Supported wheel tags, most preferred first.
+    tags: tuple[str, ...]
+    site_packages: tuple[Path, ...]
+    scripts: Path
+    prefix: Path
+    #: True when the interpreter runs inside a virtual environment.
+    in_venv: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InstalledDist:
+    """One installed distribution, as its dist-info says."""
+
+    name: NormalizedName
+    version: str
+    dist_info: Path
+    #: PEP 610 ``direct_url.json`` (an install from a URL, path or VCS), if any.
+    direct_url: dict[str, Any] | None
+    #: The ``INSTALLER`` file's content (``pip``, ``uv``, ...), if any.
+    installer: str | None
+
+
+def venv_python(venv: Path) -> Path:
+    """The interpreter of the virtual environment at ``venv``."""
+    if sys.platform == "win32":  # pragma: no cover - Windows layout
+        return venv / "Scripts" / "python.exe"
+    return venv / "bin" / "python"
+
+
+def inspect_interpreter(python: str | Path) -> TargetInfo:
+    """Ask ``python`` (run isolated, without site) for its markers, tags and paths."""
+    import packaging  # noqa: PLC0415 - to find lockdown's own copy
+
+    with tempfile.TemporaryDirectory(prefix="lockdown-probe-") as tmp:
+        # Only packaging is exposed to the target, nothing else of lockdown's env.
+        link = Path(tmp) / "packaging"
+        source = Path(packaging.__file__).parent
+        try:
+            link.symlink_to(source, target_is_directory=True)
+        except OSError:  # pragma: no cover - filesystems without symlinks
+            import shutil  # noqa: PLC0415
+
+            shutil.copytree(source, link)
+        try:
+            proc = subprocess.run(
+                [str(python), "-I", "-S", "-c", _SCRIPT, tmp],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+                env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")},
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise UsageError(
+                f"cannot run interpreter {python}: {exc}", hint="pass a Python executable"
+            ) from None
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise UsageError(f"interpreter {python} failed: {last}", hint="pass Python 3.8 or newer")
+    try:
+        raw = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        raise UsageError(f"interpreter {python} is not a Python 3 interpreter") from None
+    site = tuple(dict.fromkeys(Path(raw[k]) for k in ("purelib", "platlib")))
+    return TargetInfo(
+        executable=Path(raw["executable"]),
+        environment={str(k): str(v) for k, v in raw["environment"].items()},
+        tags=tuple(raw["tags"]),
+        site_packages=site,
+        scripts=Path(raw["scripts"]),
+        prefix=Path(raw["prefix"]),
+        in_venv=raw["prefix"] != raw["base_prefix"],
+    )
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def read_dist_info(dist_info: Path) -> InstalledDist | None:
+    """One dist-info directory, or ``None`` when it has no readable METADATA."""
+    metadata = _read_text(dist_info / "METADATA")
+    if metadata is None:
+        return None
+    headers = HeaderParser().parsestr(metadata)
+    name, version = headers.get("Name"), headers.get("Version")
+    if not name or not version:
+        return None
+    direct_url = None
+    if (text := _read_text(dist_info / "direct_url.json")) is not None:
+        try:
+            loaded = json.loads(text)
+        except json.JSONDecodeError:
+            loaded = {"url": "<unreadable direct_url.json>"}
+        direct_url = loaded if isinstance(loaded, dict) else {"url": str(loaded)}
+    installer = _read_text(dist_info / "INSTALLER")
+    return InstalledDist(
+        name=canonicalize_name(name),
+        version=version,
+        dist_info=dist_info,
+        direct_url=direct_url,
+        installer=installer.strip() if installer else None,
+    )
+
+
+def installed_distributions(site_packages: Iterable[Path]) -> list[InstalledDist]:
+    """Every distribution installed in ``site_packages``, sorted by name."""
+    found: dict[str, InstalledDist] = {}
+    for directory in site_packages:
+        try:
+            entries: Sequence[Path] = sorted(directory.glob("*.dist-info"))
+        except OSError:
+            continue
+        for dist_info in entries:
+            dist = read_dist_info(dist_info)
+            if dist is not None:
+                found.setdefault(dist.name, dist)
+    return [found[n] for n in sorted(found)]
