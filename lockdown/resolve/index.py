@@ -378,6 +378,8 @@ def stream_url(url: str, *, timeout: float = 30.0) -> Iterator[bytes]:
             f"cannot download {url}: {_reason(error)}", hint="check the index URL and network"
         ) from None
     with response:
+        announced = response.headers.get("Content-Length")
+        received = 0
         while True:
             try:
                 chunk = response.read(_CHUNK)
@@ -387,8 +389,15 @@ def stream_url(url: str, *, timeout: float = 30.0) -> Iterator[bytes]:
                     hint="check the index URL and network",
                 ) from None
             if not chunk:
-                return
+                break
+            received += len(chunk)
             yield chunk
+    # A connection that closes early is a failed download, not a different file.
+    if announced is not None and announced.isdigit() and received < int(announced):
+        raise PackageIndexError(
+            f"cannot download {url}: the connection closed after {received} of {announced} bytes",
+            hint="check the network and retry",
+        )
 
 
 def fetch_sha256(url: str, *, timeout: float = 30.0) -> tuple[str, int]:

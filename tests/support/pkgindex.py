@@ -23,6 +23,7 @@ import io
 import json
 import re
 import shutil
+import socket
 import tarfile
 import threading
 import zipfile
@@ -422,6 +423,8 @@ class _Response:
     status: HTTPStatus
     headers: Mapping[str, str]
     body: bytes = b""
+    #: Send only this many bytes of ``body`` (announcing all of it), then hang up.
+    drop_after: int | None = None
 
 
 class PackageIndex:
@@ -461,6 +464,7 @@ class PackageIndex:
         self._projects: dict[str, str] = {}  # normalized name -> name as first added
         self._files: dict[str, IndexedFile] = {}
         self._adds = 0
+        self._drops: dict[str, int] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -618,6 +622,12 @@ class PackageIndex:
         """Advertise a wrong sha256 for ``filename`` in HTML fragments and JSON hashes."""
         wrong = hashlib.sha256(b"corrupted:" + filename.encode("utf-8")).hexdigest()
         self._update(filename, lambda f: replace(f, advertised_sha256=wrong))
+
+    def drop_connection(self, filename: str, after_bytes: int) -> None:
+        """Serve ``filename`` by announcing its full size, sending ``after_bytes``, hanging up."""
+        self._get(filename)
+        with self._lock:
+            self._drops[filename] = after_bytes
 
     def remove(self, filename: str) -> None:
         """Drop ``filename`` from the listings and stop serving it."""
@@ -782,6 +792,7 @@ class PackageIndex:
             status=HTTPStatus.OK,
             headers={"Content-Type": "application/octet-stream"},
             body=body,
+            drop_after=None if metadata_of else self._drops.get(filename),
         )
 
 
@@ -811,6 +822,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
+        if include_body and response.drop_after is not None:
+            # A connection that dies mid-file: the full length was announced.
+            self.wfile.write(response.body[: response.drop_after])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         if include_body:
             self.wfile.write(response.body)
 

@@ -1,0 +1,250 @@
+"""``lockdown install`` and ``guard``: real venvs, the real installers, the test index.
+
+Every failure path asserts that the environment is byte-for-byte what it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CliResult
+from tests.support.isolation import isolated_env
+from tests.support.pkgindex import PackageIndex
+from tests.support.venvs import installed, uv_pip
+
+Cli = Callable[..., CliResult]
+
+pytestmark = pytest.mark.slow
+
+BASE = {"alpha": "1.1", "beta": "1.1", "gamma": "1.0"}
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Every file under ``root`` with its sha256: to prove nothing changed."""
+    if not root.exists():
+        return {}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
+
+
+@pytest.fixture
+def locked(project: Path, cli: Cli) -> Path:
+    assert cli("lock", "--project", project).code == 0
+    return project
+
+
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+def test_install_from_scratch(locked: Path, cli: Cli, tmp_path: Path, installer: str) -> None:
+    venv = tmp_path / "venv"
+    result = cli(
+        "install", "--project", locked, "--venv", venv, "--extra", "fast", "--installer", installer
+    )
+    assert result.code == 0, result.err
+    python = venv / "bin" / "python"
+    assert installed(python) == BASE | {"speedup": "2.0"}
+    assert "+ alpha==1.1" in result.out
+    assert result.out.rstrip().endswith(f"added 4, changed 0, removed 0 in {venv} (created)")
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    # Installed by name from verified files: no direct-URL record pointing into a cache.
+    assert list(site.glob("*.dist-info/direct_url.json")) == []
+    again = cli("install", "--project", locked, "--venv", venv, "--extra", "fast")
+    assert again.code == 0
+    assert "is in sync with pylock.toml (4 packages)" in again.out
+
+
+def test_sync_removes_extras_and_restores_versions(
+    locked: Path, catalog: PackageIndex, cli: Cli, tmp_path: Path
+) -> None:
+    venv = tmp_path / "venv"
+    assert cli("install", "--project", locked, "--venv", venv).code == 0
+    python = venv / "bin" / "python"
+    # By hand: an unlocked package, and a downgrade of a locked one.
+    proc = uv_pip(python, "install", "--index-url", catalog.url, "devtool", "alpha==1.0")
+    assert proc.returncode == 0, proc.stderr
+    assert installed(python)["alpha"] == "1.0"
+    dry = cli("install", "--project", locked, "--venv", venv, "--dry-run")
+    assert dry.code == 1
+    assert "~ alpha 1.0 -> 1.1" in dry.out
+    assert "- devtool==0.5" in dry.out
+    assert installed(python)["alpha"] == "1.0"  # dry run touched nothing
+    result = cli("install", "--project", locked, "--venv", venv)
+    assert result.code == 0, result.err
+    assert installed(python) == BASE
+    assert cli("install", "--project", locked, "--venv", venv, "--dry-run").code == 0
+
+
+def test_installer_tooling_is_kept(locked: Path, cli: Cli, tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run(["python3", "-m", "venv", str(venv)], env=isolated_env(), check=True)
+    seeded = set(installed(venv / "bin" / "python"))
+    assert "pip" in seeded
+    assert seeded <= {"pip", "setuptools", "wheel"}
+    assert cli("install", "--project", locked, "--venv", venv).code == 0
+    assert set(installed(venv / "bin" / "python")) == set(BASE) | seeded
+
+
+@pytest.mark.parametrize("damage", ["tampered", "dropped"])
+def test_bad_artifact_changes_nothing(
+    locked: Path, catalog: PackageIndex, cli: Cli, tmp_path: Path, damage: str
+) -> None:
+    venv = tmp_path / "venv"
+    assert cli("install", "--project", locked, "--venv", venv).code == 0
+    python = venv / "bin" / "python"
+    uv_pip(python, "install", "--index-url", catalog.url, "alpha==1.0")
+    before = snapshot(venv)
+    # Serve gamma's wheel wrong: same size, other bytes; or cut off mid-file.
+    wheel = catalog.file("gamma-1.0-py3-none-manylinux_2_17_x86_64.whl")
+    if damage == "tampered":
+        data = bytearray(wheel.path.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        wheel.path.write_bytes(bytes(data))
+    else:
+        catalog.drop_connection(wheel.filename, after_bytes=wheel.size // 2)
+    # Make gamma need a download: remove it by hand, and use a cold cache.
+    uv_pip(python, "uninstall", "gamma")
+    before = snapshot(venv)
+    result = cli(
+        "install", "--project", locked, "--venv", venv, "--cache-dir", tmp_path / "cold-cache"
+    )
+    expected_code = 16 if damage == "tampered" else 70
+    assert result.code == expected_code, result.err
+    assert "gamma-1.0-py3-none-manylinux_2_17_x86_64.whl" in result.err
+    assert "Traceback" not in result.err
+    assert snapshot(venv) == before
+
+
+def test_cached_artifact_is_rehashed_before_use(
+    locked: Path, cli: Cli, tmp_path: Path, artifact_cache: Path
+) -> None:
+    first = tmp_path / "first"
+    assert cli("install", "--project", locked, "--venv", first).code == 0
+    # Someone alters the cache on disk; the next install must not use those bytes.
+    for cached in artifact_cache.rglob("*"):
+        if cached.is_file():
+            cached.write_bytes(cached.read_bytes() + b"tampered")
+    second = tmp_path / "second"
+    result = cli("install", "--project", locked, "--venv", second)
+    assert result.code == 0, result.err
+    assert installed(second / "bin" / "python") == BASE
+
+
+def test_unsigned_lock_refused_when_signatures_are_required(
+    locked: Path, cli: Cli, tmp_path: Path
+) -> None:
+    pyproject = locked / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text()
+        + '\n[tool.lockdown.trust]\nrequire = true\nsigners = [{ public-key = "k.pub" }]\n',
+        encoding="utf-8",
+    )
+    venv = tmp_path / "venv"
+    result = cli("install", "--project", locked, "--venv", venv)
+    assert result.code == 16
+    assert "no signature bundle at" in result.err
+    assert not venv.exists()
+
+
+def test_signed_lock_installs_under_require_signature(
+    locked: Path, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOCKDOWN_KEY_PASSWORD", "pw-for-this-test")
+    key = tmp_path / "k.key"
+    assert cli("keygen", key).code == 0
+    assert cli("sign", "--project", locked, "--key", key).code == 0
+    pyproject = locked / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text()
+        + f'\n[tool.lockdown.trust]\nsigners = [{{ public-key = "{key.with_suffix(".pub")}" }}]\n',
+        encoding="utf-8",
+    )
+    result = cli("install", "--project", locked, "--venv", tmp_path / "venv", "--require-signature")
+    assert result.code == 0, result.err
+    assert result.out.startswith(f"verified {locked / 'pylock.toml'}: signed by key")
+
+
+def test_wrong_platform_lock(project: Path, cli: Cli, tmp_path: Path) -> None:
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text() + "environments = [\"sys_platform == 'win32'\"]\n", encoding="utf-8"
+    )
+    assert cli("lock", "--project", project).code == 0
+    venv = tmp_path / "venv"
+    result = cli("install", "--project", project, "--venv", venv)
+    assert result.code == 16
+    assert "cannot install for Python" in result.err
+    assert "on linux x86_64" in result.err
+    assert not venv.exists()
+
+
+def test_no_wheel_for_this_platform_without_allow_build(
+    catalog: PackageIndex, project: Path, cli: Cli, tmp_path: Path
+) -> None:
+    catalog.add("sdistonly", "1.0", wheel_tags=())
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace('"gamma",', '"gamma", "sdistonly",'), encoding="utf-8"
+    )
+    assert cli("lock", "--project", project).code == 0
+    venv = tmp_path / "venv"
+    result = cli("install", "--project", project, "--venv", venv)
+    assert result.code == 16
+    assert "sdistonly: no wheel for linux x86_64, only an sdist; pass --allow-build" in result.err
+    assert not venv.exists()
+    built = cli("install", "--project", project, "--venv", venv, "--allow-build")
+    assert built.code == 0, built.err
+    assert installed(venv / "bin" / "python")["sdistonly"] == "1.0"
+
+
+def test_not_a_venv_is_refused(locked: Path, cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "file").write_text("x")
+    result = cli("install", "--project", locked, "--venv", tmp_path / "junk")
+    assert result.code == 70
+    assert "exists but is not a virtual environment" in result.err
+
+
+def test_guard_pins_pip_in_the_venv(
+    locked: Path, catalog: PackageIndex, cli: Cli, tmp_path: Path
+) -> None:
+    catalog.add("alpha", "2.0")
+    venv = tmp_path / "venv"
+    subprocess.run(["python3", "-m", "venv", str(venv)], env=isolated_env(), check=True)
+    assert cli("install", "--project", locked, "--venv", venv).code == 0
+    result = cli("guard", "--project", locked, "--venv", venv)
+    assert result.code == 0, result.err
+    assert (venv / "pip.conf").is_file()
+    # pip in the venv, reading its own site config (not the test's /dev/null).
+    env = {k: v for k, v in isolated_env().items() if k != "PIP_CONFIG_FILE"}
+    env["PIP_CONFIG_FILE"] = str(venv / "pip.conf")
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--index-url", catalog.url]
+    moved = subprocess.run(
+        [*pip, "alpha==2.0"], env=env, capture_output=True, text=True, check=False
+    )
+    assert moved.returncode != 0
+    assert "alpha==1.1" in moved.stdout + moved.stderr  # the constraint pip names
+    upgrade = subprocess.run(
+        [*pip, "-U", "alpha"], env=env, capture_output=True, text=True, check=False
+    )
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert installed(venv / "bin" / "python")["alpha"] == "1.1"
+    removed = cli("guard", "--venv", venv, "--remove")
+    assert removed.code == 0
+    assert not (venv / "pip.conf").exists()
+    free = subprocess.run(
+        [*pip, "alpha==2.0"],
+        env=env | {"PIP_CONFIG_FILE": os.devnull},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert free.returncode == 0, free.stderr
+    assert installed(venv / "bin" / "python")["alpha"] == "2.0"
