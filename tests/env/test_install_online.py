@@ -8,25 +8,16 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CliResult
+from tests.support.projects import write_tiny_project
 from tests.support.venvs import installed
 
 Cli = Callable[..., CliResult]
 
 pytestmark = [pytest.mark.online, pytest.mark.slow]
 
-PROJECT = """\
-[project]
-name = "tiny-service"
-version = "0.1"
-requires-python = ">=3.10"
-dependencies = ["attrs>=23", "click>=8.1", "colorama; sys_platform == 'win32'"]
-"""
-
 
 def test_install_a_real_lock(tmp_path: Path, cli: Cli) -> None:
-    project = tmp_path / "tiny"
-    project.mkdir()
-    (project / "pyproject.toml").write_text(PROJECT, encoding="utf-8")
+    project = write_tiny_project(tmp_path / "tiny")
     assert cli("lock", "--project", project).code == 0
     venv = tmp_path / "venv"
     result = cli("install", "--project", project, "--venv", venv)

@@ -15,33 +15,17 @@ from packaging.pylock import Pylock
 from lockdown._compat import tomllib
 from lockdown.resolve import default_index_url
 from tests.conftest import CliResult
+from tests.support.projects import write_tiny_project
 from tests.support.venvs import installed, make_venv, pip, uv_pip
 
 Cli = Callable[..., CliResult]
 
 pytestmark = [pytest.mark.online, pytest.mark.slow]
 
-PROJECT = """\
-[project]
-name = "tiny-service"
-version = "0.1"
-requires-python = ">=3.10"
-dependencies = ["attrs>=23", "click>=8.1", "colorama; sys_platform == 'win32'"]
-
-[project.optional-dependencies]
-idna = ["idna>=3"]
-
-[dependency-groups]
-dev = ["iniconfig"]
-"""
-
 
 @pytest.fixture
 def real_project(tmp_path: Path) -> Path:
-    root = tmp_path / "tiny"
-    root.mkdir()
-    (root / "pyproject.toml").write_text(PROJECT, encoding="utf-8")
-    return root
+    return write_tiny_project(tmp_path / "tiny")
 
 
 def test_lock_real_project_and_install_with_uv_and_pip(
