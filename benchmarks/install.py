@@ -18,10 +18,12 @@ virtual environment on every run, with warm caches:
 
 For the breakdown of lockdown's time it also runs ``lockdown install
 --dry-run`` (start-up, reading the lock, the interpreter probe, selection),
-the start-up and imports alone, the interpreter probe and the re-hashing of
-the cached artifacts (both in this process, with lockdown's own functions),
-and lockdown's apply step by itself: ``uv venv`` and ``uv pip install
---no-cache`` of the verified files, plus the same install with uv's cache on.
+the start-up and imports alone; the interpreter probe, reading the lock with
+selection, and the re-hashing of the cached artifacts (these three in this
+process, with lockdown's own functions); and lockdown's apply step by itself:
+``uv venv`` and ``uv pip install --no-cache`` of the verified files from a new
+find-links directory, plus the same install with uv's cache on, from a new
+and from one fixed find-links directory.
 
 Every command runs once untimed (warming lockdown's artifact cache, uv's and
 pip's caches), then ``--runs`` rounds with the commands interleaved within
@@ -52,7 +54,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import version as dist_version
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -85,10 +87,12 @@ PIP_INSTALL = "  pip install alone"
 DRY_RUN = "lockdown install --dry-run (plan only)"
 IMPORTS = "  lockdown start-up and imports"
 PROBE = "  interpreter probe (python -I -S)"
-REHASH = "re-hash of the cached artifacts"
+READ = "  reading the lock, selecting (in-process)"
+REHASH = "re-hash of the cached artifacts (in-process)"
 UV_VENV = "uv venv (lockdown's create step)"
-APPLY = "uv pip install --no-cache (lockdown's apply)"
-APPLY_CACHED = "  the same with uv's cache on"
+APPLY = "uv pip install (lockdown's apply: uv cache, stable links)"
+APPLY_CACHED = "  the same, a new find-links dir each run"
+APPLY_FIXED_DIR = "  the same, --no-cache and a new dir each run"
 
 #: The rows of the main table; the others make up the breakdown.
 MAIN = (LOCKDOWN, REFERENCE, UV_SYNC, PIP, PIP_INSTALL)
@@ -153,13 +157,13 @@ def installed(venv: Path) -> set[Dist]:
 
 
 def describe_difference(got: set[Dist], expected: set[Dist]) -> str:
-    """``installed 14, expected 15: missing psycopg==3.3.9``."""
-    parts = [f"installed {len(got)}, expected {len(expected)}"]
+    """``installed 14 distributions, expected 15; missing psycopg==3.3.9``."""
+    message = f"installed {len(got)} distributions, expected {len(expected)}"
     if missing := sorted(expected - got):
-        parts.append("missing " + ", ".join(f"{n}=={v}" for n, v in missing))
-    if extra := sorted(got - expected):
-        parts.append("unexpected " + ", ".join(f"{n}=={v}" for n, v in extra))
-    return ": ".join(parts[:1]) + ("; ".join([""] + parts[1:]) if len(parts) > 1 else "")
+        message += "; missing " + ", ".join(f"{n}=={v}" for n, v in missing)
+    if unexpected := sorted(got - expected):
+        message += "; unexpected " + ", ".join(f"{n}=={v}" for n, v in unexpected)
+    return message
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -327,51 +331,84 @@ class Imports(Tool):
 class InProcess(Tool):
     """lockdown's own probe and re-hash functions, called here, as ``install`` calls them."""
 
-    labels = (PROBE, REHASH)
+    labels = (PROBE, READ, REHASH)
     installs = False
 
     def timed(self) -> dict[str, float]:
         start = time.perf_counter()
-        inspect_interpreter(sys.executable)
+        target = inspect_interpreter(sys.executable)
         probe = time.perf_counter() - start
+        start = time.perf_counter()
+        select_artifacts(read_lock(self.workload.lock), target, extras=[EXTRA])
+        read = time.perf_counter() - start
         start = time.perf_counter()
         for selected, path in zip(self.workload.selected, self.workload.cached, strict=True):
             if file_sha256(path) != selected.artifact.sha256:
                 raise ToolFailed(f"{path}: the cached file no longer matches the lock")
-        return {PROBE: probe, REHASH: time.perf_counter() - start}
+        return {PROBE: probe, READ: read, REHASH: time.perf_counter() - start}
+
+
+ApplyMode = Literal["lockdown", "new-dir", "no-cache"]
 
 
 class Apply(Tool):
     """lockdown's apply step alone: ``uv venv``, then uv installs the verified files.
 
-    The very command lockdown builds (``name==version --hash`` from a
-    find-links directory of hard links into its cache, ``--no-index
-    --no-deps --require-hashes --no-cache``); with ``cached``, the same
-    without ``--no-cache``.
+    The very command lockdown builds (``name==version --hash`` from find-links
+    directories of hard links into its cache that keep their paths from run to
+    run, ``--no-index --no-deps --require-hashes``, uv's cache on). ``new-dir``
+    links the files into a new directory each run (uv's cache knows local
+    files by their path, so it misses); ``no-cache`` also turns uv's cache off.
     """
 
     def __init__(
-        self, workload: Workload, work: Path, env: dict[str, str], *, cached: bool
+        self, workload: Workload, work: Path, env: dict[str, str], *, mode: ApplyMode
     ) -> None:
-        self.cached = cached
-        self.labels = (APPLY_CACHED,) if cached else (UV_VENV, APPLY)
+        self.mode = mode
+        self.labels = {
+            "lockdown": (UV_VENV, APPLY),
+            "new-dir": (APPLY_CACHED,),
+            "no-cache": (APPLY_FIXED_DIR,),
+        }[mode]
         super().__init__(workload, work, env)
-        links = work / "verified"
-        links.mkdir()
+        self.staging: Path | None = None
+        if mode == "lockdown":
+            self.staging = self.stage(work / "staging")
+
+    def stage(self, staging: Path) -> Path:
+        """A find-links directory of the verified files and the requirements naming them."""
+        links = staging / "verified"
+        links.mkdir(parents=True)
         lines = []
-        for selected, path in zip(workload.selected, workload.cached, strict=True):
+        for selected, path in zip(self.workload.selected, self.workload.cached, strict=True):
             os.link(path, links / selected.artifact.filename)
-            lines.append(f"{selected.name}=={selected.version} --hash=sha256:{path.name}")
-        requirements = work / "requirements.txt"
-        requirements.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        self.install_cmd = _install_cmd("uv", venv_python(self.venv), links, requirements, ())
-        if cached:
-            self.install_cmd.remove("--no-cache")
+            sha256 = selected.artifact.sha256
+            lines.append(f"{selected.name}=={selected.version} --hash=sha256:{sha256}")
+        (staging / "requirements.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return staging
 
     def timed(self) -> dict[str, float]:
+        staging = self.staging
+        if staging is None or self.mode != "lockdown":
+            # A new directory per run, as lockdown makes one (the old one goes first).
+            if staging is not None:
+                shutil.rmtree(staging)
+            staging = self.stage(Path(tempfile.mkdtemp(prefix="staging-", dir=self.work)))
+            self.staging = staging
+        cmd = _install_cmd(
+            "uv",
+            venv_python(self.venv),
+            [staging / "verified"],
+            staging / "requirements.txt",
+            (),
+        )
+        if self.mode == "no-cache":
+            cmd.append("--no-cache")
         create = self.timed_cmd(uv_venv_cmd(self.venv))
-        install = self.timed_cmd(self.install_cmd)
-        return {APPLY_CACHED: install} if self.cached else {UV_VENV: create, APPLY: install}
+        install = self.timed_cmd(cmd)
+        if self.mode == "lockdown":
+            return {UV_VENV: create, APPLY: install}
+        return {self.labels[0]: install}
 
 
 @dataclass(slots=True)
@@ -416,7 +453,7 @@ def prepare(work: Path, env: dict[str, str]) -> Workload:
     if not lock.is_file():
         copy = work / "lock" / PROJECT.name
         shutil.copytree(PROJECT, copy, ignore=shutil.ignore_patterns(".venv", "__pycache__"))
-        progress(f"{lock.relative_to(REPO)} is missing: locking a copy of the project first")
+        progress(f"{display(lock)} is missing: locking a copy of the project first")
         run_timed([*lockdown_cmd(), "lock", "--project", str(copy), "-q"], cwd=work, env=env)
         config, _pyproject = load_config(copy)
         lock = config.output_path
@@ -437,7 +474,9 @@ def prepare(work: Path, env: dict[str, str]) -> Workload:
         cwd=work,
         env=env,
     )
-    selected = select_artifacts(read_lock(lock), inspect_interpreter(sys.executable), extras=[EXTRA])
+    selected = select_artifacts(
+        read_lock(lock), inspect_interpreter(sys.executable), extras=[EXTRA]
+    )
     cache = ArtifactCache(default_cache_dir())
     return Workload(
         lock=lock,
@@ -445,6 +484,11 @@ def prepare(work: Path, env: dict[str, str]) -> Workload:
         requirements=requirements,
         cached=tuple(cache.path_for(s.artifact.sha256) for s in selected),
     )
+
+
+def times_line(result: dict[str, float]) -> str:
+    """``uv venv + uv pip sync 0.231s, uv pip sync alone 0.209s``."""
+    return ", ".join(f"{label.strip()} {seconds:.3f}s" for label, seconds in result.items())
 
 
 def benchmark(workload: Workload, root: Path, *, runs: int) -> dict[str, Series]:
@@ -457,19 +501,17 @@ def benchmark(workload: Workload, root: Path, *, runs: int) -> dict[str, Series]
         "dry-run": lambda w: DryRun(workload, w, env),
         "imports": lambda w: Imports(workload, w, env),
         "in-process": lambda w: InProcess(workload, w, env),
-        "apply": lambda w: Apply(workload, w, env, cached=False),
-        "apply-cached": lambda w: Apply(workload, w, env, cached=True),
+        "apply": lambda w: Apply(workload, w, env, mode="lockdown"),
+        "apply-new-dir": lambda w: Apply(workload, w, env, mode="new-dir"),
+        "apply-no-cache": lambda w: Apply(workload, w, env, mode="no-cache"),
     }
     # lockdown goes first: its warm-up fills lockdown's artifact cache, which the
-    # re-hash and apply rows read (Apply links those files when it is set up).
+    # re-hash and apply rows read (Apply links those files when it is made).
     series: dict[str, Series] = {}
     tools: list[Tool] = []
     for key, make in makers.items():
-        if key == "in-process":
-            # Only now is every artifact sure to be in lockdown's cache.
-            missing = [p for p in workload.cached if not p.is_file()]
-            if missing:
-                raise SystemExit(f"lockdown's warm-up left {len(missing)} artifacts uncached")
+        if key != "lockdown" and not all(p.is_file() for p in workload.cached):
+            raise SystemExit("lockdown's warm-up did not leave every artifact in its cache")
         tool = make(root / key)
         tools.append(tool)
         series.update({label: Series(label) for label in tool.labels})
@@ -478,11 +520,11 @@ def benchmark(workload: Workload, root: Path, *, runs: int) -> dict[str, Series]
             result = tool.run()
             for label, seconds in result.items():
                 series[label].warmup = seconds
-            progress(f"warm-up   {tool.labels[0].strip():<46} {result[tool.labels[0]]:7.3f}s")
+            progress(f"warm-up   {times_line(result)}")
         except ToolFailed as exc:
             for label in tool.labels:
                 series[label].error = str(exc)
-            progress(f"warm-up   {tool.labels[0].strip():<46} FAILED: {exc}")
+            progress(f"warm-up   {tool.labels[0].strip()} FAILED: {exc}")
             tools.remove(tool)
     # 2. Timed rounds, tools interleaved within each.
     for round_no in range(1, runs + 1):
@@ -493,15 +535,12 @@ def benchmark(workload: Workload, root: Path, *, runs: int) -> dict[str, Series]
                 for label in tool.labels:
                     series[label].error = f"run {round_no}: {exc}"
                 tools.remove(tool)
-                progress(f"run {round_no}/{runs}   {tool.labels[0].strip():<46} FAILED: {exc}")
+                progress(f"run {round_no}/{runs}   {tool.labels[0].strip()} FAILED: {exc}")
                 continue
             for label, seconds in result.items():
                 series[label].times.append(seconds)
                 series[label].dists = tool.dists
-            progress(
-                f"run {round_no}/{runs}   {tool.labels[0].strip():<46} "
-                f"{result[tool.labels[0]]:7.3f}s"
-            )
+            progress(f"run {round_no}/{runs}   {times_line(result)}")
     return series
 
 
@@ -553,6 +592,10 @@ def render(workload: Workload, series: dict[str, Series]) -> str:
     return "\n".join(lines)
 
 
+def _signed(seconds: float) -> str:
+    return f"{'+' if seconds >= 0 else '-'}{_ms(abs(seconds))}"
+
+
 def display(path: Path) -> str:
     """A path relative to the repository when it is inside it."""
     return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
@@ -564,26 +607,30 @@ def where_time_goes(med: dict[str, float | None], n: int, size: int) -> list[str
         f"  lockdown re-hashes all {n} artifacts it installs ({size / 1e6:.1f} MB) from its "
         f"cache on every run: {_ms(med[REHASH])} (median)"
     ]
-    needed = (LOCKDOWN, DRY_RUN, IMPORTS, PROBE, REHASH, UV_VENV, APPLY, REFERENCE)
+    needed = (LOCKDOWN, DRY_RUN, IMPORTS, PROBE, READ, REHASH, UV_VENV, APPLY, REFERENCE)
     values = [med[label] for label in needed]
     if any(v is None for v in values):
         return lines
-    total, dry, imports, probe, rehash, venv, apply, uv = (float(v or 0.0) for v in values)
-    rest = total - dry - rehash - venv - apply
+    total, dry, imports, probe, read, rehash, venv, apply, uv = (float(v or 0.0) for v in values)
     lines += [
         f"  where lockdown's {_ms(total)} goes (medians): start-up and imports {_ms(imports)}, "
-        f"interpreter probe {_ms(probe)},",
-        f"  reading the lock and selecting +{_ms(dry - imports - probe)} "
-        f"(= dry run {_ms(dry)}), re-hash +{_ms(rehash)}, uv venv +{_ms(venv)},",
-        f"  uv pip install --no-cache +{_ms(apply)}, the rest (output, temp dirs, "
-        f"noise) {'+' if rest >= 0 else '-'}{_ms(abs(rest))}",
+        f"interpreter probe +{_ms(probe)},",
+        f"  reading the lock and selecting +{_ms(read)}, the rest of the dry run "
+        f"{_signed(dry - imports - probe - read)} (= dry run {_ms(dry)}),",
+        f"  re-hash +{_ms(rehash)}, uv venv +{_ms(venv)}, uv pip install +{_ms(apply)},",
+        f"  the rest (the apply step's imports, linking the files, output, noise) "
+        f"{_signed(total - dry - rehash - venv - apply)}",
     ]
-    cached = med[APPLY_CACHED]
-    if cached is not None:
-        lines.append(
-            f"  with uv's cache on, the apply step takes {_ms(cached)} instead of {_ms(apply)}: "
-            f"lockdown would be about {(total - apply + cached) / uv:.2f}x"
-        )
+    for label, how in (
+        (APPLY_CACHED, "a new find-links dir each run"),
+        (APPLY_FIXED_DIR, "--no-cache and a new dir each run"),
+    ):
+        cached = med[label]
+        if cached is not None:
+            lines.append(
+                f"  apply with {how}: {_ms(cached)} instead of {_ms(apply)}, "
+                f"lockdown would be about {(total - apply + cached) / uv:.2f}x"
+            )
     return lines
 
 

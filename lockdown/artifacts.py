@@ -16,7 +16,6 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,6 +141,8 @@ def verify_all(
     paths = {k: cache.path_for(k) for k in wanted}
     if not todo:
         return paths
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - only when downloading
+
     done = 0
     errors: list[LockdownError] = []
     with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -39,7 +39,7 @@ from lockdown.artifacts import ArtifactCache, Expected, verify_all
 from lockdown.env.python_env import InstalledDist, TargetInfo
 from lockdown.errors import IntegrityError, LockdownError
 from lockdown.lock.pylock import LockFile
-from lockdown.resolve.interface import isolated_environ
+from lockdown.tools import isolated_environ, uv_binary
 
 if TYPE_CHECKING:
     from lockdown.config import Config
@@ -199,8 +199,6 @@ def fetch(
 
 def create_venv(venv: Path, python: str) -> None:
     """Create an empty venv at ``venv`` for interpreter ``python`` (no pip inside)."""
-    from lockdown.resolve.uv import uv_binary  # noqa: PLC0415
-
     env, _dropped = isolated_environ()
     proc = subprocess.run(
         [
@@ -235,22 +233,33 @@ def apply(
     to_install = [*plan_.add, *(s for _old, s in plan_.change)]
     if to_install:
         with tempfile.TemporaryDirectory(prefix="lockdown-install-") as tmp:
-            links = Path(tmp) / "verified"
-            links.mkdir()
+            # Each verified file under its own name in a directory named by its
+            # digest: stable paths (the installer's cache stays valid) that
+            # cannot hold anything but the verified bytes.
+            link_dirs = []
             lines = []
             for item in to_install:
-                _link(files[item.artifact.sha256], links / item.artifact.filename)
+                verified = files[item.artifact.sha256]
+                link_dir = verified.parent.parent.parent / "links" / item.artifact.sha256
+                _link(verified, link_dir / item.artifact.filename)
+                link_dirs.append(link_dir)
                 lines.append(f"{item.name}=={item.version} --hash=sha256:{item.artifact.sha256}")
             requirements = Path(tmp) / "requirements.txt"
             requirements.write_text("\n".join(lines) + "\n", encoding="utf-8")
             reinstall = [s.name for old, s in plan_.change if old.version == s.version]
-            _run(_install_cmd(installer, python, links, requirements, reinstall), env, "install")
+            _run(
+                _install_cmd(installer, python, link_dirs, requirements, reinstall), env, "install"
+            )
     if plan_.remove:
         names = [d.name for d in plan_.remove]
         _run(_uninstall_cmd(installer, python, names), env, "uninstall")
 
 
 def _link(source: Path, target: Path) -> None:
+    """Make ``target`` the verified ``source`` itself (a hard link: same inode, same mtime)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        target.unlink()
     try:
         os.link(source, target)
     except OSError:
@@ -260,27 +269,27 @@ def _link(source: Path, target: Path) -> None:
 
 
 def _install_cmd(
-    installer: Installer, python: Path, links: Path, requirements: Path, reinstall: Sequence[str]
+    installer: Installer,
+    python: Path,
+    links: Sequence[Path],
+    requirements: Path,
+    reinstall: Sequence[str],
 ) -> list[str]:
     common = [
         "--no-deps",
         "--no-index",
-        "--find-links",
-        str(links),
+        *(arg for link in links for arg in ("--find-links", str(link))),
         "--require-hashes",
         "-r",
         str(requirements),
     ]
     if installer == "uv":
-        from lockdown.resolve.uv import uv_binary  # noqa: PLC0415
-
         cmd = [
             uv_binary(),
             "--no-config",
             "pip",
             "install",
             "--quiet",
-            "--no-cache",
             "--python",
             str(python),
             *common,
@@ -307,8 +316,6 @@ def _install_cmd(
 
 def _uninstall_cmd(installer: Installer, python: Path, names: Sequence[str]) -> list[str]:
     if installer == "uv":
-        from lockdown.resolve.uv import uv_binary  # noqa: PLC0415
-
         return [
             uv_binary(),
             "--no-config",

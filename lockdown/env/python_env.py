@@ -17,7 +17,6 @@ import sys
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from email.parser import HeaderParser
 from pathlib import Path
 from typing import Any
 
@@ -89,8 +88,48 @@ def venv_python(venv: Path) -> Path:
     return venv / "bin" / "python"
 
 
+def _venv_prefix(executable: Path) -> Path | None:
+    """The venv an interpreter path belongs to (``pyvenv.cfg`` beside it or one up)."""
+    here = executable.absolute().parent
+    for candidate in (here, here.parent):
+        if (candidate / "pyvenv.cfg").is_file():
+            return candidate
+    return None
+
+
+def _inspect_here(python: Path) -> TargetInfo:
+    """The same facts, computed in-process: ``python`` is lockdown's own interpreter binary."""
+    import sysconfig  # noqa: PLC0415
+
+    from packaging.markers import default_environment  # noqa: PLC0415
+    from packaging.tags import sys_tags  # noqa: PLC0415
+
+    prefix = _venv_prefix(python) or Path(sys.base_prefix)
+    base = {k: str(prefix) for k in ("base", "platbase", "installed_base", "installed_platbase")}
+    paths = sysconfig.get_paths(vars=base)
+    return TargetInfo(
+        executable=python.absolute(),
+        environment={str(k): str(v) for k, v in default_environment().items()},
+        tags=tuple(str(t) for t in sys_tags()),
+        site_packages=tuple(dict.fromkeys(Path(paths[k]) for k in ("purelib", "platlib"))),
+        scripts=Path(paths["scripts"]),
+        prefix=prefix,
+        in_venv=str(prefix) != sys.base_prefix,
+    )
+
+
 def inspect_interpreter(python: str | Path) -> TargetInfo:
-    """Ask ``python`` (run isolated, without site) for its markers, tags and paths."""
+    """Ask ``python`` (run isolated, without site) for its markers, tags and paths.
+
+    When ``python`` is the very binary running lockdown (a venv made from it,
+    say), the answer is computed in-process instead: same binary, same facts,
+    and one interpreter start saved.
+    """
+    import shutil  # noqa: PLC0415
+
+    located = shutil.which(str(python))
+    if located is not None and os.path.realpath(located) == os.path.realpath(sys.executable):
+        return _inspect_here(Path(located))
     import packaging  # noqa: PLC0415 - to find lockdown's own copy
 
     with tempfile.TemporaryDirectory(prefix="lockdown-probe-") as tmp:
@@ -142,13 +181,31 @@ def _read_text(path: Path) -> str | None:
         return None
 
 
+def _name_and_version(metadata: str) -> tuple[str | None, str | None]:
+    """``Name`` and ``Version`` from core metadata's header block (RFC 822 style).
+
+    Only the two single-line fields are needed, so the header lines are read
+    directly (``email.parser`` costs more to import than this whole lookup).
+    """
+    name = version = None
+    for line in metadata.splitlines():
+        if not line.strip():
+            break  # the headers end at the first blank line; the body follows
+        key, _, value = line.partition(":")
+        key = key.strip().lower()
+        if key == "name" and name is None:
+            name = value.strip()
+        elif key == "version" and version is None:
+            version = value.strip()
+    return name, version
+
+
 def read_dist_info(dist_info: Path) -> InstalledDist | None:
     """One dist-info directory, or ``None`` when it has no readable METADATA."""
     metadata = _read_text(dist_info / "METADATA")
     if metadata is None:
         return None
-    headers = HeaderParser().parsestr(metadata)
-    name, version = headers.get("Name"), headers.get("Version")
+    name, version = _name_and_version(metadata)
     if not name or not version:
         return None
     direct_url = None

@@ -8,19 +8,22 @@ resolution say honestly what the backend's answer covers.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from lockdown.project import ProjectInputs
+from lockdown.tools import isolated_environ, uv_binary
 
-#: Environment variables that must not reach a resolver: a user's pip or uv
-#: settings would silently change what gets locked.
-SCRUBBED_PREFIXES = ("PIP_", "UV_")
-#: Variables with those prefixes that only move caches, never results.
-HARMLESS = frozenset({"UV_CACHE_DIR", "PIP_CACHE_DIR", "PIP_NO_CACHE_DIR", "UV_NO_CACHE"})
+__all__ = [
+    "Artifact",
+    "LockedPackage",
+    "Resolution",
+    "ResolveRequest",
+    "Resolver",
+    "isolated_environ",
+    "uv_binary",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,24 +92,3 @@ class Resolver(Protocol):
     def resolve(self, request: ResolveRequest) -> Resolution:
         """Resolve ``request``; raise a LockdownError subclass on failure."""
         ...
-
-
-def isolated_environ(
-    base: Mapping[str, str] | None = None,
-) -> tuple[dict[str, str], list[str]]:
-    """A copy of the environment without pip/uv settings, and the names dropped.
-
-    The caller reports the dropped names, so a stray setting is never applied
-    silently and never ignored silently either.
-    """
-    source = os.environ if base is None else base
-    env: dict[str, str] = {}
-    dropped: list[str] = []
-    for key, value in source.items():
-        if key.startswith(SCRUBBED_PREFIXES) and key not in HARMLESS:
-            dropped.append(key)
-            continue
-        env[key] = value
-    # pip reads its config files unless told not to; uv is run with --no-config.
-    env["PIP_CONFIG_FILE"] = os.devnull
-    return env, sorted(dropped)

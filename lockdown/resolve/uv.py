@@ -36,25 +36,13 @@ from lockdown.resolve.interface import (
     Resolution,
     ResolveRequest,
     isolated_environ,
+    uv_binary,
 )
 
 #: Name of the scratch project when the real one has none.
 ANONYMOUS_PROJECT = "lockdown-locked-project"
 
 Notify = Callable[[str], None]
-
-
-@cache
-def uv_binary() -> str:
-    """The uv executable that ships with lockdown's own ``uv`` dependency."""
-    try:
-        from uv import find_uv_bin  # noqa: PLC0415 - only the uv backend needs it
-
-        return find_uv_bin()
-    except (ImportError, FileNotFoundError):
-        raise ResolutionError(
-            "uv is not installed next to lockdown", hint="reinstall lockdown (it depends on uv)"
-        ) from None
 
 
 #: ``uv export`` arguments for every package with its artifacts (PEP 751).

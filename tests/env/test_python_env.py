@@ -1,0 +1,58 @@
+"""Reading a target environment from outside: interpreter facts and dist-info."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from lockdown.env.python_env import (
+    inspect_interpreter,
+    installed_distributions,
+    read_dist_info,
+)
+from tests.support.venvs import make_venv
+
+
+def test_probe_of_a_venv_and_its_base(tmp_path: Path) -> None:
+    python = make_venv(tmp_path / "venv")
+    info = inspect_interpreter(python)
+    assert info.in_venv
+    assert info.prefix == tmp_path / "venv"
+    assert info.site_packages[0].is_relative_to(tmp_path / "venv")
+    assert info.environment["python_full_version"] == ".".join(map(str, sys.version_info[:3]))
+    assert info.tags[0].startswith(f"cp{sys.version_info[0]}{sys.version_info[1]}")
+
+
+def test_probe_runs_isolated_without_site(tmp_path: Path) -> None:
+    # A .pth file in the target runs code at every normal interpreter start;
+    # lockdown's probe must not run it (the same binary is probed in-process,
+    # so use a copy-free check: the separate-process path via a shell wrapper).
+    python = make_venv(tmp_path / "venv")
+    site = inspect_interpreter(python).site_packages[0]
+    marker = tmp_path / "pth-ran"
+    (site / "evil.pth").write_text(f"import pathlib; pathlib.Path({str(marker)!r}).touch()\n")
+    wrapper = tmp_path / "python-wrapper"
+    wrapper.write_text(f'#!/bin/sh\nexec "{python}" "$@"\n')
+    wrapper.chmod(0o755)
+    info = inspect_interpreter(wrapper)
+    assert info.site_packages[0] == site
+    assert not marker.exists()
+
+
+def test_dist_info_reading(tmp_path: Path) -> None:
+    info = tmp_path / "Demo_Pkg-1.2.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: Demo_Pkg\nVersion: 1.2\n\nName: not-a-header\n"
+    )
+    (info / "INSTALLER").write_text("uv\n")
+    (info / "direct_url.json").write_text(json.dumps({"url": "file:///src", "dir_info": {}}))
+    dist = read_dist_info(info)
+    assert dist is not None
+    assert (dist.name, dist.version, dist.installer) == ("demo-pkg", "1.2", "uv")
+    assert dist.direct_url == {"url": "file:///src", "dir_info": {}}
+    broken = tmp_path / "broken-1.0.dist-info"
+    broken.mkdir()
+    assert read_dist_info(broken) is None
+    assert [d.name for d in installed_distributions([tmp_path])] == ["demo-pkg"]
