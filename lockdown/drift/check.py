@@ -1,0 +1,138 @@
+"""``lockdown check``: the steps, from lock and target to a :class:`DriftReport`.
+
+1. Read the lock once (verifying its signature first when required).
+2. Ask the target interpreter for its markers and paths (isolated, no site).
+3. Expected set: the lock's packages whose markers apply to the target.
+4. Installed set: the target's dist-info directories.
+5. ``versions``: missing, unexpected, other version, other source.
+6. ``files``: every installed file against its RECORD, and files owned by
+   nobody (``.pth`` and ``sitecustomize`` flagged high).
+7. ``artifacts``: every shipped file against the RECORD inside the locked
+   wheel, itself hash-verified against the lock first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import time
+from collections.abc import Callable, Collection
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from lockdown.drift.model import DriftReport, FileDrift, Level
+from lockdown.errors import UsageError
+
+if TYPE_CHECKING:
+    from lockdown.config import Config
+
+DEFAULT_IGNORED = ("pip", "setuptools", "wheel")
+
+
+def target_python(venv: Path | None, python: str | None) -> str:
+    """The interpreter to check: ``--venv``, ``--python``, the active venv, or PATH's."""
+    from lockdown.env.python_env import venv_python  # noqa: PLC0415
+
+    if venv is not None:
+        exe = venv_python(venv)
+        if not exe.exists():
+            raise UsageError(f"{venv} is not a virtual environment (no {exe})")
+        return str(exe)
+    if python is not None:
+        return python
+    active = os.environ.get("VIRTUAL_ENV")
+    if active:
+        return str(venv_python(Path(active)))
+    found = shutil.which("python3") or shutil.which("python")
+    if found is None:
+        raise UsageError("no Python on PATH to check", hint="pass --venv DIR or --python EXE")
+    return found
+
+
+def run_check(
+    lock_path: Path,
+    *,
+    venv: Path | None = None,
+    python: str | None = None,
+    config: Config | None = None,
+    level: Level = "versions",
+    extras: Collection[str] = (),
+    groups: Collection[str] | None = None,
+    require_signature: bool = False,
+    cache_dir: Path | None = None,
+    clock: Callable[[], float] = time.time,
+) -> DriftReport:
+    """Check one environment against ``lock_path``; see the module docstring for the steps."""
+    from lockdown.drift.compare import check_files, compare_packages, unowned_files  # noqa: PLC0415
+    from lockdown.env.guard import is_guarded  # noqa: PLC0415
+    from lockdown.env.python_env import inspect_interpreter, installed_distributions  # noqa: PLC0415
+    from lockdown.lock.export import Selection, applicable_packages  # noqa: PLC0415
+    from lockdown.lock.pylock import read_lock  # noqa: PLC0415
+    from lockdown.sign.interface import bundle_path_for  # noqa: PLC0415
+
+    started, tick = clock(), time.perf_counter()
+    # 1. The lock, once; verified when required.
+    signature: Literal["verified", "unsigned", "not-checked"] = "not-checked"
+    signer = None
+    trust = config.trust if config is not None else None
+    if require_signature or (trust is not None and trust.require):
+        from lockdown.sign.service import verify  # noqa: PLC0415
+
+        verified = verify(lock_path, config=config, flags_policy=None)
+        if verified.lock is None:
+            raise UsageError(f"{lock_path}: not a PEP 751 lock (pylock.toml)")
+        lock, signature, signer = verified.lock, "verified", verified.verified.signer
+    else:
+        lock = read_lock(lock_path)
+        if not bundle_path_for(lock_path).exists():
+            signature = "unsigned"
+    # 2. The target.
+    target = inspect_interpreter(target_python(venv, python))
+    # 3. and 4. Expected and installed.
+    wanted = applicable_packages(
+        lock, Selection(environment=target.environment, extras=extras, groups=groups)
+    )
+    from packaging.utils import canonicalize_name  # noqa: PLC0415
+
+    expected = {canonicalize_name(p.name): p for p in wanted}
+    installed = installed_distributions(target.site_packages)
+    ignore = config.keep if config is not None else DEFAULT_IGNORED
+    # 5. Packages.
+    packages = compare_packages(expected, installed, ignore=ignore)
+    # 6. and 7. Files.
+    files: list[FileDrift] = []
+    checked = 0
+    if level in ("files", "artifacts"):
+        result = check_files(installed, target.prefix)
+        files = result.drift + unowned_files(target.site_packages, result.owned, target.prefix)
+        checked = result.checked
+    if level == "artifacts":
+        from lockdown.artifacts import ArtifactCache, default_cache_dir, ensure_cache_dir  # noqa: PLC0415
+        from lockdown.drift.wheels import check_against_wheels  # noqa: PLC0415
+        from lockdown.env.install import select_artifacts  # noqa: PLC0415
+
+        selected = select_artifacts(lock, target, extras=extras, groups=groups, allow_build=True)
+        cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()))
+        by_name = {d.name: d for d in installed}
+        more, wheel_checked = check_against_wheels(selected, by_name, target, cache)
+        seen = {(f.path, f.kind) for f in files}
+        files += [f for f in more if (f.path, f.kind) not in seen]
+        checked += wheel_checked
+    return DriftReport(
+        lock=str(lock_path),
+        lock_sha256=hashlib.sha256(lock.data).hexdigest(),
+        target=str(target.prefix if target.in_venv else target.executable),
+        python_version=target.environment.get("python_full_version", "?"),
+        level=level,
+        expected=len(expected),
+        installed=len(installed),
+        packages=tuple(packages),
+        files=tuple(sorted(files, key=lambda f: (f.path, f.kind))),
+        signature=signature,
+        signer=signer,
+        guarded=is_guarded(target.prefix) if target.in_venv else None,
+        checked_at=started,
+        duration_seconds=time.perf_counter() - tick,
+        files_checked=checked,
+    )

@@ -1,0 +1,125 @@
+"""The ``artifacts`` level: installed files against the RECORD inside the locked wheel.
+
+An installed RECORD can be rewritten to match a modified file; the wheel's own
+RECORD cannot, once the wheel's sha256 has been checked against the lock. So
+each installed distribution's wheel is fetched into the content-addressed
+cache (hash-verified first), and every file it ships is compared on disk with
+the wheel's RECORD, the way ``rpm -Vp`` checks against the package file.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from packaging.utils import NormalizedName
+
+from lockdown.artifacts import ArtifactCache, verify_all
+from lockdown.drift.compare import RecordEntry, display, file_sha256, parse_record, read_record
+from lockdown.drift.model import FileDrift
+from lockdown.env.install import Selected
+from lockdown.env.python_env import InstalledDist, TargetInfo
+
+
+def wheel_record(wheel: Path) -> tuple[str, list[RecordEntry]]:
+    """The ``.dist-info`` directory name inside ``wheel`` and its RECORD entries."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = [n for n in archive.namelist() if n.endswith(".dist-info/RECORD")]
+        if len(names) != 1:
+            return "", []
+        text = archive.read(names[0]).decode("utf-8", "surrogateescape")
+    return names[0].rsplit("/", 1)[0], parse_record(text)
+
+
+def installed_path(path: str, dist_info: str, target: TargetInfo, site: Path) -> Path | None:
+    """Where a wheel member lands (the wheel spec's install scheme); ``None`` to skip."""
+    data_prefix = dist_info.removesuffix(".dist-info") + ".data/"
+    if path.startswith(data_prefix):
+        scheme, _, rest = path[len(data_prefix) :].partition("/")
+        if scheme in ("purelib", "platlib"):
+            return site / rest
+        if scheme == "scripts":
+            return target.scripts / rest
+        if scheme == "data":
+            return target.prefix / rest
+        return None  # headers: the include directory is not checked
+    return site / path
+
+
+def _same_script(on_disk: Path, expected_sha256: str, wheel: zipfile.ZipFile, member: str) -> bool:
+    """Scripts get their ``#!python`` line rewritten on install: compare the rest."""
+    try:
+        shipped = wheel.read(member)
+        actual = on_disk.read_bytes()
+    except (OSError, KeyError):
+        return False
+    if not (shipped.startswith(b"#!") and actual.startswith(b"#!")):
+        return False
+    return shipped.split(b"\n", 1)[-1] == actual.split(b"\n", 1)[-1]
+
+
+def check_against_wheels(
+    selected: Sequence[Selected],
+    installed: Mapping[NormalizedName, InstalledDist],
+    target: TargetInfo,
+    cache: ArtifactCache,
+) -> tuple[list[FileDrift], int]:
+    """Compare each installed, locked distribution with its verified wheel."""
+    todo = [
+        s
+        for s in selected
+        if not s.is_sdist and s.name in installed and installed[s.name].version == s.version
+    ]
+    files = verify_all(cache, [s.artifact for s in todo], rehash=True)
+    drift: list[FileDrift] = []
+    checked = 0
+    root = Path(os.path.realpath(target.prefix))
+    for item in todo:
+        dist = installed[item.name]
+        site = dist.dist_info.parent
+        recorded = {e.path: e for e in read_record(dist)}
+        wheel_path = files[item.artifact.sha256]
+        dist_info, entries = wheel_record(wheel_path)
+        with zipfile.ZipFile(wheel_path) as wheel:
+            for entry in entries:
+                if entry.sha256 is None or entry.path.endswith("/RECORD"):
+                    continue
+                target_path = installed_path(entry.path, dist_info, target, site)
+                if target_path is None:
+                    continue
+                rel = display(os.path.relpath(os.path.realpath(target_path), root))
+                checked += 1
+                if not target_path.exists():
+                    drift.append(FileDrift(path=rel, kind="missing", package=item.name))
+                    continue
+                is_script = "/scripts/" in entry.path and ".data/" in entry.path
+                if file_sha256(str(target_path)) != entry.sha256 and not (
+                    is_script and _same_script(target_path, entry.sha256, wheel, entry.path)
+                ):
+                    size_differs = entry.size is not None and (
+                        target_path.stat().st_size != entry.size
+                    )
+                    drift.append(
+                        FileDrift(
+                            path=rel,
+                            kind="modified",
+                            package=item.name,
+                            flags="S5" if size_differs else "5",
+                            detail="differs from the locked wheel",
+                        )
+                    )
+                # An installed RECORD that disagrees with the wheel's was rewritten.
+                mine = recorded.get(entry.path)
+                if not is_script and mine is not None and mine.sha256 not in (None, entry.sha256):
+                    drift.append(
+                        FileDrift(
+                            path=rel,
+                            kind="record",
+                            package=item.name,
+                            severity="high",
+                            detail="the installed RECORD does not match the locked wheel's",
+                        )
+                    )
+    return drift, checked
