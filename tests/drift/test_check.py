@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -116,11 +118,11 @@ def test_forged_record_is_caught_only_against_the_wheel(project: Path, env: Path
     forged = module.read_bytes() + b"import os  # backdoor\n"
     module.write_bytes(forged)
     record = next(site(env).glob("alpha-*.dist-info")) / "RECORD"
-    lines = []
-    for line in record.read_text().splitlines():
-        if line.startswith("alpha/__init__.py,"):
-            line = f"alpha/__init__.py,sha256={_record_digest(forged)},{len(forged)}"
-        lines.append(line)
+    forged_row = f"alpha/__init__.py,sha256={_record_digest(forged)},{len(forged)}"
+    lines = [
+        forged_row if row.startswith("alpha/__init__.py,") else row
+        for row in record.read_text().splitlines()
+    ]
     record.write_text("\n".join(lines) + "\n")
     assert check(project, env, "files").files == ()  # the installed RECORD was rewritten
     report = check(project, env, "artifacts")
@@ -157,13 +159,12 @@ def test_non_utf8_file_name(project: Path, env: Path) -> None:
 
 
 def test_other_python_minor_version(project: Path, cli: Cli, tmp_path: Path) -> None:
+    # Interpreters on PATH, and siblings of this one (pyenv-style version dirs).
+    candidates = [shutil.which(f"python3.{minor}") for minor in (12, 13, 10, 14)]
+    candidates += [str(p) for p in sorted(Path(sys.base_prefix).parent.glob("3.1*/bin/python3"))]
+    mine = f"{sys.version_info[0]}.{sys.version_info[1]}"
     other = next(
-        (
-            found
-            for minor in ("3.12", "3.13", "3.10", "3.14")
-            if (found := shutil.which(f"python{minor}")) and _runs(found)
-        ),
-        None,
+        (c for c in candidates if c and _runs(c) and _minor(c) not in (mine, "3.9", "")), None
     )
     if other is None:
         pytest.skip("no second Python minor version on this machine")
@@ -176,6 +177,10 @@ def test_other_python_minor_version(project: Path, cli: Cli, tmp_path: Path) -> 
 
 
 def _runs(python: str) -> bool:
-    import subprocess
-
     return subprocess.run([python, "-c", "pass"], capture_output=True, check=False).returncode == 0
+
+
+def _minor(python: str) -> str:
+    code = "import sys; print('%d.%d' % sys.version_info[:2])"
+    proc = subprocess.run([python, "-c", code], capture_output=True, text=True, check=False)
+    return proc.stdout.strip()
