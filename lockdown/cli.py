@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -253,6 +254,44 @@ def _cmd_guard(args: argparse.Namespace, reporter: Reporter) -> int:
     return EXIT_OK
 
 
+def _cmd_check(args: argparse.Namespace, reporter: Reporter) -> int:
+    from lockdown.drift.check import run_check  # noqa: PLC0415
+    from lockdown.report.render import render, write_report  # noqa: PLC0415
+
+    started = time.time()
+    try:
+        config = _optional_config(args.project)
+        lock_path = args.lock or (config.output_path if config else args.project / "pylock.toml")
+        report = run_check(
+            Path(lock_path),
+            venv=args.venv,
+            python=args.python,
+            config=config,
+            level=args.level,
+            extras=args.extra or (),
+            groups=args.group,
+            require_signature=args.require_signature,
+            cache_dir=args.cache_dir,
+        )
+    except Exception as exc:
+        if args.format == "prometheus" and args.output is not None:
+            # Monitoring must see a failed check, not a stale "all good".
+            from lockdown.report.prometheus import failure_reason, render_failure  # noqa: PLC0415
+
+            code = exc.exit_code if isinstance(exc, LockdownError) else EXIT_INTERNAL
+            text = render_failure(
+                failure_reason(exc),
+                checked_at=started,
+                exit_code=code,
+                duration_seconds=time.time() - started,
+            )
+            write_report(text, args.output)
+        raise
+    if not (args.quiet and args.format == "text" and args.output is None):
+        write_report(render(report, args.format), args.output)
+    return report.exit_code()
+
+
 def _add_lock(sub: Any, common: argparse.ArgumentParser) -> None:
     """The ``lock`` command's arguments."""
     lock = sub.add_parser(
@@ -432,6 +471,38 @@ def _add_install(sub: Any, common: argparse.ArgumentParser) -> None:
     install.set_defaults(handler=_cmd_install)
 
 
+def _add_check(sub: Any, common: argparse.ArgumentParser) -> None:
+    """The ``check`` command's arguments."""
+    check = sub.add_parser(
+        "check",
+        parents=[common],
+        help="compare an installed environment with its lock (drift check)",
+        description="Compare a venv (or interpreter) with the lock: packages (versions "
+        "level), every installed file against its RECORD (files), or against the RECORD "
+        "inside the locked, hash-verified wheel (artifacts). Exit code: 0 in sync, else a "
+        "bitmask: 1 unexpected, 2 missing, 4 changed version or source, 8 modified files.",
+        epilog="examples:\n  lockdown check --venv /srv/app/.venv\n"
+        "  lockdown check --python /srv/app/.venv/bin/python --level files\n"
+        "  lockdown check --venv /srv/app/.venv --format prometheus \\\n"
+        "      --output /var/lib/node_exporter/textfile_collector/lockdown.prom\n"
+        "  lockdown check --venv /srv/app/.venv --format json | jq .",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.add_argument("--venv", type=Path, metavar="DIR", help="the venv to check")
+    check.add_argument("--python", metavar="EXE", help="the interpreter to check")
+    check.add_argument("--lock", type=Path, metavar="FILE", help="the lock to compare with")
+    check.add_argument("--level", choices=("versions", "files", "artifacts"), default="versions")
+    check.add_argument("--format", choices=("text", "json", "prometheus", "junit"), default="text")
+    check.add_argument("-o", "--output", type=Path, metavar="FILE", help="write the report here")
+    check.add_argument("--extra", action="append", metavar="NAME", help="extras installed")
+    check.add_argument("--group", action="append", metavar="NAME", help="groups installed")
+    check.add_argument(
+        "--require-signature", action="store_true", help="refuse a lock that does not verify"
+    )
+    check.add_argument("--cache-dir", type=Path, metavar="DIR", help="the artifact cache")
+    check.set_defaults(handler=_cmd_check)
+
+
 def _add_guard(sub: Any, common: argparse.ArgumentParser) -> None:
     """The ``guard`` command's arguments."""
     guard = sub.add_parser(
@@ -466,6 +537,7 @@ def build_parser() -> argparse.ArgumentParser:
     for add in (_add_lock, _add_export, _add_keygen, _add_sign, _add_verify, _add_install):
         add(sub, common)
     _add_guard(sub, common)
+    _add_check(sub, common)
     return parser
 
 

@@ -69,7 +69,6 @@ def run_check(
     from lockdown.env.python_env import inspect_interpreter, installed_distributions  # noqa: PLC0415
     from lockdown.lock.export import Selection, applicable_packages  # noqa: PLC0415
     from lockdown.lock.pylock import read_lock  # noqa: PLC0415
-    from lockdown.sign.interface import bundle_path_for  # noqa: PLC0415
 
     started, tick = clock(), time.perf_counter()
     # 1. The lock, once; verified when required.
@@ -84,9 +83,8 @@ def run_check(
             raise UsageError(f"{lock_path}: not a PEP 751 lock (pylock.toml)")
         lock, signature, signer = verified.lock, "verified", verified.verified.signer
     else:
+        # Not asked to verify: say so ("not-checked"), never guess "unsigned".
         lock = read_lock(lock_path)
-        if not bundle_path_for(lock_path).exists():
-            signature = "unsigned"
     # 2. The target.
     target = inspect_interpreter(target_python(venv, python))
     # 3. and 4. Expected and installed.
