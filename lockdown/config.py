@@ -13,13 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from packaging.markers import InvalidMarker, Marker
-from packaging.pylock import is_valid_pylock_path
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import canonicalize_name
-
 from lockdown._compat import tomllib
 from lockdown.errors import ConfigError, InputError
+from lockdown.names import normalize_name as canonicalize_name
 
 if TYPE_CHECKING:
     from lockdown.sign.trust import TrustPolicy
@@ -200,6 +196,11 @@ def parse_config(
         raise ConfigError(
             f"{source}: resolver {resolver!r} is not supported", hint="use 'uv' or 'pip-tools'"
         )
+    # packaging is imported here, not at the top: reading config must stay cheap
+    # for commands (check, verify) that only need a path or two from it.
+    from packaging.pylock import is_valid_pylock_path  # noqa: PLC0415
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet  # noqa: PLC0415
+
     output = _str(table.get("output", "pylock.toml"), "output", source)
     if "/" in output or "\\" in output or not is_valid_pylock_path(Path(output)):
         raise ConfigError(
@@ -295,11 +296,15 @@ def normalize_marker(text: str) -> str:
 
     Single quotes keep markers readable inside TOML strings (no escaping).
     """
+    from packaging.markers import Marker  # noqa: PLC0415
+
     normal = str(Marker(text))
     return normal if "'" in normal else normal.replace('"', "'")
 
 
 def _marker(value: str, where: str, source: Path) -> str:
+    from packaging.markers import InvalidMarker  # noqa: PLC0415
+
     try:
         return normalize_marker(value)
     except InvalidMarker as exc:

@@ -22,10 +22,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from lockdown.drift.model import DriftReport, FileDrift, Level
-from lockdown.errors import UsageError
+from lockdown.errors import LockFileError, UsageError
 
 if TYPE_CHECKING:
     from lockdown.config import Config
+    from lockdown.drift.compare import ExpectedPin
+    from lockdown.drift.fastpath import CachedTarget
+    from lockdown.env.python_env import TargetInfo
+    from lockdown.lock.pylock import LockFile
 
 DEFAULT_IGNORED = ("pip", "setuptools", "wheel")
 
@@ -50,6 +54,67 @@ def target_python(venv: Path | None, python: str | None) -> str:
     return found
 
 
+def _expected(
+    lock: LockFile, target: TargetInfo, extras: Collection[str], groups: Collection[str] | None
+) -> dict[str, ExpectedPin]:
+    """The lock's packages that apply to the target, as pins."""
+    from lockdown.drift.compare import ExpectedPin  # noqa: PLC0415
+    from lockdown.env.python_env import normalize_name  # noqa: PLC0415
+    from lockdown.lock.export import Selection, applicable_packages  # noqa: PLC0415
+
+    wanted = applicable_packages(
+        lock, Selection(environment=target.environment, extras=extras, groups=groups)
+    )
+    return {
+        normalize_name(p.name): ExpectedPin(
+            version=str(p.version) if p.version is not None else None,
+            from_index=bool(p.wheels or p.sdist),
+        )
+        for p in wanted
+    }
+
+
+def _fast_versions(
+    lock_path: Path,
+    python: str,
+    *,
+    extras: Collection[str],
+    groups: Collection[str] | None,
+    cache_dir: Path | None,
+) -> tuple[CachedTarget, str]:
+    """The versions level's inputs, from the cache when its key still matches."""
+    from lockdown.artifacts import default_cache_dir  # noqa: PLC0415
+    from lockdown.drift import fastpath  # noqa: PLC0415
+
+    try:
+        data = lock_path.read_bytes()
+    except FileNotFoundError:
+        raise LockFileError(f"{lock_path}: lock file not found", hint="run lockdown lock") from None
+    except OSError as exc:
+        raise LockFileError(f"{lock_path}: cannot read lock file: {exc.strerror}") from None
+    root = cache_dir or default_cache_dir()
+    key = fastpath.cache_key(data, python, extras=extras, groups=groups)
+    entry = fastpath.load(root, key) if key is not None else None
+    if entry is None:
+        from lockdown.env.python_env import inspect_interpreter  # noqa: PLC0415
+        from lockdown.lock.pylock import LockFile, parse_lock_bytes  # noqa: PLC0415
+
+        raw, model = parse_lock_bytes(data, lock_path)
+        lock = LockFile(path=lock_path, data=data, raw=raw, pylock=model)
+        target = inspect_interpreter(python)
+        entry = fastpath.CachedTarget(
+            expected=fastpath.pins_of(_expected(lock, target, extras, groups)),
+            site_packages=tuple(str(p) for p in target.site_packages),
+            prefix=str(target.prefix),
+            executable=str(target.executable),
+            in_venv=target.in_venv,
+            python_version=target.environment.get("python_full_version", "?"),
+        )
+        if key is not None:
+            fastpath.store(root, key, entry)
+    return entry, hashlib.sha256(data).hexdigest()
+
+
 def run_check(
     lock_path: Path,
     *,
@@ -64,18 +129,73 @@ def run_check(
     clock: Callable[[], float] = time.time,
 ) -> DriftReport:
     """Check one environment against ``lock_path``; see the module docstring for the steps."""
+    from lockdown.drift.compare import compare_packages  # noqa: PLC0415
+    from lockdown.env.guard import is_guarded  # noqa: PLC0415
+    from lockdown.env.python_env import installed_distributions  # noqa: PLC0415
+
+    started, tick = clock(), time.perf_counter()
+    trust = config.trust if config is not None else None
+    needs_signature = require_signature or (trust is not None and trust.require)
+    ignore = config.keep if config is not None else DEFAULT_IGNORED
+    interpreter = target_python(venv, python)
+    if level == "versions" and not needs_signature:
+        # The cron path: the expected set from the cache when nothing it depends on changed.
+        entry, lock_sha256 = _fast_versions(
+            lock_path, interpreter, extras=extras, groups=groups, cache_dir=cache_dir
+        )
+        installed = installed_distributions(Path(p) for p in entry.site_packages)
+        prefix = Path(entry.prefix)
+        return DriftReport(
+            lock=str(lock_path),
+            lock_sha256=lock_sha256,
+            target=str(prefix if entry.in_venv else entry.executable),
+            python_version=entry.python_version,
+            level=level,
+            expected=len(entry.expected),
+            installed=len(installed),
+            packages=tuple(compare_packages(entry.pins(), installed, ignore=ignore)),
+            guarded=is_guarded(prefix) if entry.in_venv else None,
+            checked_at=started,
+            duration_seconds=time.perf_counter() - tick,
+        )
+    return _full_check(
+        lock_path,
+        interpreter,
+        config=config,
+        level=level,
+        extras=extras,
+        groups=groups,
+        needs_signature=needs_signature,
+        cache_dir=cache_dir,
+        ignore=ignore,
+        started=started,
+        tick=tick,
+    )
+
+
+def _full_check(
+    lock_path: Path,
+    interpreter: str,
+    *,
+    config: Config | None,
+    level: Level,
+    extras: Collection[str],
+    groups: Collection[str] | None,
+    needs_signature: bool,
+    cache_dir: Path | None,
+    ignore: Collection[str],
+    started: float,
+    tick: float,
+) -> DriftReport:
     from lockdown.drift.compare import check_files, compare_packages, unowned_files  # noqa: PLC0415
     from lockdown.env.guard import is_guarded  # noqa: PLC0415
     from lockdown.env.python_env import inspect_interpreter, installed_distributions  # noqa: PLC0415
-    from lockdown.lock.export import Selection, applicable_packages  # noqa: PLC0415
     from lockdown.lock.pylock import read_lock  # noqa: PLC0415
 
-    started, tick = clock(), time.perf_counter()
     # 1. The lock, once; verified when required.
     signature: Literal["verified", "unsigned", "not-checked"] = "not-checked"
     signer = None
-    trust = config.trust if config is not None else None
-    if require_signature or (trust is not None and trust.require):
+    if needs_signature:
         from lockdown.sign.service import verify  # noqa: PLC0415
 
         verified = verify(lock_path, config=config, flags_policy=None)
@@ -83,19 +203,11 @@ def run_check(
             raise UsageError(f"{lock_path}: not a PEP 751 lock (pylock.toml)")
         lock, signature, signer = verified.lock, "verified", verified.verified.signer
     else:
-        # Not asked to verify: say so ("not-checked"), never guess "unsigned".
         lock = read_lock(lock_path)
-    # 2. The target.
-    target = inspect_interpreter(target_python(venv, python))
-    # 3. and 4. Expected and installed.
-    wanted = applicable_packages(
-        lock, Selection(environment=target.environment, extras=extras, groups=groups)
-    )
-    from packaging.utils import canonicalize_name  # noqa: PLC0415
-
-    expected = {canonicalize_name(p.name): p for p in wanted}
+    # 2. to 4. The target, what it should hold and what it holds.
+    target = inspect_interpreter(interpreter)
+    expected = _expected(lock, target, extras, groups)
     installed = installed_distributions(target.site_packages)
-    ignore = config.keep if config is not None else DEFAULT_IGNORED
     # 5. Packages.
     packages = compare_packages(expected, installed, ignore=ignore)
     # 6. and 7. Files.

@@ -16,12 +16,13 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-from packaging.pylock import Package
-from packaging.utils import NormalizedName, canonicalize_name
+from typing import TYPE_CHECKING
 
 from lockdown.drift.model import FileDrift, PackageDrift
-from lockdown.env.python_env import InstalledDist
+from lockdown.env.python_env import InstalledDist, normalize_name
+
+if TYPE_CHECKING:
+    pass
 
 #: uv's and virtualenv's own site hook: ``_virtualenv.pth`` holding exactly this line.
 VENV_HOOK_PTH = "_virtualenv.pth"
@@ -36,19 +37,29 @@ def display(path: str) -> str:
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+@dataclass(frozen=True, slots=True)
+class ExpectedPin:
+    """What the lock expects of one package: its version, and whether from an index."""
+
+    version: str | None
+    #: True when the lock pins index artifacts (wheels/sdist), so any direct-URL
+    #: install (editable, local path, VCS, URL) is a source change.
+    from_index: bool
+
+
 def compare_packages(
-    expected: Mapping[NormalizedName, Package],
+    expected: Mapping[str, ExpectedPin],
     installed: Sequence[InstalledDist],
     *,
     ignore: Iterable[str] = (),
 ) -> list[PackageDrift]:
     """Missing, unexpected, other version, other source (pure)."""
-    have = {d.name: d for d in installed}
-    ignored = {canonicalize_name(n) for n in ignore}
+    have: dict[str, InstalledDist] = {d.name: d for d in installed}
+    ignored = {normalize_name(n) for n in ignore}
     drift: list[PackageDrift] = []
     for name in sorted(expected):
-        package = expected[name]
-        locked = str(package.version) if package.version is not None else None
+        pin = expected[name]
+        locked = pin.version
         dist = have.get(name)
         if dist is None:
             drift.append(
@@ -61,8 +72,10 @@ def compare_packages(
                 )
             )
             continue
-        if locked is not None and canonicalize_version(dist.version) != canonicalize_version(
-            locked
+        if (
+            locked is not None
+            and dist.version != locked
+            and (canonicalize_version(dist.version) != canonicalize_version(locked))
         ):
             drift.append(
                 PackageDrift(
@@ -74,7 +87,7 @@ def compare_packages(
                 )
             )
             continue
-        if dist.direct_url is not None and (package.wheels or package.sdist):
+        if dist.direct_url is not None and pin.from_index:
             drift.append(
                 PackageDrift(
                     name=name,

@@ -18,11 +18,16 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from packaging.utils import NormalizedName, canonicalize_name
+from typing import TYPE_CHECKING, Any
 
 from lockdown.errors import UsageError
+from lockdown.names import normalize_name
+
+if TYPE_CHECKING:
+    from packaging.utils import NormalizedName
+
+__all__ = ["InstalledDist", "TargetInfo", "inspect_interpreter", "normalize_name"]
+
 
 _SCRIPT = """
 import json, os, sys, sysconfig
@@ -217,7 +222,7 @@ def read_dist_info(dist_info: Path) -> InstalledDist | None:
         direct_url = loaded if isinstance(loaded, dict) else {"url": str(loaded)}
     installer = _read_text(dist_info / "INSTALLER")
     return InstalledDist(
-        name=canonicalize_name(name),
+        name=normalize_name(name),
         version=version,
         dist_info=dist_info,
         direct_url=direct_url,

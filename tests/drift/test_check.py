@@ -184,3 +184,24 @@ def _minor(python: str) -> str:
     code = "import sys; print('%d.%d' % sys.version_info[:2])"
     proc = subprocess.run([python, "-c", code], capture_output=True, text=True, check=False)
     return proc.stdout.strip()
+
+
+def test_versions_fast_path_is_exact_never_stale(
+    project: Path, env: Path, cli: Cli, catalog: PackageIndex, artifact_cache: Path
+) -> None:
+    assert check(project, env).in_sync
+    entries = list((artifact_cache / "check").glob("*.json"))
+    assert len(entries) == 1  # the expected set was cached on the first run
+    assert check(project, env).in_sync  # ...and served from the cache
+    # The lock changes: the old entry must not answer for the new lock.
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"alpha>=1"', '"alpha==1.0"'))
+    assert cli("lock", "--project", project).code == 0
+    report = check(project, env)
+    # alpha 1.0 needs no beta: beta is now unexpected.
+    assert kinds(report) == [("alpha", "version"), ("beta", "unexpected")]
+    assert len(list((artifact_cache / "check").glob("*.json"))) == 2
+    # A damaged cache entry is ignored and rebuilt, never trusted.
+    for entry in (artifact_cache / "check").glob("*.json"):
+        entry.write_text("{not json")
+    assert kinds(check(project, env)) == [("alpha", "version"), ("beta", "unexpected")]
