@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from lockdown.errors import LockdownError, UsageError
+from lockdown.errors import LockdownError, LockFileError, UsageError
 
 
 def atomic_write(
@@ -86,3 +86,15 @@ def run_lock(target: Path, *, timeout: float = 600.0) -> Iterator[None]:
             f"another lockdown run has held the lock on {target} for {timeout:.0f}s",
             hint="wait for it to finish or stop it",
         ) from None
+
+
+def read_lock_bytes(
+    path: Path, *, what: str = "lock file", hint: str = "run lockdown lock"
+) -> bytes:
+    """The bytes of ``path``, read once; a missing or unreadable file is one clear line."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise LockFileError(f"{path}: {what} not found", hint=hint) from None
+    except OSError as exc:
+        raise LockFileError(f"{path}: cannot read {what}: {exc.strerror}") from None

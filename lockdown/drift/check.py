@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from lockdown.drift.model import DriftReport, FileDrift, Level
-from lockdown.errors import LockFileError, UsageError
+from lockdown.errors import UsageError
 
 if TYPE_CHECKING:
     from lockdown.config import Config
@@ -85,13 +85,9 @@ def _fast_versions(
     """The versions level's inputs, from the cache when its key still matches."""
     from lockdown.artifacts import default_cache_dir  # noqa: PLC0415
     from lockdown.drift import fastpath  # noqa: PLC0415
+    from lockdown.fsutil import read_lock_bytes  # noqa: PLC0415
 
-    try:
-        data = lock_path.read_bytes()
-    except FileNotFoundError:
-        raise LockFileError(f"{lock_path}: lock file not found", hint="run lockdown lock") from None
-    except OSError as exc:
-        raise LockFileError(f"{lock_path}: cannot read lock file: {exc.strerror}") from None
+    data = read_lock_bytes(lock_path)
     root = cache_dir or default_cache_dir()
     key = fastpath.cache_key(data, python, extras=extras, groups=groups)
     entry = fastpath.load(root, key) if key is not None else None

@@ -19,6 +19,7 @@ from packaging.pylock import Pylock, PylockUnsupportedVersionError, PylockValida
 from lockdown import __version__
 from lockdown._compat import tomllib
 from lockdown.errors import LockFileError
+from lockdown.fsutil import read_lock_bytes
 
 if TYPE_CHECKING:
     from lockdown.resolve.interface import Artifact, LockedPackage, Resolution
@@ -154,11 +155,6 @@ def parse_lock_bytes(data: bytes, path: Path) -> tuple[dict[str, Any], Pylock]:
 
 def read_lock(path: Path) -> LockFile:
     """Read ``path`` once and validate it."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise LockFileError(f"{path}: lock file not found", hint="run lockdown lock") from None
-    except OSError as exc:
-        raise LockFileError(f"{path}: cannot read lock file: {exc.strerror}") from None
+    data = read_lock_bytes(path)
     raw, model = parse_lock_bytes(data, path)
     return LockFile(path=path, data=data, raw=cast("Mapping[str, Any]", raw), pylock=model)

@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lockdown.errors import LockFileError, UsageError
-from lockdown.fsutil import atomic_write
+from lockdown.errors import UsageError
+from lockdown.fsutil import atomic_write, read_lock_bytes
 from lockdown.sign.interface import bundle_path_for
 from lockdown.sign.trust import TrustPolicy
 from lockdown.sign.verify import VerifiedFile, verify_file
@@ -71,12 +71,7 @@ def sign_file(
     notify = notify or (lambda _message: None)
     out = bundle_path or bundle_path_for(path)
     # 1. The bytes to sign.
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise LockFileError(f"{path}: file not found", hint="run lockdown lock first") from None
-    except OSError as exc:
-        raise LockFileError(f"{path}: cannot read: {exc.strerror}") from None
+    data = read_lock_bytes(path, what="file", hint="run lockdown lock first")
     # 2. The signature.
     if key is not None:
         if identity_token is not None:

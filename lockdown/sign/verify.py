@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from packaging.pylock import PackageArchive, PackageSdist, PackageWheel
 
 from lockdown.errors import LockFileError
+from lockdown.fsutil import read_lock_bytes
 from lockdown.lock.pylock import LockFile, parse_lock_bytes
 from lockdown.sign.interface import SignatureError, Verified, bundle_path_for
 from lockdown.sign.trust import TrustPolicy
@@ -54,12 +55,7 @@ def verify_file(
     """
     bundle_path = bundle_path or bundle_path_for(path)
     # 1. The file, once.
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise LockFileError(f"{path}: file not found", hint="check the path") from None
-    except OSError as exc:
-        raise LockFileError(f"{path}: cannot read: {exc.strerror}") from None
+    data = read_lock_bytes(path, what="file", hint="check the path")
     # 2. The bundle.
     try:
         bundle_json = bundle_path.read_bytes()
