@@ -200,14 +200,22 @@ def check_files(installed: Sequence[InstalledDist], root: Path) -> FileCheck:
     drift: list[FileDrift] = []
     owned: set[str] = set()
     checked = 0
+    # realpath() of each file's directory, once per directory: thousands of files
+    # share a few hundred directories, and each realpath is a chain of lstat calls.
+    real_dirs: dict[str, str] = {}
+
+    def real_dir(directory: str) -> str:
+        found = real_dirs.get(directory)
+        if found is None:
+            found = real_dirs[directory] = os.path.realpath(directory)
+        return found
+
     for dist in installed:
         site = os.path.realpath(dist.dist_info.parent)
         for entry in read_record(dist):
             full = os.path.normpath(os.path.join(site, entry.path))
             # Lexically inside, and no symlinked directory on the way leads out.
-            if not _inside(full, root_s) or not _inside(
-                os.path.realpath(os.path.dirname(full)), root_s
-            ):
+            if not _inside(full, root_s) or not _inside(real_dir(os.path.dirname(full)), root_s):
                 drift.append(
                     FileDrift(
                         path=display(entry.path),
@@ -219,12 +227,11 @@ def check_files(installed: Sequence[InstalledDist], root: Path) -> FileCheck:
                 )
                 continue
             owned.add(full)
-            rel = display(os.path.relpath(full, root_s))
             if os.path.islink(full):
                 if not _inside(os.path.realpath(full), root_s):
                     drift.append(
                         FileDrift(
-                            path=rel,
+                            path=display(os.path.relpath(full, root_s)),
                             kind="symlink",
                             package=dist.name,
                             severity="high",
@@ -238,15 +245,35 @@ def check_files(installed: Sequence[InstalledDist], root: Path) -> FileCheck:
                 size = os.stat(full).st_size
             except FileNotFoundError:
                 if not full.endswith(".pyc"):
-                    drift.append(FileDrift(path=rel, kind="missing", package=dist.name))
+                    drift.append(
+                        FileDrift(
+                            path=display(os.path.relpath(full, root_s)),
+                            kind="missing",
+                            package=dist.name,
+                        )
+                    )
                 continue
             checked += 1
             if entry.size is not None and size != entry.size:
                 # A different size is a different digest: no need to read the file.
-                drift.append(FileDrift(path=rel, kind="modified", package=dist.name, flags="S5"))
+                drift.append(
+                    FileDrift(
+                        path=display(os.path.relpath(full, root_s)),
+                        kind="modified",
+                        package=dist.name,
+                        flags="S5",
+                    )
+                )
                 continue
             if file_sha256(full) != entry.sha256:
-                drift.append(FileDrift(path=rel, kind="modified", package=dist.name, flags="5"))
+                drift.append(
+                    FileDrift(
+                        path=display(os.path.relpath(full, root_s)),
+                        kind="modified",
+                        package=dist.name,
+                        flags="5",
+                    )
+                )
     return FileCheck(drift=drift, checked=checked, owned=owned)
 
 
