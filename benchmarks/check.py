@@ -79,7 +79,6 @@ import os
 import platform
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -88,10 +87,9 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from importlib.metadata import version as dist_version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tomli_w
 from packaging.pylock import Pylock
@@ -104,6 +102,11 @@ from lockdown.drift.check import run_check
 from lockdown.drift.model import Level
 from lockdown.env.python_env import inspect_interpreter, installed_distributions, venv_python
 from lockdown.lock.pylock import read_lock
+
+if TYPE_CHECKING:  # mypy resolves benchmarks/ from the repository root
+    from benchmarks import common
+else:  # run as a script: benchmarks/ itself is on sys.path
+    import common
 
 HERE = Path(__file__).resolve().parent
 POPULAR = HERE / "projects" / "popular" / "pyproject.toml"
@@ -154,11 +157,9 @@ TARGET_PEAK_MB = 60.0
 #: Runs per command for peak memory, apart from the timed runs.
 MEMORY_RUNS = 3
 #: A timed run taking longer than this is a hang, not a measurement.
-RUN_TIMEOUT = 600.0
+RUN_TIMEOUT = common.RUN_TIMEOUT
 #: Locking and installing the real environment (network) may take longer.
 BUILD_TIMEOUT = 3600.0
-#: Variables that only move caches; everything else named PIP_* / UV_* is dropped.
-KEPT_VARIABLES = frozenset({"UV_CACHE_DIR", "PIP_CACHE_DIR"})
 #: Names ``pip freeze`` leaves out unless given ``--all``.
 PIP_FREEZE_HIDDEN = frozenset({"pip", "setuptools", "wheel", "distribute"})
 
@@ -209,8 +210,10 @@ print(files, size, bad)
 """
 
 
-class ToolFailed(Exception):
-    """A command failed or gave the wrong answer; the message says why in one line."""
+ToolFailed = common.ToolFailed
+progress = common.progress
+lockdown_cmd = common.lockdown_cmd
+uv_venv_cmd = common.uv_venv_cmd
 
 
 def scrubbed_environ(pycache: Path) -> dict[str, str]:
@@ -221,20 +224,7 @@ def scrubbed_environ(pycache: Path) -> dict[str, str]:
     bytecode after its warm-up, as an installed tool does, whatever the machine
     sets, and nothing is written into the checkout or the venvs.
     """
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PIP_", "UV_")) or key in KEPT_VARIABLES
-    }
-    env["PIP_CONFIG_FILE"] = os.devnull
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = str(pycache)
-    return env
-
-
-def progress(message: str) -> None:
-    """A progress line on stderr (the results go to stdout)."""
-    print(message, file=sys.stderr, flush=True)
+    return common.scrubbed_environ(pycache)
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,12 +324,6 @@ def peak_rss(cmd: Sequence[str], *, cwd: Path, env: dict[str, str]) -> int:
     if not text or not text[-1].isdigit():
         raise ToolFailed(f"GNU time wrote no peak RSS for {Path(cmd[0]).name}")
     return int(text[-1]) * 1024
-
-
-def lockdown_cmd() -> list[str]:
-    """This checkout's ``lockdown`` console script, else ``python -m lockdown``."""
-    script = Path(sys.executable).with_name("lockdown")
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "lockdown"]
 
 
 def default_cache_root() -> Path:
@@ -446,7 +430,8 @@ def real_environment(cache: Path, *, rebuild: bool, env: dict[str, str]) -> Envi
         shutil.rmtree(root, ignore_errors=True)  # no half-built environment left to reuse
         raise
     stamp.write_text(
-        json.dumps({"key": key, "requirements": requirements, "built": _now()}, indent=2) + "\n",
+        json.dumps({"key": key, "requirements": requirements, "built": common.utc_now()}, indent=2)
+        + "\n",
         encoding="utf-8",
     )
     return Environment(name="real", venv=venv, lock=lock, recipe=recipe, root=root)
@@ -591,20 +576,6 @@ def synth_lock(dists: Sequence[SynthDist]) -> bytes:
     return data
 
 
-def uv_venv_cmd(venv: Path) -> list[str]:
-    """``uv venv`` from this interpreter, no config, no downloads."""
-    return [
-        find_uv_bin(),
-        "--no-config",
-        "venv",
-        "--quiet",
-        "--no-python-downloads",
-        "--python",
-        sys.executable,
-        str(venv),
-    ]
-
-
 def synthetic_environment(
     cache: Path, *, rebuild: bool, env: dict[str, str], count: int = SYNTHETIC_COUNT
 ) -> Environment:
@@ -627,7 +598,7 @@ def synthetic_environment(
     except Exception:
         shutil.rmtree(root, ignore_errors=True)  # no half-built environment left to reuse
         raise
-    stamp.write_text(json.dumps({"key": key, "built": _now()}) + "\n", encoding="utf-8")
+    stamp.write_text(json.dumps({"key": key, "built": common.utc_now()}) + "\n", encoding="utf-8")
     return Environment(name="synthetic", venv=venv, lock=lock, recipe=recipe, root=root)
 
 
@@ -863,33 +834,19 @@ def make_rows(environment: Environment, facts: Facts, cwd: Path, env: dict[str, 
 
 
 @dataclass(slots=True)
-class Series:
+class Series(common.Series):
     """The timed runs of one row."""
 
-    label: str
-    times: list[float] = field(default_factory=list)
     rss: list[int] = field(default_factory=list)
-    warmup: float | None = None
-    error: str | None = None
-
-    @property
-    def median(self) -> float | None:
-        return statistics.median(self.times) if self.times else None
 
     @property
     def peak_mb(self) -> float | None:
         return max(self.rss) / 1e6 if self.rss else None
 
     def as_json(self) -> dict[str, Any]:
-        median = self.median
         peak = self.peak_mb
         return {
-            "runs": len(self.times),
-            "times": [round(t, 5) for t in self.times],
-            "warmup": round(self.warmup, 5) if self.warmup is not None else None,
-            "median": round(median, 5) if median is not None else None,
-            "min": round(min(self.times), 5) if self.times else None,
-            "max": round(max(self.times), 5) if self.times else None,
+            **self.timing_json(digits=5),
             "peak_rss_mb": round(peak, 2) if peak is not None else None,
             "error": self.error,
         }
@@ -1200,21 +1157,12 @@ class Result:
 
 def tool_versions(env: dict[str, str]) -> dict[str, str]:
     """Versions of everything measured, for the header and the JSON."""
-    uv = subprocess.run(
-        [find_uv_bin(), "--version"], env=env, capture_output=True, text=True, check=False
-    ).stdout.split()
     return {
         "lockdown": lockdown_version,
-        "uv": uv[1] if len(uv) > 1 else "unknown",
+        "uv": common.uv_version(env),
         "pip": dist_version("pip"),
-        "python": platform.python_version(),
-        "platform": f"{sys.platform} {platform.machine()}",
-        "cpus": str(os.cpu_count()),
+        **common.host_versions(),
     }
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 BUILDERS: dict[str, Callable[..., Environment]] = {
@@ -1224,14 +1172,13 @@ BUILDERS: dict[str, Callable[..., Environment]] = {
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Time lockdown check against pip freeze, uv pip freeze and a bare "
+    parser = common.argument_parser(
+        "Time lockdown check against pip freeze, uv pip freeze and a bare "
         "sha256 loop on a real venv (~150 distributions) and a synthetic one (2,000).",
+        runs=7,
+        per="command",
     )
-    parser.add_argument(
-        "--runs", type=int, default=7, metavar="N", help="timed runs per command (default 7)"
-    )
-    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the numbers here")
+    common.add_json_option(parser)
     parser.add_argument(
         "--env",
         action="append",
@@ -1249,10 +1196,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--rebuild", action="store_true", help="build the environments again, even if cached"
     )
-    args = parser.parse_args(argv)
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
-    return args
+    return common.parse_args(parser, argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1302,7 +1246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"lockdown check speed, warm; {args.runs} timed run(s) per command after one untimed "
         f"warm-up; {total:.0f}s in all (building the environments included)"
     )
-    print(" | ".join(f"{k} {v}" for k, v in versions.items()))
+    print(common.versions_line(versions))
     print(f"peak MB: {memory_method()}, in MB of 10^6 bytes")
     for result in results.values():
         print()
@@ -1313,7 +1257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.json is not None:
         payload = {
-            "date": _now(),
+            "date": common.utc_now(),
             "runs": args.runs,
             "total_seconds": round(total, 2),
             "versions": versions,
@@ -1326,7 +1270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             },
             "environments": {name: r.as_json() for name, r in results.items()},
         }
-        args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        common.write_json(args.json, payload)
         print(f"wrote {args.json}")
     return 1 if failed else 0
 

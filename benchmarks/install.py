@@ -39,22 +39,17 @@ Usage: ``.venv/bin/python benchmarks/install.py [--runs N] [--json FILE]``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from importlib.metadata import version as dist_version
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -67,6 +62,11 @@ from lockdown.env.install import Selected, _install_cmd, select_artifacts
 from lockdown.env.python_env import inspect_interpreter, venv_python
 from lockdown.lock.pylock import read_lock
 
+if TYPE_CHECKING:  # mypy resolves benchmarks/ from the repository root
+    from benchmarks import common
+else:  # run as a script: benchmarks/ itself is on sys.path
+    import common
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 PROJECT = REPO / "examples" / "webapp"
@@ -74,10 +74,6 @@ EXTRA = "postgres"
 
 #: lockdown's median may be at most this many times uv's (uv venv + uv pip sync).
 TARGET_RATIO = 1.2
-#: A single run taking longer than this is a hang, not a measurement.
-RUN_TIMEOUT = 600.0
-#: Variables that only move caches; everything else named PIP_* / UV_* is dropped.
-KEPT_VARIABLES = frozenset({"UV_CACHE_DIR", "PIP_CACHE_DIR"})
 
 LOCKDOWN = "lockdown install"
 REFERENCE = "uv venv + uv pip sync"
@@ -107,40 +103,12 @@ IMPORT_PROGRAM = (
 Dist = tuple[str, Version]
 
 
-class ToolFailed(Exception):
-    """A command failed or installed the wrong set; the message says why in one line."""
-
-
-def scrubbed_environ() -> dict[str, str]:
-    """This process's environment without pip/uv settings, pip's config files off."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PIP_", "UV_")) or key in KEPT_VARIABLES
-    }
-    env["PIP_CONFIG_FILE"] = os.devnull
-    return env
-
-
-def run_timed(
-    cmd: Sequence[str], *, cwd: Path, env: dict[str, str], ok: tuple[int, ...] = (0,)
-) -> float:
-    """Run ``cmd`` to completion; return its wall-clock seconds or raise ToolFailed."""
-    start = time.perf_counter()
-    try:
-        proc = subprocess.run(
-            cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False
-        )
-    except subprocess.TimeoutExpired:
-        raise ToolFailed(f"timed out after {RUN_TIMEOUT:.0f}s: {' '.join(cmd[:3])} ...") from None
-    except OSError as exc:
-        raise ToolFailed(f"cannot run {cmd[0]}: {exc.strerror}") from None
-    elapsed = time.perf_counter() - start
-    if proc.returncode not in ok:
-        lines = [ln.strip() for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
-        why = " | ".join(lines[-3:])[:400] or "no message"
-        raise ToolFailed(f"{Path(cmd[0]).name} exit {proc.returncode}: {why}")
-    return elapsed
+ToolFailed = common.ToolFailed
+run_timed = common.run_timed
+scrubbed_environ = common.scrubbed_environ
+progress = common.progress
+lockdown_cmd = common.lockdown_cmd
+uv_venv_cmd = common.uv_venv_cmd
 
 
 def installed(venv: Path) -> set[Dist]:
@@ -222,26 +190,6 @@ class Tool(ABC):
 
     def timed_cmd(self, cmd: Sequence[str], ok: tuple[int, ...] = (0,)) -> float:
         return run_timed(cmd, cwd=self.work, env=self.env, ok=ok)
-
-
-def lockdown_cmd() -> list[str]:
-    """This checkout's ``lockdown`` console script, else ``python -m lockdown``."""
-    script = Path(sys.executable).with_name("lockdown")
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "lockdown"]
-
-
-def uv_venv_cmd(venv: Path) -> list[str]:
-    """``uv venv`` as lockdown runs it: this interpreter, no config, no downloads."""
-    return [
-        find_uv_bin(),
-        "--no-config",
-        "venv",
-        "--quiet",
-        "--no-python-downloads",
-        "--python",
-        sys.executable,
-        str(venv),
-    ]
 
 
 class LockdownInstall(Tool):
@@ -412,39 +360,21 @@ class Apply(Tool):
 
 
 @dataclass(slots=True)
-class Series:
+class Series(common.Series):
     """The timed runs of one label."""
 
-    label: str
-    times: list[float] = field(default_factory=list)
-    warmup: float | None = None
     dists: int | None = None
-    error: str | None = None
-
-    @property
-    def median(self) -> float | None:
-        return statistics.median(self.times) if self.times else None
 
     def as_json(self, reference: float | None) -> dict[str, Any]:
         median = self.median
         return {
-            "runs": len(self.times),
-            "times": [round(t, 4) for t in self.times],
-            "warmup": round(self.warmup, 4) if self.warmup is not None else None,
-            "median": round(median, 4) if median is not None else None,
-            "min": round(min(self.times), 4) if self.times else None,
-            "max": round(max(self.times), 4) if self.times else None,
+            **self.timing_json(),
             "ratio_vs_uv": (
                 round(median / reference, 4) if median is not None and reference else None
             ),
             "dist_info": self.dists,
             "error": self.error,
         }
-
-
-def progress(message: str) -> None:
-    """A progress line on stderr (the results go to stdout)."""
-    print(message, file=sys.stderr, flush=True)
 
 
 def prepare(work: Path, env: dict[str, str]) -> Workload:
@@ -636,20 +566,11 @@ def where_time_goes(med: dict[str, float | None], n: int, size: int) -> list[str
 
 def tool_versions() -> dict[str, str]:
     """Versions of everything measured, for the header and the JSON."""
-    uv = subprocess.run(
-        [find_uv_bin(), "--version"],
-        env=scrubbed_environ(),
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.split()
     return {
         "lockdown": lockdown_version,
-        "uv": uv[1] if len(uv) > 1 else "unknown",
+        "uv": common.uv_version(scrubbed_environ()),
         "pip": dist_version("pip"),
-        "python": platform.python_version(),
-        "platform": f"{sys.platform} {platform.machine()}",
-        "cpus": str(os.cpu_count()),
+        **common.host_versions(),
     }
 
 
@@ -669,17 +590,13 @@ def verdict(series: dict[str, Series]) -> str:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Time lockdown install against uv pip sync and pip install on one lock.",
+    parser = common.argument_parser(
+        "Time lockdown install against uv pip sync and pip install on one lock.",
+        runs=5,
+        per="command",
     )
-    parser.add_argument(
-        "--runs", type=int, default=5, metavar="N", help="timed runs per command (default 5)"
-    )
-    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the numbers here")
-    args = parser.parse_args(argv)
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
-    return args
+    common.add_json_option(parser)
+    return common.parse_args(parser, argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -698,7 +615,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"install speed into a fresh venv, warm caches, default index; {args.runs} timed "
         f"run(s) per command after one untimed warm-up; {total:.0f}s in all"
     )
-    print(" | ".join(f"{k} {v}" for k, v in versions.items()))
+    print(common.versions_line(versions))
     print()
     print(render(workload, series))
     print()
@@ -713,7 +630,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json is not None:
         reference = series[REFERENCE].median
         payload = {
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "date": common.utc_now(),
             "runs": args.runs,
             "target_ratio": TARGET_RATIO,
             "total_seconds": round(total, 2),
@@ -727,7 +644,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "lockdown_over_uv": lockdown_ratio(series),
             "commands": {label.strip(): s.as_json(reference) for label, s in series.items()},
         }
-        args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        common.write_json(args.json, payload)
         print(f"wrote {args.json}")
     print(verdict(series))
     failed = not agree or any(series[label].median is None for label in MAIN)

@@ -34,24 +34,18 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import os
-import platform
 import re
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as dist_version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.specifiers import SpecifierSet
 from uv import find_uv_bin
@@ -73,15 +67,16 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised only on 3.10
     import tomli as tomllib
 
+if TYPE_CHECKING:  # mypy resolves benchmarks/ from the repository root
+    from benchmarks import common
+else:  # run as a script: benchmarks/ itself is on sys.path
+    import common
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 
 #: lockdown's median may be at most this many times bare ``uv pip compile``'s.
 TARGET_RATIO = 1.3
-#: A single run taking longer than this is a hang, not a measurement.
-RUN_TIMEOUT = 600.0
-#: Variables that only move caches; everything else named PIP_* / UV_* is dropped.
-KEPT_VARIABLES = frozenset({"UV_CACHE_DIR", "PIP_CACHE_DIR"})
 
 #: The label of the reference every ratio divides by.
 REFERENCE = "uv pip compile --universal"
@@ -169,38 +164,12 @@ def load_workload(req_set: RequirementSet) -> Workload:
     )
 
 
-def scrubbed_environ() -> dict[str, str]:
-    """This process's environment without pip/uv settings, pip's config files off."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PIP_", "UV_")) or key in KEPT_VARIABLES
-    }
-    env["PIP_CONFIG_FILE"] = os.devnull
-    return env
-
-
-class ToolFailed(Exception):
-    """A tool exited non-zero or wrote nothing; the message says why in one line."""
+ToolFailed = common.ToolFailed
 
 
 def run_timed(cmd: Sequence[str], *, cwd: Path, env: dict[str, str]) -> float:
     """Run ``cmd`` to completion; return its wall-clock seconds or raise ToolFailed."""
-    start = time.perf_counter()
-    try:
-        proc = subprocess.run(
-            cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False
-        )
-    except subprocess.TimeoutExpired:
-        raise ToolFailed(f"timed out after {RUN_TIMEOUT:.0f}s: {' '.join(cmd[:3])} ...") from None
-    except OSError as exc:
-        raise ToolFailed(f"cannot run {cmd[0]}: {exc.strerror}") from None
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        lines = [ln.strip() for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
-        why = " | ".join(lines[-3:])[:400] or "no message"
-        raise ToolFailed(f"exit {proc.returncode}: {why}")
-    return elapsed
+    return common.run_timed(cmd, cwd=cwd, env=env, name_in_error=False)
 
 
 def count_pylock_packages(path: Path) -> int:
@@ -421,28 +390,15 @@ class PipCompile(Tool):
 
 
 @dataclass(slots=True)
-class Series:
+class Series(common.Series):
     """The timed runs of one tool (one label) on one workload."""
 
-    label: str
-    times: list[float] = field(default_factory=list)
-    warmup: float | None = None
     packages: int | None = None
-    error: str | None = None
-
-    @property
-    def median(self) -> float | None:
-        return statistics.median(self.times) if self.times else None
 
     def as_json(self, reference: float | None) -> dict[str, Any]:
         median = self.median
         return {
-            "runs": len(self.times),
-            "times": [round(t, 4) for t in self.times],
-            "warmup": round(self.warmup, 4) if self.warmup is not None else None,
-            "median": round(median, 4) if median is not None else None,
-            "min": round(min(self.times), 4) if self.times else None,
-            "max": round(max(self.times), 4) if self.times else None,
+            **self.timing_json(),
             "ratio_vs_uv_pip_compile": (
                 round(median / reference, 4) if median is not None and reference else None
             ),
@@ -451,14 +407,12 @@ class Series:
         }
 
 
-def progress(message: str) -> None:
-    """A progress line on stderr (the results go to stdout)."""
-    print(message, file=sys.stderr, flush=True)
+progress = common.progress
 
 
 def benchmark(workload: Workload, root: Path, *, runs: int, budget: float) -> dict[str, Series]:
     """Warm up every tool once, then ``runs`` interleaved timed rounds; return every series."""
-    env = scrubbed_environ()
+    env = common.scrubbed_environ()
     makers: dict[str, Callable[[Path], Tool]] = {
         "lockdown-uv": lambda w: LockdownLock(workload, w, env, resolver=None),
         "uv-pip-compile": lambda w: UvPipCompile(workload, w, env, discovery=True),
@@ -586,34 +540,24 @@ def verdict_no_discovery(results: dict[str, dict[str, Series]]) -> str:
 
 def tool_versions() -> dict[str, str]:
     """Versions of everything measured, for the header and the JSON."""
-    uv = subprocess.run(
-        [find_uv_bin(), "--version"],
-        env=scrubbed_environ(),
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.split()
     try:
         pip_tools = dist_version("pip-tools")
     except PackageNotFoundError:
         pip_tools = "not installed"
     return {
         "lockdown": lockdown_version,
-        "uv": uv[1] if len(uv) > 1 else "unknown",
+        "uv": common.uv_version(common.scrubbed_environ()),
         "pip-tools": pip_tools,
         "pip": dist_version("pip"),
-        "python": platform.python_version(),
-        "platform": f"{sys.platform} {platform.machine()}",
-        "cpus": str(os.cpu_count()),
+        **common.host_versions(),
     }
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Time lockdown lock against uv and pip-tools on the same requirements.",
-    )
-    parser.add_argument(
-        "--runs", type=int, default=5, metavar="N", help="timed runs per tool (default 5)"
+    parser = common.argument_parser(
+        "Time lockdown lock against uv and pip-tools on the same requirements.",
+        runs=5,
+        per="tool",
     )
     parser.add_argument(
         "--budget",
@@ -630,11 +574,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         dest="sets",
         help="only this requirement set (repeatable; default: all)",
     )
-    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the numbers here")
-    args = parser.parse_args(argv)
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
-    return args
+    common.add_json_option(parser)
+    return common.parse_args(parser, argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -657,7 +598,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"lock speed, warm caches, default index; up to {args.runs} timed run(s) per tool "
         f"after one untimed warm-up (budget {args.budget:g}s per tool); {total:.0f}s in all"
     )
-    print(" | ".join(f"{k} {v}" for k, v in versions.items()))
+    print(common.versions_line(versions))
     for workload in workloads:
         print()
         print(render_table(workload, results[workload.name]))
@@ -668,7 +609,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.json is not None:
         payload = {
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "date": common.utc_now(),
             "runs": args.runs,
             "budget_seconds": args.budget,
             "target_ratio": TARGET_RATIO,
@@ -693,7 +634,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for w in workloads
             },
         }
-        args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        common.write_json(args.json, payload)
         print(f"\nwrote {args.json}")
 
     failed = any(

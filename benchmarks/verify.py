@@ -25,9 +25,7 @@ Usage: ``.venv/bin/python benchmarks/verify.py [--runs N] [--json FILE]``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -36,10 +34,14 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from importlib.metadata import version as dist_version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # mypy resolves benchmarks/ from the repository root
+    from benchmarks import common
+else:  # run as a script: benchmarks/ itself is on sys.path
+    import common
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -71,9 +73,7 @@ verify_keyless(
 )
 """
 
-
-class ToolFailed(Exception):
-    """A command did not do what it is timed for; the message says why in one line."""
+ToolFailed = common.ToolFailed
 
 
 @dataclass
@@ -289,24 +289,18 @@ def versions() -> dict[str, str]:
     return {
         "lockdown": dist_version("lockdown"),
         "sigstore": dist_version("sigstore"),
-        "python": platform.python_version(),
-        "platform": f"{sys.platform} {platform.machine()}",
-        "cpus": str(os.cpu_count()),
+        **common.host_versions(),
     }
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Time lockdown's keyless verify against sigstore verify identity --offline.",
+    parser = common.argument_parser(
+        "Time lockdown's keyless verify against sigstore verify identity --offline.",
+        runs=15,
+        per="command",
     )
-    parser.add_argument(
-        "--runs", type=int, default=15, metavar="N", help="timed runs per command (default 15)"
-    )
-    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the numbers here")
-    args = parser.parse_args(argv)
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
-    return args
+    common.add_json_option(parser)
+    return common.parse_args(parser, argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -334,7 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"keyless verify, offline, production bundle ({ARTIFACT}); {args.runs} timed run(s) "
         "per command after one untimed warm-up, interleaved"
     )
-    print(" | ".join(f"{k} {v}" for k, v in versions().items()))
+    print(common.versions_line(versions()))
     print()
     print(render(rows))
     print()
@@ -351,7 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.json is not None:
         payload: dict[str, Any] = {
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "date": common.utc_now(),
             "runs": args.runs,
             "target_ratio": TARGET_RATIO,
             "versions": versions(),
@@ -367,7 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for row in rows
             },
         }
-        args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        common.write_json(args.json, payload)
         print(f"\nwrote {args.json}")
     return 0
 
