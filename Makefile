@@ -25,6 +25,10 @@ demo: $(STAMP)
 	$(BIN)/lockdown export --project examples/webapp --extra postgres --format requirements | head -n 12
 	@echo "== the lock itself (first lines):"
 	@head -n 24 examples/webapp/pylock.toml
+	@echo "== lockdown install: a venv exactly as locked (every artifact verified first)"
+	$(BIN)/lockdown install --project examples/webapp --venv examples/webapp/.venv-demo --extra postgres
+	@echo "== lockdown check: the venv against its lock, file by file"
+	$(BIN)/lockdown check --project examples/webapp --venv examples/webapp/.venv-demo --extra postgres --level files
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider --cov=lockdown --cov-branch --cov-report=term:skip-covered
