@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -179,9 +179,26 @@ def inspect_interpreter(python: str | Path) -> TargetInfo:
     )
 
 
-def _read_text(path: Path) -> str | None:
+def _read_text(path: str) -> str | None:
     try:
-        return path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+#: Core metadata headers end well within this; the long description follows them.
+_HEADER_CHUNK = 16384
+
+
+def _read_headers(path: str) -> str | None:
+    """The header block of a METADATA file (up to the first blank line), read cheaply."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(_HEADER_CHUNK)
+            if b"\n\n" not in head and b"\r\n\r\n" not in head:
+                head += handle.read()  # unusually long headers: read it all
+        return head.decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
 
@@ -207,20 +224,28 @@ def _name_and_version(metadata: str) -> tuple[str | None, str | None]:
 
 def read_dist_info(dist_info: Path) -> InstalledDist | None:
     """One dist-info directory, or ``None`` when it has no readable METADATA."""
-    metadata = _read_text(dist_info / "METADATA")
+    base = str(dist_info)
+    try:
+        present = set(os.listdir(base))
+    except OSError:
+        return None
+    if "METADATA" not in present:
+        return None
+    metadata = _read_headers(os.path.join(base, "METADATA"))
     if metadata is None:
         return None
     name, version = _name_and_version(metadata)
     if not name or not version:
         return None
     direct_url = None
-    if (text := _read_text(dist_info / "direct_url.json")) is not None:
+    if "direct_url.json" in present:
+        text = _read_text(os.path.join(base, "direct_url.json"))
         try:
-            loaded = json.loads(text)
+            loaded = json.loads(text) if text is not None else None
         except json.JSONDecodeError:
-            loaded = {"url": "<unreadable direct_url.json>"}
-        direct_url = loaded if isinstance(loaded, dict) else {"url": str(loaded)}
-    installer = _read_text(dist_info / "INSTALLER")
+            loaded = None
+        direct_url = loaded if isinstance(loaded, dict) else {"url": "<unreadable direct_url.json>"}
+    installer = _read_text(os.path.join(base, "INSTALLER")) if "INSTALLER" in present else None
     return InstalledDist(
         name=normalize_name(name),
         version=version,
@@ -235,11 +260,11 @@ def installed_distributions(site_packages: Iterable[Path]) -> list[InstalledDist
     found: dict[str, InstalledDist] = {}
     for directory in site_packages:
         try:
-            entries: Sequence[Path] = sorted(directory.glob("*.dist-info"))
+            names = sorted(n for n in os.listdir(directory) if n.endswith(".dist-info"))
         except OSError:
             continue
-        for dist_info in entries:
-            dist = read_dist_info(dist_info)
+        for entry in names:
+            dist = read_dist_info(Path(directory, entry))
             if dist is not None:
                 found.setdefault(dist.name, dist)
     return [found[n] for n in sorted(found)]
