@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from lockdown._compat import tomllib
+from lockdown.env import DEFAULT_KEEP
 from lockdown.errors import ConfigError, InputError
 from lockdown.names import normalize_name as canonicalize_name
 
@@ -95,7 +96,7 @@ class Config:
     #: ``[tool.lockdown.install] installer``: what applies verified files (``uv`` or ``pip``).
     installer: str = "uv"
     #: ``[tool.lockdown.install] keep``: distributions ``install`` leaves even when unlocked.
-    keep: tuple[str, ...] = ("pip", "setuptools", "wheel")
+    keep: tuple[str, ...] = DEFAULT_KEEP
 
     @property
     def output_path(self) -> Path:
@@ -174,12 +175,7 @@ def parse_config(
     table: Mapping[str, Any], *, source: Path, project_dir: Path, where: str = "[tool.lockdown]"
 ) -> Config:
     """Validate a raw settings table into a :class:`Config`."""
-    unknown = sorted(set(table) - KNOWN_KEYS)
-    if unknown:
-        known = ", ".join(sorted(KNOWN_KEYS))
-        raise ConfigError(
-            f"{source}: unknown key {unknown[0]!r} in {where}", hint=f"known keys: {known}"
-        )
+    reject_unknown(table, KNOWN_KEYS, source=source, where=where)
     env_raw = table.get("environments")
     environments = (
         DEFAULT_ENVIRONMENTS
@@ -228,12 +224,7 @@ def parse_config(
     install = table.get("install", {})
     if not isinstance(install, dict):
         raise ConfigError(f"{source}: {where} install must be a table")
-    unknown_install = sorted(set(install) - INSTALL_KEYS)
-    if unknown_install:
-        raise ConfigError(
-            f"{source}: unknown key {unknown_install[0]!r} in {where} install",
-            hint=f"known keys: {', '.join(sorted(INSTALL_KEYS))}",
-        )
+    reject_unknown(install, INSTALL_KEYS, source=source, where=f"{where} install")
     installer = _str(install.get("installer", "uv"), "install.installer", source)
     if installer not in ("uv", "pip"):
         raise ConfigError(
@@ -241,9 +232,7 @@ def parse_config(
         )
     keep = tuple(
         canonicalize_name(k)
-        for k in _str_list(
-            install.get("keep", ["pip", "setuptools", "wheel"]), "install.keep", source
-        )
+        for k in _str_list(install.get("keep", list(DEFAULT_KEEP)), "install.keep", source)
     )
     return Config(
         installer=installer,
@@ -271,6 +260,18 @@ def parse_config(
         requirements=tuple(_str_list(table.get("requirements", []), "requirements", source)),
         requires_python=requires_python,
     )
+
+
+def reject_unknown(
+    table: Mapping[str, Any], known: frozenset[str], *, source: Path, where: str
+) -> None:
+    """An unknown key is an error naming it (a typo must never silently drop a setting)."""
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown key {unknown[0]!r} in {where}",
+            hint=f"known keys: {', '.join(sorted(known))}",
+        )
 
 
 def _str(value: object, key: str, source: Path) -> str:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from lockdown.drift.model import DriftReport, FileDrift, Level
+from lockdown.env import DEFAULT_KEEP
 from lockdown.errors import UsageError
 
 if TYPE_CHECKING:
@@ -30,8 +31,6 @@ if TYPE_CHECKING:
     from lockdown.drift.fastpath import CachedTarget
     from lockdown.env.python_env import TargetInfo
     from lockdown.lock.pylock import LockFile
-
-DEFAULT_IGNORED = ("pip", "setuptools", "wheel")
 
 
 def target_python(venv: Path | None, python: str | None) -> str:
@@ -132,7 +131,7 @@ def run_check(
     started, tick = clock(), time.perf_counter()
     trust = config.trust if config is not None else None
     needs_signature = require_signature or (trust is not None and trust.require)
-    ignore = config.keep if config is not None else DEFAULT_IGNORED
+    ignore = config.keep if config is not None else DEFAULT_KEEP
     interpreter = target_python(venv, python)
     if level == "versions" and not needs_signature:
         # The cron path: the expected set from the cache when nothing it depends on changed.

@@ -36,6 +36,7 @@ from packaging.tags import parse_tag
 from packaging.utils import NormalizedName, canonicalize_name
 
 from lockdown.artifacts import ArtifactCache, Expected, verify_all
+from lockdown.env import DEFAULT_KEEP
 from lockdown.env.python_env import InstalledDist, TargetInfo
 from lockdown.errors import IntegrityError, LockdownError
 from lockdown.lock.pylock import LockFile
@@ -46,8 +47,6 @@ if TYPE_CHECKING:
 
 Installer = Literal["uv", "pip"]
 INSTALLERS: tuple[Installer, ...] = ("uv", "pip")
-#: Distributions an installer brings along; kept when the lock does not list them.
-DEFAULT_KEEP = ("pip", "setuptools", "wheel")
 
 Notify = Callable[[str], None]
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lockdown.config import reject_unknown
 from lockdown.errors import ConfigError, UsageError
 from lockdown.sign.interface import SignatureError, Verified
 from lockdown.sign.sigstore_keyless import IdentityRule, SigstoreInstance
@@ -129,12 +130,7 @@ def bundle_kind(bundle_json: bytes, *, where: str) -> str:
 def parse_trust(table: Mapping[str, Any], *, source: Path, base: Path) -> TrustPolicy:
     """Validate ``[tool.lockdown.trust]``; relative paths are relative to ``base``."""
     where = "[tool.lockdown.trust]"
-    unknown = sorted(set(table) - TRUST_KEYS)
-    if unknown:
-        raise ConfigError(
-            f"{source}: unknown key {unknown[0]!r} in {where}",
-            hint=f"known keys: {', '.join(sorted(TRUST_KEYS))}",
-        )
+    reject_unknown(table, TRUST_KEYS, source=source, where=where)
     require = table.get("require", False)
     staging = table.get("staging", False)
     for key, value in (("require", require), ("staging", staging)):
@@ -168,12 +164,7 @@ def parse_signer(signer: object, *, source: Path, where: str, base: Path) -> Ide
     """One entry of ``signers``: an identity (exact or regex) with its issuer, or a public key."""
     if not isinstance(signer, dict):
         raise ConfigError(f"{source}: {where} must be a table")
-    unknown = sorted(set(signer) - SIGNER_KEYS)
-    if unknown:
-        raise ConfigError(
-            f"{source}: unknown key {unknown[0]!r} in {where}",
-            hint=f"known keys: {', '.join(sorted(SIGNER_KEYS))}",
-        )
+    reject_unknown(signer, SIGNER_KEYS, source=source, where=where)
     if "public-key" in signer:
         if set(signer) != {"public-key"}:
             raise ConfigError(f"{source}: {where}: public-key stands alone")
