@@ -103,6 +103,21 @@ def project(tmp_path: Path, catalog: PackageIndex) -> Path:
     return root
 
 
+@pytest.fixture
+def locked(project: Path, cli: Callable[..., CliResult]) -> Path:
+    """``project`` after ``lockdown lock``."""
+    assert cli("lock", "--project", project).code == 0
+    return project
+
+
+@pytest.fixture
+def env(locked: Path, cli: Callable[..., CliResult], tmp_path: Path) -> Path:
+    """A venv installed exactly from ``locked``'s lock."""
+    venv = tmp_path / "venv"
+    assert cli("install", "--project", locked, "--venv", venv).code == 0
+    return venv
+
+
 @dataclass(frozen=True)
 class CliResult:
     """What one in-process ``lockdown`` run returned and printed."""

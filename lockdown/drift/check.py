@@ -14,8 +14,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
 import time
 from collections.abc import Callable, Collection
 from pathlib import Path
@@ -23,7 +21,6 @@ from typing import TYPE_CHECKING, Literal
 
 from lockdown.drift.model import DriftReport, FileDrift, Level
 from lockdown.env import DEFAULT_KEEP
-from lockdown.errors import UsageError
 
 if TYPE_CHECKING:
     from lockdown.config import Config
@@ -31,26 +28,6 @@ if TYPE_CHECKING:
     from lockdown.drift.fastpath import CachedTarget
     from lockdown.env.python_env import TargetInfo
     from lockdown.lock.pylock import LockFile
-
-
-def target_python(venv: Path | None, python: str | None) -> str:
-    """The interpreter to check: ``--venv``, ``--python``, the active venv, or PATH's."""
-    from lockdown.env.python_env import venv_python  # noqa: PLC0415
-
-    if venv is not None:
-        exe = venv_python(venv)
-        if not exe.exists():
-            raise UsageError(f"{venv} is not a virtual environment (no {exe})")
-        return str(exe)
-    if python is not None:
-        return python
-    active = os.environ.get("VIRTUAL_ENV")
-    if active:
-        return str(venv_python(Path(active)))
-    found = shutil.which("python3") or shutil.which("python")
-    if found is None:
-        raise UsageError("no Python on PATH to check", hint="pass --venv DIR or --python EXE")
-    return found
 
 
 def _expected(
@@ -129,10 +106,13 @@ def run_check(
     from lockdown.env.python_env import installed_distributions  # noqa: PLC0415
 
     started, tick = clock(), time.perf_counter()
-    trust = config.trust if config is not None else None
-    needs_signature = require_signature or (trust is not None and trust.require)
+    from lockdown.sign.service import signature_required  # noqa: PLC0415
+
+    needs_signature = signature_required(config, require_signature)
     ignore = config.keep if config is not None else DEFAULT_KEEP
-    interpreter = target_python(venv, python)
+    from lockdown.env.python_env import target_interpreter  # noqa: PLC0415
+
+    interpreter, _exists = target_interpreter(venv, python, path_fallback=True)
     if level == "versions" and not needs_signature:
         # The cron path: the expected set from the cache when nothing it depends on changed.
         entry, lock_sha256 = _fast_versions(
@@ -185,20 +165,12 @@ def _full_check(
     from lockdown.drift.compare import check_files, compare_packages, unowned_files  # noqa: PLC0415
     from lockdown.env.guard import is_guarded  # noqa: PLC0415
     from lockdown.env.python_env import inspect_interpreter, installed_distributions  # noqa: PLC0415
-    from lockdown.lock.pylock import read_lock  # noqa: PLC0415
 
     # 1. The lock, once; verified when required.
-    signature: Literal["verified", "unsigned", "not-checked"] = "not-checked"
-    signer = None
-    if needs_signature:
-        from lockdown.sign.service import verify  # noqa: PLC0415
+    from lockdown.sign.service import load_lock  # noqa: PLC0415
 
-        verified = verify(lock_path, config=config, flags_policy=None)
-        if verified.lock is None:
-            raise UsageError(f"{lock_path}: not a PEP 751 lock (pylock.toml)")
-        lock, signature, signer = verified.lock, "verified", verified.verified.signer
-    else:
-        lock = read_lock(lock_path)
+    lock, signer = load_lock(lock_path, config=config, require_signature=needs_signature)
+    signature: Literal["verified", "not-checked"] = "verified" if signer else "not-checked"
     # 2. to 4. The target, what it should hold and what it holds.
     target = inspect_interpreter(interpreter)
     expected = _expected(lock, target, extras, groups)

@@ -8,7 +8,7 @@ The exit code of ``lockdown check`` is a bitmask computed from it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 #: Bumped when a field of the JSON rendering changes meaning or disappears.
 SCHEMA_VERSION = 1
@@ -32,6 +32,10 @@ FileDriftKind = Literal[
     "record",
 ]
 Severity = Literal["high", "normal"]
+
+#: Every kind, in display order (the reports list each one, even when zero).
+PACKAGE_KINDS: tuple[PackageDriftKind, ...] = get_args(PackageDriftKind)
+FILE_KINDS: tuple[FileDriftKind, ...] = get_args(FileDriftKind)
 
 #: Exit code bits (DESIGN.md).
 EXIT_UNEXPECTED = 1
@@ -96,11 +100,8 @@ class DriftReport:
 
     def counts(self) -> dict[str, int]:
         """Drifted packages by kind and drifted files by kind (always every key)."""
-        out = {f"packages_{k}": 0 for k in ("unexpected", "missing", "version", "source")}
-        out |= {
-            f"files_{k}": 0
-            for k in ("modified", "missing", "unowned", "escape", "symlink", "record")
-        }
+        out = {f"packages_{k}": 0 for k in PACKAGE_KINDS}
+        out |= {f"files_{k}": 0 for k in FILE_KINDS}
         for package in self.packages:
             out[f"packages_{package.kind}"] += 1
         for file in self.files:

@@ -381,26 +381,18 @@ def install(
     from lockdown.env.python_env import (  # noqa: PLC0415
         inspect_interpreter,
         installed_distributions,
+        target_interpreter,
         venv_python,
     )
-    from lockdown.lock.pylock import read_lock  # noqa: PLC0415
 
     notify = notify or (lambda _message: None)
     status = status or (lambda _message: contextlib.nullcontext())
     # 1. The lock, read once; verified first when the policy says so.
-    signer = None
-    trust = config.trust if config is not None else None
-    if require_signature or (trust is not None and trust.require):
-        from lockdown.sign.service import verify  # noqa: PLC0415
+    from lockdown.sign.service import load_lock  # noqa: PLC0415
 
-        verified = verify(lock_path, config=config, flags_policy=None)
-        if verified.lock is None:
-            raise IntegrityError(f"{lock_path}: not a PEP 751 lock (pylock.toml)")
-        lock, signer = verified.lock, verified.verified.signer
-    else:
-        lock = read_lock(lock_path)
+    lock, signer = load_lock(lock_path, config=config, require_signature=require_signature)
     # The target: an existing venv's interpreter, or the base one a new venv gets.
-    target_python, exists = _target_python(venv, python)
+    target_python, exists = target_interpreter(venv, python, may_create=True)
     target = inspect_interpreter(target_python)
     if venv is None and not target.in_venv:
         raise LockdownError(
@@ -432,25 +424,3 @@ def install(
     return InstallOutcome(
         plan=the_plan, python=venv_exe, created_venv=created, dry_run=False, signer=signer
     )
-
-
-def _target_python(venv: Path | None, python: str | None) -> tuple[str, bool]:
-    """(interpreter to ask, whether the environment already exists)."""
-    from lockdown.env.python_env import venv_python  # noqa: PLC0415
-
-    if venv is not None:
-        existing = venv_python(venv)
-        if existing.exists():
-            return str(existing), True
-        if venv.exists() and any(venv.iterdir()):
-            raise LockdownError(
-                f"{venv} exists but is not a virtual environment (no {existing})",
-                hint="pass an empty or missing directory, or a venv",
-            )
-        return python or sys.executable, False
-    if python is not None:
-        return python, True
-    active = os.environ.get("VIRTUAL_ENV")
-    if active:
-        return str(venv_python(Path(active))), True
-    raise LockdownError("no target environment", hint="pass --venv DIR or --python EXE")

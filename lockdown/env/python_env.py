@@ -93,6 +93,47 @@ def venv_python(venv: Path) -> Path:
     return venv / "bin" / "python"
 
 
+def target_interpreter(
+    venv: Path | None,
+    python: str | None,
+    *,
+    may_create: bool = False,
+    path_fallback: bool = False,
+) -> tuple[str, bool]:
+    """The interpreter a command works on, and whether its environment exists yet.
+
+    ``--venv`` (its interpreter; with ``may_create``, a missing or empty directory
+    means "a new venv from ``--python`` or this interpreter"), else ``--python``,
+    else the active venv (``$VIRTUAL_ENV``), else — with ``path_fallback`` — the
+    ``python3`` on PATH.
+    """
+    import shutil  # noqa: PLC0415
+
+    from lockdown.errors import LockdownError  # noqa: PLC0415
+
+    if venv is not None:
+        exe = venv_python(venv)
+        if exe.exists():
+            return str(exe), True
+        if not may_create:
+            raise UsageError(f"{venv} is not a virtual environment (no {exe})")
+        if venv.exists() and any(venv.iterdir()):
+            raise LockdownError(
+                f"{venv} exists but is not a virtual environment (no {exe})",
+                hint="pass an empty or missing directory, or a venv",
+            )
+        return python or sys.executable, False
+    if python is not None:
+        return python, True
+    active = os.environ.get("VIRTUAL_ENV")
+    if active:
+        return str(venv_python(Path(active))), True
+    found = (shutil.which("python3") or shutil.which("python")) if path_fallback else None
+    if found is None:
+        raise UsageError("no target environment", hint="pass --venv DIR or --python EXE")
+    return found, True
+
+
 def _venv_prefix(executable: Path) -> Path | None:
     """The venv an interpreter path belongs to (``pyvenv.cfg`` beside it or one up)."""
     here = executable.absolute().parent

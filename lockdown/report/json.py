@@ -13,8 +13,15 @@ from __future__ import annotations
 import json
 
 from lockdown import __version__
-from lockdown.drift.model import SCHEMA_VERSION, DriftReport, FileDrift, PackageDrift
-from lockdown.report.text import FILE_KINDS, PACKAGE_KINDS, printable
+from lockdown.drift.model import (
+    FILE_KINDS,
+    PACKAGE_KINDS,
+    SCHEMA_VERSION,
+    DriftReport,
+    FileDrift,
+    PackageDrift,
+)
+from lockdown.report.text import printable
 
 
 def _optional(text: str | None) -> str | None:

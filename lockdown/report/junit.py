@@ -21,10 +21,8 @@ import datetime as dt
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from lockdown.drift.model import DriftReport, PackageDrift
+from lockdown.drift.model import FILE_KINDS, PACKAGE_KINDS, DriftReport, PackageDrift
 from lockdown.report.text import (
-    FILE_KINDS,
-    PACKAGE_KINDS,
     drift_phrases,
     file_line,
     package_line,

@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from lockdown import __version__
-from lockdown.drift.model import DriftReport
+from lockdown.drift.model import FILE_KINDS, PACKAGE_KINDS, DriftReport
 from lockdown.errors import EXIT_INTEGRITY, EXIT_USAGE, LockdownError, LockFileError
-from lockdown.report.text import FILE_KINDS, PACKAGE_KINDS
 
 FailureReason = Literal["usage", "lock", "signature", "environment", "internal"]
 #: Why a check failed, as ``lockdown_check_failed{reason=…}`` says it:

@@ -19,20 +19,16 @@ reporters (summary phrases, the kind orders).
 from __future__ import annotations
 
 from collections import Counter
-from typing import get_args
 
 from lockdown.drift.model import (
+    FILE_KINDS,
+    PACKAGE_KINDS,
     DriftReport,
     FileDrift,
     FileDriftKind,
     PackageDrift,
     PackageDriftKind,
 )
-
-#: Every package drift kind, in the model's (and the exit-code bits') order.
-PACKAGE_KINDS: tuple[PackageDriftKind, ...] = get_args(PackageDriftKind)
-#: Every file drift kind, in the model's order.
-FILE_KINDS: tuple[FileDriftKind, ...] = get_args(FileDriftKind)
 
 #: ``rpm -V`` flag positions: size, mode, digest, device, link, user, group, mtime, caps.
 RPM_FLAGS = "SM5DLUGTP"

@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from lockdown.resolve.interface import (
-    Artifact,
-    LockedPackage,
-    Resolution,
-    Resolver,
-    ResolveRequest,
-)
+if TYPE_CHECKING:
+    from lockdown.resolve.interface import Resolver
 
-__all__ = [
-    "Artifact",
-    "LockedPackage",
-    "Resolution",
-    "ResolveRequest",
-    "Resolver",
-    "default_index_url",
-    "get_resolver",
-]
+# The resolver types live in lockdown.resolve.interface. They are not imported
+# here: the index client (lockdown.resolve.index) is also used by install and
+# check to download artifacts, and importing this package must stay cheap.
+__all__ = ["default_index_url", "get_resolver"]
 
 
 def get_resolver(name: str, *, notify: Callable[[str], None] | None = None) -> Resolver:

@@ -22,6 +22,7 @@ from lockdown.sign.verify import VerifiedFile, verify_file
 
 if TYPE_CHECKING:
     from lockdown.config import Config
+    from lockdown.lock.pylock import LockFile
 
 PASSWORD_ENV = "LOCKDOWN_KEY_PASSWORD"  # noqa: S105 - the variable's name, not a secret
 
@@ -115,6 +116,7 @@ def verify(
     config: Config | None,
     flags_policy: TrustPolicy | None,
     bundle_path: Path | None = None,
+    as_lock: bool | None = None,
 ) -> VerifiedFile:
     """Verify ``path`` with the flags' policy, else the configured one; neither is an error."""
     policy = flags_policy or (config.trust if config is not None else None)
@@ -126,4 +128,29 @@ def verify(
     allowed: Sequence[str] = ()
     if config is not None:
         allowed = tuple(u for u in (config.index_url, *config.extra_index_urls) if u)
-    return verify_file(path, policy, bundle_path=bundle_path, allowed_indexes=allowed)
+    return verify_file(
+        path, policy, bundle_path=bundle_path, allowed_indexes=allowed, as_lock=as_lock
+    )
+
+
+def signature_required(config: Config | None, flag: bool) -> bool:
+    """``--require-signature``, or ``[tool.lockdown.trust] require = true``."""
+    trust = config.trust if config is not None else None
+    return flag or (trust is not None and trust.require)
+
+
+def load_lock(
+    lock_path: Path, *, config: Config | None, require_signature: bool
+) -> tuple[LockFile, str | None]:
+    """The lock, read once; verified first when required. Returns it and who signed it.
+
+    ``install`` and ``check`` both start here, so an unsigned or badly signed
+    lock is refused the same way everywhere the policy requires signatures.
+    """
+    if not signature_required(config, require_signature):
+        from lockdown.lock.pylock import read_lock  # noqa: PLC0415
+
+        return read_lock(lock_path), None
+    verified = verify(lock_path, config=config, flags_policy=None, as_lock=True)
+    assert verified.lock is not None  # noqa: S101 - as_lock=True always parses
+    return verified.lock, verified.verified.signer

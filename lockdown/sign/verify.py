@@ -44,14 +44,16 @@ def verify_file(
     *,
     bundle_path: Path | None = None,
     allowed_indexes: Sequence[str] = (),
+    as_lock: bool | None = None,
 ) -> VerifiedFile:
     """Verify ``path`` against ``policy``; for a lock, also check what it pins.
 
     1. Read the file once (its bytes are what gets verified and parsed).
     2. Read the bundle next to it (or ``bundle_path``); missing is a failure.
     3. Verify the signature over those bytes against the trusted signers.
-    4. For a PEP 751 lock: parse and validate the same bytes, and require a
-       sha256 for every artifact and an https URL (or one on an allowed index).
+    4. For a PEP 751 lock (by its name, or ``as_lock``): parse and validate the
+       same bytes, and require a sha256 for every artifact and an https URL (or
+       one on an allowed index).
     """
     bundle_path = bundle_path or bundle_path_for(path)
     # 1. The file, once.
@@ -72,7 +74,7 @@ def verify_file(
     verified = policy.verify(data, bundle_json, where=str(path))
     # 4. What a signed lock pins must itself be pinned.
     lock = None
-    if is_pylock(path):
+    if as_lock if as_lock is not None else is_pylock(path):
         try:
             raw, model = parse_lock_bytes(verified.data, path)
         except LockFileError as exc:

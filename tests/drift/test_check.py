@@ -23,15 +23,6 @@ Cli = Callable[..., CliResult]
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def env(project: Path, cli: Cli, tmp_path: Path) -> Path:
-    """A venv installed exactly from the project's lock."""
-    assert cli("lock", "--project", project).code == 0
-    venv = tmp_path / "venv"
-    assert cli("install", "--project", project, "--venv", venv).code == 0
-    return venv
-
-
 def check(project: Path, venv: Path, level: str = "versions") -> DriftReport:
     return run_check(project / "pylock.toml", venv=venv, level=level)  # type: ignore[arg-type]
 

@@ -19,14 +19,6 @@ Cli = Callable[..., CliResult]
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def env(project: Path, cli: Cli, tmp_path: Path) -> Path:
-    assert cli("lock", "--project", project).code == 0
-    venv = tmp_path / "venv"
-    assert cli("install", "--project", project, "--venv", venv).code == 0
-    return venv
-
-
 def metrics(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value

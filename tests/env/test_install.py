@@ -36,12 +36,6 @@ def snapshot(root: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def locked(project: Path, cli: Cli) -> Path:
-    assert cli("lock", "--project", project).code == 0
-    return project
-
-
 @pytest.mark.parametrize("installer", ["uv", "pip"])
 def test_install_from_scratch(locked: Path, cli: Cli, tmp_path: Path, installer: str) -> None:
     venv = tmp_path / "venv"

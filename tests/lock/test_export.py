@@ -15,12 +15,6 @@ from tests.support.pkgindex import PackageIndex
 Cli = Callable[..., CliResult]
 
 
-@pytest.fixture
-def locked(project: Path, cli: Cli) -> Path:
-    assert cli("lock", "--project", project).code == 0
-    return project
-
-
 def sha(index: PackageIndex, filename: str) -> str:
     return hashlib.sha256((index.root / "files" / filename).read_bytes()).hexdigest()
 
