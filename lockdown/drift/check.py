@@ -65,7 +65,8 @@ def _fast_versions(
 
     data = read_lock_bytes(lock_path)
     root = cache_dir or default_cache_dir()
-    key = fastpath.cache_key(data, python, extras=extras, groups=groups)
+    lock_sha256 = hashlib.sha256(data).hexdigest()
+    key = fastpath.cache_key(lock_sha256, python, extras=extras, groups=groups)
     entry = fastpath.load(root, key) if key is not None else None
     if entry is None:
         from lockdown.env.python_env import inspect_interpreter  # noqa: PLC0415
@@ -84,7 +85,7 @@ def _fast_versions(
         )
         if key is not None:
             fastpath.store(root, key, entry)
-    return entry, hashlib.sha256(data).hexdigest()
+    return entry, lock_sha256
 
 
 def run_check(

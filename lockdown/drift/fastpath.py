@@ -54,7 +54,7 @@ class CachedTarget:
 
 
 def cache_key(
-    lock_data: bytes,
+    lock_sha256: str,
     python: str,
     *,
     extras: Collection[str],
@@ -78,7 +78,7 @@ def cache_key(
     material = {
         "format": FORMAT,
         "lockdown": __version__,
-        "lock": hashlib.sha256(lock_data).hexdigest(),
+        "lock": lock_sha256,
         "python": [str(located), real, stat.st_size, stat.st_mtime_ns],
         "pyvenv": hashlib.sha256(pyvenv).hexdigest(),
         "uname": list(uname),
