@@ -196,7 +196,7 @@ def _cmd_install(args: argparse.Namespace, reporter: Reporter) -> int:
     from lockdown.env.install import install  # noqa: PLC0415
 
     config = _optional_config(args.project)
-    lock_path = args.lock or (config.output_path if config else args.project / "pylock.toml")
+    lock_path = _lock_path(args, config)
     outcome = install(
         Path(lock_path),
         venv=args.venv,
@@ -245,7 +245,7 @@ def _cmd_guard(args: argparse.Namespace, reporter: Reporter) -> int:
             print(f"guard removed from {args.venv}" if removed else f"no guard in {args.venv}")
         return EXIT_OK
     config = _optional_config(args.project)
-    lock_path = args.lock or (config.output_path if config else args.project / "pylock.toml")
+    lock_path = _lock_path(args, config)
     constraints = install_guard(
         args.venv, Path(lock_path), extras=args.extra or (), groups=args.group
     )
@@ -261,7 +261,7 @@ def _cmd_check(args: argparse.Namespace, reporter: Reporter) -> int:
     started = time.time()
     try:
         config = _optional_config(args.project)
-        lock_path = args.lock or (config.output_path if config else args.project / "pylock.toml")
+        lock_path = _lock_path(args, config)
         report = run_check(
             Path(lock_path),
             venv=args.venv,
@@ -290,6 +290,21 @@ def _cmd_check(args: argparse.Namespace, reporter: Reporter) -> int:
     if not (args.quiet and args.format == "text" and args.output is None):
         write_report(render(report, args.format), args.output)
     return report.exit_code()
+
+
+def _selection_args(parser: argparse.ArgumentParser, verb: str) -> None:
+    """``--extra`` / ``--group``: which of the lock's extras and dependency groups apply."""
+    parser.add_argument("--extra", action="append", metavar="NAME", help=f"{verb} an extra")
+    parser.add_argument(
+        "--group", action="append", metavar="NAME", help=f"{verb} a dependency group"
+    )
+
+
+def _lock_path(args: argparse.Namespace, config: Config | None) -> Path:
+    """``--lock``, else the project's configured lock, else ``pylock.toml`` here."""
+    if args.lock is not None:
+        return Path(args.lock)
+    return config.output_path if config is not None else Path(args.project) / "pylock.toml"
 
 
 def _add_lock(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -347,10 +362,7 @@ def _add_export(sub: Any, common: argparse.ArgumentParser) -> None:
     export.add_argument(
         "--python", metavar="EXE", help="export for this interpreter's platform and version"
     )
-    export.add_argument("--extra", action="append", metavar="NAME", help="include an extra")
-    export.add_argument(
-        "--group", action="append", metavar="NAME", help="include a dependency group"
-    )
+    _selection_args(export, "include")
     export.add_argument(
         "-o", "--output", type=Path, metavar="FILE", help="write here (default: stdout)"
     )
@@ -455,8 +467,7 @@ def _add_install(sub: Any, common: argparse.ArgumentParser) -> None:
     install.add_argument("--venv", type=Path, metavar="DIR", help="the venv (created if missing)")
     install.add_argument("--python", metavar="EXE", help="the interpreter (for a new venv)")
     install.add_argument("--lock", type=Path, metavar="FILE", help="the lock to install")
-    install.add_argument("--extra", action="append", metavar="NAME", help="install an extra")
-    install.add_argument("--group", action="append", metavar="NAME", help="install a group")
+    _selection_args(install, "install")
     install.add_argument(
         "--dry-run", action="store_true", help="print the plan; exit 1 if it would change"
     )
@@ -494,8 +505,7 @@ def _add_check(sub: Any, common: argparse.ArgumentParser) -> None:
     check.add_argument("--level", choices=("versions", "files", "artifacts"), default="versions")
     check.add_argument("--format", choices=("text", "json", "prometheus", "junit"), default="text")
     check.add_argument("-o", "--output", type=Path, metavar="FILE", help="write the report here")
-    check.add_argument("--extra", action="append", metavar="NAME", help="extras installed")
-    check.add_argument("--group", action="append", metavar="NAME", help="groups installed")
+    _selection_args(check, "expect")
     check.add_argument(
         "--require-signature", action="store_true", help="refuse a lock that does not verify"
     )
@@ -517,8 +527,7 @@ def _add_guard(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     guard.add_argument("--venv", type=Path, metavar="DIR", required=True)
     guard.add_argument("--lock", type=Path, metavar="FILE", help="the lock to pin to")
-    guard.add_argument("--extra", action="append", metavar="NAME")
-    guard.add_argument("--group", action="append", metavar="NAME")
+    _selection_args(guard, "pin")
     guard.add_argument("--remove", action="store_true", help="remove the guard")
     guard.set_defaults(handler=_cmd_guard)
 
