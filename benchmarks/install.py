@@ -56,10 +56,11 @@ from packaging.version import InvalidVersion, Version
 from uv import find_uv_bin
 
 from lockdown import __version__ as lockdown_version
-from lockdown.artifacts import ArtifactCache, default_cache_dir, file_sha256
+from lockdown.artifacts import ArtifactCache
 from lockdown.config import load_config
 from lockdown.env.install import Selected, _install_cmd, select_artifacts
 from lockdown.env.python_env import inspect_interpreter, venv_python
+from lockdown.fsutil import default_cache_dir, file_sha256
 from lockdown.lock.pylock import read_lock
 
 if TYPE_CHECKING:  # mypy resolves benchmarks/ from the repository root

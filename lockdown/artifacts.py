@@ -13,28 +13,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import sys
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from lockdown.errors import IntegrityError, LockdownError, UsageError
-
-ENV_CACHE_DIR = "LOCKDOWN_CACHE_DIR"
-
-
-def default_cache_dir() -> Path:
-    """``$LOCKDOWN_CACHE_DIR``, else the platform's user cache directory + ``lockdown``."""
-    override = os.environ.get(ENV_CACHE_DIR)
-    if override:
-        return Path(override)
-    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
-        return base / "lockdown" / "Cache"
-    if sys.platform == "darwin":  # pragma: no cover - exercised on macOS only
-        return Path.home() / "Library" / "Caches" / "lockdown"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lockdown"
+from lockdown.fsutil import ENV_CACHE_DIR, file_sha256
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,15 +96,6 @@ class ArtifactCache:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
         return target
-
-
-def file_sha256(path: Path) -> str:
-    """The sha256 of a file's content, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def verify_all(

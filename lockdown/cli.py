@@ -8,9 +8,9 @@ with a traceback only under ``--verbose``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -105,10 +105,11 @@ def _cmd_export(args: argparse.Namespace, reporter: Reporter) -> int:
 
 def _optional_config(project: Path) -> Config | None:
     """The project's config when it has one (a bad one is still an error)."""
-    from lockdown.config import PYPROJECT, STANDALONE, load_config  # noqa: PLC0415
-
-    if not (project / PYPROJECT).is_file() and not (project / STANDALONE).is_file():
+    # The names are spelled here so a run with no config never imports the config module.
+    if not (project / "pyproject.toml").is_file() and not (project / "lockdown.toml").is_file():
         return None
+    from lockdown.config import load_config  # noqa: PLC0415
+
     return load_config(project)[0]
 
 
@@ -532,8 +533,25 @@ def _add_guard(sub: Any, common: argparse.ArgumentParser) -> None:
     guard.set_defaults(handler=_cmd_guard)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser (also used to render --help in docs)."""
+#: Each command's name and the function adding its arguments, in ``--help`` order.
+_COMMANDS: dict[str, Callable[[Any, argparse.ArgumentParser], None]] = {
+    "lock": _add_lock,
+    "export": _add_export,
+    "keygen": _add_keygen,
+    "sign": _add_sign,
+    "verify": _add_verify,
+    "install": _add_install,
+    "guard": _add_guard,
+    "check": _add_check,
+}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser: every command, or only ``command`` (start-up cost for cron runs).
+
+    The full parser is what ``--help`` and any argv not naming a known command
+    get; with ``command`` the other commands' parsers are not built at all.
+    """
     common = _common()
     parser = _Parser(
         prog="lockdown",
@@ -542,11 +560,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"lockdown {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-
-    for add in (_add_lock, _add_export, _add_keygen, _add_sign, _add_verify, _add_install):
-        add(sub, common)
-    _add_guard(sub, common)
-    _add_check(sub, common)
+    for name, add in _COMMANDS.items():
+        if command is None or command not in _COMMANDS or name == command:
+            add(sub, common)
     return parser
 
 
@@ -555,12 +571,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     verbose = "-v" in args_list or "--verbose" in args_list
     try:
-        args = build_parser().parse_args(args_list)
+        first = args_list[0] if args_list else None
+        args = build_parser(first).parse_args(args_list)
         reporter = Reporter(quiet=args.quiet)
         handler: Handler = args.handler
         return handler(args, reporter)
     except LockdownError as exc:
         if verbose:
+            import traceback  # noqa: PLC0415 - only --verbose shows one
+
             traceback.print_exc()
         print(f"lockdown: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -571,6 +590,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:
         if verbose:
+            import traceback  # noqa: PLC0415 - only --verbose shows one
+
             traceback.print_exc()
         print(
             f"lockdown: internal error: {type(exc).__name__}: {exc} "
@@ -581,5 +602,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def main_entry() -> NoReturn:
-    """Console-script entry point."""
-    sys.exit(main())
+    """Console-script entry point: run, flush, and leave without interpreter teardown.
+
+    Everything lockdown writes is complete before :func:`main` returns (files
+    are written atomically and fsynced, worker pools are joined), so the
+    interpreter's shutdown — garbage-collecting every module, a sizeable part
+    of a cron ``check`` — has nothing left to do; native extensions that crash
+    while being torn down (py-rattler) cannot turn a result into a failure.
+    """
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):  # a reader that went away; a closed stream
+            pass
+        except OSError:
+            code = code or EXIT_INTERNAL  # output that could not be written is a failure
+    os._exit(code)

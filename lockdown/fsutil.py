@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import tempfile
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,6 +33,8 @@ def atomic_write(
         mode = 0o644
         with contextlib.suppress(FileNotFoundError):
             mode = path.stat().st_mode & 0o7777
+    import tempfile  # noqa: PLC0415 - `check` on its cron path writes nothing
+
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
@@ -74,6 +76,8 @@ def run_lock(target: Path, *, timeout: float = 600.0) -> Iterator[None]:
     The lock file lives in the temp directory, keyed by the target's absolute
     path, so the project tree gets no clutter.
     """
+    import tempfile  # noqa: PLC0415
+
     from filelock import FileLock, Timeout  # noqa: PLC0415 - only writers need it
 
     key = hashlib.sha256(str(target.resolve()).encode()).hexdigest()[:20]
@@ -98,3 +102,31 @@ def read_lock_bytes(
         raise LockFileError(f"{path}: {what} not found", hint=hint) from None
     except OSError as exc:
         raise LockFileError(f"{path}: cannot read {what}: {exc.strerror}") from None
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """The sha256 of a file's content (hex), read in chunks into one reused buffer."""
+    with open(path, "rb") as handle:
+        if sys.version_info >= (3, 11):
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+        digest = hashlib.sha256()  # pragma: no cover - Python 3.10
+        while chunk := handle.read(1 << 18):  # pragma: no cover
+            digest.update(chunk)
+        return digest.hexdigest()  # pragma: no cover
+
+
+#: Overrides where lockdown caches artifacts and the check fast path's answers.
+ENV_CACHE_DIR = "LOCKDOWN_CACHE_DIR"
+
+
+def default_cache_dir() -> Path:
+    """``$LOCKDOWN_CACHE_DIR``, else the platform's user cache directory + ``lockdown``."""
+    override = os.environ.get(ENV_CACHE_DIR)
+    if override:
+        return Path(override)
+    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+        return base / "lockdown" / "Cache"
+    if sys.platform == "darwin":  # pragma: no cover - exercised on macOS only
+        return Path.home() / "Library" / "Caches" / "lockdown"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lockdown"

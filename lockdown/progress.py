@@ -8,10 +8,13 @@ print nothing.
 from __future__ import annotations
 
 import sys
-import threading
 import time
-from types import TracebackType
-from typing import TextIO
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import threading
+    from types import TracebackType
+    from typing import TextIO
 
 _FRAMES = "|/-\\"
 
@@ -40,11 +43,14 @@ class Status:
     def __init__(self, message: str, stream: TextIO | None) -> None:
         self._message = message
         self._stream = stream
-        self._stop = threading.Event()
+        self._stop: threading.Event | None = None
         self._thread: threading.Thread | None = None
 
     def __enter__(self) -> Status:
         if self._stream is not None:
+            import threading  # noqa: PLC0415 - only a terminal gets a spinner
+
+            self._stop = threading.Event()
             self._thread = threading.Thread(target=self._spin, daemon=True)
             self._thread.start()
         return self
@@ -55,11 +61,12 @@ class Status:
 
     def _spin(self) -> None:
         stream = self._stream
-        if stream is None:  # pragma: no cover - only started with a stream
+        stop = self._stop
+        if stream is None or stop is None:  # pragma: no cover - only started with both
             return
         start = time.monotonic()
         frame = 0
-        while not self._stop.wait(0.1):
+        while not stop.wait(0.1):
             elapsed = time.monotonic() - start
             stream.write(f"\r{_FRAMES[frame % 4]} {self._message} ({elapsed:.0f}s)")
             stream.flush()
@@ -71,7 +78,7 @@ class Status:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._thread is not None and self._stream is not None:
+        if self._thread is not None and self._stream is not None and self._stop is not None:
             self._stop.set()
             self._thread.join()
             self._stream.write("\r\033[K")

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from lockdown.artifacts import ArtifactCache, Expected, default_cache_dir, verify_all
+from lockdown.artifacts import ArtifactCache, Expected, verify_all
 from lockdown.errors import IntegrityError, PackageIndexError
+from lockdown.fsutil import default_cache_dir
 from tests.support.pkgindex import PackageIndex
 
 

@@ -3,6 +3,8 @@
 1. Read the lock once (verifying its signature first when required).
 2. Ask the target interpreter for its markers and paths (isolated, no site).
 3. Expected set: the lock's packages whose markers apply to the target.
+   Steps 1 to 3 come from the fast path's cache (:mod:`lockdown.drift.fastpath`)
+   when no signature is required and the level is not ``artifacts``.
 4. Installed set: the target's dist-info directories.
 5. ``versions``: missing, unexpected, other version, other source.
 6. ``files``: every installed file against its RECORD, and files owned by
@@ -15,9 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from lockdown.drift.model import DriftReport, FileDrift, Level
 from lockdown.env import DEFAULT_KEEP
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
     from lockdown.config import Config
     from lockdown.drift.compare import ExpectedPin
     from lockdown.drift.fastpath import CachedTarget
-    from lockdown.env.python_env import TargetInfo
+    from lockdown.env.python_env import InstalledDist, TargetInfo
     from lockdown.lock.pylock import LockFile
 
 
@@ -50,7 +52,23 @@ def _expected(
     }
 
 
-def _fast_versions(
+def _entry(
+    lock: LockFile, target: TargetInfo, extras: Collection[str], groups: Collection[str] | None
+) -> CachedTarget:
+    """What the check needs of the lock and the target, in the fast path's cacheable form."""
+    from lockdown.drift.fastpath import CachedTarget, pins_of  # noqa: PLC0415
+
+    return CachedTarget(
+        expected=pins_of(_expected(lock, target, extras, groups)),
+        site_packages=tuple(str(p) for p in target.site_packages),
+        prefix=str(target.prefix),
+        executable=str(target.executable),
+        in_venv=target.in_venv,
+        python_version=target.environment.get("python_full_version", "?"),
+    )
+
+
+def _cached_entry(
     lock_path: Path,
     python: str,
     *,
@@ -58,10 +76,9 @@ def _fast_versions(
     groups: Collection[str] | None,
     cache_dir: Path | None,
 ) -> tuple[CachedTarget, str]:
-    """The versions level's inputs, from the cache when its key still matches."""
-    from lockdown.artifacts import default_cache_dir  # noqa: PLC0415
+    """The expected set and the target's facts, from the cache when its key still matches."""
     from lockdown.drift import fastpath  # noqa: PLC0415
-    from lockdown.fsutil import read_lock_bytes  # noqa: PLC0415
+    from lockdown.fsutil import default_cache_dir, read_lock_bytes  # noqa: PLC0415
 
     data = read_lock_bytes(lock_path)
     root = cache_dir or default_cache_dir()
@@ -74,15 +91,7 @@ def _fast_versions(
 
         raw, model = parse_lock_bytes(data, lock_path)
         lock = LockFile(path=lock_path, data=data, raw=raw, pylock=model)
-        target = inspect_interpreter(python)
-        entry = fastpath.CachedTarget(
-            expected=fastpath.pins_of(_expected(lock, target, extras, groups)),
-            site_packages=tuple(str(p) for p in target.site_packages),
-            prefix=str(target.prefix),
-            executable=str(target.executable),
-            in_venv=target.in_venv,
-            python_version=target.environment.get("python_full_version", "?"),
-        )
+        entry = _entry(lock, inspect_interpreter(python), extras, groups)
         if key is not None:
             fastpath.store(root, key, entry)
     return entry, lock_sha256
@@ -104,113 +113,85 @@ def run_check(
     """Check one environment against ``lock_path``; see the module docstring for the steps."""
     from lockdown.drift.compare import compare_packages  # noqa: PLC0415
     from lockdown.env.guard import is_guarded  # noqa: PLC0415
-    from lockdown.env.python_env import installed_distributions  # noqa: PLC0415
+    from lockdown.env.python_env import installed_distributions, target_interpreter  # noqa: PLC0415
+    from lockdown.sign import signature_required  # noqa: PLC0415
 
     started, tick = clock(), time.perf_counter()
-    from lockdown.sign.service import signature_required  # noqa: PLC0415
-
     needs_signature = signature_required(config, require_signature)
     ignore = config.keep if config is not None else DEFAULT_KEEP
-    from lockdown.env.python_env import target_interpreter  # noqa: PLC0415
-
     interpreter, _exists = target_interpreter(venv, python, path_fallback=True)
-    if level == "versions" and not needs_signature:
-        # The cron path: the expected set from the cache when nothing it depends on changed.
-        entry, lock_sha256 = _fast_versions(
+    # 1. to 3. The lock, the target's facts and the expected set.
+    lock: LockFile | None = None
+    target: TargetInfo | None = None
+    signer: str | None = None
+    if level == "artifacts" or needs_signature:
+        # The lock itself is needed: to verify it, or for its artifacts.
+        from lockdown.env.python_env import inspect_interpreter  # noqa: PLC0415
+        from lockdown.sign.service import load_lock  # noqa: PLC0415
+
+        lock, signer = load_lock(lock_path, config=config, require_signature=needs_signature)
+        target = inspect_interpreter(interpreter)
+        entry = _entry(lock, target, extras, groups)
+        lock_sha256 = hashlib.sha256(lock.data).hexdigest()
+    else:
+        # The cron path: from the cache when nothing the answer depends on changed.
+        entry, lock_sha256 = _cached_entry(
             lock_path, interpreter, extras=extras, groups=groups, cache_dir=cache_dir
         )
-        installed = installed_distributions(Path(p) for p in entry.site_packages)
-        prefix = Path(entry.prefix)
-        return DriftReport(
-            lock=str(lock_path),
-            lock_sha256=lock_sha256,
-            target=str(prefix if entry.in_venv else entry.executable),
-            python_version=entry.python_version,
-            level=level,
-            expected=len(entry.expected),
-            installed=len(installed),
-            packages=tuple(compare_packages(entry.pins(), installed, ignore=ignore)),
-            guarded=is_guarded(prefix) if entry.in_venv else None,
-            checked_at=started,
-            duration_seconds=time.perf_counter() - tick,
-        )
-    return _full_check(
-        lock_path,
-        interpreter,
-        config=config,
-        level=level,
-        extras=extras,
-        groups=groups,
-        needs_signature=needs_signature,
-        cache_dir=cache_dir,
-        ignore=ignore,
-        started=started,
-        tick=tick,
-    )
-
-
-def _full_check(
-    lock_path: Path,
-    interpreter: str,
-    *,
-    config: Config | None,
-    level: Level,
-    extras: Collection[str],
-    groups: Collection[str] | None,
-    needs_signature: bool,
-    cache_dir: Path | None,
-    ignore: Collection[str],
-    started: float,
-    tick: float,
-) -> DriftReport:
-    from lockdown.drift.compare import check_files, compare_packages, unowned_files  # noqa: PLC0415
-    from lockdown.env.guard import is_guarded  # noqa: PLC0415
-    from lockdown.env.python_env import inspect_interpreter, installed_distributions  # noqa: PLC0415
-
-    # 1. The lock, once; verified when required.
-    from lockdown.sign.service import load_lock  # noqa: PLC0415
-
-    lock, signer = load_lock(lock_path, config=config, require_signature=needs_signature)
-    signature: Literal["verified", "not-checked"] = "verified" if signer else "not-checked"
-    # 2. to 4. The target, what it should hold and what it holds.
-    target = inspect_interpreter(interpreter)
-    expected = _expected(lock, target, extras, groups)
-    installed = installed_distributions(target.site_packages)
+    # 4. What the target holds.
+    site_packages = [Path(p) for p in entry.site_packages]
+    prefix = Path(entry.prefix)
+    installed = installed_distributions(site_packages)
     # 5. Packages.
-    packages = compare_packages(expected, installed, ignore=ignore)
+    packages = compare_packages(entry.pins(), installed, ignore=ignore)
     # 6. and 7. Files.
     files: list[FileDrift] = []
     checked = 0
     if level in ("files", "artifacts"):
-        result = check_files(installed, target.prefix)
-        files = result.drift + unowned_files(target.site_packages, result.owned, target.prefix)
-        checked = result.checked
-    if level == "artifacts":
-        from lockdown.artifacts import ArtifactCache, default_cache_dir, ensure_cache_dir  # noqa: PLC0415
-        from lockdown.drift.wheels import check_against_wheels  # noqa: PLC0415
-        from lockdown.env.install import select_artifacts  # noqa: PLC0415
+        from lockdown.drift.files import check_files, unowned_files  # noqa: PLC0415
 
-        selected = select_artifacts(lock, target, extras=extras, groups=groups, allow_build=True)
-        cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()))
-        by_name = {d.name: d for d in installed}
-        more, wheel_checked = check_against_wheels(selected, by_name, target, cache)
+        result = check_files(installed, prefix)
+        files = result.drift + unowned_files(site_packages, result.owned, prefix)
+        checked = result.checked
+    if lock is not None and target is not None and level == "artifacts":
+        more, wheel_checked = _against_wheels(lock, target, installed, extras, groups, cache_dir)
         seen = {(f.path, f.kind) for f in files}
         files += [f for f in more if (f.path, f.kind) not in seen]
         checked += wheel_checked
     return DriftReport(
         lock=str(lock_path),
-        lock_sha256=hashlib.sha256(lock.data).hexdigest(),
-        target=str(target.prefix if target.in_venv else target.executable),
-        python_version=target.environment.get("python_full_version", "?"),
+        lock_sha256=lock_sha256,
+        target=str(prefix if entry.in_venv else entry.executable),
+        python_version=entry.python_version,
         level=level,
-        expected=len(expected),
+        expected=len(entry.expected),
         installed=len(installed),
         packages=tuple(packages),
         files=tuple(sorted(files, key=lambda f: (f.path, f.kind))),
-        signature=signature,
+        signature="verified" if signer else "not-checked",
         signer=signer,
-        guarded=is_guarded(target.prefix) if target.in_venv else None,
+        guarded=is_guarded(prefix) if entry.in_venv else None,
         checked_at=started,
         duration_seconds=time.perf_counter() - tick,
         files_checked=checked,
     )
+
+
+def _against_wheels(
+    lock: LockFile,
+    target: TargetInfo,
+    installed: Sequence[InstalledDist],
+    extras: Collection[str],
+    groups: Collection[str] | None,
+    cache_dir: Path | None,
+) -> tuple[list[FileDrift], int]:
+    """The ``artifacts`` level: installed files against the locked, hash-verified wheels."""
+    from lockdown.artifacts import ArtifactCache, ensure_cache_dir  # noqa: PLC0415
+    from lockdown.drift.wheels import check_against_wheels  # noqa: PLC0415
+    from lockdown.env.install import select_artifacts  # noqa: PLC0415
+    from lockdown.fsutil import default_cache_dir  # noqa: PLC0415
+
+    selected = select_artifacts(lock, target, extras=extras, groups=groups, allow_build=True)
+    cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()))
+    by_name = {d.name: d for d in installed}
+    return check_against_wheels(selected, by_name, target, cache)

@@ -16,16 +16,13 @@ It is exact, never stale: anything that could change the answer changes the
 key. A cache entry that cannot be read is ignored and rebuilt.
 """
 
-from __future__ import annotations
-
 import hashlib
 import json
 import os
 import sys
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lockdown import __version__
 
@@ -35,8 +32,7 @@ if TYPE_CHECKING:
 FORMAT = 1
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CachedTarget:
+class CachedTarget(NamedTuple):
     """Everything the versions level needs that is expensive to work out."""
 
     expected: dict[str, tuple[str | None, bool]]
@@ -46,7 +42,7 @@ class CachedTarget:
     in_venv: bool
     python_version: str
 
-    def pins(self) -> dict[str, ExpectedPin]:
+    def pins(self) -> dict[str, "ExpectedPin"]:
         """The expected set as :class:`~lockdown.drift.compare.ExpectedPin` values."""
         from lockdown.drift.compare import ExpectedPin  # noqa: PLC0415
 
@@ -130,6 +126,6 @@ def store(cache_dir: Path, key: str, entry: CachedTarget) -> None:
         return
 
 
-def pins_of(expected: Mapping[str, ExpectedPin]) -> dict[str, tuple[str | None, bool]]:
+def pins_of(expected: Mapping[str, "ExpectedPin"]) -> dict[str, tuple[str | None, bool]]:
     """Serializable form of an expected set."""
     return {k: (v.version, v.from_index) for k, v in expected.items()}

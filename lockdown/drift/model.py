@@ -3,12 +3,17 @@
 Pure data. :mod:`lockdown.drift.compare` fills it; the reporters in
 :mod:`lockdown.report` render it (text, JSON, Prometheus textfile, JUnit).
 The exit code of ``lockdown check`` is a bitmask computed from it.
+
+The records are typed named tuples rather than dataclasses: they are just as
+immutable, and ``lockdown check`` runs from cron every few minutes, where
+importing :mod:`dataclasses` (and :mod:`inspect` with it) would be a large
+share of the whole run. Copies with changes: ``report._replace(...)``.
+
+No ``from __future__ import annotations`` here: with string annotations,
+``NamedTuple`` compiles each field's annotation at import time.
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import Literal, NamedTuple, get_args
 
 #: Bumped when a field of the JSON rendering changes meaning or disappears.
 SCHEMA_VERSION = 1
@@ -44,8 +49,7 @@ EXIT_CHANGED = 4
 EXIT_FILES = 8
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PackageDrift:
+class PackageDrift(NamedTuple):
     """One package that is not as the lock says."""
 
     name: str
@@ -58,8 +62,7 @@ class PackageDrift:
     detail: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FileDrift:
+class FileDrift(NamedTuple):
     """One file that is not as its RECORD (or the locked wheel) says."""
 
     #: Path relative to the environment's root (``lib/python3.11/site-packages/x.py``).
@@ -73,8 +76,7 @@ class FileDrift:
     detail: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DriftReport:
+class DriftReport(NamedTuple):
     """The result of one ``lockdown check``."""
 
     lock: str
@@ -96,7 +98,7 @@ class DriftReport:
     checked_at: float = 0.0
     duration_seconds: float = 0.0
     files_checked: int = 0
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
 
     def counts(self) -> dict[str, int]:
         """Drifted packages by kind and drifted files by kind (always every key)."""

@@ -17,10 +17,12 @@ from pathlib import Path
 from packaging.utils import NormalizedName
 
 from lockdown.artifacts import ArtifactCache, verify_all
-from lockdown.drift.compare import RecordEntry, display, file_sha256, parse_record, read_record
+from lockdown.drift.compare import display
+from lockdown.drift.files import RecordEntry, parse_record, read_record
 from lockdown.drift.model import FileDrift
 from lockdown.env.install import Selected
 from lockdown.env.python_env import InstalledDist, TargetInfo
+from lockdown.fsutil import file_sha256
 
 
 def wheel_record(wheel: Path) -> tuple[str, list[RecordEntry]]:

@@ -10,14 +10,17 @@ settings in ``pip.conf`` are left as they were.
 
 from __future__ import annotations
 
-import configparser
 import contextlib
 import io
 from collections.abc import Collection
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lockdown.errors import UsageError
 from lockdown.fsutil import atomic_write
+
+if TYPE_CHECKING:
+    import configparser
 
 CONSTRAINTS = "lockdown-constraints.txt"
 PIP_CONF = "pip.conf"
@@ -33,6 +36,8 @@ def constraints_path(venv: Path) -> Path:
 
 
 def _read_conf(path: Path) -> configparser.ConfigParser:
+    import configparser  # noqa: PLC0415 - `check` asks is_guarded on every run; rarely needed
+
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read_string(path.read_text(encoding="utf-8"), source=str(path))
@@ -52,13 +57,11 @@ def _render(parser: configparser.ConfigParser) -> bytes:
 
 def is_guarded(venv: Path) -> bool:
     """Whether the venv's pip.conf points at the guard's constraints file."""
+    if not constraints_path(venv).is_file():
+        return False  # the cron path: no guard, no pip.conf to parse
     parser = _read_conf(venv / PIP_CONF)
     value = parser.get(SECTION, "constraint", fallback=None)
-    return (
-        value is not None
-        and Path(value) == constraints_path(venv)
-        and constraints_path(venv).is_file()
-    )
+    return value is not None and Path(value) == constraints_path(venv)
 
 
 def install_guard(

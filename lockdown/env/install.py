@@ -377,13 +377,14 @@ def install(
     status: Callable[[str], contextlib.AbstractContextManager[object]] | None = None,
 ) -> InstallOutcome:
     """Make the environment match ``lock_path``: plan, fetch and verify all, then apply."""
-    from lockdown.artifacts import default_cache_dir, ensure_cache_dir  # noqa: PLC0415
+    from lockdown.artifacts import ensure_cache_dir  # noqa: PLC0415
     from lockdown.env.python_env import (  # noqa: PLC0415
         inspect_interpreter,
         installed_distributions,
         target_interpreter,
         venv_python,
     )
+    from lockdown.fsutil import default_cache_dir  # noqa: PLC0415
 
     notify = notify or (lambda _message: None)
     status = status or (lambda _message: contextlib.nullcontext())

@@ -8,17 +8,12 @@ lockdown's own copy of ``packaging``. Installed distributions are read from
 their ``*.dist-info`` directories.
 """
 
-from __future__ import annotations
-
 import json
 import os
-import subprocess
 import sys
-import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lockdown.errors import UsageError
 from lockdown.names import normalize_name
@@ -57,9 +52,13 @@ print(json.dumps({
 """
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TargetInfo:
-    """What an interpreter says about itself."""
+class TargetInfo(NamedTuple):
+    """What an interpreter says about itself.
+
+    This and :class:`InstalledDist` are typed named tuples, not dataclasses:
+    ``check`` reads them on its cron path, where importing :mod:`dataclasses`
+    would cost more than the check (see :mod:`lockdown.drift.model`).
+    """
 
     executable: Path
     #: PEP 508 marker environment (``sys_platform``, ``python_full_version``, ...).
@@ -73,11 +72,10 @@ class TargetInfo:
     in_venv: bool
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class InstalledDist:
+class InstalledDist(NamedTuple):
     """One installed distribution, as its dist-info says."""
 
-    name: NormalizedName
+    name: "NormalizedName"
     version: str
     dist_info: Path
     #: PEP 610 ``direct_url.json`` (an install from a URL, path or VCS), if any.
@@ -107,8 +105,6 @@ def target_interpreter(
     else the active venv (``$VIRTUAL_ENV``), else — with ``path_fallback`` — the
     ``python3`` on PATH.
     """
-    import shutil  # noqa: PLC0415
-
     from lockdown.errors import LockdownError  # noqa: PLC0415
 
     if venv is not None:
@@ -128,7 +124,11 @@ def target_interpreter(
     active = os.environ.get("VIRTUAL_ENV")
     if active:
         return str(venv_python(Path(active))), True
-    found = (shutil.which("python3") or shutil.which("python")) if path_fallback else None
+    found = None
+    if path_fallback:
+        import shutil  # noqa: PLC0415 - only when nothing names the target
+
+        found = shutil.which("python3") or shutil.which("python")
     if found is None:
         raise UsageError("no target environment", hint="pass --venv DIR or --python EXE")
     return found, True
@@ -176,6 +176,9 @@ def inspect_interpreter(python: str | Path) -> TargetInfo:
     located = shutil.which(str(python))
     if located is not None and os.path.realpath(located) == os.path.realpath(sys.executable):
         return _inspect_here(Path(located))
+    import subprocess  # noqa: PLC0415 - the cron path asks its cache instead
+    import tempfile  # noqa: PLC0415
+
     import packaging  # noqa: PLC0415 - to find lockdown's own copy
 
     with tempfile.TemporaryDirectory(prefix="lockdown-probe-") as tmp:
@@ -222,8 +225,8 @@ def inspect_interpreter(python: str | Path) -> TargetInfo:
 
 def _read_text(path: str) -> str | None:
     try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
+        with open(path, "rb") as handle:
+            return handle.read().decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
 
@@ -233,13 +236,22 @@ _HEADER_CHUNK = 16384
 
 
 def _read_headers(path: str) -> str | None:
-    """The header block of a METADATA file (up to the first blank line), read cheaply."""
+    """The header block of a METADATA file (up to the first blank line), read cheaply.
+
+    Only the header block is decoded: a chunk boundary inside a multi-byte
+    character of the description that follows can then never make a valid
+    file unreadable.
+    """
     try:
         with open(path, "rb") as handle:
             head = handle.read(_HEADER_CHUNK)
-            if b"\n\n" not in head and b"\r\n\r\n" not in head:
-                head += handle.read()  # unusually long headers: read it all
-        return head.decode("utf-8")
+            while b"\n\n" not in head and b"\r\n\r\n" not in head:
+                more = handle.read(_HEADER_CHUNK)  # unusually long headers
+                if not more:
+                    break
+                head += more
+        ends = [i for i in (head.find(b"\n\n"), head.find(b"\r\n\r\n")) if i >= 0]
+        return head[: min(ends)].decode("utf-8") if ends else head.decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
 
@@ -252,7 +264,7 @@ def _name_and_version(metadata: str) -> tuple[str | None, str | None]:
     """
     name = version = None
     for line in metadata.splitlines():
-        if not line.strip():
+        if not line.strip() or (name is not None and version is not None):
             break  # the headers end at the first blank line; the body follows
         key, _, value = line.partition(":")
         key = key.strip().lower()

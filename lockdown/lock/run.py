@@ -21,16 +21,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from lockdown.artifacts import (
-    ArtifactCache,
-    Expected,
-    default_cache_dir,
-    ensure_cache_dir,
-    verify_all,
-)
+from lockdown.artifacts import ArtifactCache, Expected, ensure_cache_dir, verify_all
 from lockdown.config import Config, load_config
 from lockdown.errors import IntegrityError, LockFileError, PackageIndexError
-from lockdown.fsutil import atomic_write, run_lock
+from lockdown.fsutil import atomic_write, default_cache_dir, run_lock
 from lockdown.lock.pylock import LockMetadata, read_lock, render_lock
 from lockdown.progress import Reporter
 from lockdown.project import ProjectInputs, input_digest, read_inputs

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 
 from lockdown.errors import UsageError
 from lockdown.fsutil import atomic_write, read_lock_bytes
-from lockdown.sign.interface import bundle_path_for
-from lockdown.sign.trust import TrustPolicy
-from lockdown.sign.verify import VerifiedFile, verify_file
+from lockdown.sign import signature_required
 
 if TYPE_CHECKING:
     from lockdown.config import Config
     from lockdown.lock.pylock import LockFile
+    from lockdown.sign.trust import TrustPolicy
+    from lockdown.sign.verify import VerifiedFile
 
 PASSWORD_ENV = "LOCKDOWN_KEY_PASSWORD"  # noqa: S105 - the variable's name, not a secret
 
@@ -69,6 +69,8 @@ def sign_file(
     2. Sign those bytes (key: local ECDSA; keyless: Fulcio + Rekor).
     3. Write the bundle atomically, only after signing succeeded.
     """
+    from lockdown.sign.interface import bundle_path_for  # noqa: PLC0415
+
     notify = notify or (lambda _message: None)
     out = bundle_path or bundle_path_for(path)
     # 1. The bytes to sign.
@@ -125,18 +127,14 @@ def verify(
             "no trust policy: nothing says whose signature to accept",
             hint="add signers to [tool.lockdown.trust], or pass --identity with --issuer, or --key",
         )
+    from lockdown.sign.verify import verify_file  # noqa: PLC0415 - only commands that verify
+
     allowed: Sequence[str] = ()
     if config is not None:
         allowed = tuple(u for u in (config.index_url, *config.extra_index_urls) if u)
     return verify_file(
         path, policy, bundle_path=bundle_path, allowed_indexes=allowed, as_lock=as_lock
     )
-
-
-def signature_required(config: Config | None, flag: bool) -> bool:
-    """``--require-signature``, or ``[tool.lockdown.trust] require = true``."""
-    trust = config.trust if config is not None else None
-    return flag or (trust is not None and trust.require)
 
 
 def load_lock(

@@ -10,15 +10,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-from packaging.pylock import PackageArchive, PackageSdist, PackageWheel
 
 from lockdown.errors import LockFileError
 from lockdown.fsutil import read_lock_bytes
-from lockdown.lock.pylock import LockFile, parse_lock_bytes
 from lockdown.sign.interface import SignatureError, Verified, bundle_path_for
-from lockdown.sign.trust import TrustPolicy
+
+if TYPE_CHECKING:
+    from packaging.pylock import PackageArchive, PackageSdist, PackageWheel
+
+    from lockdown.lock.pylock import LockFile
+    from lockdown.sign.trust import TrustPolicy
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,6 +78,8 @@ def verify_file(
     # 4. What a signed lock pins must itself be pinned.
     lock = None
     if as_lock if as_lock is not None else is_pylock(path):
+        from lockdown.lock.pylock import LockFile, parse_lock_bytes  # noqa: PLC0415 - locks only
+
         try:
             raw, model = parse_lock_bytes(verified.data, path)
         except LockFileError as exc:

@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from lockdown.env.python_env import (
     inspect_interpreter,
     installed_distributions,
@@ -56,3 +58,32 @@ def test_dist_info_reading(tmp_path: Path) -> None:
     broken.mkdir()
     assert read_dist_info(broken) is None
     assert [d.name for d in installed_distributions([tmp_path])] == ["demo-pkg"]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_metadata_whose_description_splits_a_character_at_the_read_boundary(
+    tmp_path: Path, newline: str
+) -> None:
+    headers = newline.join(["Metadata-Version: 2.1", "Name: wide", "Version: 3.0", "", ""])
+    head = headers.encode()
+    # The description puts a 3-byte character across byte 16384, where the first read ends.
+    filler = b"x" * (16383 - len(head))
+    info = tmp_path / "wide-3.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_bytes(head + filler + "\u20ac and more".encode())
+    dist = read_dist_info(info)
+    assert dist is not None
+    assert (dist.name, dist.version) == ("wide", "3.0")
+
+
+def test_metadata_with_headers_longer_than_one_read(tmp_path: Path) -> None:
+    classifiers = "".join(f"Classifier: Topic :: Item {i}\n" for i in range(1500))
+    info = tmp_path / "long-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\n{classifiers}Name: long\nVersion: 1.0\n\nbody\n"
+    )
+    assert len((info / "METADATA").read_bytes()) > 2 * 16384
+    dist = read_dist_info(info)
+    assert dist is not None
+    assert (dist.name, dist.version) == ("long", "1.0")

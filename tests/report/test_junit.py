@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import xml.etree.ElementTree as ET
 
 from lockdown.drift.model import DriftReport, FileDrift, PackageDrift
@@ -123,8 +122,7 @@ def test_clean_files_level_passes_files() -> None:
 
 
 def test_two_drifts_of_one_package_share_one_failure() -> None:
-    report = dataclasses.replace(
-        clean_report(),
+    report = clean_report()._replace(
         expected=1,
         packages=(
             PackageDrift(name="beta", kind="source", expected="1.1", installed="1.0", detail=""),
@@ -146,8 +144,7 @@ def test_two_drifts_of_one_package_share_one_failure() -> None:
 
 
 def test_hostile_names_still_make_valid_xml() -> None:
-    report = dataclasses.replace(
-        clean_report("files"),
+    report = clean_report("files")._replace(
         packages=(
             PackageDrift(
                 name="evil\x01]]></x>",

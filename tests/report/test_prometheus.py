@@ -6,7 +6,6 @@ Also the failure textfile the CLI writes when a check cannot run, and
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import re
@@ -181,7 +180,7 @@ def test_clean_files_level_has_every_file_kind() -> None:
     [("verified", 1, 1), ("unsigned", 1, 0), ("not-checked", 0, 0)],
 )
 def test_signature_gauges(signature: str, checked: int, valid: int) -> None:
-    report = dataclasses.replace(clean_report(), signature=signature)  # type: ignore[arg-type]
+    report = clean_report()._replace(signature=signature)  # type: ignore[arg-type]
     samples = parse(render_prometheus(report))
     assert samples["lockdown_lock_signature_checked", ()] == checked
     assert samples["lockdown_lock_signature_valid", ()] == valid
@@ -198,7 +197,7 @@ def test_no_timestamps_and_no_names_from_disk() -> None:
 
 
 def test_label_values_are_escaped() -> None:
-    report = dataclasses.replace(clean_report(), python_version='3.1"1\\\n')
+    report = clean_report()._replace(python_version='3.1"1\\\n')
     samples = parse(render_prometheus(report))
     (info,) = [labels for name, labels in samples if name == "lockdown_check_info"]
     assert dict(info)["python"] == '3.1"1\\\n'

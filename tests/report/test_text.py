@@ -6,7 +6,6 @@ shared by the other format tests in this directory.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 
 import pytest
@@ -39,8 +38,7 @@ def clean_report(level: Level = "versions") -> DriftReport:
 
 def drifted_report() -> DriftReport:
     """Every kind of package drift and of file drift, in no particular order."""
-    return dataclasses.replace(
-        clean_report("artifacts"),
+    return clean_report("artifacts")._replace(
         installed=12,
         signature="verified",
         signer=SIGNER,
@@ -148,8 +146,7 @@ def test_every_kind_of_drift() -> None:
 
 
 def test_summary_says_plurals() -> None:
-    report = dataclasses.replace(
-        clean_report(),
+    report = clean_report()._replace(
         packages=tuple(
             PackageDrift(name=name, kind=kind, expected="1", installed="2", detail="")
             for name in ("a", "b")
@@ -171,13 +168,12 @@ def test_summary_says_plurals() -> None:
     ],
 )
 def test_header_says_signature_and_guard(changes: dict[str, object], tail: str) -> None:
-    report = dataclasses.replace(clean_report(), **changes)  # type: ignore[arg-type]
+    report = clean_report()._replace(**changes)  # type: ignore[arg-type]
     assert render_text(report).splitlines()[0].endswith(tail)
 
 
 def test_source_drift_without_detail_has_no_colon() -> None:
-    report = dataclasses.replace(
-        clean_report(),
+    report = clean_report()._replace(
         packages=(
             PackageDrift(name="gamma", kind="source", expected="2.0", installed=None, detail=""),
         ),
@@ -222,8 +218,7 @@ def test_printable(raw: str, shown: str) -> None:
 
 def test_names_from_disk_cannot_forge_lines() -> None:
     forged = "x.py\nin sync: 14 packages"
-    report = dataclasses.replace(
-        clean_report("files"),
+    report = clean_report("files")._replace(
         files=(FileDrift(path=forged, kind="unowned", package=None),),
     )
     lines = render_text(report).splitlines()
