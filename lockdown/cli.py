@@ -25,8 +25,44 @@ if TYPE_CHECKING:
 Handler = Callable[[argparse.Namespace, Reporter], int]
 
 
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Help with descriptions and examples kept as written, sized to the terminal.
+
+    argparse's own formatter imports :mod:`shutil` just to ask for the terminal
+    width, and argparse makes one while parsing; the width is asked here
+    directly, so ``check`` from cron does not pay for ``shutil``'s imports.
+    """
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        if width is None:
+            width = _columns() - 2
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+def _columns() -> int:
+    """``$COLUMNS``, else the terminal's width, else 80 (what shutil would answer)."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors as exit 64, in lockdown's one-line style."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}", hint=f"see {self.prog} --help")
@@ -319,7 +355,6 @@ def _add_lock(sub: Any, common: argparse.ArgumentParser) -> None:
         epilog="examples:\n  lockdown lock\n  lockdown lock --check   "
         "# exit 1 if pylock.toml is stale (no network)\n"
         "  lockdown lock --resolver pip-tools",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     lock.add_argument(
         "--check",
@@ -356,7 +391,6 @@ def _add_export(sub: Any, common: argparse.ArgumentParser) -> None:
         epilog="examples:\n  lockdown export --format requirements > requirements.txt\n"
         "  pip install --require-hashes -r requirements.txt\n"
         "  lockdown export --format constraints --python /usr/bin/python3.12 -o c.txt",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     export.add_argument("--format", choices=("requirements", "constraints"), default="requirements")
     export.add_argument("--lock", type=Path, metavar="FILE", help="the lock file to export")
@@ -380,7 +414,6 @@ def _add_keygen(sub: Any, common: argparse.ArgumentParser) -> None:
         "$LOCKDOWN_KEY_PASSWORD or a prompt; mode 0600) and KEYFILE's .pub (public key).",
         epilog="examples:\n  lockdown keygen release.key      # -> release.key + release.pub\n"
         "  LOCKDOWN_KEY_PASSWORD=... lockdown keygen keys/site.key",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     keygen.add_argument("keyfile", type=Path, metavar="KEYFILE")
     keygen.set_defaults(handler=_cmd_keygen)
@@ -399,7 +432,6 @@ def _add_sign(sub: Any, common: argparse.ArgumentParser) -> None:
         epilog="examples:\n  lockdown sign                       # in CI: keyless\n"
         "  lockdown sign --key release.key     # air-gapped sites\n"
         "  lockdown sign conda-lock.yml",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sign.add_argument("file", nargs="?", metavar="FILE", help="the file to sign")
     sign.add_argument("--key", type=Path, metavar="KEYFILE", help="sign with this private key")
@@ -425,7 +457,6 @@ def _add_verify(sub: Any, common: argparse.ArgumentParser) -> None:
         "lock.yml@refs/heads/main \\\n"
         "                  --issuer https://token.actions.githubusercontent.com\n"
         "  lockdown verify --key release.pub",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     verify.add_argument("file", nargs="?", metavar="FILE", help="the file to verify")
     verify.add_argument("--bundle", type=Path, metavar="FILE", help="the bundle to check")
@@ -463,7 +494,6 @@ def _add_install(sub: Any, common: argparse.ArgumentParser) -> None:
         epilog="examples:\n  lockdown install --venv /srv/app/.venv\n"
         "  lockdown install --python /usr/bin/python3.11 --venv .venv --dry-run\n"
         "  lockdown install --venv .venv --extra postgres --require-signature",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     install.add_argument("--venv", type=Path, metavar="DIR", help="the venv (created if missing)")
     install.add_argument("--python", metavar="EXE", help="the interpreter (for a new venv)")
@@ -498,7 +528,6 @@ def _add_check(sub: Any, common: argparse.ArgumentParser) -> None:
         "  lockdown check --venv /srv/app/.venv --format prometheus \\\n"
         "      --output /var/lib/node_exporter/textfile_collector/lockdown.prom\n"
         "  lockdown check --venv /srv/app/.venv --format json | jq .",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     check.add_argument("--venv", type=Path, metavar="DIR", help="the venv to check")
     check.add_argument("--python", metavar="EXE", help="the interpreter to check")
@@ -524,7 +553,6 @@ def _add_guard(sub: Any, common: argparse.ArgumentParser) -> None:
         "from the lock: `pip install -U <locked package>` then fails. --remove undoes it.",
         epilog="examples:\n  lockdown guard --venv /srv/app/.venv\n"
         "  lockdown guard --venv /srv/app/.venv --remove",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     guard.add_argument("--venv", type=Path, metavar="DIR", required=True)
     guard.add_argument("--lock", type=Path, metavar="FILE", help="the lock to pin to")

@@ -14,22 +14,26 @@ environment, so the answer is cached under the user cache dir, keyed by:
 
 It is exact, never stale: anything that could change the answer changes the
 key. A cache entry that cannot be read is ignored and rebuilt.
+
+An entry is a few tab-separated lines (``pin``, ``site`` and one line per
+scalar), read with ``str.split``: the cron path does not import :mod:`json`.
 """
 
 import hashlib
-import json
 import os
 import sys
 from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from lockdown import __version__
 
 if TYPE_CHECKING:
     from lockdown.drift.compare import ExpectedPin
 
-FORMAT = 1
+FORMAT = 2
+#: The first line of every entry.
+MAGIC = f"lockdown-check-cache {FORMAT}"
 
 
 class CachedTarget(NamedTuple):
@@ -71,59 +75,92 @@ def cache_key(
         except OSError:
             continue
     uname = os.uname() if hasattr(os, "uname") else ()
-    material = {
-        "format": FORMAT,
-        "lockdown": __version__,
-        "lock": lock_sha256,
-        "python": [str(located), real, stat.st_size, stat.st_mtime_ns],
-        "pyvenv": hashlib.sha256(pyvenv).hexdigest(),
-        "uname": list(uname),
-        "extras": sorted(extras),
-        "groups": None if groups is None else sorted(groups),
-        "platform": sys.platform,
-    }
-    blob = json.dumps(material, sort_keys=True).encode()
-    return hashlib.sha256(blob).hexdigest()
+    # repr() of str/int/list/None values is exact and stable across runs.
+    material = (
+        MAGIC,
+        __version__,
+        lock_sha256,
+        [str(located), real, stat.st_size, stat.st_mtime_ns],
+        hashlib.sha256(pyvenv).hexdigest(),
+        list(uname),
+        sorted(extras),
+        None if groups is None else sorted(groups),
+        sys.platform,
+    )
+    return hashlib.sha256(repr(material).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _path(cache_dir: Path, key: str) -> Path:
-    return cache_dir / "check" / f"{key}.json"
+    return cache_dir / "check" / f"{key}.txt"
 
 
 def load(cache_dir: Path, key: str) -> CachedTarget | None:
     """The cached entry, or ``None`` (missing or unreadable: rebuild it)."""
     try:
-        raw: Any = json.loads(_path(cache_dir, key).read_bytes())
-        return CachedTarget(
-            expected={str(k): (v[0], bool(v[1])) for k, v in raw["expected"].items()},
-            site_packages=tuple(raw["site_packages"]),
-            prefix=str(raw["prefix"]),
-            executable=str(raw["executable"]),
-            in_venv=bool(raw["in_venv"]),
-            python_version=str(raw["python_version"]),
-        )
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        text = _path(cache_dir, key).read_bytes().decode("utf-8", "surrogateescape")
+    except OSError:
         return None
+    lines = text.split("\n")
+    if lines[0] != MAGIC or lines[-1] != "end":
+        return None  # another format, or a file cut short
+    expected: dict[str, tuple[str | None, bool]] = {}
+    sites: list[str] = []
+    scalars: dict[str, str] = {}
+    for line in lines[1:-1]:
+        fields = line.split("\t")
+        if fields[0] == "pin" and len(fields) == 4 and fields[3] in ("0", "1"):
+            expected[fields[1]] = (fields[2] or None, fields[3] == "1")
+        elif fields[0] == "site" and len(fields) == 2:
+            sites.append(fields[1])
+        elif len(fields) == 2 and fields[0] in _SCALARS:
+            scalars[fields[0]] = fields[1]
+        else:
+            return None
+    if set(scalars) != set(_SCALARS) or scalars["in_venv"] not in ("0", "1"):
+        return None
+    return CachedTarget(
+        expected=expected,
+        site_packages=tuple(sites),
+        prefix=scalars["prefix"],
+        executable=scalars["executable"],
+        in_venv=scalars["in_venv"] == "1",
+        python_version=scalars["python_version"],
+    )
+
+
+_SCALARS = ("prefix", "executable", "in_venv", "python_version")
 
 
 def store(cache_dir: Path, key: str, entry: CachedTarget) -> None:
-    """Write the entry atomically; a cache that cannot be written is not an error."""
+    """Write the entry atomically; a cache that cannot be written is not an error.
+
+    An entry with a tab or newline in any value (an odd path) is not cached:
+    the next run works it out again rather than risk reading it back wrong.
+    """
     from lockdown.fsutil import atomic_write  # noqa: PLC0415
 
-    payload = {
-        "expected": {k: list(v) for k, v in sorted(entry.expected.items())},
-        "site_packages": list(entry.site_packages),
-        "prefix": entry.prefix,
-        "executable": entry.executable,
-        "in_venv": entry.in_venv,
-        "python_version": entry.python_version,
-    }
+    lines = [MAGIC]
+    lines += [f"{k}\t{v}" for k, v in zip(_SCALARS, _scalars(entry), strict=True)]
+    lines += [f"site\t{site}" for site in entry.site_packages]
+    lines += [
+        f"pin\t{name}\t{version or ''}\t{int(from_index)}"
+        for name, (version, from_index) in sorted(entry.expected.items())
+    ]
+    values = [*_scalars(entry), *entry.site_packages]
+    values += [f"{name}{version}" for name, (version, _i) in entry.expected.items()]
+    if any("\t" in v or "\n" in v for v in values):
+        return
+    lines.append("end")
     path = _path(cache_dir, key)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, json.dumps(payload).encode())
+        atomic_write(path, "\n".join(lines).encode("utf-8", "surrogateescape"))
     except Exception:
         return
+
+
+def _scalars(entry: CachedTarget) -> tuple[str, str, str, str]:
+    return entry.prefix, entry.executable, str(int(entry.in_venv)), entry.python_version
 
 
 def pins_of(expected: Mapping[str, "ExpectedPin"]) -> dict[str, tuple[str | None, bool]]:

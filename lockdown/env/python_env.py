@@ -8,7 +8,6 @@ lockdown's own copy of ``packaging``. Installed distributions are read from
 their ``*.dist-info`` directories.
 """
 
-import json
 import os
 import sys
 from collections.abc import Iterable
@@ -80,8 +79,11 @@ class InstalledDist(NamedTuple):
     dist_info: Path
     #: PEP 610 ``direct_url.json`` (an install from a URL, path or VCS), if any.
     direct_url: dict[str, Any] | None
-    #: The ``INSTALLER`` file's content (``pip``, ``uv``, ...), if any.
-    installer: str | None
+
+    def installer(self) -> str | None:
+        """The ``INSTALLER`` file's content (``pip``, ``uv``, ...), if any (read on demand)."""
+        text = _read_text(os.path.join(self.dist_info, "INSTALLER"))
+        return text.strip() or None if text is not None else None
 
 
 def venv_python(venv: Path) -> Path:
@@ -207,6 +209,8 @@ def inspect_interpreter(python: str | Path) -> TargetInfo:
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         raise UsageError(f"interpreter {python} failed: {last}", hint="pass Python 3.8 or newer")
+    import json  # noqa: PLC0415
+
     try:
         raw = json.loads(proc.stdout)
     except json.JSONDecodeError:
@@ -276,36 +280,51 @@ def _name_and_version(metadata: str) -> tuple[str | None, str | None]:
 
 
 def read_dist_info(dist_info: Path) -> InstalledDist | None:
-    """One dist-info directory, or ``None`` when it has no readable METADATA."""
-    base = str(dist_info)
-    try:
-        present = set(os.listdir(base))
-    except OSError:
-        return None
-    if "METADATA" not in present:
-        return None
+    """One dist-info directory, or ``None`` when it has no readable METADATA.
+
+    Files are opened directly (a missing one is a failed ``open``), not looked
+    up in a directory listing first: this runs for every distribution on every
+    cron check.
+    """
+    return _read_dist_info(str(dist_info), dist_info)
+
+
+def _read_dist_info(base: str, dist_info: Path) -> InstalledDist | None:
     metadata = _read_headers(os.path.join(base, "METADATA"))
     if metadata is None:
         return None
     name, version = _name_and_version(metadata)
     if not name or not version:
         return None
-    direct_url = None
-    if "direct_url.json" in present:
-        text = _read_text(os.path.join(base, "direct_url.json"))
-        try:
-            loaded = json.loads(text) if text is not None else None
-        except json.JSONDecodeError:
-            loaded = None
-        direct_url = loaded if isinstance(loaded, dict) else {"url": "<unreadable direct_url.json>"}
-    installer = _read_text(os.path.join(base, "INSTALLER")) if "INSTALLER" in present else None
     return InstalledDist(
         name=normalize_name(name),
         version=version,
         dist_info=dist_info,
-        direct_url=direct_url,
-        installer=installer.strip() if installer else None,
+        direct_url=_direct_url(os.path.join(base, "direct_url.json")),
     )
+
+
+#: What an unreadable or malformed ``direct_url.json`` reads as: a direct-URL
+#: install of unknown origin (never "installed from the index").
+_UNREADABLE_DIRECT_URL = "<unreadable direct_url.json>"
+
+
+def _direct_url(path: str) -> dict[str, Any] | None:
+    """PEP 610 ``direct_url.json``: ``None`` when absent, a placeholder when unreadable."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return {"url": _UNREADABLE_DIRECT_URL}
+    import json  # noqa: PLC0415 - most distributions have no direct_url.json
+
+    try:
+        loaded = json.loads(raw)
+    except ValueError:  # invalid JSON or not UTF-8
+        loaded = None
+    return loaded if isinstance(loaded, dict) else {"url": _UNREADABLE_DIRECT_URL}
 
 
 def installed_distributions(site_packages: Iterable[Path]) -> list[InstalledDist]:
@@ -316,8 +335,10 @@ def installed_distributions(site_packages: Iterable[Path]) -> list[InstalledDist
             names = sorted(n for n in os.listdir(directory) if n.endswith(".dist-info"))
         except OSError:
             continue
+        root = str(directory)
         for entry in names:
-            dist = read_dist_info(Path(directory, entry))
+            # `directory / entry` parses only the new part; Path(directory, entry) all of it.
+            dist = _read_dist_info(os.path.join(root, entry), directory / entry)
             if dist is not None:
                 found.setdefault(dist.name, dist)
     return [found[n] for n in sorted(found)]

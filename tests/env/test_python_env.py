@@ -52,8 +52,14 @@ def test_dist_info_reading(tmp_path: Path) -> None:
     (info / "direct_url.json").write_text(json.dumps({"url": "file:///src", "dir_info": {}}))
     dist = read_dist_info(info)
     assert dist is not None
-    assert (dist.name, dist.version, dist.installer) == ("demo-pkg", "1.2", "uv")
+    assert (dist.name, dist.version, dist.installer()) == ("demo-pkg", "1.2", "uv")
     assert dist.direct_url == {"url": "file:///src", "dir_info": {}}
+    (info / "direct_url.json").write_bytes(b"\xff not json")
+    assert read_dist_info(info).direct_url == {"url": "<unreadable direct_url.json>"}  # type: ignore[union-attr]
+    (info / "direct_url.json").write_text("[]")
+    assert read_dist_info(info).direct_url == {"url": "<unreadable direct_url.json>"}  # type: ignore[union-attr]
+    (info / "INSTALLER").unlink()
+    assert read_dist_info(info).installer() is None  # type: ignore[union-attr]
     broken = tmp_path / "broken-1.0.dist-info"
     broken.mkdir()
     assert read_dist_info(broken) is None
