@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from lockdown import __version__
-from lockdown.errors import EXIT_CHANGED, EXIT_INTERNAL, EXIT_OK, LockdownError, UsageError
+from lockdown.errors import (
+    EXIT_BLOCKED,
+    EXIT_CHANGED,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    LockdownError,
+    UsageError,
+)
 from lockdown.progress import Reporter
 
 if TYPE_CHECKING:
@@ -93,17 +100,77 @@ def _cmd_lock(args: argparse.Namespace, reporter: Reporter) -> int:
             return EXIT_OK
         print(f"lockdown: {outcome.reason}; run lockdown lock", file=sys.stderr)
         return EXIT_CHANGED
+    if args.upgrade and args.upgrade_package:
+        raise UsageError("--upgrade and --upgrade-package cannot be used together")
     result = lock_project(
         args.project,
         resolver=args.resolver,
         reporter=reporter,
         cache_dir=args.cache_dir,
         verify_artifacts=not args.insecure_no_verify_artifacts,
+        upgrade=args.upgrade,
+        upgrade_packages=args.upgrade_package or (),
     )
+    from lockdown.policy.render import render_text  # noqa: PLC0415
+
+    if result.blocked:
+        count = len(result.gate.blocked)
+        print(
+            f"lockdown: {count} change{'s' if count != 1 else ''} blocked by policy; "
+            f"{result.path.name} unchanged",
+            file=sys.stderr,
+        )
+        sys.stderr.write(render_text(result.gate, admitted=False))
+        return EXIT_BLOCKED
     if not args.quiet:
         from lockdown.report.lock_summary import summarize  # noqa: PLC0415
 
         print(summarize(result))
+        if result.gate.changes:
+            print("changes:")
+            sys.stdout.write(render_text(result.gate))
+    return EXIT_OK
+
+
+def _cmd_approve(args: argparse.Namespace, reporter: Reporter) -> int:
+    from lockdown.policy.service import approve  # noqa: PLC0415
+
+    path, approval = approve(
+        args.project, args.target, reason=args.reason, by=args.by, expires=args.expires
+    )
+    if not args.quiet:
+        until = f" until {approval.expires:%Y-%m-%d %H:%M} UTC" if approval.expires else ""
+        print(
+            f"approved {approval.package}{approval.version} by {approval.approved_by}"
+            f"{until} -> {path.name}"
+        )
+    return EXIT_OK
+
+
+def _cmd_diff(args: argparse.Namespace, reporter: Reporter) -> int:
+    from lockdown.fsutil import atomic_write  # noqa: PLC0415
+    from lockdown.policy.render import render  # noqa: PLC0415
+    from lockdown.policy.service import diff  # noqa: PLC0415
+
+    if args.base is not None and args.new is not None:
+        raise UsageError("with --base, give at most one file (the new lock)")
+    old, new = (None, args.old) if args.base is not None else (args.old, args.new)
+    result = diff(args.project, old=old, new=new, base=args.base)
+    text = render(result, args.format)
+    if args.output is not None:
+        atomic_write(args.output, text.encode("utf-8"))
+    elif not args.quiet or result.blocked:
+        sys.stdout.write(text)
+    return EXIT_BLOCKED if result.blocked else EXIT_OK
+
+
+def _cmd_init(args: argparse.Namespace, reporter: Reporter) -> int:
+    from lockdown.policy.service import init  # noqa: PLC0415
+
+    path = init(args.project, standalone=args.standalone)
+    if not args.quiet:
+        where = path.name if args.standalone else f"[tool.lockdown] in {path.name}"
+        print(f"wrote {where}; review it, then run lockdown lock")
     return EXIT_OK
 
 
@@ -354,7 +421,9 @@ def _add_lock(sub: Any, common: argparse.ArgumentParser) -> None:
         "artifact pinned by URL, size and sha256, for every configured environment.",
         epilog="examples:\n  lockdown lock\n  lockdown lock --check   "
         "# exit 1 if pylock.toml is stale (no network)\n"
-        "  lockdown lock --resolver pip-tools",
+        "  lockdown lock --upgrade-package requests\n"
+        "  lockdown lock --resolver pip-tools\n"
+        "exit 3: a change is blocked by [tool.lockdown.policy]; pylock.toml is unchanged",
     )
     lock.add_argument(
         "--check",
@@ -363,6 +432,17 @@ def _add_lock(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     lock.add_argument(
         "--resolver", choices=("uv", "pip-tools"), help="override the configured resolver"
+    )
+    lock.add_argument(
+        "--upgrade",
+        action="store_true",
+        help="let every package move (default: keep locked versions while they still fit)",
+    )
+    lock.add_argument(
+        "--upgrade-package",
+        action="append",
+        metavar="NAME",
+        help="let this package move (repeatable); the others keep their locked versions",
     )
     lock.add_argument(
         "--cache-dir",
@@ -561,9 +641,69 @@ def _add_guard(sub: Any, common: argparse.ArgumentParser) -> None:
     guard.set_defaults(handler=_cmd_guard)
 
 
+def _add_init(sub: Any, common: argparse.ArgumentParser) -> None:
+    """The ``init`` command's arguments."""
+    init = sub.add_parser(
+        "init",
+        parents=[common],
+        help="write a starter [tool.lockdown] (environments, trust, policy)",
+        description="Add a commented [tool.lockdown] to pyproject.toml (or write lockdown.toml "
+        "with --standalone): environments, trust and the upgrade policy. Existing content "
+        "is left as it was; existing lockdown settings are never overwritten.",
+        epilog="examples:\n  lockdown init\n  lockdown init --standalone",
+    )
+    init.add_argument(
+        "--standalone", action="store_true", help="write lockdown.toml instead of pyproject.toml"
+    )
+    init.set_defaults(handler=_cmd_init)
+
+
+def _add_diff(sub: Any, common: argparse.ArgumentParser) -> None:
+    """The ``diff`` command's arguments."""
+    diff = sub.add_parser(
+        "diff",
+        parents=[common],
+        help="the changes between two locks, judged by policy (exit 3 if any is blocked)",
+        description="Compare two locks (or the lock with its version at a git revision) and "
+        "judge every change by [tool.lockdown.policy] and the approvals file, offline.",
+        epilog="examples:\n  lockdown diff --base origin/main\n"
+        "  lockdown diff old/pylock.toml pylock.toml --format markdown",
+    )
+    diff.add_argument("old", nargs="?", type=Path, help="the old lock (or the new one with --base)")
+    diff.add_argument("new", nargs="?", type=Path, help="the new lock (default: the project's)")
+    diff.add_argument("--base", metavar="REV", help="the old lock is the one at this git revision")
+    diff.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    diff.add_argument("-o", "--output", type=Path, metavar="FILE", help="write the report here")
+    diff.set_defaults(handler=_cmd_diff)
+
+
+def _add_approve(sub: Any, common: argparse.ArgumentParser) -> None:
+    """The ``approve`` command's arguments."""
+    approve = sub.add_parser(
+        "approve",
+        parents=[common],
+        help="approve a package version for the upgrade gate",
+        description="Add an approval to the approvals file (lockdown-approvals.toml): the "
+        "next lock admits matching versions until the approval expires.",
+        epilog='examples:\n  lockdown approve urllib3==2.6.0 --reason "CVE-2026-1234 fix"\n'
+        '  lockdown approve requests==2.33.0 --reason "needed by #412" --by alice '
+        "--expires 14d",
+    )
+    approve.add_argument("target", metavar="NAME==VERSION", help="the package and version")
+    approve.add_argument("--reason", required=True, help="why (recorded, and in the lock)")
+    approve.add_argument("--by", help="who approves (default: git user.email, else login name)")
+    approve.add_argument(
+        "--expires", default="30d", help="how long it counts: 14d, 12h, 2w or never (default 30d)"
+    )
+    approve.set_defaults(handler=_cmd_approve)
+
+
 #: Each command's name and the function adding its arguments, in ``--help`` order.
 _COMMANDS: dict[str, Callable[[Any, argparse.ArgumentParser], None]] = {
+    "init": _add_init,
     "lock": _add_lock,
+    "diff": _add_diff,
+    "approve": _add_approve,
     "export": _add_export,
     "keygen": _add_keygen,
     "sign": _add_sign,

@@ -19,6 +19,7 @@ from lockdown.errors import ConfigError, InputError
 from lockdown.names import normalize_name as canonicalize_name
 
 if TYPE_CHECKING:
+    from lockdown.policy.settings import Policy
     from lockdown.sign.trust import TrustPolicy
 
 PYPROJECT = "pyproject.toml"
@@ -56,6 +57,7 @@ KNOWN_KEYS = frozenset(
         "requires-python",
         "trust",
         "install",
+        "policy",
     }
 )
 INSTALL_KEYS = frozenset({"installer", "keep"})
@@ -97,6 +99,22 @@ class Config:
     installer: str = "uv"
     #: ``[tool.lockdown.install] keep``: distributions ``install`` leaves even when unlocked.
     keep: tuple[str, ...] = DEFAULT_KEEP
+    #: ``[tool.lockdown.policy]``: the upgrade gate; ``None`` means the default policy.
+    policy_table: Policy | None = None
+
+    @property
+    def policy(self) -> Policy:
+        """The upgrade gate's policy (the strict default when none is configured)."""
+        if self.policy_table is not None:
+            return self.policy_table
+        from lockdown.policy.settings import Policy  # noqa: PLC0415
+
+        return Policy()
+
+    @property
+    def approvals_path(self) -> Path:
+        """The approvals file."""
+        return self.project_dir / self.policy.approvals
 
     @property
     def output_path(self) -> Path:
@@ -234,7 +252,16 @@ def parse_config(
         canonicalize_name(k)
         for k in _str_list(install.get("keep", list(DEFAULT_KEEP)), "install.keep", source)
     )
+    policy_table = table.get("policy")
+    policy = None
+    if policy_table is not None:
+        if not isinstance(policy_table, dict):
+            raise ConfigError(f"{source}: {where} policy must be a table")
+        from lockdown.policy.settings import parse_policy  # noqa: PLC0415
+
+        policy = parse_policy(policy_table, source=source, where=f"{where} policy")
     return Config(
+        policy_table=policy,
         installer=installer,
         keep=keep,
         trust=trust,
@@ -242,9 +269,9 @@ def parse_config(
         project_dir=project_dir,
         environments=environments,
         environments_explicit=env_raw is not None,
-        index_url=None if index_url is None else _url(index_url, "index-url", source),
+        index_url=None if index_url is None else parse_index_url(index_url, "index-url", source),
         extra_index_urls=tuple(
-            _url(u, "extra-index-urls", source)
+            parse_index_url(u, "extra-index-urls", source)
             for u in _str_list(table.get("extra-index-urls", []), "extra-index-urls", source)
         ),
         resolver=resolver,
@@ -313,7 +340,8 @@ def _marker(value: str, where: str, source: Path) -> str:
         raise ConfigError(f"{source}: {where}: invalid marker {value!r}: {first}") from None
 
 
-def _url(value: object, key: str, source: Path) -> str:
+def parse_index_url(value: object, key: str, source: Path) -> str:
+    """An index URL from the config: http(s) or file, normalized to end in ``/``."""
     url = _str(value, key, source)
     if not url.startswith(("https://", "http://", "file://")):
         raise ConfigError(

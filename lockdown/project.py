@@ -260,5 +260,9 @@ def input_digest(inputs: ProjectInputs, config: Config, resolver: str) -> str:
         "default-groups": list(config.default_groups),
         "resolver": resolver,
     }
+    age = config.policy.min_release_age
+    if age is not None:
+        # A cooldown changes what resolves; absent, the digest is what it always was.
+        payload["min-release-age"] = int(age.total_seconds())
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
     return "sha256:" + hashlib.sha256(blob).hexdigest()

@@ -10,7 +10,8 @@ own data lives only under ``[tool.lockdown]``, which installers ignore.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -20,6 +21,7 @@ from lockdown import __version__
 from lockdown._compat import tomllib
 from lockdown.errors import LockFileError
 from lockdown.fsutil import read_lock_bytes
+from lockdown.names import normalize_name
 
 if TYPE_CHECKING:
     from lockdown.resolve.interface import Artifact, LockedPackage, Resolution
@@ -41,6 +43,14 @@ class LockMetadata:
     dependency_groups: tuple[str, ...]
     default_groups: tuple[str, ...]
     requires_python: str | None
+    #: The cooldown: files uploaded after ``cooldown_cutoff`` were not used
+    #: (``min_release_age`` before the lock was made); recorded so a re-lock
+    #: without ``--upgrade`` resolves against the same cutoff.
+    min_release_age: str | None = None
+    cooldown_cutoff: datetime | None = None
+    #: ``[packages.tool.lockdown]`` per (normalized name, version): the approval
+    #: that admitted the package's change, as the gate recorded it.
+    package_tool: Mapping[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,7 +87,7 @@ def _artifact_table(artifact: Artifact) -> dict[str, Any]:
     return table
 
 
-def _package_table(package: LockedPackage) -> dict[str, Any]:
+def _package_table(package: LockedPackage, tool: Mapping[str, Any] | None = None) -> dict[str, Any]:
     table: dict[str, Any] = {"name": package.name, "version": package.version}
     if package.marker:
         table["marker"] = package.marker
@@ -89,6 +99,8 @@ def _package_table(package: LockedPackage) -> dict[str, Any]:
         table["wheels"] = [
             _artifact_table(w) for w in sorted(package.wheels, key=lambda w: w.filename)
         ]
+    if tool:
+        table["tool"] = {"lockdown": dict(tool)}
     return table
 
 
@@ -105,17 +117,20 @@ def lock_document(resolution: Resolution, meta: LockMetadata) -> dict[str, Any]:
     doc["default-groups"] = list(meta.default_groups)
     doc["created-by"] = CREATED_BY
     doc["packages"] = [
-        _package_table(p) for p in sorted(resolution.packages, key=lambda p: (p.name, p.version))
+        _package_table(p, meta.package_tool.get((normalize_name(p.name), p.version)))
+        for p in sorted(resolution.packages, key=lambda p: (p.name, p.version))
     ]
-    doc["tool"] = {
-        "lockdown": {
-            "lockdown-version": __version__,
-            "input-digest": meta.input_digest,
-            "resolver": resolution.resolver,
-            "resolver-version": resolution.resolver_version,
-            "indexes": list(meta.indexes),
-        }
+    tool: dict[str, Any] = {
+        "lockdown-version": __version__,
+        "input-digest": meta.input_digest,
+        "resolver": resolution.resolver,
+        "resolver-version": resolution.resolver_version,
+        "indexes": list(meta.indexes),
     }
+    if meta.min_release_age is not None and meta.cooldown_cutoff is not None:
+        tool["min-release-age"] = meta.min_release_age
+        tool["cooldown-cutoff"] = meta.cooldown_cutoff
+    doc["tool"] = {"lockdown": tool}
     return doc
 
 

@@ -2,34 +2,52 @@
 
 The steps, in order:
 
-1. read and validate the config and the project's inputs (nothing is resolved
-   if either is wrong);
-2. resolve with the configured backend against the named index;
+1. read and validate the config, the project's inputs, the previous lock and
+   the approvals (nothing is resolved if any is wrong);
+2. resolve with the configured backend against the named index, keeping the
+   previous lock's versions unless ``--upgrade`` / ``--upgrade-package`` says
+   otherwise, and under the cooldown's cutoff when one is configured;
 3. download every artifact not yet in the content-addressed cache and check
    that its bytes have the sha256 and size the index declared;
-4. render and validate the lock in memory;
-5. under the project's run lock, write it atomically, only if it changed.
+4. the gate: the change set against the previous lock, every change and every
+   package judged by policy (:mod:`lockdown.policy.gate`); anything blocked
+   ends the run here, with the verdicts, and nothing written;
+5. render and validate the lock in memory, recording which approval admitted
+   each change;
+6. under the project's run lock, write it atomically, only if it changed.
 
-A failure at any step raises before step 5, so the previous lock stays
-byte-identical.
+A failure or a block at any step ends the run before step 6, so the previous
+lock stays byte-identical.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 from lockdown.artifacts import ArtifactCache, Expected, ensure_cache_dir, verify_all
 from lockdown.config import Config, load_config
-from lockdown.errors import IntegrityError, LockFileError, PackageIndexError
+from lockdown.errors import IntegrityError, LockFileError, PackageIndexError, ResolutionError
 from lockdown.fsutil import atomic_write, default_cache_dir, run_lock
-from lockdown.lock.pylock import LockMetadata, read_lock, render_lock
+from lockdown.lock.pylock import LockFile, LockMetadata, read_lock, render_lock
+from lockdown.names import normalize_name
+from lockdown.policy.approvals import read_approvals
+from lockdown.policy.changes import LockedState, states_from_lock, states_from_resolution
+from lockdown.policy.gate import GateResult, judge
+from lockdown.policy.settings import format_duration
 from lockdown.progress import Reporter
 from lockdown.project import ProjectInputs, input_digest, read_inputs
 from lockdown.resolve import default_index_url, get_resolver
-from lockdown.resolve.interface import Artifact, Resolution, ResolveRequest
+from lockdown.resolve.interface import Artifact, Resolution, Resolver, ResolveRequest
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,9 +55,16 @@ class LockOutcome:
     """What ``lock`` did."""
 
     path: Path
-    #: False when the new lock is byte-identical to the old one.
+    #: False when the new lock is byte-identical to the old one (or it was blocked).
     changed: bool
     resolution: Resolution
+    #: The gate's verdicts; when any blocks, nothing was written.
+    gate: GateResult
+
+    @property
+    def blocked(self) -> bool:
+        """Whether the gate blocked the new lock (the old one was left as it was)."""
+        return bool(self.gate.blocked)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,17 +91,26 @@ def lock_project(
     reporter: Reporter | None = None,
     cache_dir: Path | None = None,
     verify_artifacts: bool = True,
+    upgrade: bool = False,
+    upgrade_packages: Sequence[str] = (),
+    clock: Callable[[], datetime] = _utc_now,
 ) -> LockOutcome:
-    """Resolve the project in ``project_dir`` and write its lock file.
+    """Resolve the project in ``project_dir``, judge the result, and write its lock file.
 
     With ``verify_artifacts`` (the default), every artifact the lock will pin
     is downloaded once into the content-addressed cache and its sha256 and
     size checked against what the index declared, so a lock never records a
-    hash its file does not have.
+    hash its file does not have. ``clock`` is the gate's "now" (approvals'
+    validity, the cooldown's cutoff).
     """
     reporter = reporter or Reporter(quiet=True)
-    # 1. Inputs and config, validated before anything is resolved.
+    now = clock()
+    # 1. Inputs, config, the previous lock and the approvals, validated before resolving.
     config, inputs, name, digest = _prepare(project_dir, resolver)
+    policy = config.policy
+    previous = _previous_lock(config.output_path)
+    approvals = read_approvals(config.approvals_path)
+    wanted_upgrades = _names(upgrade_packages)
     backend = get_resolver(name, notify=reporter.note)
     index_url = config.index_url or default_index_url()
     resolve_inputs = inputs
@@ -86,19 +120,45 @@ def lock_project(
         floor = f">={sys.version_info.major}.{sys.version_info.minor}"
         reporter.note(f"no requires-python declared; locking for Python {floor}")
         resolve_inputs = dataclasses.replace(inputs, requires_python=floor)
+    cutoff = _cooldown_cutoff(
+        previous, policy.min_release_age, now, moving=upgrade or bool(wanted_upgrades)
+    )
     request = ResolveRequest(
         inputs=resolve_inputs,
         environments=config.environments,
         index_url=index_url,
         extra_index_urls=config.extra_index_urls,
+        preferences=() if upgrade else _preferences(previous, wanted_upgrades),
+        exclude_newer=cutoff,
+        exclude_newer_exempt=tuple(sorted(policy.cooldown_exempt)),
+        now=now,
     )
-    # 2. Resolve: the only step that talks to the network.
+    # 2. Resolve: the only step that talks to the network (with step 3's downloads).
     with reporter.status(f"resolving with {name} from {index_url}"):
-        resolution = backend.resolve(request)
+        resolution = _resolve(backend, request, reporter)
     # 3. Check the index's hashes against the files themselves.
     if verify_artifacts:
         resolution = _verify(resolution, cache_dir, reporter)
-    # 4. Render and validate in memory.
+    # 4. The gate.
+    old_states = states_from_lock(previous) if previous is not None else None
+    new_states = states_from_resolution(resolution.packages)
+    yanked: dict[tuple[str, str], str] = {}
+    if policy.yanked == "deny":
+        with reporter.status("checking the index for yanked releases"):
+            yanked = _yanked(_moving(old_states, new_states))
+    result = judge(
+        old_states,
+        new_states,
+        policy=policy,
+        approvals=approvals,
+        now=now,
+        cutoff=cutoff,
+        yanked=yanked,
+    )
+    path = config.output_path
+    if result.blocked:
+        return LockOutcome(path=path, changed=False, resolution=resolution, gate=result)
+    # 5. Render and validate in memory.
     meta = LockMetadata(
         input_digest=digest,
         indexes=(index_url, *config.extra_index_urls),
@@ -106,10 +166,14 @@ def lock_project(
         dependency_groups=tuple(sorted(inputs.groups)),
         default_groups=config.default_groups,
         requires_python=resolve_inputs.requires_python,
+        min_release_age=(
+            format_duration(policy.min_release_age) if policy.min_release_age else None
+        ),
+        cooldown_cutoff=cutoff,
+        package_tool=_approval_records(old_states, new_states, result),
     )
     data = render_lock(resolution, meta)
-    # 5. Write atomically, serialized with any other lockdown run on this lock.
-    path = config.output_path
+    # 6. Write atomically, serialized with any other lockdown run on this lock.
     with run_lock(path):
         try:
             old = path.read_bytes()
@@ -118,7 +182,141 @@ def lock_project(
         changed = old != data
         if changed:
             atomic_write(path, data)
-    return LockOutcome(path=path, changed=changed, resolution=resolution)
+    return LockOutcome(path=path, changed=changed, resolution=resolution, gate=result)
+
+
+def _resolve(backend: Resolver, request: ResolveRequest, reporter: Reporter) -> Resolution:
+    """Resolve, relaxing what lockdown asked for (never what the project asked for).
+
+    1. With the previous lock's versions kept and the cooldown's cutoff.
+    2. Without the kept versions: the inputs may now exclude some of them.
+    3. Without the cutoff either: the inputs may ask for something younger. The
+       gate then blocks every artifact uploaded after the cutoff, so the
+       cooldown still holds, and the user is told exactly what is too young
+       instead of only that nothing resolves.
+    """
+    attempts = [request]
+    if request.preferences:
+        attempts.append(dataclasses.replace(request, preferences=()))
+    if request.exclude_newer is not None:
+        attempts.append(dataclasses.replace(request, preferences=(), exclude_newer=None))
+    first: ResolutionError | None = None
+    for attempt, relaxed in enumerate(attempts):
+        try:
+            return backend.resolve(relaxed)
+        except ResolutionError as exc:
+            first = first or exc
+            if attempt + 1 < len(attempts):
+                what = (
+                    "the locked versions"
+                    if attempt == 0 and request.preferences
+                    else ("the cooldown")
+                )
+                reporter.note(f"cannot resolve with {what} ({exc.message}); relaxing it")
+    assert first is not None  # noqa: S101 - at least one attempt ran and failed
+    raise first
+
+
+def _names(names: Sequence[str]) -> frozenset[str]:
+    return frozenset(normalize_name(n) for n in names)
+
+
+def _previous_lock(path: Path) -> LockFile | None:
+    """The lock being replaced; one that cannot be read stops the run (fail closed)."""
+    if not path.exists():
+        return None
+    try:
+        return read_lock(path)
+    except LockFileError as exc:
+        raise LockFileError(
+            f"the current lock cannot be read, so changes cannot be judged: {exc.message}",
+            hint=f"restore {path.name} from version control, or move it away to lock afresh",
+        ) from None
+
+
+def _cooldown_cutoff(
+    previous: LockFile | None, age: timedelta | None, now: datetime, *, moving: bool
+) -> datetime | None:
+    """The cutoff: the previous lock's when it used the same age and nothing asks to move.
+
+    Re-locking then sees exactly the files the previous lock saw; ``--upgrade``
+    and ``--upgrade-package`` move the cutoff to ``now - age``.
+    """
+    if age is None:
+        return None
+    if previous is not None and not moving:
+        recorded = previous.tool.get("cooldown-cutoff")
+        if (
+            isinstance(recorded, datetime)
+            and recorded.tzinfo is not None
+            and previous.tool.get("min-release-age") == format_duration(age)
+        ):
+            return recorded.astimezone(timezone.utc)
+    return (now - age).replace(microsecond=0)
+
+
+def _preferences(previous: LockFile | None, upgrading: frozenset[str]) -> tuple[str, ...]:
+    """``name==version`` for each package the previous lock pins at a single version."""
+    if previous is None:
+        return ()
+    versions: dict[str, set[str]] = {}
+    for state in states_from_lock(previous):
+        versions.setdefault(state.name, set()).add(state.version)
+    return tuple(
+        f"{name}=={next(iter(found))}"
+        for name, found in sorted(versions.items())
+        if len(found) == 1 and name not in upgrading and next(iter(found))
+    )
+
+
+def _moving(old: Sequence[LockedState] | None, new: Sequence[LockedState]) -> list[LockedState]:
+    """The new lock's packages that are new or changed (all of them for a first lock)."""
+    if old is None:
+        return list(new)
+    before = {(s.name, s.version, s.hashes) for s in old}
+    return [s for s in new if (s.name, s.version, s.hashes) not in before]
+
+
+def _yanked(states: Sequence[LockedState]) -> dict[tuple[str, str], str]:
+    """(name, version) → yank reason, for those of ``states`` whose locked files are yanked.
+
+    Asks each package's own index for its listing (in parallel); a package not
+    from an index has nothing to yank.
+    """
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    from lockdown.resolve.index import IndexClient  # noqa: PLC0415
+
+    todo = [s for s in states if s.index]
+
+    def one(state: LockedState) -> tuple[tuple[str, str], str] | None:
+        assert state.index is not None  # noqa: S101 - filtered above
+        listed = {f.filename: f for f in IndexClient(state.index).project_files(state.name)}
+        for artifact in state.artifacts:
+            found = listed.get(artifact.filename)
+            if found is not None and found.yanked is not None:
+                return (state.name, state.version), found.yanked
+        return None
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return dict(hit for hit in pool.map(one, todo) if hit is not None)
+
+
+def _approval_records(
+    old: Sequence[LockedState] | None, new: Sequence[LockedState], result: GateResult
+) -> dict[tuple[str, str], Mapping[str, Any]]:
+    """What each package records about its approval: this run's, else the previous lock's."""
+    kept = {(s.name, s.version): s.approval for s in old or () if s.approval is not None}
+    records: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for state in new:
+        key = (state.name, state.version)
+        approval = result.approval_for(*key)
+        previous = kept.get(key)
+        if approval is not None:
+            records[key] = approval.record()
+        elif previous is not None:
+            records[key] = previous
+    return records
 
 
 def _verify(resolution: Resolution, cache_dir: Path | None, reporter: Reporter) -> Resolution:

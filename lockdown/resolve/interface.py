@@ -9,7 +9,7 @@ resolution say honestly what the backend's answer covers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Protocol
 
 from lockdown.project import ProjectInputs
@@ -22,6 +22,7 @@ __all__ = [
     "ResolveRequest",
     "Resolver",
     "isolated_environ",
+    "utc_timestamp",
     "uv_binary",
 ]
 
@@ -64,6 +65,15 @@ class ResolveRequest:
     #: The primary index (already defaulted to uv/pip's default).
     index_url: str
     extra_index_urls: tuple[str, ...] = ()
+    #: ``name==version`` pins to keep when they still satisfy the inputs (the
+    #: previous lock's versions, minus what ``--upgrade-package`` names).
+    preferences: tuple[str, ...] = ()
+    #: Cooldown: ignore every file uploaded after this moment (UTC).
+    exclude_newer: datetime | None = None
+    #: Packages the cooldown does not apply to, and the moment to use for them instead.
+    exclude_newer_exempt: tuple[str, ...] = ()
+    #: The lock's "now": the moment exempt packages are limited to.
+    now: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,6 +87,11 @@ class Resolution:
     environments: tuple[str, ...]
     resolver: str
     resolver_version: str
+
+
+def utc_timestamp(moment: datetime) -> str:
+    """RFC 3339 in UTC, to the second (``2026-11-19T10:00:00Z``), as resolvers take it."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Resolver(Protocol):

@@ -43,11 +43,16 @@ from lockdown.resolve.interface import (
     Resolution,
     ResolveRequest,
     isolated_environ,
+    utc_timestamp,
 )
 
 Notify = Callable[[str], None]
 
 BASE_FILE = "base.in"
+
+
+#: The scratch constraints file holding the previous lock's pins.
+PREFERENCES_FILE = "lockdown-preferences.txt"
 
 
 def current_environment_marker() -> str:
@@ -175,7 +180,22 @@ class PipToolsResolver:
             for file_name, (_cond, reqs) in files.items():
                 (work / file_name).write_text("".join(f"{r}\n" for r in reqs), encoding="utf-8")
             out = work / "requirements.txt"
-            self._compile(request, work, list(files), out)
+            options: list[str] = []
+            if request.preferences:
+                # The previous lock's versions, kept unless the inputs now exclude them.
+                (work / PREFERENCES_FILE).write_text(
+                    "".join(f"{p}\n" for p in request.preferences), encoding="utf-8"
+                )
+                options += ["--constraint", PREFERENCES_FILE]
+            if request.exclude_newer is not None:
+                if request.exclude_newer_exempt:
+                    self._notify(
+                        "pip-compile applies the cooldown to every package; cooldown-exempt "
+                        "is honoured by the gate only (use resolver = 'uv' to resolve them "
+                        "without the cooldown)"
+                    )
+                options += ["--uploaded-prior-to", utc_timestamp(request.exclude_newer)]
+            self._compile(request, work, [*options, *files], out)
             pins = parse_compiled(out.read_text(encoding="utf-8"))
         reached = selections_of(pins, {f: cond for f, (cond, _r) in files.items()})
         clients = [

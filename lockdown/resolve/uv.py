@@ -36,6 +36,7 @@ from lockdown.resolve.interface import (
     Resolution,
     ResolveRequest,
     isolated_environ,
+    utc_timestamp,
     uv_binary,
 )
 
@@ -95,7 +96,10 @@ class UvResolver:
             index_args = ["--default-index", request.index_url]
             for url in request.extra_index_urls:
                 index_args += ["--index", url]
-            self._run(["lock", *index_args, *interpreter_args(request)], cwd=work)
+            self._run(
+                ["lock", *index_args, *cooldown_args(request), *interpreter_args(request)],
+                cwd=work,
+            )
             selections: list[tuple[str | None, list[str]]] = [(None, [])]
             selections += [(f"'{e}' in extras", ["--extra", e]) for e in request.inputs.extras]
             selections += [
@@ -144,6 +148,17 @@ class UvResolver:
         return proc
 
 
+def cooldown_args(request: ResolveRequest) -> list[str]:
+    """``--exclude-newer`` for the cooldown, and the exempt packages limited to "now" instead."""
+    if request.exclude_newer is None:
+        return []
+    args = ["--exclude-newer", utc_timestamp(request.exclude_newer)]
+    now = request.now or request.exclude_newer
+    for name in request.exclude_newer_exempt:
+        args += ["--exclude-newer-package", f"{name}={utc_timestamp(now)}"]
+    return args
+
+
 def interpreter_args(request: ResolveRequest) -> list[str]:
     """Hand uv lockdown's own interpreter when it satisfies requires-python.
 
@@ -183,6 +198,9 @@ def scratch_pyproject(request: ResolveRequest) -> str:
     uv = tomlkit.table()
     uv["package"] = False
     uv["environments"] = list(request.environments)
+    if request.preferences:
+        # The previous lock's versions, kept unless the inputs now exclude them.
+        uv["constraint-dependencies"] = list(request.preferences)
     tool = tomlkit.table(is_super_table=True)
     tool["uv"] = uv
     doc["tool"] = tool

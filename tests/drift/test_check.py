@@ -186,7 +186,8 @@ def test_versions_fast_path_is_exact_never_stale(
     assert check(project, env).in_sync  # ...and served from the cache
     # The lock changes: the old entry must not answer for the new lock.
     pyproject = project / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('"alpha>=1"', '"alpha==1.0"'))
+    text = pyproject.read_text().replace('"alpha>=1"', '"alpha==1.0"')
+    pyproject.write_text(text + '\n[tool.lockdown.policy]\nupgrades = "allow"\n')
     assert cli("lock", "--project", project).code == 0
     report = check(project, env)
     # alpha 1.0 needs no beta: beta is now unexpected.

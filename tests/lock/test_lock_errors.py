@@ -13,13 +13,16 @@ from tests.support.pkgindex import PackageIndex
 
 Cli = Callable[..., CliResult]
 
-OLD_LOCK = b"# the previous lock, which a failed run must leave byte-identical\n"
+#: The previous lock's bytes, which a failed run must leave byte-identical (by path).
+_ORIGINAL: dict[Path, bytes] = {}
 
 
 @pytest.fixture
-def old_lock(project: Path) -> Path:
+def old_lock(project: Path, cli: Cli) -> Path:
+    """A real previous lock of ``project`` (the gate reads it before anything else)."""
+    assert cli("lock", "--project", project).code == 0
     path = project / "pylock.toml"
-    path.write_bytes(OLD_LOCK)
+    _ORIGINAL[path] = path.read_bytes()
     return path
 
 
@@ -30,7 +33,7 @@ def assert_failed(result: CliResult, code: int, message: str, lock: Path) -> Non
     assert message in lines[-1]
     assert "Traceback" not in result.err
     assert result.out == ""
-    assert lock.read_bytes() == OLD_LOCK
+    assert lock.read_bytes() == _ORIGINAL[lock]
     leftovers = [p.name for p in lock.parent.iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []
 
@@ -125,12 +128,25 @@ def test_sdist_hash_mismatch_is_caught_too(
 
 
 def test_insecure_flag_skips_verification(
-    project: Path, catalog: PackageIndex, old_lock: Path, cli: Cli
+    project: Path, catalog: PackageIndex, cli: Cli
 ) -> None:
     catalog.corrupt_hash("beta-1.1.tar.gz")
+    declared = catalog.file("beta-1.1.tar.gz").advertised_sha256
     result = cli("lock", "--project", project, "--insecure-no-verify-artifacts")
     assert result.code == 0, result.err
-    assert old_lock.read_bytes() != OLD_LOCK
+    assert declared in (project / "pylock.toml").read_text()  # the index's word, unchecked
+
+
+def test_a_locked_file_whose_hash_changed_is_blocked_even_unverified(
+    project: Path, catalog: PackageIndex, old_lock: Path, cli: Cli
+) -> None:
+    # Same version, other bytes: a re-upload or a tampered index. The gate sees a
+    # source change of an already locked release, which nobody approved.
+    catalog.corrupt_hash("beta-1.1.tar.gz")
+    result = cli("lock", "--project", project, "--insecure-no-verify-artifacts")
+    assert result.code == 3, result.err
+    assert "BLOCKED  beta 1.1 (same version, different artifacts (hashes changed)" in result.err
+    assert old_lock.read_bytes() == _ORIGINAL[old_lock]
 
 
 def test_bad_flag_is_usage_error(project: Path, old_lock: Path, cli: Cli) -> None:

@@ -1,0 +1,300 @@
+"""The change set between two locks: added, removed, upgraded, downgraded, source changed.
+
+Pure: both sides are lists of :class:`LockedState` (built from a lock file or
+from a fresh resolution by the adapters at the bottom), and the result is a
+sorted list of :class:`Change`. A name may be locked at several versions (one
+per environment marker); versions present on both sides are compared for
+their artifacts and index, and the remaining old and new versions are paired
+in order, lowest with lowest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+from packaging.version import InvalidVersion, Version
+
+from lockdown.names import normalize_name
+
+if TYPE_CHECKING:
+    from lockdown.lock.pylock import LockFile
+    from lockdown.resolve.interface import Artifact, LockedPackage
+
+ChangeKind = Literal["added", "removed", "upgraded", "downgraded", "source"]
+#: How big a change is; ``auto-approve`` names these.
+ChangeClass = Literal[
+    "new", "removed", "patch", "minor", "major", "pre-release", "downgrade", "source"
+]
+CHANGE_CLASSES: tuple[ChangeClass, ...] = get_args(ChangeClass)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArtifactFacts:
+    """One artifact of a locked package: what the gate looks at."""
+
+    filename: str
+    url: str
+    sha256: str
+    #: PEP 700 upload time; ``None`` when the index did not give one.
+    upload_time: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockedState:
+    """One locked package entry, reduced to what the change set and the gate compare."""
+
+    name: str
+    version: str
+    marker: str | None
+    #: The simple-API URL it was locked from; ``None`` for a direct URL, path or VCS.
+    index: str | None
+    artifacts: tuple[ArtifactFacts, ...]
+    #: True when at least one wheel is locked (False: sdist only, or not from an index).
+    has_wheels: bool
+    #: ``[packages.tool.lockdown.approval]`` of the lock it came from, if any.
+    approval: Mapping[str, Any] | None = None
+
+    @property
+    def hashes(self) -> frozenset[str]:
+        """The sha256 of every artifact."""
+        return frozenset(a.sha256 for a in self.artifacts)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Change:
+    """One difference between the old lock and the new one."""
+
+    name: str
+    kind: ChangeKind
+    old_version: str | None
+    new_version: str | None
+    classification: ChangeClass
+    #: One line for people (``minor upgrade``, ``index changed from A to B``).
+    detail: str
+    #: For a source change: True when the index differs (dependency confusion).
+    index_changed: bool = False
+
+    @property
+    def arrow(self) -> str:
+        """``2.5.0 → 2.6.0``, ``(new) 1.0``, ``2.5.0 (removed)`` or ``2.5.0`` (source)."""
+        if self.kind == "added":
+            return f"(new) {self.new_version}"
+        if self.kind == "removed":
+            return f"{self.old_version} (removed)"
+        if self.kind == "source":
+            return f"{self.new_version}"
+        return f"{self.old_version} \u2192 {self.new_version}"
+
+
+def classify(old: str, new: str) -> ChangeClass:
+    """``patch`` / ``minor`` / ``major`` / ``pre-release`` / ``downgrade``, by PEP 440.
+
+    A new pre-release or development release is ``pre-release`` whatever else
+    changed; an unparseable version counts as ``major`` (the most cautious).
+    """
+    try:
+        before, after = Version(old), Version(new)
+    except InvalidVersion:
+        return "major"
+    if after < before:
+        return "downgrade"
+    if after.is_prerelease or after.is_devrelease:
+        return "pre-release"
+    a = (*before.release, 0, 0)[:3]
+    b = (*after.release, 0, 0)[:3]
+    if before.epoch != after.epoch or a[0] != b[0]:
+        return "major"
+    if a[1] != b[1]:
+        return "minor"
+    return "patch"
+
+
+_WORDS: Mapping[ChangeClass, str] = {
+    "patch": "patch upgrade",
+    "minor": "minor upgrade",
+    "major": "major upgrade",
+    "pre-release": "upgrade to a pre-release",
+    "downgrade": "downgrade",
+}
+
+
+def change_set(old: Sequence[LockedState], new: Sequence[LockedState]) -> list[Change]:
+    """Every change from ``old`` to ``new``, sorted by name, then version."""
+    before = _by_name(old)
+    after = _by_name(new)
+    changes: list[Change] = []
+    for name in sorted(set(before) | set(after)):
+        olds, news = before.get(name, {}), after.get(name, {})
+        for version in sorted(set(olds) & set(news), key=_version_key):
+            changes.extend(_source_change(olds[version], news[version]))
+        gone = sorted(set(olds) - set(news), key=_version_key)
+        came = sorted(set(news) - set(olds), key=_version_key)
+        for old_version, new_version in zip(gone, came, strict=False):
+            kind = classify(old_version, new_version)
+            changes.append(
+                Change(
+                    name=name,
+                    kind="downgraded" if kind == "downgrade" else "upgraded",
+                    old_version=old_version,
+                    new_version=new_version,
+                    classification=kind,
+                    detail=_WORDS[kind],
+                )
+            )
+        for old_version in gone[len(came) :]:
+            changes.append(
+                Change(
+                    name=name,
+                    kind="removed",
+                    old_version=old_version,
+                    new_version=None,
+                    classification="removed",
+                    detail="no longer locked",
+                )
+            )
+        for new_version in came[len(gone) :]:
+            changes.append(
+                Change(
+                    name=name,
+                    kind="added",
+                    old_version=None,
+                    new_version=new_version,
+                    classification="new",
+                    detail="new package",
+                )
+            )
+    return changes
+
+
+def _source_change(old: LockedState, new: LockedState) -> list[Change]:
+    if _index_key(old.index) != _index_key(new.index):
+        detail = f"index changed from {old.index or 'none'} to {new.index or 'none'}"
+        index_changed = True
+    elif old.hashes != new.hashes:
+        detail = "same version, different artifacts (hashes changed)"
+        index_changed = False
+    else:
+        return []
+    return [
+        Change(
+            name=new.name,
+            kind="source",
+            old_version=old.version,
+            new_version=new.version,
+            classification="source",
+            detail=detail,
+            index_changed=index_changed,
+        )
+    ]
+
+
+def _index_key(url: str | None) -> str | None:
+    return None if url is None else url.rstrip("/") + "/"
+
+
+def _by_name(states: Iterable[LockedState]) -> dict[str, dict[str, LockedState]]:
+    """name → version → state; two entries of one version (other markers) are merged."""
+    out: dict[str, dict[str, LockedState]] = {}
+    for state in states:
+        versions = out.setdefault(state.name, {})
+        seen = versions.get(state.version)
+        if seen is None:
+            versions[state.version] = state
+        else:
+            merged = {a.sha256: a for a in (*seen.artifacts, *state.artifacts)}
+            versions[state.version] = LockedState(
+                name=seen.name,
+                version=seen.version,
+                marker=seen.marker,
+                index=seen.index,
+                artifacts=tuple(merged[k] for k in sorted(merged)),
+                has_wheels=seen.has_wheels or state.has_wheels,
+                approval=seen.approval or state.approval,
+            )
+    return out
+
+
+def _version_key(version: str) -> tuple[int, Version | str]:
+    try:
+        return (0, Version(version))
+    except InvalidVersion:
+        return (1, version)
+
+
+# --- adapters: a lock file, or a resolution, as states ---
+
+
+def states_from_lock(lock: LockFile) -> list[LockedState]:
+    """The packages of a parsed lock (any PEP 751 lock, not only lockdown's)."""
+    raw_packages = lock.raw.get("packages", [])
+    states = []
+    for index, package in enumerate(lock.pylock.packages):
+        artifacts = [
+            ArtifactFacts(
+                filename=_filename(a.url, a.name),
+                url=a.url or "",
+                sha256=a.hashes.get("sha256", ""),
+                upload_time=a.upload_time,
+            )
+            for a in (*(package.wheels or ()), *((package.sdist,) if package.sdist else ()))
+        ]
+        if package.archive is not None:
+            archive = package.archive
+            artifacts.append(
+                ArtifactFacts(
+                    filename=_filename(archive.url, None),
+                    url=archive.url or "",
+                    sha256=archive.hashes.get("sha256", ""),
+                    upload_time=archive.upload_time,
+                )
+            )
+        raw = raw_packages[index] if index < len(raw_packages) else {}
+        tool = raw.get("tool", {}).get("lockdown", {}) if isinstance(raw, Mapping) else {}
+        approval = tool.get("approval") if isinstance(tool, Mapping) else None
+        states.append(
+            LockedState(
+                name=normalize_name(package.name),
+                version=str(package.version) if package.version is not None else "",
+                marker=str(package.marker) if package.marker is not None else None,
+                index=package.index,
+                artifacts=tuple(artifacts),
+                has_wheels=bool(package.wheels),
+                approval=approval if isinstance(approval, Mapping) else None,
+            )
+        )
+    return states
+
+
+def states_from_resolution(packages: Iterable[LockedPackage]) -> list[LockedState]:
+    """The packages of a fresh resolution, before they are written."""
+    return [
+        LockedState(
+            name=normalize_name(p.name),
+            version=p.version,
+            marker=p.marker,
+            index=p.index,
+            artifacts=tuple(
+                _facts(a) for a in (*p.wheels, *((p.sdist,) if p.sdist is not None else ()))
+            ),
+            has_wheels=bool(p.wheels),
+        )
+        for p in packages
+    ]
+
+
+def _facts(artifact: Artifact) -> ArtifactFacts:
+    return ArtifactFacts(
+        filename=artifact.filename,
+        url=artifact.url,
+        sha256=artifact.sha256,
+        upload_time=artifact.upload_time,
+    )
+
+
+def _filename(url: str | None, name: str | None) -> str:
+    if name:
+        return name
+    return (url or "").rsplit("/", 1)[-1] or "an artifact"

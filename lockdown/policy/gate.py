@@ -1,0 +1,227 @@
+"""The gate: every change between two locks, and every locked package, judged by policy.
+
+Pure: the caller supplies both sides (:mod:`~lockdown.policy.changes`), the
+policy, the approvals, the clock's reading, the cooldown cutoff and which
+changed versions the index marks yanked. Nothing here reads a file or the
+network, so every rule is tested on its own.
+
+Rules for every package of the new lock (whether it changed or not):
+
+1. ``deny``: a package matching a deny rule is blocked (no approval admits it).
+2. ``require-wheels``: a package with no wheel is blocked.
+3. ``allowed-indexes``: a package from any other index (or from none) is blocked.
+4. cooldown: an artifact uploaded after the cutoff, or with no upload time, is
+   blocked unless the package is in ``cooldown-exempt``.
+
+Rules for every change:
+
+5. removals are admitted (they add no code, and follow from a judged change);
+6. ``yanked = "deny"``: a new or changed version the index has yanked is blocked;
+7. an index change (same name, another index: dependency confusion) needs an
+   approval whatever ``upgrades`` and ``auto-approve`` say;
+8. otherwise ``upgrades = "allow"``, a class listed in ``auto-approve``, or a
+   valid matching approval admits the change; anything else is blocked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from lockdown.policy.approvals import Approval, find_approval
+from lockdown.policy.changes import Change, LockedState, change_set
+from lockdown.policy.settings import Policy, deny_rules, format_duration
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Verdict:
+    """The gate's answer about one change, or one package breaking a rule."""
+
+    name: str
+    version: str | None
+    #: The change judged; ``None`` for a rule broken by a package that did not change.
+    change: Change | None
+    admitted: bool
+    #: Why, in a few words (``minor upgrade; needs approval``).
+    reason: str
+    #: The approval that admitted it, if one did.
+    approval: Approval | None = None
+    #: What to run to admit it, when an approval can.
+    fix: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GateResult:
+    """Everything the gate found."""
+
+    #: ``None`` for a first lock (nothing to compare with).
+    changes: tuple[Change, ...] | None
+    verdicts: tuple[Verdict, ...]
+
+    @property
+    def blocked(self) -> tuple[Verdict, ...]:
+        """The verdicts that block the new lock."""
+        return tuple(v for v in self.verdicts if not v.admitted)
+
+    def approval_for(self, name: str, version: str) -> Approval | None:
+        """The approval that admitted ``name==version``, if one did."""
+        for verdict in self.verdicts:
+            if verdict.name == name and verdict.version == version and verdict.approval:
+                return verdict.approval
+        return None
+
+
+def judge(
+    old: Sequence[LockedState] | None,
+    new: Sequence[LockedState],
+    *,
+    policy: Policy,
+    approvals: Sequence[Approval],
+    now: datetime,
+    cutoff: datetime | None,
+    yanked: Mapping[tuple[str, str], str] | None = None,
+) -> GateResult:
+    """Judge ``new`` against ``old`` (``None``: a first lock); see the module docstring."""
+    verdicts = [v for state in new for v in _rules(state, policy, cutoff)]
+    changes = None
+    if old is not None:
+        changes = tuple(change_set(old, new))
+        verdicts += [
+            _judge_change(c, policy=policy, approvals=approvals, now=now, yanked=yanked or {})
+            for c in changes
+        ]
+    return GateResult(changes=changes, verdicts=tuple(_unique(verdicts)))
+
+
+def _rules(state: LockedState, policy: Policy, cutoff: datetime | None) -> list[Verdict]:
+    found: list[str] = []
+    # 1. deny
+    for text, name, specifier in deny_rules(policy):
+        if name == state.name and (
+            not specifier or specifier.contains(state.version, prereleases=True)
+        ):
+            found.append(f"denied by policy (deny: {text!r})")
+    # 2. require-wheels
+    if policy.require_wheels and not state.has_wheels:
+        found.append("no wheel (require-wheels = true)")
+    # 3. allowed-indexes
+    if policy.allowed_indexes:
+        allowed = {u.rstrip("/") for u in policy.allowed_indexes}
+        if state.index is None:
+            found.append("not from a package index (allowed-indexes is set)")
+        elif state.index.rstrip("/") not in allowed:
+            found.append(f"from {state.index}, which is not in allowed-indexes")
+    # 4. cooldown
+    if (
+        cutoff is not None
+        and policy.min_release_age is not None
+        and state.name not in policy.cooldown_exempt
+    ):
+        found += _cooldown(state, cutoff, format_duration(policy.min_release_age))
+    return [
+        Verdict(name=state.name, version=state.version, change=None, admitted=False, reason=r)
+        for r in found
+    ]
+
+
+def _cooldown(state: LockedState, cutoff: datetime, age: str) -> list[str]:
+    """The first artifact too young (or of unknown age) for the cooldown, if any."""
+    for artifact in state.artifacts:
+        if artifact.upload_time is None:
+            return [
+                f"{artifact.filename} has no upload time, so its age is unknown "
+                f"(min-release-age = {age!r}; list the package in cooldown-exempt)"
+            ]
+        if artifact.upload_time > cutoff:
+            return [
+                f"{artifact.filename} was uploaded {artifact.upload_time:%Y-%m-%d %H:%M} UTC, "
+                f"after the cooldown cutoff {cutoff:%Y-%m-%d %H:%M} UTC "
+                f"(min-release-age = {age!r})"
+            ]
+    return []
+
+
+def _judge_change(
+    change: Change,
+    *,
+    policy: Policy,
+    approvals: Sequence[Approval],
+    now: datetime,
+    yanked: Mapping[tuple[str, str], str],
+) -> Verdict:
+    version = change.new_version
+    # 5. removals
+    if change.kind == "removed" or version is None:
+        return Verdict(
+            name=change.name,
+            version=change.old_version,
+            change=change,
+            admitted=True,
+            reason="removed",
+        )
+    fix = f'lockdown approve {change.name}=={version} --reason "\u2026"'
+    # 6. yanked
+    reason = yanked.get((change.name, version))
+    if reason is not None and policy.yanked == "deny":
+        why = f": {reason}" if reason else ""
+        return Verdict(
+            name=change.name,
+            version=version,
+            change=change,
+            admitted=False,
+            reason=f"{change.detail}; version {version} is yanked{why} (yanked = 'deny')",
+        )
+    approval = find_approval(approvals, change.name, version, now)
+    # 7. an index change admits nothing but an approval
+    if change.index_changed:
+        if approval is not None:
+            return _admitted(change, version, f"{change.detail}; {approval.describe()}", approval)
+        return Verdict(
+            name=change.name,
+            version=version,
+            change=change,
+            admitted=False,
+            reason=f"{change.detail}; needs approval (a package keeps its first index)",
+            fix=fix,
+        )
+    # 8. policy, then approvals
+    if policy.upgrades == "allow":
+        return _admitted(change, version, f"{change.detail}; upgrades = 'allow'")
+    if change.classification in policy.auto_approve:
+        return _admitted(change, version, f"{change.detail}; auto-approved")
+    if approval is not None:
+        return _admitted(change, version, f"{change.detail}; {approval.describe()}", approval)
+    return Verdict(
+        name=change.name,
+        version=version,
+        change=change,
+        admitted=False,
+        reason=f"{change.detail}; needs approval",
+        fix=fix,
+    )
+
+
+def _admitted(
+    change: Change, version: str, reason: str, approval: Approval | None = None
+) -> Verdict:
+    return Verdict(
+        name=change.name,
+        version=version,
+        change=change,
+        admitted=True,
+        reason=reason,
+        approval=approval,
+    )
+
+
+def _unique(verdicts: list[Verdict]) -> list[Verdict]:
+    """One verdict per (package, version, reason): several entries of a version say it once."""
+    seen: set[tuple[str, str | None, str]] = set()
+    out = []
+    for verdict in verdicts:
+        key = (verdict.name, verdict.version, verdict.reason)
+        if key not in seen:
+            seen.add(key)
+            out.append(verdict)
+    return out

@@ -1,0 +1,112 @@
+"""The gate's verdicts for people and machines: text (terminal, CI log), Markdown, JSON.
+
+``lock`` prints the text form when it blocks; ``diff`` prints any of the
+three (Markdown for a pull-request comment). Blocked verdicts come first, each
+with the command that would admit it when an approval can.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from lockdown.policy.gate import GateResult, Verdict
+
+#: Bumped when a field of the JSON form changes meaning or disappears.
+SCHEMA_VERSION = 1
+FORMATS = ("text", "markdown", "json")
+
+
+def _ordered(result: GateResult) -> list[Verdict]:
+    return sorted(result.verdicts, key=lambda v: (v.admitted, v.name, v.version or ""))
+
+
+def _what(verdict: Verdict) -> str:
+    if verdict.change is not None:
+        return f"{verdict.name} {verdict.change.arrow}"
+    return f"{verdict.name} {verdict.version}"
+
+
+def render_text(result: GateResult, *, admitted: bool = True) -> str:
+    """One line per verdict (``BLOCKED`` first), the fix indented under it."""
+    lines = []
+    for verdict in _ordered(result):
+        if verdict.admitted and not admitted:
+            continue
+        label = "ok     " if verdict.admitted else "BLOCKED"
+        lines.append(f"  {label}  {_what(verdict)} ({verdict.reason})")
+        if verdict.fix and not verdict.admitted:
+            lines.append(f"           {verdict.fix}")
+    if not lines:
+        lines.append("  no changes" if result.changes is not None else "  first lock")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(result: GateResult) -> str:
+    """A summary line and a table: verdict, package, change, reason (and the fix)."""
+    blocked = len(result.blocked)
+    changes = len(result.changes or ())
+    head = f"**lockdown: {blocked} blocked**" if blocked else "**lockdown: every change admitted**"
+    lines = [f"{head} ({changes} change{'s' if changes != 1 else ''})", ""]
+    if not result.verdicts:
+        lines.append("No changes.")
+        return "\n".join(lines) + "\n"
+    lines += ["| verdict | package | change | why |", "|---|---|---|---|"]
+    for verdict in _ordered(result):
+        mark = "ok" if verdict.admitted else "**BLOCKED**"
+        change = verdict.change.arrow if verdict.change is not None else str(verdict.version)
+        why = verdict.reason + (f" \u2014 `{verdict.fix}`" if verdict.fix else "")
+        lines.append(f"| {mark} | `{_cell(verdict.name)}` | {_cell(change)} | {_cell(why)} |")
+    return "\n".join(lines) + "\n"
+
+
+def render_json(result: GateResult) -> str:
+    """Changes and verdicts as JSON, with ``schema_version``."""
+
+    def verdict(v: Verdict) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": v.name,
+            "version": v.version,
+            "admitted": v.admitted,
+            "reason": v.reason,
+            "change": v.change.kind if v.change is not None else None,
+            "fix": v.fix,
+        }
+        if v.approval is not None:
+            out["approval"] = {
+                k: (x.isoformat() if hasattr(x, "isoformat") else x)
+                for k, x in v.approval.record().items()
+            }
+        return out
+
+    doc = {
+        "schema_version": SCHEMA_VERSION,
+        "blocked": len(result.blocked),
+        "first_lock": result.changes is None,
+        "changes": [
+            {
+                "name": c.name,
+                "kind": c.kind,
+                "class": c.classification,
+                "old_version": c.old_version,
+                "new_version": c.new_version,
+                "detail": c.detail,
+            }
+            for c in result.changes or ()
+        ],
+        "verdicts": [verdict(v) for v in _ordered(result)],
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def render(result: GateResult, fmt: str) -> str:
+    """``result`` in ``fmt`` (one of :data:`FORMATS`)."""
+    if fmt == "markdown":
+        return render_markdown(result)
+    if fmt == "json":
+        return render_json(result)
+    return render_text(result)

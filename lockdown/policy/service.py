@@ -1,0 +1,216 @@
+"""``lockdown approve``, ``lockdown diff`` and ``lockdown init``: the steps behind each.
+
+Each writes at most one file, atomically, and only after everything it will
+write has been checked; a refusal leaves every file as it was.
+"""
+
+from __future__ import annotations
+
+import getpass
+import subprocess
+from collections.abc import Callable
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+
+from lockdown.config import PYPROJECT, STANDALONE, Config, load_config, parse_config
+from lockdown.errors import ConfigError, InputError, LockFileError, UsageError
+from lockdown.lock.pylock import LockFile, parse_lock_bytes, read_lock
+from lockdown.policy.approvals import Approval, append_approval, parse_target, read_approvals
+from lockdown.policy.changes import states_from_lock
+from lockdown.policy.gate import GateResult, judge
+from lockdown.policy.settings import Policy, parse_duration
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The current moment, in UTC, to the second."""
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def approve(
+    project_dir: Path,
+    target: str,
+    *,
+    reason: str,
+    by: str | None = None,
+    expires: str = "30d",
+    clock: Clock = utc_now,
+) -> tuple[Path, Approval]:
+    """Record an approval for ``target`` (``name==version``) in the project's approvals file."""
+    name, specifier = parse_target(target)
+    if not reason.strip():
+        raise UsageError("an approval needs a reason", hint='pass --reason "why this version"')
+    now = clock()
+    if expires == "never":
+        until = None
+    else:
+        try:
+            until = now + parse_duration(expires)
+        except UsageError as exc:
+            raise UsageError(f"--expires: {exc.message}", hint=exc.hint) from None
+        if until <= now:
+            raise UsageError("--expires must be in the future", hint="e.g. --expires 14d")
+    config, _ = load_config(project_dir)
+    approval = Approval(
+        package=name,
+        version=specifier,
+        reason=reason.strip(),
+        approved_by=(by or _who()).strip(),
+        approved_at=now,
+        expires=until,
+    )
+    if not approval.approved_by:
+        raise UsageError("an approval needs an approver", hint="pass --by NAME")
+    append_approval(config.approvals_path, approval)
+    return config.approvals_path, approval
+
+
+def _who() -> str:
+    """The approver by default: git's user.email, else the login name."""
+    try:
+        proc = subprocess.run(
+            ["git", "config", "user.email"], capture_output=True, text=True, check=False
+        )
+        if proc.returncode == 0 and proc.stdout.strip():
+            return proc.stdout.strip()
+    except OSError:
+        pass
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return ""
+
+
+def diff(
+    project_dir: Path,
+    *,
+    old: Path | None = None,
+    new: Path | None = None,
+    base: str | None = None,
+    clock: Clock = utc_now,
+) -> GateResult:
+    """Judge the change from ``old`` (or the lock at git revision ``base``) to ``new``.
+
+    Offline: the policy and approvals come from the project, the cooldown's
+    cutoff from the new lock (never later than ``now - min-release-age``);
+    yanks are judged when ``lock`` runs, since only the index knows them.
+    """
+    if (old is None) == (base is None):
+        raise UsageError("give the old lock as a file or as --base REV (one of them)")
+    config = _optional_config(project_dir)
+    policy = config.policy if config is not None else Policy()
+    new_path = new or (config.output_path if config else project_dir / "pylock.toml")
+    new_lock = read_lock(new_path)
+    old_lock = read_lock(old) if old is not None else _lock_at(base or "", new_path)
+    approvals = read_approvals(config.approvals_path) if config is not None else []
+    now = clock()
+    cutoff = None
+    if policy.min_release_age is not None:
+        cutoff = now - policy.min_release_age
+        recorded = new_lock.tool.get("cooldown-cutoff")
+        if isinstance(recorded, datetime) and recorded.tzinfo is not None:
+            cutoff = min(cutoff, recorded.astimezone(timezone.utc))
+    return judge(
+        states_from_lock(old_lock) if old_lock is not None else None,
+        states_from_lock(new_lock),
+        policy=policy,
+        approvals=approvals,
+        now=now,
+        cutoff=cutoff,
+    )
+
+
+def _optional_config(project_dir: Path) -> Config | None:
+    if not (project_dir / PYPROJECT).is_file() and not (project_dir / STANDALONE).is_file():
+        return None
+    return load_config(project_dir)[0]
+
+
+def _lock_at(revision: str, path: Path) -> LockFile | None:
+    """The lock as it is at git ``revision``; ``None`` when it did not exist there."""
+    where = f"{revision}:{path.name}"
+    try:
+        proc = subprocess.run(
+            ["git", "show", f"{revision}:./{path.name}"],
+            cwd=path.parent,
+            capture_output=True,
+            check=False,
+        )
+    except OSError as exc:
+        raise UsageError(f"cannot run git to read {where}: {exc.strerror}") from None
+    if proc.returncode != 0:
+        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        first = message[-1] if message else "git show failed"
+        if "exists on disk, but not in" in first or "does not exist in" in first:
+            return None  # the lock is new in this change: a first lock
+        raise UsageError(f"cannot read {where}: {first}", hint="fetch the revision first")
+    try:
+        raw, model = parse_lock_bytes(proc.stdout, Path(where))
+    except LockFileError as exc:
+        raise LockFileError(f"the lock at {revision}: {exc.message}") from None
+    return LockFile(path=Path(where), data=proc.stdout, raw=raw, pylock=model)
+
+
+def starter_config(*, standalone: bool) -> str:
+    """The starter settings, in ``pyproject.toml`` form or as a standalone ``lockdown.toml``."""
+    text = resources.files("lockdown").joinpath("templates/init.toml").read_text("utf-8")
+    if not standalone:
+        return text
+    # lockdown.toml holds the same keys at its top level.
+    text = text.replace("[tool.lockdown]\n", "").replace("[tool.lockdown.", "[")
+    return text.lstrip("\n")
+
+
+def init(project_dir: Path, *, standalone: bool = False) -> Path:
+    """Write the starter ``[tool.lockdown]`` (or ``lockdown.toml``); never overwrite settings."""
+    import tomlkit  # noqa: PLC0415
+    from tomlkit.exceptions import TOMLKitError  # noqa: PLC0415
+
+    from lockdown.fsutil import atomic_write  # noqa: PLC0415
+
+    standalone_path = project_dir / STANDALONE
+    pyproject_path = project_dir / PYPROJECT
+    if standalone_path.exists():
+        raise UsageError(f"{standalone_path} already exists; nothing was changed")
+    if standalone:
+        text = starter_config(standalone=True)
+        from lockdown._compat import tomllib  # noqa: PLC0415
+
+        parse_config(
+            tomllib.loads(text), source=standalone_path, project_dir=project_dir, where=STANDALONE
+        )
+        atomic_write(standalone_path, text.encode("utf-8"), overwrite=False)
+        return standalone_path
+    if not pyproject_path.is_file():
+        raise InputError(
+            f"no {PYPROJECT} in {project_dir}",
+            hint="run lockdown init in the project, or use --standalone for a lockdown.toml",
+        )
+    current = pyproject_path.read_text(encoding="utf-8")
+    try:
+        doc = tomlkit.parse(current)
+    except TOMLKitError as exc:
+        raise InputError(f"{pyproject_path}: invalid TOML: {exc}") from None
+    tool = doc.get("tool")
+    if isinstance(tool, dict) and "lockdown" in tool:
+        raise ConfigError(
+            f"{pyproject_path} already has [tool.lockdown]; nothing was changed",
+            hint="edit it, or remove it first to start from the template",
+        )
+    updated = current + ("" if current.endswith("\n") or not current else "\n")
+    updated += starter_config(standalone=False)
+    try:
+        merged = tomlkit.parse(updated)
+    except TOMLKitError as exc:
+        raise InputError(
+            f"{pyproject_path}: cannot add [tool.lockdown] to this file: {exc}",
+            hint="add the settings by hand, or use --standalone",
+        ) from None
+    # The settings written must load exactly as `lock` will read them.
+    parse_config(
+        merged.unwrap()["tool"]["lockdown"], source=pyproject_path, project_dir=project_dir
+    )
+    atomic_write(pyproject_path, updated.encode("utf-8"))
+    return pyproject_path

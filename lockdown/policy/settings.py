@@ -1,0 +1,171 @@
+"""``[tool.lockdown.policy]`` into a typed :class:`Policy`, and durations such as ``7 days``.
+
+Every key is checked and an unknown one is an error, as everywhere in the
+config: a typo must never silently turn a rule off.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from lockdown.errors import ConfigError, UsageError
+from lockdown.names import normalize_name
+
+#: The approvals file unless ``approvals`` says otherwise.
+DEFAULT_APPROVALS = "lockdown-approvals.toml"
+
+POLICY_KEYS = frozenset(
+    {
+        "upgrades",
+        "auto-approve",
+        "min-release-age",
+        "cooldown-exempt",
+        "allowed-indexes",
+        "yanked",
+        "require-wheels",
+        "deny",
+        "approvals",
+    }
+)
+#: What ``auto-approve`` may list: every change class except ``removed`` (always
+#: admitted: a removal adds no code, and follows from a change that was judged).
+AUTO_APPROVABLE = ("patch", "minor", "major", "pre-release", "downgrade", "new", "source")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Policy:
+    """What the gate admits; the defaults admit nothing without an approval."""
+
+    #: ``approve``: every change needs an approval (or ``auto-approve``); ``allow``: none do.
+    upgrades: Literal["approve", "allow"] = "approve"
+    #: Change classes admitted without an approval.
+    auto_approve: frozenset[str] = frozenset()
+    #: Cooldown: no artifact uploaded more recently than this; ``None``: no cooldown.
+    min_release_age: timedelta | None = None
+    #: Packages the cooldown does not apply to (normalized names).
+    cooldown_exempt: frozenset[str] = frozenset()
+    #: Indexes packages may come from (simple-API URLs, ending in ``/``); empty: any.
+    allowed_indexes: tuple[str, ...] = ()
+    #: ``deny``: a changed or new package whose version is yanked is blocked.
+    yanked: Literal["deny", "allow"] = "deny"
+    #: No sdist-only packages.
+    require_wheels: bool = False
+    #: Requirements no locked package may match (``name`` or ``name<1.2``).
+    deny: tuple[str, ...] = ()
+    #: The approvals file, relative to the project directory.
+    approvals: str = DEFAULT_APPROVALS
+
+
+def parse_policy(table: Mapping[str, Any], *, source: Path, where: str) -> Policy:
+    """Validate ``[tool.lockdown.policy]``."""
+    from lockdown.config import reject_unknown  # noqa: PLC0415 - config imports this module
+
+    reject_unknown(table, POLICY_KEYS, source=source, where=where)
+    upgrades = table.get("upgrades", "approve")
+    if upgrades not in ("approve", "allow"):
+        raise ConfigError(
+            f"{source}: {where} upgrades must be 'approve' or 'allow', not {upgrades!r}"
+        )
+    auto = _strings(table.get("auto-approve", []), f"{where} auto-approve", source)
+    for item in auto:
+        if item not in AUTO_APPROVABLE:
+            raise ConfigError(
+                f"{source}: {where} auto-approve: unknown change class {item!r}",
+                hint=f"use some of: {', '.join(AUTO_APPROVABLE)}",
+            )
+    age_raw = table.get("min-release-age")
+    age = None
+    if age_raw is not None:
+        if not isinstance(age_raw, str):
+            raise ConfigError(
+                f"{source}: {where} min-release-age must be a string such as '7 days'"
+            )
+        try:
+            age = parse_duration(age_raw)
+        except UsageError as exc:
+            raise ConfigError(f"{source}: {where} min-release-age: {exc.message}") from None
+    yanked = table.get("yanked", "deny")
+    if yanked not in ("deny", "allow"):
+        raise ConfigError(f"{source}: {where} yanked must be 'deny' or 'allow', not {yanked!r}")
+    require_wheels = table.get("require-wheels", False)
+    if not isinstance(require_wheels, bool):
+        raise ConfigError(f"{source}: {where} require-wheels must be true or false")
+    deny = _strings(table.get("deny", []), f"{where} deny", source)
+    for index, text in enumerate(deny):
+        _deny_rule(text, f"{source}: {where} deny[{index}]")
+    approvals = table.get("approvals", DEFAULT_APPROVALS)
+    if not isinstance(approvals, str) or not approvals:
+        raise ConfigError(f"{source}: {where} approvals must be a file name")
+    from lockdown.config import parse_index_url  # noqa: PLC0415
+
+    return Policy(
+        upgrades=upgrades,
+        auto_approve=frozenset(auto),
+        min_release_age=age,
+        cooldown_exempt=frozenset(
+            normalize_name(n)
+            for n in _strings(table.get("cooldown-exempt", []), f"{where} cooldown-exempt", source)
+        ),
+        allowed_indexes=tuple(
+            parse_index_url(u, f"{where} allowed-indexes", source)
+            for u in _strings(table.get("allowed-indexes", []), f"{where} allowed-indexes", source)
+        ),
+        yanked=yanked,
+        require_wheels=require_wheels,
+        deny=tuple(deny),
+        approvals=approvals,
+    )
+
+
+def _strings(value: object, where: str, source: Path) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{source}: {where} must be a list of strings")
+    return list(value)
+
+
+def _deny_rule(text: str, where: str) -> tuple[str, Any]:
+    """``name`` or ``name<spec>`` into (normalized name, SpecifierSet)."""
+    from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415
+
+    try:
+        req = Requirement(text)
+    except InvalidRequirement as exc:
+        raise ConfigError(f"{where}: invalid rule {text!r}: {str(exc).splitlines()[0]}") from None
+    if req.marker is not None or req.url or req.extras:
+        raise ConfigError(f"{where}: {text!r}: only a name and a version specifier are allowed")
+    return normalize_name(req.name), req.specifier
+
+
+def deny_rules(policy: Policy) -> list[tuple[str, str, Any]]:
+    """``(rule text, normalized name, SpecifierSet)`` for each ``deny`` entry."""
+    return [(text, *_deny_rule(text, "deny")) for text in policy.deny]
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(w|weeks?|d|days?|h|hours?|m|min|minutes?)\s*$", re.IGNORECASE)
+_UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``7 days``, ``7d``, ``2 weeks``, ``12h``, ``30 minutes`` into a timedelta."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise UsageError(
+            f"{text!r} is not a duration", hint="write it like '7 days', '14d', '12h' or '2 weeks'"
+        )
+    unit = _UNITS[match.group(2)[0].lower()]
+    return timedelta(**{unit: int(match.group(1))})
+
+
+def format_duration(value: timedelta) -> str:
+    """The shortest exact form: ``7 days``, ``12 hours``, ``90 minutes``."""
+    seconds = int(value.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0 and seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
