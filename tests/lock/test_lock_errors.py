@@ -127,9 +127,7 @@ def test_sdist_hash_mismatch_is_caught_too(
     assert "but the file served has sha256 " in result.err
 
 
-def test_insecure_flag_skips_verification(
-    project: Path, catalog: PackageIndex, cli: Cli
-) -> None:
+def test_insecure_flag_skips_verification(project: Path, catalog: PackageIndex, cli: Cli) -> None:
     catalog.corrupt_hash("beta-1.1.tar.gz")
     declared = catalog.file("beta-1.1.tar.gz").advertised_sha256
     result = cli("lock", "--project", project, "--insecure-no-verify-artifacts")
