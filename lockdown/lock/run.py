@@ -305,7 +305,11 @@ def _yanked(states: Sequence[LockedState]) -> dict[tuple[str, str], str]:
 def _approval_records(
     old: Sequence[LockedState] | None, new: Sequence[LockedState], result: GateResult
 ) -> dict[tuple[str, str], Mapping[str, Any]]:
-    """What each package records about its approval: this run's, else the previous lock's."""
+    """Each package's ``[packages.tool.lockdown]``: the approval that admitted it.
+
+    This run's approval for a changed package, else what the previous lock
+    recorded for the same version (so a re-lock keeps saying why).
+    """
     kept = {(s.name, s.version): s.approval for s in old or () if s.approval is not None}
     records: dict[tuple[str, str], Mapping[str, Any]] = {}
     for state in new:
@@ -313,9 +317,9 @@ def _approval_records(
         approval = result.approval_for(*key)
         previous = kept.get(key)
         if approval is not None:
-            records[key] = approval.record()
+            records[key] = {"approval": approval.record()}
         elif previous is not None:
-            records[key] = previous
+            records[key] = {"approval": previous}
     return records
 
 

@@ -11,12 +11,14 @@ Rules for every package of the new lock (whether it changed or not):
 2. ``require-wheels``: a package with no wheel is blocked.
 3. ``allowed-indexes``: a package from any other index (or from none) is blocked.
 4. cooldown: an artifact uploaded after the cutoff, or with no upload time, is
-   blocked unless the package is in ``cooldown-exempt``.
+   blocked unless the package is in ``cooldown-exempt``;
+5. ``yanked = "deny"``: a version the index has yanked is blocked (the caller
+   asks the index about new and changed packages only: a release yanked after
+   it was locked does not stop every later re-lock).
 
 Rules for every change:
 
-5. removals are admitted (they add no code, and follow from a judged change);
-6. ``yanked = "deny"``: a new or changed version the index has yanked is blocked;
+6. removals are admitted (they add no code, and follow from a judged change);
 7. an index change (same name, another index: dependency confusion) needs an
    approval whatever ``upgrades`` and ``auto-approve`` say;
 8. otherwise ``upgrades = "allow"``, a class listed in ``auto-approve``, or a
@@ -83,18 +85,20 @@ def judge(
     yanked: Mapping[tuple[str, str], str] | None = None,
 ) -> GateResult:
     """Judge ``new`` against ``old`` (``None``: a first lock); see the module docstring."""
-    verdicts = [v for state in new for v in _rules(state, policy, cutoff)]
+    verdicts = [v for state in new for v in _rules(state, policy, cutoff, yanked or {})]
     changes = None
     if old is not None:
         changes = tuple(change_set(old, new))
-        verdicts += [
-            _judge_change(c, policy=policy, approvals=approvals, now=now, yanked=yanked or {})
-            for c in changes
-        ]
+        verdicts += [_judge_change(c, policy=policy, approvals=approvals, now=now) for c in changes]
     return GateResult(changes=changes, verdicts=tuple(_unique(verdicts)))
 
 
-def _rules(state: LockedState, policy: Policy, cutoff: datetime | None) -> list[Verdict]:
+def _rules(
+    state: LockedState,
+    policy: Policy,
+    cutoff: datetime | None,
+    yanked: Mapping[tuple[str, str], str],
+) -> list[Verdict]:
     found: list[str] = []
     # 1. deny
     for text, name, specifier in deny_rules(policy):
@@ -119,6 +123,11 @@ def _rules(state: LockedState, policy: Policy, cutoff: datetime | None) -> list[
         and state.name not in policy.cooldown_exempt
     ):
         found += _cooldown(state, cutoff, format_duration(policy.min_release_age))
+    # 5. yanked
+    reason = yanked.get((state.name, state.version))
+    if reason is not None and policy.yanked == "deny":
+        why = f": {reason}" if reason else ""
+        found.append(f"version {state.version} is yanked{why} (yanked = 'deny')")
     return [
         Verdict(name=state.name, version=state.version, change=None, admitted=False, reason=r)
         for r in found
@@ -148,10 +157,9 @@ def _judge_change(
     policy: Policy,
     approvals: Sequence[Approval],
     now: datetime,
-    yanked: Mapping[tuple[str, str], str],
 ) -> Verdict:
     version = change.new_version
-    # 5. removals
+    # 6. removals
     if change.kind == "removed" or version is None:
         return Verdict(
             name=change.name,
@@ -161,17 +169,6 @@ def _judge_change(
             reason="removed",
         )
     fix = f'lockdown approve {change.name}=={version} --reason "\u2026"'
-    # 6. yanked
-    reason = yanked.get((change.name, version))
-    if reason is not None and policy.yanked == "deny":
-        why = f": {reason}" if reason else ""
-        return Verdict(
-            name=change.name,
-            version=version,
-            change=change,
-            admitted=False,
-            reason=f"{change.detail}; version {version} is yanked{why} (yanked = 'deny')",
-        )
     approval = find_approval(approvals, change.name, version, now)
     # 7. an index change admits nothing but an approval
     if change.index_changed:
