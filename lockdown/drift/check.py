@@ -68,35 +68,6 @@ def _entry(
     )
 
 
-def _cached_entry(
-    lock_path: Path,
-    python: str,
-    *,
-    extras: Collection[str],
-    groups: Collection[str] | None,
-    cache_dir: Path | None,
-) -> tuple[CachedTarget, str]:
-    """The expected set and the target's facts, from the cache when its key still matches."""
-    from lockdown.drift import fastpath  # noqa: PLC0415
-    from lockdown.fsutil import default_cache_dir, read_lock_bytes  # noqa: PLC0415
-
-    data = read_lock_bytes(lock_path)
-    root = cache_dir or default_cache_dir()
-    lock_sha256 = hashlib.sha256(data).hexdigest()
-    key = fastpath.cache_key(lock_sha256, python, extras=extras, groups=groups)
-    entry = fastpath.load(root, key) if key is not None else None
-    if entry is None:
-        from lockdown.env.python_env import inspect_interpreter  # noqa: PLC0415
-        from lockdown.lock.pylock import LockFile, parse_lock_bytes  # noqa: PLC0415
-
-        raw, model = parse_lock_bytes(data, lock_path)
-        lock = LockFile(path=lock_path, data=data, raw=raw, pylock=model)
-        entry = _entry(lock, inspect_interpreter(python), extras, groups)
-        if key is not None:
-            fastpath.store(root, key, entry)
-    return entry, lock_sha256
-
-
 def run_check(
     lock_path: Path,
     *,
@@ -135,8 +106,16 @@ def run_check(
         lock_sha256 = hashlib.sha256(lock.data).hexdigest()
     else:
         # The cron path: from the cache when nothing the answer depends on changed.
-        entry, lock_sha256 = _cached_entry(
-            lock_path, interpreter, extras=extras, groups=groups, cache_dir=cache_dir
+        from lockdown.drift.fastpath import cached  # noqa: PLC0415
+
+        entry, lock_sha256 = cached(
+            lock_path,
+            interpreter,
+            extras=extras,
+            groups=groups,
+            cache_dir=cache_dir,
+            purpose="check",
+            compute=lambda lock, target: _entry(lock, target, extras, groups),
         )
     # 4. What the target holds.
     site_packages = [Path(p) for p in entry.site_packages]

@@ -22,7 +22,7 @@ scalar), read with ``str.split``: the cron path does not import :mod:`json`.
 import hashlib
 import os
 import sys
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -30,14 +30,20 @@ from lockdown import __version__
 
 if TYPE_CHECKING:
     from lockdown.drift.compare import ExpectedPin
+    from lockdown.env.python_env import TargetInfo
+    from lockdown.lock.pylock import LockFile
 
 FORMAT = 2
 #: The first line of every entry.
 MAGIC = f"lockdown-check-cache {FORMAT}"
 
 
+#: One artifact ``install`` selected: name, version, url, filename, sha256, size, is-sdist.
+SelectedRow = tuple[str, str, str, str, str, "int | None", bool]
+
+
 class CachedTarget(NamedTuple):
-    """Everything the versions level needs that is expensive to work out."""
+    """Everything the versions level (or an install's plan) needs that is expensive to work out."""
 
     expected: dict[str, tuple[str | None, bool]]
     site_packages: tuple[str, ...]
@@ -45,6 +51,8 @@ class CachedTarget(NamedTuple):
     executable: str
     in_venv: bool
     python_version: str
+    #: ``install`` only: the one artifact selected per package, in name order.
+    selected: tuple[SelectedRow, ...] = ()
 
     def pins(self) -> dict[str, "ExpectedPin"]:
         """The expected set as :class:`~lockdown.drift.compare.ExpectedPin` values."""
@@ -59,8 +67,13 @@ def cache_key(
     *,
     extras: Collection[str],
     groups: Collection[str] | None,
+    purpose: str = "check",
 ) -> str | None:
-    """The key for this lock and target, or ``None`` when the target cannot be identified."""
+    """The key for this lock and target, or ``None`` when the target cannot be identified.
+
+    ``purpose`` keeps apart answers to different questions about the same lock
+    and target (``check``; ``install`` with or without ``--allow-build``).
+    """
     try:
         located = Path(python).absolute()
         real = os.path.realpath(located)
@@ -86,6 +99,7 @@ def cache_key(
         sorted(extras),
         None if groups is None else sorted(groups),
         sys.platform,
+        purpose,
     )
     return hashlib.sha256(repr(material).encode("utf-8", "surrogateescape")).hexdigest()
 
@@ -104,12 +118,27 @@ def load(cache_dir: Path, key: str) -> CachedTarget | None:
     if lines[0] != MAGIC or lines[-1] != "end":
         return None  # another format, or a file cut short
     expected: dict[str, tuple[str | None, bool]] = {}
+    selected: list[SelectedRow] = []
     sites: list[str] = []
     scalars: dict[str, str] = {}
     for line in lines[1:-1]:
         fields = line.split("\t")
         if fields[0] == "pin" and len(fields) == 4 and fields[3] in ("0", "1"):
             expected[fields[1]] = (fields[2] or None, fields[3] == "1")
+        elif fields[0] == "sel" and len(fields) == 8 and fields[7] in ("0", "1"):
+            size = fields[6]
+            if size and not size.isdigit():
+                return None
+            row: SelectedRow = (
+                fields[1],
+                fields[2],
+                fields[3],
+                fields[4],
+                fields[5],
+                int(size) if size else None,
+                fields[7] == "1",
+            )
+            selected.append(row)
         elif fields[0] == "site" and len(fields) == 2:
             sites.append(fields[1])
         elif len(fields) == 2 and fields[0] in _SCALARS:
@@ -125,6 +154,7 @@ def load(cache_dir: Path, key: str) -> CachedTarget | None:
         executable=scalars["executable"],
         in_venv=scalars["in_venv"] == "1",
         python_version=scalars["python_version"],
+        selected=tuple(selected),
     )
 
 
@@ -146,8 +176,13 @@ def store(cache_dir: Path, key: str, entry: CachedTarget) -> None:
         f"pin\t{name}\t{version or ''}\t{int(from_index)}"
         for name, (version, from_index) in sorted(entry.expected.items())
     ]
+    lines += [
+        "\t".join(("sel", *row[:5], "" if row[5] is None else str(row[5]), str(int(row[6]))))
+        for row in entry.selected
+    ]
     values = [*_scalars(entry), *entry.site_packages]
     values += [f"{name}{version}" for name, (version, _i) in entry.expected.items()]
+    values += [field for row in entry.selected for field in row[:5]]
     if any("\t" in v or "\n" in v for v in values):
         return
     lines.append("end")
@@ -161,6 +196,40 @@ def store(cache_dir: Path, key: str, entry: CachedTarget) -> None:
 
 def _scalars(entry: CachedTarget) -> tuple[str, str, str, str]:
     return entry.prefix, entry.executable, str(int(entry.in_venv)), entry.python_version
+
+
+def cached(
+    lock_path: Path,
+    python: str,
+    *,
+    extras: Collection[str],
+    groups: Collection[str] | None,
+    cache_dir: Path | None,
+    purpose: str,
+    compute: Callable[["LockFile", "TargetInfo"], CachedTarget],
+) -> tuple[CachedTarget, str]:
+    """The entry for this lock and target (cached while its key matches), and the lock's sha256.
+
+    On a miss the lock is parsed and validated, the target asked, ``compute``
+    run, and its answer stored for the next run.
+    """
+    from lockdown.fsutil import default_cache_dir, read_lock_bytes  # noqa: PLC0415
+
+    data = read_lock_bytes(lock_path)
+    root = cache_dir or default_cache_dir()
+    lock_sha256 = hashlib.sha256(data).hexdigest()
+    key = cache_key(lock_sha256, python, extras=extras, groups=groups, purpose=purpose)
+    entry = load(root, key) if key is not None else None
+    if entry is None:
+        from lockdown.env.python_env import inspect_interpreter  # noqa: PLC0415
+        from lockdown.lock.pylock import LockFile, parse_lock_bytes  # noqa: PLC0415
+
+        raw, model = parse_lock_bytes(data, lock_path)
+        lock = LockFile(path=lock_path, data=data, raw=raw, pylock=model)
+        entry = compute(lock, inspect_interpreter(python))
+        if key is not None:
+            store(root, key, entry)
+    return entry, lock_sha256
 
 
 def pins_of(expected: Mapping[str, "ExpectedPin"]) -> dict[str, tuple[str | None, bool]]:

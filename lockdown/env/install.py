@@ -25,25 +25,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
 
-from packaging.markers import Environment
-from packaging.pylock import (
-    Package,
-    PackageSdist,
-    PackageWheel,
-    PylockSelectError,
-)
-from packaging.tags import parse_tag
-from packaging.utils import NormalizedName, canonicalize_name
-
 from lockdown.artifacts import ArtifactCache, Expected, verify_all
 from lockdown.env import DEFAULT_KEEP
 from lockdown.env.python_env import InstalledDist, TargetInfo
 from lockdown.errors import IntegrityError, LockdownError
-from lockdown.lock.pylock import LockFile
+from lockdown.names import normalize_name
 from lockdown.tools import isolated_environ, uv_binary
 
 if TYPE_CHECKING:
+    from packaging.pylock import Package
+    from packaging.utils import NormalizedName
+
     from lockdown.config import Config
+    from lockdown.drift.fastpath import CachedTarget, SelectedRow
+    from lockdown.lock.pylock import LockFile
 
 Installer = Literal["uv", "pip"]
 INSTALLERS: tuple[Installer, ...] = ("uv", "pip")
@@ -101,6 +96,11 @@ def select_artifacts(
     Fails closed (exit 16) when a package has no artifact for the target, or
     only an sdist without ``allow_build``, or a source that has no hash.
     """
+    # packaging is imported here: the warm path (a cached selection) never needs it.
+    from packaging.markers import Environment  # noqa: PLC0415
+    from packaging.pylock import PylockSelectError  # noqa: PLC0415
+    from packaging.tags import parse_tag  # noqa: PLC0415
+
     platform = (
         f"{target.environment.get('sys_platform')} {target.environment.get('platform_machine')}"
     )
@@ -110,10 +110,8 @@ def select_artifacts(
             lock.pylock.select(
                 environment=cast("Environment", target.environment),
                 tags=[t for tag in target.tags for t in parse_tag(tag)],
-                extras=[canonicalize_name(e) for e in extras],
-                dependency_groups=None
-                if groups is None
-                else [canonicalize_name(g) for g in groups],
+                extras=[normalize_name(e) for e in extras],
+                dependency_groups=None if groups is None else [normalize_name(g) for g in groups],
                 prefer_sdist_predicate=None,
             )
         )
@@ -131,7 +129,9 @@ def select_artifacts(
 def _selected(
     lock: LockFile, package: Package, artifact: object, allow_build: bool, platform: str
 ) -> Selected:
-    name = canonicalize_name(package.name)
+    from packaging.pylock import PackageSdist, PackageWheel  # noqa: PLC0415
+
+    name = normalize_name(package.name)
     where = f"{lock.path}: {name}"
     if not isinstance(artifact, (PackageWheel, PackageSdist)):
         raise IntegrityError(
@@ -172,7 +172,7 @@ def plan(
     """Compare what the lock wants with what is installed (pure)."""
     wanted = {s.name: s for s in selected}
     have = {d.name: d for d in installed}
-    keep_names = {canonicalize_name(k) for k in keep}
+    keep_names = {normalize_name(k) for k in keep}
     add = tuple(s for n, s in wanted.items() if n not in have)
     change = tuple(
         (have[n], s)
@@ -348,6 +348,51 @@ def _run(cmd: list[str], env: dict[str, str], what: str) -> None:
         )
 
 
+def _facts(
+    lock: LockFile,
+    target: TargetInfo,
+    extras: Collection[str],
+    groups: Collection[str] | None,
+    allow_build: bool,
+) -> CachedTarget:
+    """What a plan needs of the lock and the target, in the fast path's cacheable form."""
+    from lockdown.drift.fastpath import CachedTarget  # noqa: PLC0415
+
+    selected = select_artifacts(lock, target, extras=extras, groups=groups, allow_build=allow_build)
+    return CachedTarget(
+        expected={},
+        site_packages=tuple(str(p) for p in target.site_packages),
+        prefix=str(target.prefix),
+        executable=str(target.executable),
+        in_venv=target.in_venv,
+        python_version=target.environment.get("python_full_version", "?"),
+        selected=tuple(
+            (
+                s.name,
+                s.version,
+                s.artifact.url,
+                s.artifact.filename,
+                s.artifact.sha256,
+                s.artifact.size,
+                s.is_sdist,
+            )
+            for s in selected
+        ),
+    )
+
+
+def _from_row(row: SelectedRow, lock_path: Path) -> Selected:
+    name, version, url, filename, sha256, size, is_sdist = row
+    return Selected(
+        name=cast("NormalizedName", name),
+        version=version,
+        artifact=Expected(
+            url=url, filename=filename, sha256=sha256, size=size, source=str(lock_path)
+        ),
+        is_sdist=is_sdist,
+    )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class InstallOutcome:
     """What ``install`` did (or, with ``dry_run``, would do)."""
@@ -388,24 +433,41 @@ def install(
 
     notify = notify or (lambda _message: None)
     status = status or (lambda _message: contextlib.nullcontext())
-    # 1. The lock, read once; verified first when the policy says so.
-    from lockdown.sign.service import load_lock  # noqa: PLC0415
+    from lockdown.sign import signature_required  # noqa: PLC0415
 
-    lock, signer = load_lock(lock_path, config=config, require_signature=require_signature)
     # The target: an existing venv's interpreter, or the base one a new venv gets.
     target_python, exists = target_interpreter(venv, python, may_create=True)
-    target = inspect_interpreter(target_python)
-    if venv is None and not target.in_venv:
+    signer: str | None = None
+    if signature_required(config, require_signature):
+        # 1. and 2. The lock, read once and verified; its selection worked out afresh.
+        from lockdown.sign.service import load_lock  # noqa: PLC0415
+
+        lock, signer = load_lock(lock_path, config=config, require_signature=True)
+        facts = _facts(lock, inspect_interpreter(target_python), extras, groups, allow_build)
+    else:
+        # 1. and 2. From the fast path's cache while the lock and the target are unchanged.
+        from lockdown.drift.fastpath import cached  # noqa: PLC0415
+
+        facts, _sha256 = cached(
+            lock_path,
+            target_python,
+            extras=extras,
+            groups=groups,
+            cache_dir=cache_dir,
+            purpose=f"install allow-build={allow_build}",
+            compute=lambda lock, target: _facts(lock, target, extras, groups, allow_build),
+        )
+    if venv is None and not facts.in_venv:
         raise LockdownError(
             f"{target_python} is not a virtual environment; lockdown installs only into venvs",
             hint="pass --venv DIR",
         )
-    installed = installed_distributions(target.site_packages) if exists else []
-    # 2. The plan.
-    selected = select_artifacts(lock, target, extras=extras, groups=groups, allow_build=allow_build)
+    site_packages = [Path(p) for p in facts.site_packages]
+    installed = installed_distributions(site_packages) if exists else []
+    selected = tuple(_from_row(row, lock_path) for row in facts.selected)
     keep = config.keep if config is not None else DEFAULT_KEEP
     the_plan = plan(selected, installed, keep=keep)
-    venv_exe = venv_python(venv) if venv is not None else target.executable
+    venv_exe = venv_python(venv) if venv is not None else Path(facts.executable)
     if dry_run or the_plan.in_sync:
         return InstallOutcome(
             plan=the_plan, python=venv_exe, created_venv=False, dry_run=dry_run, signer=signer

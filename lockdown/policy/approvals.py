@@ -188,13 +188,16 @@ def append_approval(path: Path, approval: Approval) -> None:
     3. Check the new text reads back as valid approvals, then write it atomically.
     """
     import tomlkit  # noqa: PLC0415
+    from tomlkit.items import AoT  # noqa: PLC0415
 
     from lockdown.fsutil import atomic_write  # noqa: PLC0415
 
     # 1. The current file, validated like any read of it.
     if path.exists():
         read_approvals(path)
-        doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+        current = path.read_text(encoding="utf-8")
+        # A last line without its newline would run into the table appended after it.
+        doc = tomlkit.parse(current if current.endswith("\n") or not current else current + "\n")
     else:
         doc = tomlkit.parse(HEADER)
     # 2. One more table at the end.
@@ -207,8 +210,17 @@ def append_approval(path: Path, approval: Approval) -> None:
     if approval.expires is not None:
         table["expires"] = approval.expires
     entries = doc.get("approval")
-    if entries is None:
+    if not isinstance(entries, AoT):
+        # Absent, or written as an inline array (`approval = []`, valid TOML):
+        # continue as an array of tables, keeping any entries it held.
+        kept = list(entries or [])
+        if entries is not None:
+            del doc["approval"]
         entries = tomlkit.aot()
+        for entry in kept:
+            converted = tomlkit.table()
+            converted.update(entry)
+            entries.append(converted)
         doc["approval"] = entries
     entries.append(table)
     text = tomlkit.dumps(doc)

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, get_args
+from urllib.parse import urlsplit
 
 from packaging.version import InvalidVersion, Version
 
@@ -122,55 +123,67 @@ _WORDS: Mapping[ChangeClass, str] = {
 
 
 def change_set(old: Sequence[LockedState], new: Sequence[LockedState]) -> list[Change]:
-    """Every change from ``old`` to ``new``, sorted by name, then version."""
+    """Every change from ``old`` to ``new``, sorted by name, then by the version each is
+    about (the new one; the old one for a removal)."""
     before = _by_name(old)
     after = _by_name(new)
     changes: list[Change] = []
     for name in sorted(set(before) | set(after)):
-        olds, news = before.get(name, {}), after.get(name, {})
-        for version in sorted(set(olds) & set(news), key=_version_key):
-            changes.extend(_source_change(olds[version], news[version]))
-        gone = sorted(set(olds) - set(news), key=_version_key)
-        came = sorted(set(news) - set(olds), key=_version_key)
-        for old_version, new_version in zip(gone, came, strict=False):
-            kind = classify(old_version, new_version)
-            changes.append(
-                Change(
-                    name=name,
-                    kind="downgraded" if kind == "downgrade" else "upgraded",
-                    old_version=old_version,
-                    new_version=new_version,
-                    classification=kind,
-                    detail=_WORDS[kind],
-                )
+        changes += sorted(
+            _changes_of(name, before.get(name, {}), after.get(name, {})),
+            key=lambda c: _version_key(c.new_version or c.old_version or ""),
+        )
+    return changes
+
+
+def _changes_of(
+    name: str, olds: Mapping[str, LockedState], news: Mapping[str, LockedState]
+) -> list[Change]:
+    """The changes of one name; pairs old and new versions lowest with lowest."""
+    changes: list[Change] = []
+    for version in sorted(set(olds) & set(news), key=_version_key):
+        changes.extend(_source_change(olds[version], news[version]))
+    gone = sorted(set(olds) - set(news), key=_version_key)
+    came = sorted(set(news) - set(olds), key=_version_key)
+    for old_version, new_version in zip(gone, came, strict=False):
+        kind = classify(old_version, new_version)
+        changes.append(
+            Change(
+                name=name,
+                kind="downgraded" if kind == "downgrade" else "upgraded",
+                old_version=old_version,
+                new_version=new_version,
+                classification=kind,
+                detail=_WORDS[kind],
             )
-        for old_version in gone[len(came) :]:
-            changes.append(
-                Change(
-                    name=name,
-                    kind="removed",
-                    old_version=old_version,
-                    new_version=None,
-                    classification="removed",
-                    detail="no longer locked",
-                )
+        )
+    for old_version in gone[len(came) :]:
+        changes.append(
+            Change(
+                name=name,
+                kind="removed",
+                old_version=old_version,
+                new_version=None,
+                classification="removed",
+                detail="no longer locked",
             )
-        for new_version in came[len(gone) :]:
-            changes.append(
-                Change(
-                    name=name,
-                    kind="added",
-                    old_version=None,
-                    new_version=new_version,
-                    classification="new",
-                    detail="new package",
-                )
+        )
+    for new_version in came[len(gone) :]:
+        changes.append(
+            Change(
+                name=name,
+                kind="added",
+                old_version=None,
+                new_version=new_version,
+                classification="new",
+                detail="new package",
             )
+        )
     return changes
 
 
 def _source_change(old: LockedState, new: LockedState) -> list[Change]:
-    if _index_key(old.index) != _index_key(new.index):
+    if index_key(old.index) != index_key(new.index):
         detail = f"index changed from {old.index or 'none'} to {new.index or 'none'}"
         index_changed = True
     elif old.hashes != new.hashes:
@@ -191,8 +204,13 @@ def _source_change(old: LockedState, new: LockedState) -> list[Change]:
     ]
 
 
-def _index_key(url: str | None) -> str | None:
-    return None if url is None else url.rstrip("/") + "/"
+def index_key(url: str | None) -> str | None:
+    """An index URL compared as URLs are: scheme and host case-insensitive, one final ``/``."""
+    if url is None:
+        return None
+    parts = urlsplit(url.strip())
+    path = parts.path.rstrip("/") + "/"
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{path}"
 
 
 def _by_name(states: Iterable[LockedState]) -> dict[str, dict[str, LockedState]]:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from lockdown.policy.approvals import Approval, find_approval
-from lockdown.policy.changes import Change, LockedState, change_set
+from lockdown.policy.changes import Change, LockedState, change_set, index_key
 from lockdown.policy.settings import Policy, deny_rules, format_duration
 
 
@@ -111,10 +111,10 @@ def _rules(
         found.append("no wheel (require-wheels = true)")
     # 3. allowed-indexes
     if policy.allowed_indexes:
-        allowed = {u.rstrip("/") for u in policy.allowed_indexes}
+        allowed = {index_key(u) for u in policy.allowed_indexes}
         if state.index is None:
             found.append("not from a package index (allowed-indexes is set)")
-        elif state.index.rstrip("/") not in allowed:
+        elif index_key(state.index) not in allowed:
             found.append(f"from {state.index}, which is not in allowed-indexes")
     # 4. cooldown
     if (

@@ -38,7 +38,10 @@ def render_text(result: GateResult, *, admitted: bool = True) -> str:
         if verdict.fix and not verdict.admitted:
             lines.append(f"           {verdict.fix}")
     if not lines:
-        lines.append("  no changes" if result.changes is not None else "  first lock")
+        if not admitted and result.verdicts:
+            lines.append("  nothing blocked")
+        else:
+            lines.append("  no changes" if result.changes is not None else "  first lock")
     return "\n".join(lines) + "\n"
 
 

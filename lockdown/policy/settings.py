@@ -88,7 +88,9 @@ def parse_policy(table: Mapping[str, Any], *, source: Path, where: str) -> Polic
         try:
             age = parse_duration(age_raw)
         except UsageError as exc:
-            raise ConfigError(f"{source}: {where} min-release-age: {exc.message}") from None
+            raise ConfigError(
+                f"{source}: {where} min-release-age: {exc.message}", hint=exc.hint
+            ) from None
     yanked = table.get("yanked", "deny")
     if yanked not in ("deny", "allow"):
         raise ConfigError(f"{source}: {where} yanked must be 'deny' or 'allow', not {yanked!r}")
@@ -158,7 +160,12 @@ def parse_duration(text: str) -> timedelta:
             f"{text!r} is not a duration", hint="write it like '7 days', '14d', '12h' or '2 weeks'"
         )
     unit = _UNITS[match.group(2)[0].lower()]
-    return timedelta(**{unit: int(match.group(1))})
+    try:
+        return timedelta(**{unit: int(match.group(1))})
+    except OverflowError:
+        raise UsageError(
+            f"{text!r} is too long a duration", hint="give at most a few years"
+        ) from None
 
 
 def format_duration(value: timedelta) -> str:
@@ -168,4 +175,4 @@ def format_duration(value: timedelta) -> str:
         if seconds % size == 0 and seconds >= size:
             count = seconds // size
             return f"{count} {unit}{'s' if count != 1 else ''}"
-    return f"{seconds} seconds"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
