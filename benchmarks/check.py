@@ -1016,12 +1016,12 @@ def where_time_goes(series: dict[str, Series], profiles: dict[str, ImportProfile
             f"(in-process {_ms(cold)} instead of {_ms(work)})"
         )
     files, loop, files_work = med[CHECK_FILES], med[HASH_LOOP], med[IN_FILES]
-    if None not in (files, loop, files_work, cold, start):
+    if None not in (files, loop, files_work, work, start):
         f, lp, fw = float(files or 0), float(loop or 0), float(files_work or 0)
-        c, s = float(cold or 0), float(start or 0)
+        w, s = float(work or 0), float(start or 0)
         lines += [
-            f"  files level (no fast path): lockdown {_ms(f)} = start-up, imports, output "
-            f"{_ms(f - fw)} + lock, probe, dist-info {_ms(c)} + the file pass {_ms(fw - c)};",
+            f"  files level: lockdown {_ms(f)} = start-up, imports, output {_ms(f - fw)} "
+            f"+ cached expected set and dist-info {_ms(w)} + the file pass {_ms(fw - w)};",
             f"  the bare loop {_ms(lp)} = interpreter start {_ms(s)} + RECORDs and hashing "
             f"{_ms(lp - s)}",
         ]

@@ -17,10 +17,12 @@ virtual environment on every run, with warm caches:
   the install step alone.
 
 For the breakdown of lockdown's time it also runs ``lockdown install
---dry-run`` (start-up, reading the lock, the interpreter probe, selection),
-the start-up and imports alone; the interpreter probe, reading the lock with
-selection, and the re-hashing of the cached artifacts (these three in this
-process, with lockdown's own functions); and lockdown's apply step by itself:
+--dry-run`` (start-up, the plan from the fast path's cached selection, the
+installed set), the start-up and imports alone; the interpreter probe and
+reading the lock with selection — what a first run per lock and target does
+before the answer is cached — and the re-hashing of the cached artifacts
+(these three in this process, with lockdown's own functions); and lockdown's
+apply step by itself:
 ``uv venv`` and ``uv pip install --no-cache`` of the verified files from a new
 find-links directory, plus the same install with uv's cache on, from a new
 and from one fixed find-links directory.
@@ -83,8 +85,8 @@ PIP = "python -m venv + pip install"
 PIP_INSTALL = "  pip install alone"
 DRY_RUN = "lockdown install --dry-run (plan only)"
 IMPORTS = "  lockdown start-up and imports"
-PROBE = "  interpreter probe (python -I -S)"
-READ = "  reading the lock, selecting (in-process)"
+PROBE = "  1st run only: interpreter probe"
+READ = "  1st run only: reading the lock, selecting"
 REHASH = "re-hash of the cached artifacts (in-process)"
 UV_VENV = "uv venv (lockdown's create step)"
 APPLY = "uv pip install (lockdown's apply: uv cache, stable links)"
@@ -94,10 +96,11 @@ APPLY_FIXED_DIR = "  the same, --no-cache and a new dir each run"
 #: The rows of the main table; the others make up the breakdown.
 MAIN = (LOCKDOWN, REFERENCE, UV_SYNC, PIP, PIP_INSTALL)
 
-#: ``python -c`` program: the modules ``lockdown install`` imports, and nothing else.
+#: ``python -c`` program: the modules ``lockdown install`` imports once its plan's
+#: inputs are cached, and nothing else.
 IMPORT_PROGRAM = (
     "import lockdown.cli, lockdown.env.install, lockdown.env.python_env, "
-    "lockdown.lock.pylock, lockdown.artifacts"
+    "lockdown.drift.fastpath, lockdown.artifacts"
 )
 
 #: (canonical name, version) of an installed or selected distribution.
@@ -545,12 +548,12 @@ def where_time_goes(med: dict[str, float | None], n: int, size: int) -> list[str
     total, dry, imports, probe, read, rehash, venv, apply, uv = (float(v or 0.0) for v in values)
     lines += [
         f"  where lockdown's {_ms(total)} goes (medians): start-up and imports {_ms(imports)}, "
-        f"interpreter probe +{_ms(probe)},",
-        f"  reading the lock and selecting +{_ms(read)}, the rest of the dry run "
-        f"{_signed(dry - imports - probe - read)} (= dry run {_ms(dry)}),",
+        f"the plan from the cached selection {_signed(dry - imports)} (= dry run {_ms(dry)}),",
         f"  re-hash +{_ms(rehash)}, uv venv +{_ms(venv)}, uv pip install +{_ms(apply)},",
         f"  the rest (the apply step's imports, linking the files, output, noise) "
         f"{_signed(total - dry - rehash - venv - apply)}",
+        f"  a first run per lock and target also probes the interpreter (+{_ms(probe)}) and "
+        f"reads, validates and selects from the lock (+{_ms(read)}), then caches the answer",
     ]
     for label, how in (
         (APPLY_CACHED, "a new find-links dir each run"),
