@@ -7,15 +7,14 @@ with a traceback only under ``--verbose``.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, NoReturn, cast
 
-from lockdown import __version__
 from lockdown.errors import (
     EXIT_BLOCKED,
     EXIT_CHANGED,
@@ -27,69 +26,18 @@ from lockdown.errors import (
 from lockdown.progress import Reporter
 
 if TYPE_CHECKING:
+    import argparse
+
+    # What a command's function receives: argparse's namespace, or a namespace
+    # with the same attributes from fast_check_args.
+    from argparse import Namespace as Args
+
     from lockdown.config import Config
 
-Handler = Callable[[argparse.Namespace, Reporter], int]
+Handler = Callable[["Args", Reporter], int]
 
 
-class _Formatter(argparse.RawDescriptionHelpFormatter):
-    """Help with descriptions and examples kept as written, sized to the terminal.
-
-    argparse's own formatter imports :mod:`shutil` just to ask for the terminal
-    width, and argparse makes one while parsing; the width is asked here
-    directly, so ``check`` from cron does not pay for ``shutil``'s imports.
-    """
-
-    def __init__(
-        self,
-        prog: str,
-        indent_increment: int = 2,
-        max_help_position: int = 24,
-        width: int | None = None,
-    ) -> None:
-        if width is None:
-            width = _columns() - 2
-        super().__init__(prog, indent_increment, max_help_position, width)
-
-
-def _columns() -> int:
-    """``$COLUMNS``, else the terminal's width, else 80 (what shutil would answer)."""
-    try:
-        return int(os.environ["COLUMNS"])
-    except (KeyError, ValueError):
-        pass
-    try:
-        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
-    except (AttributeError, ValueError, OSError):
-        return 80
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors as exit 64, in lockdown's one-line style."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", _Formatter)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message}", hint=f"see {self.prog} --help")
-
-
-def _common() -> _Parser:
-    common = _Parser(add_help=False)
-    common.add_argument(
-        "--project",
-        type=Path,
-        default=Path.cwd(),
-        metavar="DIR",
-        help="the project directory (default: the current directory)",
-    )
-    common.add_argument("-v", "--verbose", action="store_true", help="tracebacks on errors")
-    common.add_argument("-q", "--quiet", action="store_true", help="print only errors")
-    return common
-
-
-def _cmd_lock(args: argparse.Namespace, reporter: Reporter) -> int:
+def _cmd_lock(args: Args, reporter: Reporter) -> int:
     from lockdown.lock.run import check_lock, lock_project  # noqa: PLC0415
 
     if args.check:
@@ -132,7 +80,7 @@ def _cmd_lock(args: argparse.Namespace, reporter: Reporter) -> int:
     return EXIT_OK
 
 
-def _cmd_approve(args: argparse.Namespace, reporter: Reporter) -> int:
+def _cmd_approve(args: Args, reporter: Reporter) -> int:
     from lockdown.policy.service import approve  # noqa: PLC0415
 
     path, approval = approve(
@@ -147,7 +95,7 @@ def _cmd_approve(args: argparse.Namespace, reporter: Reporter) -> int:
     return EXIT_OK
 
 
-def _cmd_diff(args: argparse.Namespace, reporter: Reporter) -> int:
+def _cmd_diff(args: Args, reporter: Reporter) -> int:
     from lockdown.fsutil import atomic_write  # noqa: PLC0415
     from lockdown.policy.render import render  # noqa: PLC0415
     from lockdown.policy.service import diff  # noqa: PLC0415
@@ -164,7 +112,7 @@ def _cmd_diff(args: argparse.Namespace, reporter: Reporter) -> int:
     return EXIT_BLOCKED if result.blocked else EXIT_OK
 
 
-def _cmd_init(args: argparse.Namespace, reporter: Reporter) -> int:
+def _cmd_init(args: Args, reporter: Reporter) -> int:
     from lockdown.policy.service import init  # noqa: PLC0415
 
     path = init(args.project, standalone=args.standalone)
@@ -174,7 +122,7 @@ def _cmd_init(args: argparse.Namespace, reporter: Reporter) -> int:
     return EXIT_OK
 
 
-def _cmd_export(args: argparse.Namespace, reporter: Reporter) -> int:
+def _cmd_export(args: Args, reporter: Reporter) -> int:
     from lockdown.config import load_config  # noqa: PLC0415
     from lockdown.fsutil import atomic_write  # noqa: PLC0415
     from lockdown.lock.export import Selection, render_export  # noqa: PLC0415
@@ -216,7 +164,7 @@ def _optional_config(project: Path) -> Config | None:
     return load_config(project)[0]
 
 
-def _target(args: argparse.Namespace, config: Config | None) -> Path:
+def _target(args: Args, config: Config | None) -> Path:
     if args.file is not None:
         return Path(str(args.file))
     if config is not None:
@@ -224,7 +172,7 @@ def _target(args: argparse.Namespace, config: Config | None) -> Path:
     return Path(args.project) / "pylock.toml"
 
 
-def _cmd_keygen(args: argparse.Namespace, reporter: Reporter) -> int:
+def _cmd_keygen(args: Args, reporter: Reporter) -> int:
     from lockdown.sign.service import keygen  # noqa: PLC0415
 
     private, public = keygen(args.keyfile)
@@ -233,7 +181,7 @@ def _cmd_keygen(args: argparse.Namespace, reporter: Reporter) -> int:
     return EXIT_OK
 
 
-def _cmd_sign(args: argparse.Namespace, reporter: Reporter) -> int:
+def _cmd_sign(args: Args, reporter: Reporter) -> int:
     from lockdown.sign.service import sign_file  # noqa: PLC0415
 
     config = _optional_config(args.project)
@@ -254,7 +202,7 @@ def _cmd_sign(args: argparse.Namespace, reporter: Reporter) -> int:
     return EXIT_OK
 
 
-def _cmd_verify(args: argparse.Namespace, reporter: Reporter) -> int:
+def _cmd_verify(args: Args, reporter: Reporter) -> int:
     import dataclasses  # noqa: PLC0415
 
     from lockdown.sign.service import verify  # noqa: PLC0415
@@ -296,7 +244,7 @@ def _cmd_verify(args: argparse.Namespace, reporter: Reporter) -> int:
     return EXIT_OK
 
 
-def _cmd_install(args: argparse.Namespace, reporter: Reporter) -> int:
+def _cmd_install(args: Args, reporter: Reporter) -> int:
     from lockdown.env.install import install  # noqa: PLC0415
 
     config = _optional_config(args.project)
@@ -340,7 +288,7 @@ def _cmd_install(args: argparse.Namespace, reporter: Reporter) -> int:
     return EXIT_CHANGED if args.dry_run and not plan.in_sync else EXIT_OK
 
 
-def _cmd_guard(args: argparse.Namespace, reporter: Reporter) -> int:
+def _cmd_guard(args: Args, reporter: Reporter) -> int:
     from lockdown.env.guard import install_guard, remove_guard  # noqa: PLC0415
 
     if args.remove:
@@ -358,7 +306,7 @@ def _cmd_guard(args: argparse.Namespace, reporter: Reporter) -> int:
     return EXIT_OK
 
 
-def _cmd_check(args: argparse.Namespace, reporter: Reporter) -> int:
+def _cmd_check(args: Args, reporter: Reporter) -> int:
     from lockdown.drift.check import run_check  # noqa: PLC0415
     from lockdown.report.render import render, write_report  # noqa: PLC0415
 
@@ -396,342 +344,110 @@ def _cmd_check(args: argparse.Namespace, reporter: Reporter) -> int:
     return report.exit_code()
 
 
-def _selection_args(parser: argparse.ArgumentParser, verb: str) -> None:
-    """``--extra`` / ``--group``: which of the lock's extras and dependency groups apply."""
-    parser.add_argument("--extra", action="append", metavar="NAME", help=f"{verb} an extra")
-    parser.add_argument(
-        "--group", action="append", metavar="NAME", help=f"{verb} a dependency group"
-    )
-
-
-def _lock_path(args: argparse.Namespace, config: Config | None) -> Path:
+def _lock_path(args: Args, config: Config | None) -> Path:
     """``--lock``, else the project's configured lock, else ``pylock.toml`` here."""
     if args.lock is not None:
         return Path(args.lock)
     return config.output_path if config is not None else Path(args.project) / "pylock.toml"
 
 
-def _add_lock(sub: Any, common: argparse.ArgumentParser) -> None:
-    """The ``lock`` command's arguments."""
-    lock = sub.add_parser(
-        "lock",
-        parents=[common],
-        help="resolve the project into a hashed PEP 751 pylock.toml",
-        description="Resolve pyproject.toml (or lockdown.toml) into pylock.toml: every "
-        "artifact pinned by URL, size and sha256, for every configured environment.",
-        epilog="examples:\n  lockdown lock\n  lockdown lock --check   "
-        "# exit 1 if pylock.toml is stale (no network)\n"
-        "  lockdown lock --upgrade-package requests\n"
-        "  lockdown lock --resolver pip-tools\n"
-        "exit 3: a change is blocked by [tool.lockdown.policy]; pylock.toml is unchanged",
-    )
-    lock.add_argument(
-        "--check",
-        action="store_true",
-        help="exit 0 if the lock is current with its inputs, 1 if not; never resolves",
-    )
-    lock.add_argument(
-        "--resolver", choices=("uv", "pip-tools"), help="override the configured resolver"
-    )
-    lock.add_argument(
-        "--upgrade",
-        action="store_true",
-        help="let every package move (default: keep locked versions while they still fit)",
-    )
-    lock.add_argument(
-        "--upgrade-package",
-        action="append",
-        metavar="NAME",
-        help="let this package move (repeatable); the others keep their locked versions",
-    )
-    lock.add_argument(
-        "--cache-dir",
-        type=Path,
-        metavar="DIR",
-        help="the content-addressed artifact cache (default: $LOCKDOWN_CACHE_DIR or the "
-        "user cache dir)",
-    )
-    lock.add_argument(
-        "--insecure-no-verify-artifacts",
-        action="store_true",
-        help="trust the index's declared hashes without downloading the files to check them",
-    )
-    lock.set_defaults(handler=_cmd_lock)
-
-
-def _add_export(sub: Any, common: argparse.ArgumentParser) -> None:
-    """The ``export`` command's arguments."""
-    export = sub.add_parser(
-        "export",
-        parents=[common],
-        help="write the lock as requirements.txt (with hashes) or constraints",
-        description="Export the packages of the lock that apply to one environment "
-        "(default: the running interpreter) as a pip requirements file with "
-        "--hash lines, or as a constraints file.",
-        epilog="examples:\n  lockdown export --format requirements > requirements.txt\n"
-        "  pip install --require-hashes -r requirements.txt\n"
-        "  lockdown export --format constraints --python /usr/bin/python3.12 -o c.txt",
-    )
-    export.add_argument("--format", choices=("requirements", "constraints"), default="requirements")
-    export.add_argument("--lock", type=Path, metavar="FILE", help="the lock file to export")
-    export.add_argument(
-        "--python", metavar="EXE", help="export for this interpreter's platform and version"
-    )
-    _selection_args(export, "include")
-    export.add_argument(
-        "-o", "--output", type=Path, metavar="FILE", help="write here (default: stdout)"
-    )
-    export.set_defaults(handler=_cmd_export)
-
-
-def _add_keygen(sub: Any, common: argparse.ArgumentParser) -> None:
-    """The ``keygen`` command's arguments."""
-    keygen = sub.add_parser(
-        "keygen",
-        parents=[common],
-        help="create an ECDSA P-256 key pair for signing without Sigstore",
-        description="Write KEYFILE (private key, encrypted with a passphrase from "
-        "$LOCKDOWN_KEY_PASSWORD or a prompt; mode 0600) and KEYFILE's .pub (public key).",
-        epilog="examples:\n  lockdown keygen release.key      # -> release.key + release.pub\n"
-        "  LOCKDOWN_KEY_PASSWORD=... lockdown keygen keys/site.key",
-    )
-    keygen.add_argument("keyfile", type=Path, metavar="KEYFILE")
-    keygen.set_defaults(handler=_cmd_keygen)
-
-
-def _add_sign(sub: Any, common: argparse.ArgumentParser) -> None:
-    """The ``sign`` command's arguments."""
-    sign = sub.add_parser(
-        "sign",
-        parents=[common],
-        help="sign a lock file (Sigstore keyless, or --key) -> FILE.sigstore.json",
-        description="Sign FILE (default: the project's pylock.toml) and write a Sigstore "
-        "bundle next to it. Without --key: keyless, with the ambient CI identity (GitHub "
-        "Actions, GitLab, Buildkite, ...), --identity-token, $SIGSTORE_ID_TOKEN, or a "
-        "browser on a terminal.",
-        epilog="examples:\n  lockdown sign                       # in CI: keyless\n"
-        "  lockdown sign --key release.key     # air-gapped sites\n"
-        "  lockdown sign conda-lock.yml",
-    )
-    sign.add_argument("file", nargs="?", metavar="FILE", help="the file to sign")
-    sign.add_argument("--key", type=Path, metavar="KEYFILE", help="sign with this private key")
-    sign.add_argument("--identity-token", metavar="TOKEN", help="OIDC identity token (keyless)")
-    sign.add_argument("--staging", action="store_true", help="use Sigstore's staging instance")
-    sign.add_argument("--trust-config", type=Path, metavar="FILE", help="a private Sigstore")
-    sign.add_argument("--bundle", type=Path, metavar="FILE", help="write the bundle here")
-    sign.set_defaults(handler=_cmd_sign)
-
-
-def _add_verify(sub: Any, common: argparse.ArgumentParser) -> None:
-    """The ``verify`` command's arguments."""
-    verify = sub.add_parser(
-        "verify",
-        parents=[common],
-        help="verify a lock file's signature (offline) and what the lock pins",
-        description="Verify FILE (default: the project's pylock.toml) against its "
-        "FILE.sigstore.json bundle and the trust policy in [tool.lockdown.trust] (or the "
-        "signers given as flags, which replace it). Never touches the network unless "
-        "--online. For a lock, also checks that every artifact is pinned by sha256.",
-        epilog="examples:\n  lockdown verify\n"
-        "  lockdown verify --identity https://github.com/acme/svc/.github/workflows/"
-        "lock.yml@refs/heads/main \\\n"
-        "                  --issuer https://token.actions.githubusercontent.com\n"
-        "  lockdown verify --key release.pub",
-    )
-    verify.add_argument("file", nargs="?", metavar="FILE", help="the file to verify")
-    verify.add_argument("--bundle", type=Path, metavar="FILE", help="the bundle to check")
-    verify.add_argument("--identity", action="append", metavar="I", help="accepted identity")
-    verify.add_argument(
-        "--identity-regex", action="append", metavar="RE", help="accepted identity (regex)"
-    )
-    verify.add_argument("--issuer", metavar="URL", help="the identity's OIDC issuer")
-    verify.add_argument(
-        "--key", action="append", type=Path, metavar="PUB", help="accepted public key"
-    )
-    verify.add_argument("--staging", action="store_true", help="Sigstore's staging instance")
-    verify.add_argument(
-        "--trusted-root", type=Path, metavar="FILE", help="a private Sigstore's trusted root"
-    )
-    verify.add_argument(
-        "--trust-config", type=Path, metavar="FILE", help="a private Sigstore's trust config"
-    )
-    verify.add_argument(
-        "--online", action="store_true", help="refresh Sigstore's trusted root over TUF"
-    )
-    verify.set_defaults(handler=_cmd_verify)
-
-
-def _add_install(sub: Any, common: argparse.ArgumentParser) -> None:
-    """The ``install`` command's arguments."""
-    install = sub.add_parser(
-        "install",
-        parents=[common],
-        help="make a venv match the lock exactly (verify everything first)",
-        description="Create or sync a virtual environment to the lock: select one artifact "
-        "per package for the target interpreter, download and verify ALL of them (sha256 and "
-        "size) before changing anything, install them with no index access, remove what the "
-        "lock does not list.",
-        epilog="examples:\n  lockdown install --venv /srv/app/.venv\n"
-        "  lockdown install --python /usr/bin/python3.11 --venv .venv --dry-run\n"
-        "  lockdown install --venv .venv --extra postgres --require-signature",
-    )
-    install.add_argument("--venv", type=Path, metavar="DIR", help="the venv (created if missing)")
-    install.add_argument("--python", metavar="EXE", help="the interpreter (for a new venv)")
-    install.add_argument("--lock", type=Path, metavar="FILE", help="the lock to install")
-    _selection_args(install, "install")
-    install.add_argument(
-        "--dry-run", action="store_true", help="print the plan; exit 1 if it would change"
-    )
-    install.add_argument(
-        "--require-signature", action="store_true", help="refuse a lock whose signature fails"
-    )
-    install.add_argument(
-        "--allow-build", action="store_true", help="build sdists when there is no wheel"
-    )
-    install.add_argument("--installer", choices=("uv", "pip"), help="what applies the files")
-    install.add_argument("--cache-dir", type=Path, metavar="DIR", help="the artifact cache")
-    install.set_defaults(handler=_cmd_install)
-
-
-def _add_check(sub: Any, common: argparse.ArgumentParser) -> None:
-    """The ``check`` command's arguments."""
-    check = sub.add_parser(
-        "check",
-        parents=[common],
-        help="compare an installed environment with its lock (drift check)",
-        description="Compare a venv (or interpreter) with the lock: packages (versions "
-        "level), every installed file against its RECORD (files), or against the RECORD "
-        "inside the locked, hash-verified wheel (artifacts). Exit code: 0 in sync, else a "
-        "bitmask: 1 unexpected, 2 missing, 4 changed version or source, 8 modified files.",
-        epilog="examples:\n  lockdown check --venv /srv/app/.venv\n"
-        "  lockdown check --python /srv/app/.venv/bin/python --level files\n"
-        "  lockdown check --venv /srv/app/.venv --format prometheus \\\n"
-        "      --output /var/lib/node_exporter/textfile_collector/lockdown.prom\n"
-        "  lockdown check --venv /srv/app/.venv --format json | jq .",
-    )
-    check.add_argument("--venv", type=Path, metavar="DIR", help="the venv to check")
-    check.add_argument("--python", metavar="EXE", help="the interpreter to check")
-    check.add_argument("--lock", type=Path, metavar="FILE", help="the lock to compare with")
-    check.add_argument("--level", choices=("versions", "files", "artifacts"), default="versions")
-    check.add_argument("--format", choices=("text", "json", "prometheus", "junit"), default="text")
-    check.add_argument("-o", "--output", type=Path, metavar="FILE", help="write the report here")
-    _selection_args(check, "expect")
-    check.add_argument(
-        "--require-signature", action="store_true", help="refuse a lock that does not verify"
-    )
-    check.add_argument("--cache-dir", type=Path, metavar="DIR", help="the artifact cache")
-    check.set_defaults(handler=_cmd_check)
-
-
-def _add_guard(sub: Any, common: argparse.ArgumentParser) -> None:
-    """The ``guard`` command's arguments."""
-    guard = sub.add_parser(
-        "guard",
-        parents=[common],
-        help="constrain pip in a venv to the lock's pins",
-        description="Write the venv's pip.conf so pip there uses a constraints file made "
-        "from the lock: `pip install -U <locked package>` then fails. --remove undoes it.",
-        epilog="examples:\n  lockdown guard --venv /srv/app/.venv\n"
-        "  lockdown guard --venv /srv/app/.venv --remove",
-    )
-    guard.add_argument("--venv", type=Path, metavar="DIR", required=True)
-    guard.add_argument("--lock", type=Path, metavar="FILE", help="the lock to pin to")
-    _selection_args(guard, "pin")
-    guard.add_argument("--remove", action="store_true", help="remove the guard")
-    guard.set_defaults(handler=_cmd_guard)
-
-
-def _add_init(sub: Any, common: argparse.ArgumentParser) -> None:
-    """The ``init`` command's arguments."""
-    init = sub.add_parser(
-        "init",
-        parents=[common],
-        help="write a starter [tool.lockdown] (environments, trust, policy)",
-        description="Add a commented [tool.lockdown] to pyproject.toml (or write lockdown.toml "
-        "with --standalone): environments, trust and the upgrade policy. Existing content "
-        "is left as it was; existing lockdown settings are never overwritten.",
-        epilog="examples:\n  lockdown init\n  lockdown init --standalone",
-    )
-    init.add_argument(
-        "--standalone", action="store_true", help="write lockdown.toml instead of pyproject.toml"
-    )
-    init.set_defaults(handler=_cmd_init)
-
-
-def _add_diff(sub: Any, common: argparse.ArgumentParser) -> None:
-    """The ``diff`` command's arguments."""
-    diff = sub.add_parser(
-        "diff",
-        parents=[common],
-        help="the changes between two locks, judged by policy (exit 3 if any is blocked)",
-        description="Compare two locks (or the lock with its version at a git revision) and "
-        "judge every change by [tool.lockdown.policy] and the approvals file, offline.",
-        epilog="examples:\n  lockdown diff --base origin/main\n"
-        "  lockdown diff old/pylock.toml pylock.toml --format markdown",
-    )
-    diff.add_argument("old", nargs="?", type=Path, help="the old lock (or the new one with --base)")
-    diff.add_argument("new", nargs="?", type=Path, help="the new lock (default: the project's)")
-    diff.add_argument("--base", metavar="REV", help="the old lock is the one at this git revision")
-    diff.add_argument("--format", choices=("text", "markdown", "json"), default="text")
-    diff.add_argument("-o", "--output", type=Path, metavar="FILE", help="write the report here")
-    diff.set_defaults(handler=_cmd_diff)
-
-
-def _add_approve(sub: Any, common: argparse.ArgumentParser) -> None:
-    """The ``approve`` command's arguments."""
-    approve = sub.add_parser(
-        "approve",
-        parents=[common],
-        help="approve a package version for the upgrade gate",
-        description="Add an approval to the approvals file (lockdown-approvals.toml): the "
-        "next lock admits matching versions until the approval expires.",
-        epilog='examples:\n  lockdown approve urllib3==2.6.0 --reason "CVE-2026-1234 fix"\n'
-        '  lockdown approve requests==2.33.0 --reason "needed by #412" --by alice '
-        "--expires 14d",
-    )
-    approve.add_argument("target", metavar="NAME==VERSION", help="the package and version")
-    approve.add_argument("--reason", required=True, help="why (recorded, and in the lock)")
-    approve.add_argument("--by", help="who approves (default: git user.email, else login name)")
-    approve.add_argument(
-        "--expires", default="30d", help="how long it counts: 14d, 12h, 2w or never (default 30d)"
-    )
-    approve.set_defaults(handler=_cmd_approve)
-
-
-#: Each command's name and the function adding its arguments, in ``--help`` order.
-_COMMANDS: dict[str, Callable[[Any, argparse.ArgumentParser], None]] = {
-    "init": _add_init,
-    "lock": _add_lock,
-    "diff": _add_diff,
-    "approve": _add_approve,
-    "export": _add_export,
-    "keygen": _add_keygen,
-    "sign": _add_sign,
-    "verify": _add_verify,
-    "install": _add_install,
-    "guard": _add_guard,
-    "check": _add_check,
+#: Each command's function, by the name argparse stores in ``command``.
+HANDLERS: dict[str, Handler] = {
+    "init": _cmd_init,
+    "lock": _cmd_lock,
+    "diff": _cmd_diff,
+    "approve": _cmd_approve,
+    "export": _cmd_export,
+    "keygen": _cmd_keygen,
+    "sign": _cmd_sign,
+    "verify": _cmd_verify,
+    "install": _cmd_install,
+    "guard": _cmd_guard,
+    "check": _cmd_check,
 }
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser: every command, or only ``command`` (start-up cost for cron runs).
+    """The argument parser (see :func:`lockdown.cli_args.build_parser`)."""
+    from lockdown.cli_args import build_parser as build  # noqa: PLC0415
 
-    The full parser is what ``--help`` and any argv not naming a known command
-    get; with ``command`` the other commands' parsers are not built at all.
+    return build(command)
+
+
+#: ``check``'s options that take a value, and the attribute each sets.
+_CHECK_VALUES = {
+    "--project": "project",
+    "--venv": "venv",
+    "--python": "python",
+    "--lock": "lock",
+    "--level": "level",
+    "--format": "format",
+    "-o": "output",
+    "--output": "output",
+    "--cache-dir": "cache_dir",
+}
+_CHECK_LISTS = {"--extra": "extra", "--group": "group"}
+_CHECK_FLAGS = {
+    "-q": "quiet",
+    "--quiet": "quiet",
+    "-v": "verbose",
+    "--verbose": "verbose",
+    "--require-signature": "require_signature",
+}
+_CHECK_CHOICES = {
+    "level": ("versions", "files", "artifacts"),
+    "format": ("text", "json", "prometheus", "junit"),
+}
+_CHECK_PATHS = frozenset({"project", "venv", "lock", "output", "cache_dir"})
+
+
+def fast_check_args(argv: Sequence[str]) -> Args | None:
+    """``check``'s arguments read without argparse, or ``None`` to let argparse read them.
+
+    Only the plain forms are read here — each option spelled in full (or
+    ``-o``/``-q``/``-v``) with its value as the next word, every value a valid
+    choice. Anything else (``--help``, ``--opt=value``, abbreviations, unknown
+    or repeated-in-error words, a value that looks like an option) returns
+    ``None``, and argparse parses it, errors and help included. The result has
+    exactly the attributes argparse would give (a test holds the two equal):
+    ``check`` runs from cron every few minutes, and importing and building
+    argparse is a sizeable share of such a run.
     """
-    common = _common()
-    parser = _Parser(
-        prog="lockdown",
-        description="Hashed, signed lockfiles; exact installs; drift checks; gated upgrades.",
-    )
-    parser.add_argument("--version", action="version", version=f"lockdown {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    sub.required = True
-    for name, add in _COMMANDS.items():
-        if command is None or command not in _COMMANDS or name == command:
-            add(sub, common)
-    return parser
+    if not argv or argv[0] != "check":
+        return None
+    values: dict[str, object] = {
+        "command": "check",
+        "project": Path.cwd(),
+        "verbose": False,
+        "quiet": False,
+        "venv": None,
+        "python": None,
+        "lock": None,
+        "level": "versions",
+        "format": "text",
+        "output": None,
+        "extra": None,
+        "group": None,
+        "require_signature": False,
+        "cache_dir": None,
+    }
+    words = iter(argv[1:])
+    for word in words:
+        if word in _CHECK_FLAGS:
+            values[_CHECK_FLAGS[word]] = True
+            continue
+        dest = _CHECK_VALUES.get(word) or _CHECK_LISTS.get(word)
+        value = next(words, None)
+        if dest is None or value is None or value.startswith("-"):
+            return None
+        if dest in _CHECK_CHOICES and value not in _CHECK_CHOICES[dest]:
+            return None
+        if word in _CHECK_LISTS:
+            current = values[dest]
+            values[dest] = [*current, value] if isinstance(current, list) else [value]
+        else:
+            values[dest] = Path(value) if dest in _CHECK_PATHS else value
+    return cast("Args", SimpleNamespace(**values))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -739,11 +455,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     verbose = "-v" in args_list or "--verbose" in args_list
     try:
-        first = args_list[0] if args_list else None
-        args = build_parser(first).parse_args(args_list)
+        args: Args | None = fast_check_args(args_list)
+        if args is None:
+            first = args_list[0] if args_list else None
+            args = build_parser(first).parse_args(args_list)
         reporter = Reporter(quiet=args.quiet)
-        handler: Handler = args.handler
-        return handler(args, reporter)
+        return HANDLERS[args.command](args, reporter)
     except LockdownError as exc:
         if verbose:
             import traceback  # noqa: PLC0415 - only --verbose shows one

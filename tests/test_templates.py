@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lockdown.cli import build_parser
+from lockdown.cli import HANDLERS, build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 yaml = pytest.importorskip("yaml", reason="PyYAML is needed to parse the YAML templates")
@@ -32,4 +32,4 @@ def test_every_hook_runs_a_lockdown_command_that_parses() -> None:
     for entry in entries:
         program, *argv = entry.split()
         assert program == "lockdown"
-        assert parser.parse_args(argv).handler is not None
+        assert parser.parse_args(argv).command in HANDLERS

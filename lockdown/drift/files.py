@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import errno
 import hashlib
 import io
 import os
@@ -68,6 +69,8 @@ def read_record(dist: InstalledDist) -> list[RecordEntry]:
     return parse_record(data.decode("utf-8", "surrogateescape"))
 
 
+#: Hashing runs on several threads when RECORD's sizes average at least this.
+THREADED_AVERAGE_SIZE = 8192
 #: Files up to this size are read whole and hashed in one call; larger ones in chunks.
 WHOLE_READ_LIMIT = 1 << 20
 
@@ -119,8 +122,13 @@ def check_files(
     # 1. Confinement, on this thread.
     for dist in installed:
         site = os.path.realpath(dist.dist_info.parent)
+        site_sep = site + os.sep
         for entry in read_record(dist):
-            full = os.path.normpath(os.path.join(site, entry.path))
+            path = entry.path
+            # RECORD paths use "/"; an absolute one (which escapes) needs os.path.join.
+            full = os.path.normpath(
+                site_sep + path if not os.path.isabs(path) else os.path.join(site, path)
+            )
             # Lexically inside, and no symlinked directory on the way leads out.
             if not _inside(full, root_s) or not _inside(real_dir(os.path.dirname(full)), root_s):
                 drift.append(
@@ -180,8 +188,46 @@ class _RealDirs:
         return real
 
 
+#: Open flags for hashing: never follow a symlink (a link is judged, not read).
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_OPEN_FLAGS = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
 def _look_at(job: _Job, root: str) -> _Finding | None:
-    """One confined file against its RECORD entry: what is wrong with it, if anything."""
+    """One confined file against its RECORD entry: what is wrong with it, if anything.
+
+    A file with a digest is opened without following a symlink and measured
+    on the open descriptor (open, fstat, read: no separate lstat); a symlink
+    found that way, or an entry without a digest, gets one ``lstat``.
+    """
+    full, entry, _package = job
+    if entry.sha256 is None or not _NOFOLLOW:
+        return _look_by_lstat(job, root)
+    try:
+        fd = os.open(full, _OPEN_FLAGS)
+    except FileNotFoundError:
+        return None if full.endswith(".pyc") else (job, "missing", "")
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # the last component is a symlink
+            return _look_by_lstat(job, root)
+        raise _unreadable(full, exc) from None
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise _unreadable(full, IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR)))
+        if entry.size is not None and status.st_size != entry.size:
+            return (job, "modified", "S5")  # another size is another digest: not read
+        if _sha256_of(fd, status.st_size) != entry.sha256:
+            return (job, "modified", "5")
+    except OSError as exc:
+        raise _unreadable(full, exc) from None
+    finally:
+        os.close(fd)
+    return None
+
+
+def _look_by_lstat(job: _Job, root: str) -> _Finding | None:
+    """The same judgement from an ``lstat`` (symlinks, entries without a digest)."""
     full, entry, _package = job
     try:
         status = os.lstat(full)
@@ -194,23 +240,54 @@ def _look_at(job: _Job, root: str) -> _Finding | None:
     if entry.sha256 is None:
         return None  # RECORD itself, and files installers list without a hash
     if entry.size is not None and status.st_size != entry.size:
-        return (job, "modified", "S5")  # another size is another digest: not read
+        return (job, "modified", "S5")
     try:
         if content_sha256(full, status.st_size) != entry.sha256:
             return (job, "modified", "5")
     except FileNotFoundError:  # removed since its lstat
         return (job, "missing", "")
     except OSError as exc:
-        raise UsageError(
-            f"{display(full)}: cannot read: {exc.strerror}",
-            hint="run the check as a user who can read the whole environment",
-        ) from None
+        raise _unreadable(full, exc) from None
     return None
 
 
+def _sha256_of(fd: int, size: int) -> str:
+    """sha256 of an open file: small ones in one read, large ones in chunks."""
+    if size > WHOLE_READ_LIMIT:
+        digest = hashlib.sha256()
+        buffer = bytearray(1 << 18)
+        view = memoryview(buffer)
+        while count := os.readv(fd, [buffer]):
+            digest.update(view[:count])
+        return digest.hexdigest()
+    data = os.read(fd, size + 1)
+    if len(data) > size:  # it grew since fstat: hash all of it
+        chunks = [data]
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        data = b"".join(chunks)
+    return hashlib.sha256(data).hexdigest()
+
+
+def _unreadable(path: str, exc: OSError) -> UsageError:
+    return UsageError(
+        f"{display(path)}: cannot read: {exc.strerror}",
+        hint="run the check as a user who can read the whole environment",
+    )
+
+
 def _look_at_all(jobs: Sequence[_Job], root: str, workers: int | None) -> list[_Finding]:
-    """:func:`_look_at` for every job, on ``workers`` threads; the findings in any order."""
-    count = workers or min(8, os.cpu_count() or 1)
+    """:func:`_look_at` for every job, on ``workers`` threads; the findings in any order.
+
+    By default, one thread per CPU (at most 8) when the files are large enough
+    for hashing to dominate (RECORD's sizes average 8 KiB or more); for small
+    files the per-file bookkeeping holds the GIL and one thread is faster.
+    """
+    if workers is None:
+        declared = sum(entry.size or 0 for _full, entry, _package in jobs)
+        large = declared >= THREADED_AVERAGE_SIZE * len(jobs)
+        workers = min(8, os.cpu_count() or 1) if large else 1
+    count = workers
     pending = iter(jobs)  # shared: each next() hands one file to one thread
 
     def work() -> list[_Finding]:
@@ -275,11 +352,21 @@ def _is_venv_hook(path: str) -> bool:
 
 
 def _walk(top: str) -> Iterator[str]:
-    for directory, dirs, files in os.walk(top, followlinks=False):
-        dirs[:] = [d for d in dirs if d != "__pycache__"]
-        for name in files:
-            yield os.path.join(directory, name)
-        for name in dirs:
-            candidate = os.path.join(directory, name)
-            if os.path.islink(candidate):
-                yield candidate
+    """Every file under ``top`` and every symlink (to a file or a directory), not
+    following links and skipping ``__pycache__``; the directory entries' types
+    come from ``scandir``, so no ``stat`` per entry."""
+    pending = [top]
+    while pending:
+        directory = pending.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_symlink():
+                yield entry.path
+            elif entry.is_dir(follow_symlinks=False):
+                if entry.name != "__pycache__":
+                    pending.append(entry.path)
+            else:
+                yield entry.path

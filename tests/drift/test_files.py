@@ -35,7 +35,7 @@ def _site(root: Path, dists: int, files: int) -> Path:
     return site
 
 
-def _found(site: Path, root: Path, workers: int) -> list[tuple[str, str, str]]:
+def _found(site: Path, root: Path, workers: int | None) -> list[tuple[str, str, str]]:
     result = check_files(installed_distributions([site]), root, workers=workers)
     return sorted((f.path.split("site-packages/")[-1], f.kind, f.flags) for f in result.drift)
 
@@ -55,6 +55,7 @@ def test_serial_and_threaded_passes_find_the_same_drift(tmp_path: Path) -> None:
     ]
     assert _found(site, tmp_path, workers=1) == expected
     assert _found(site, tmp_path, workers=4) == expected
+    assert _found(site, tmp_path, workers=None) == expected  # threads chosen by file size
 
 
 def test_a_file_gone_before_it_is_hashed_is_missing(tmp_path: Path) -> None:

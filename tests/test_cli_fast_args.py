@@ -1,0 +1,74 @@
+"""``check``'s arguments read without argparse must mean exactly what argparse reads."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from lockdown.cli import build_parser, fast_check_args
+
+#: Every option of ``check`` with a value, and values for it (valid and not).
+OPTIONS: dict[str, list[str]] = {
+    "--project": ["proj", "/srv/app"],
+    "--venv": [".venv", "/srv/app/.venv"],
+    "--python": ["/usr/bin/python3"],
+    "--lock": ["pylock.toml", "locks/pylock.prod.toml"],
+    "--level": ["versions", "files", "artifacts"],
+    "--format": ["text", "json", "prometheus", "junit"],
+    "-o": ["out.prom"],
+    "--output": ["report.json"],
+    "--extra": ["postgres", "redis"],
+    "--group": ["dev"],
+    "--cache-dir": ["/var/cache/lockdown"],
+}
+FLAGS = ["-q", "--quiet", "-v", "--verbose", "--require-signature"]
+
+
+def _argparse(argv: list[str]) -> dict[str, object]:
+    return vars(build_parser("check").parse_args(argv))
+
+
+def test_random_plain_command_lines_read_the_same() -> None:
+    chooser = random.Random(20261126)  # noqa: S311 - reproducible test data, not secrets
+    for _ in range(400):
+        argv = ["check"]
+        for _ in range(chooser.randint(0, 7)):
+            if chooser.random() < 0.3:
+                argv.append(chooser.choice(FLAGS))
+            else:
+                option = chooser.choice(sorted(OPTIONS))
+                argv += [option, chooser.choice(OPTIONS[option])]
+        fast = fast_check_args(argv)
+        assert fast is not None, argv
+        assert vars(fast) == _argparse(argv), argv
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", "--help"],
+        ["check", "-h"],
+        ["check", "--level=files"],
+        ["check", "--lev", "files"],  # an abbreviation argparse accepts
+        ["check", "--level", "everything"],  # an invalid choice: argparse says so
+        ["check", "--venv"],  # a missing value
+        ["check", "--venv", "--quiet"],  # an option where a value belongs
+        ["check", "-qv"],  # combined short flags
+        ["check", "-oout.prom"],
+        ["check", "positional"],
+        ["check", "--unknown", "x"],
+        ["lock"],
+        [],
+    ],
+)
+def test_anything_else_is_left_to_argparse(argv: list[str]) -> None:
+    assert fast_check_args(argv) is None
+
+
+def test_lists_accumulate_and_last_value_wins_as_in_argparse() -> None:
+    argv = ["check", "--extra", "a", "--level", "files", "--extra", "b", "--level", "versions"]
+    fast = fast_check_args(argv)
+    assert fast is not None
+    assert (fast.extra, fast.level) == (["a", "b"], "versions")
+    assert vars(fast) == _argparse(argv)
