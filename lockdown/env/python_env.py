@@ -237,6 +237,7 @@ def _read_text(path: str) -> str | None:
 
 #: Core metadata headers end well within this; the long description follows them.
 _HEADER_CHUNK = 16384
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 
 def _read_headers(path: str) -> str | None:
@@ -247,13 +248,21 @@ def _read_headers(path: str) -> str | None:
     file unreadable.
     """
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(_HEADER_CHUNK)
-            while b"\n\n" not in head and b"\r\n\r\n" not in head:
-                more = handle.read(_HEADER_CHUNK)  # unusually long headers
-                if not more:
-                    break
-                head += more
+        fd = os.open(path, _READ_FLAGS)
+    except OSError:
+        return None
+    try:
+        head = os.read(fd, _HEADER_CHUNK)
+        while b"\n\n" not in head and b"\r\n\r\n" not in head:
+            more = os.read(fd, _HEADER_CHUNK)  # unusually long headers
+            if not more:
+                break
+            head += more
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    try:
         ends = [i for i in (head.find(b"\n\n"), head.find(b"\r\n\r\n")) if i >= 0]
         return head[: min(ends)].decode("utf-8") if ends else head.decode("utf-8")
     except (OSError, UnicodeDecodeError):
@@ -290,7 +299,8 @@ def read_dist_info(dist_info: Path) -> InstalledDist | None:
 
 
 def _read_dist_info(base: str, dist_info: Path) -> InstalledDist | None:
-    metadata = _read_headers(os.path.join(base, "METADATA"))
+    # Plain concatenation: os.path.join costs more, three times per distribution.
+    metadata = _read_headers(base + os.sep + "METADATA")
     if metadata is None:
         return None
     name, version = _name_and_version(metadata)
@@ -300,7 +310,7 @@ def _read_dist_info(base: str, dist_info: Path) -> InstalledDist | None:
         name=normalize_name(name),
         version=version,
         dist_info=dist_info,
-        direct_url=_direct_url(os.path.join(base, "direct_url.json")),
+        direct_url=_direct_url(base + os.sep + "direct_url.json"),
     )
 
 
@@ -311,6 +321,8 @@ _UNREADABLE_DIRECT_URL = "<unreadable direct_url.json>"
 
 def _direct_url(path: str) -> dict[str, Any] | None:
     """PEP 610 ``direct_url.json``: ``None`` when absent, a placeholder when unreadable."""
+    if not os.access(path, os.F_OK):
+        return None  # the common case, answered without raising an exception
     try:
         with open(path, "rb") as handle:
             raw = handle.read()
@@ -335,10 +347,10 @@ def installed_distributions(site_packages: Iterable[Path]) -> list[InstalledDist
             names = sorted(n for n in os.listdir(directory) if n.endswith(".dist-info"))
         except OSError:
             continue
-        root = str(directory)
+        root = str(directory) + os.sep
         for entry in names:
             # `directory / entry` parses only the new part; Path(directory, entry) all of it.
-            dist = _read_dist_info(os.path.join(root, entry), directory / entry)
+            dist = _read_dist_info(root + entry, directory / entry)
             if dist is not None:
                 found.setdefault(dist.name, dist)
     return [found[n] for n in sorted(found)]
