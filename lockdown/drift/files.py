@@ -125,10 +125,9 @@ def check_files(
         site_sep = site + os.sep
         for entry in read_record(dist):
             path = entry.path
-            # RECORD paths use "/"; an absolute one (which escapes) needs os.path.join.
-            full = os.path.normpath(
-                site_sep + path if not os.path.isabs(path) else os.path.join(site, path)
-            )
+            # A plain path is already normal; any other is normalized (an absolute
+            # one, which escapes, replaces the site as os.path.join does).
+            full = site_sep + path if _plain(path) else os.path.normpath(os.path.join(site, path))
             # Lexically inside, and no symlinked directory on the way leads out.
             if not _inside(full, root_s) or not _inside(real_dir(os.path.dirname(full)), root_s):
                 drift.append(
@@ -160,6 +159,18 @@ def check_files(
         else:
             drift.append(FileDrift(path=path, kind=kind, package=package, flags=flags))
     return FileCheck(drift=drift, checked=checked, owned=owned)
+
+
+def _plain(path: str) -> bool:
+    """A relative POSIX path whose every component is a plain name (normpath would keep it)."""
+    return (
+        os.sep == "/"
+        and bool(path)
+        and path[0] not in "/."
+        and "//" not in path
+        and "/." not in path
+        and not path.endswith("/")
+    )
 
 
 class _RealDirs:

@@ -76,3 +76,28 @@ def test_an_unreadable_file_is_one_clear_error(tmp_path: Path) -> None:
         f"{directory}: cannot read: Is a directory; "
         "run the check as a user who can read the whole environment"
     )
+
+
+@pytest.mark.parametrize(
+    ("path", "plain"),
+    [
+        ("pkg/mod.py", True),
+        ("pkg-1.0.dist-info/RECORD", True),
+        ("../../etc/passwd", False),
+        ("pkg/../../outside.py", False),
+        ("pkg/./mod.py", False),
+        ("pkg//mod.py", False),
+        ("/etc/passwd", False),
+        ("pkg/.hidden", False),  # normalized the slow way; same answer
+        ("pkg/", False),
+        ("", False),
+    ],
+)
+def test_only_paths_normpath_would_keep_skip_it(path: str, plain: bool) -> None:
+    import os
+
+    from lockdown.drift.files import _plain
+
+    assert _plain(path) is plain
+    if plain:
+        assert os.path.normpath(path) == path
