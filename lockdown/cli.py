@@ -459,6 +459,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args is None:
             first = args_list[0] if args_list else None
             args = build_parser(first).parse_args(args_list)
+        if args.command != "check":
+            import gc  # noqa: PLC0415 - lockdown._entry turned it off for start-up
+
+            gc.enable()
         reporter = Reporter(quiet=args.quiet)
         return HANDLERS[args.command](args, reporter)
     except LockdownError as exc:

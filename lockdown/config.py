@@ -58,6 +58,7 @@ KNOWN_KEYS = frozenset(
         "trust",
         "install",
         "policy",
+        "conda",
     }
 )
 INSTALL_KEYS = frozenset({"installer", "keep"})
@@ -101,6 +102,8 @@ class Config:
     keep: tuple[str, ...] = DEFAULT_KEEP
     #: ``[tool.lockdown.policy]``: the upgrade gate; ``None`` means the default policy.
     policy_table: Policy | None = None
+    #: ``[tool.lockdown.conda]`` as written (validated by :mod:`lockdown.conda.inputs`).
+    conda: Mapping[str, Any] | None = None
 
     @property
     def policy(self) -> Policy:
@@ -260,7 +263,15 @@ def parse_config(
         from lockdown.policy.settings import parse_policy  # noqa: PLC0415
 
         policy = parse_policy(policy_table, source=source, where=f"{where} policy")
+    conda = table.get("conda")
+    if conda is not None:
+        if not isinstance(conda, dict):
+            raise ConfigError(f"{source}: {where} conda must be a table")
+        from lockdown.conda.inputs import CONDA_KEYS  # noqa: PLC0415
+
+        reject_unknown(conda, CONDA_KEYS, source=source, where=f"{where} conda")
     return Config(
+        conda=conda,
         policy_table=policy,
         installer=installer,
         keep=keep,

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +75,22 @@ def test_lists_accumulate_and_last_value_wins_as_in_argparse() -> None:
     assert fast is not None
     assert (fast.extra, fast.level) == (["a", "b"], "versions")
     assert vars(fast) == _argparse(argv)
+
+
+@pytest.mark.parametrize(("command", "collects"), [("check", False), ("lock", True)])
+def test_the_collector_is_off_for_start_up_and_back_on_after_it(
+    tmp_path: Path, command: str, collects: bool
+) -> None:
+    program = (
+        "import gc, sys\n"
+        "import lockdown._entry\n"
+        "from lockdown.cli import main\n"
+        "assert not gc.isenabled()\n"
+        "main(sys.argv[1:])\n"
+        "print(gc.isenabled())\n"
+    )
+    argv = [command, "--project", str(tmp_path)]  # both fail (nothing there), after parsing
+    proc = subprocess.run(
+        [sys.executable, "-c", program, *argv], capture_output=True, text=True, check=False
+    )
+    assert proc.stdout.strip().splitlines()[-1] == str(collects), proc.stderr
