@@ -308,7 +308,6 @@ def _cmd_guard(args: Args, reporter: Reporter) -> int:
 
 def _cmd_check(args: Args, reporter: Reporter) -> int:
     from lockdown.drift.check import run_check  # noqa: PLC0415
-    from lockdown.report.render import render, write_report  # noqa: PLC0415
 
     started = time.time()
     try:
@@ -329,6 +328,7 @@ def _cmd_check(args: Args, reporter: Reporter) -> int:
         if args.format == "prometheus" and args.output is not None:
             # Monitoring must see a failed check, not a stale "all good".
             from lockdown.report.prometheus import failure_reason, render_failure  # noqa: PLC0415
+            from lockdown.report.render import write_report  # noqa: PLC0415
 
             code = exc.exit_code if isinstance(exc, LockdownError) else EXIT_INTERNAL
             text = render_failure(
@@ -340,6 +340,9 @@ def _cmd_check(args: Args, reporter: Reporter) -> int:
             write_report(text, args.output)
         raise
     if not (args.quiet and args.format == "text" and args.output is None):
+        # Imported here: a quiet text check (cron, exit code only) renders nothing.
+        from lockdown.report.render import render, write_report  # noqa: PLC0415
+
         write_report(render(report, args.format), args.output)
     return report.exit_code()
 
