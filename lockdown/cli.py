@@ -32,7 +32,9 @@ if TYPE_CHECKING:
     # with the same attributes from fast_check_args.
     from argparse import Namespace as Args
 
+    from lockdown.conda.lockfile import CondaLock
     from lockdown.config import Config
+    from lockdown.drift.model import DriftReport
 
 Handler = Callable[["Args", Reporter], int]
 
@@ -50,6 +52,8 @@ def _cmd_lock(args: Args, reporter: Reporter) -> int:
         return EXIT_CHANGED
     if args.upgrade and args.upgrade_package:
         raise UsageError("--upgrade and --upgrade-package cannot be used together")
+    if args.conda is not None:
+        return _lock_conda(args, reporter)
     result = lock_project(
         args.project,
         resolver=args.resolver,
@@ -77,6 +81,27 @@ def _cmd_lock(args: Args, reporter: Reporter) -> int:
         if result.gate.changes:
             print("changes:")
             sys.stdout.write(render_text(result.gate))
+    return EXIT_OK
+
+
+def _lock_conda(args: Args, reporter: Reporter) -> int:
+    from lockdown.conda.lock import lock_conda  # noqa: PLC0415
+
+    if args.check or args.upgrade or args.upgrade_package or args.resolver:
+        raise UsageError(
+            "--conda locks with py-rattler; --check, --upgrade, --upgrade-package and "
+            "--resolver apply to Python locks only"
+        )
+    environment = Path(args.project) / args.conda if args.conda else None
+    with reporter.status("solving the conda environment"):
+        outcome = lock_conda(Path(args.project), environment_file=environment)
+    if not args.quiet:
+        names = {p.name for p in outcome.packages}
+        print(
+            f"locked {len(names)} conda packages ({len(outcome.packages)} archives, md5 and "
+            f"sha256 pinned) for {', '.join(outcome.platforms)} -> {outcome.path.name} "
+            f"({'updated' if outcome.changed else 'unchanged'})"
+        )
     return EXIT_OK
 
 
@@ -244,8 +269,62 @@ def _cmd_verify(args: Args, reporter: Reporter) -> int:
     return EXIT_OK
 
 
+def _conda_lock_path(args: Args, config: Config | None) -> Path:
+    """``--lock``, else the configured conda lock, else ``conda-lock.yml`` in the project."""
+    from lockdown.conda import CONDA_LOCK  # noqa: PLC0415
+
+    if args.lock is not None:
+        return Path(args.lock)
+    table = config.conda if config is not None else None
+    base = config.project_dir if config is not None else Path(args.project)
+    return base / str((table or {}).get("output", CONDA_LOCK))
+
+
+def _install_conda(args: Args, reporter: Reporter) -> int:
+    from lockdown.conda.install import install_conda  # noqa: PLC0415
+
+    if args.venv or args.python or args.extra or args.group or args.installer:
+        raise UsageError(
+            "--prefix installs a conda environment; it takes none of "
+            "--venv, --python, --extra, --group, --installer"
+        )
+    if args.require_signature:
+        from lockdown.sign.service import verify  # noqa: PLC0415
+
+        config = _optional_config(args.project)
+        verify(_conda_lock_path(args, config), config=config, flags_policy=None, as_lock=False)
+    lock_path = _conda_lock_path(args, _optional_config(args.project))
+    outcome = install_conda(
+        lock_path,
+        args.prefix,
+        dry_run=args.dry_run,
+        cache_dir=args.cache_dir,
+        status=reporter.status,
+    )
+    plan = outcome.plan
+    if not args.quiet:
+        for line in plan.lines():
+            print(line)
+        if plan.in_sync:
+            print(f"{args.prefix} is in sync with {lock_path.name} ({len(plan.selected)} packages)")
+        elif args.dry_run:
+            print(
+                f"would add {len(plan.add)}, change {len(plan.change)}, remove "
+                f"{len(plan.remove)} in {args.prefix} (dry run: nothing changed)"
+            )
+        else:
+            print(
+                f"added {len(plan.add)}, changed {len(plan.change)}, removed {len(plan.remove)} "
+                f"in {args.prefix}{' (created)' if outcome.created else ''}"
+            )
+    return EXIT_CHANGED if args.dry_run and not plan.in_sync else EXIT_OK
+
+
 def _cmd_install(args: Args, reporter: Reporter) -> int:
     from lockdown.env.install import install  # noqa: PLC0415
+
+    if args.prefix is not None:
+        return _install_conda(args, reporter)
 
     config = _optional_config(args.project)
     lock_path = _lock_path(args, config)
@@ -307,23 +386,25 @@ def _cmd_guard(args: Args, reporter: Reporter) -> int:
 
 
 def _cmd_check(args: Args, reporter: Reporter) -> int:
-    from lockdown.drift.check import run_check  # noqa: PLC0415
-
     started = time.time()
     try:
         config = _optional_config(args.project)
-        lock_path = _lock_path(args, config)
-        report = run_check(
-            Path(lock_path),
-            venv=args.venv,
-            python=args.python,
-            config=config,
-            level=args.level,
-            extras=args.extra or (),
-            groups=args.group,
-            require_signature=args.require_signature,
-            cache_dir=args.cache_dir,
-        )
+        if args.prefix is not None:
+            report = _check_conda(args, config)
+        else:
+            from lockdown.drift.check import run_check  # noqa: PLC0415
+
+            report = run_check(
+                _lock_path(args, config),
+                venv=args.venv,
+                python=args.python,
+                config=config,
+                level=args.level,
+                extras=args.extra or (),
+                groups=args.group,
+                require_signature=args.require_signature,
+                cache_dir=args.cache_dir,
+            )
     except Exception as exc:
         if args.format == "prometheus" and args.output is not None:
             # Monitoring must see a failed check, not a stale "all good".
@@ -345,6 +426,34 @@ def _cmd_check(args: Args, reporter: Reporter) -> int:
 
         write_report(render(report, args.format), args.output)
     return report.exit_code()
+
+
+def _check_conda(args: Args, config: Config | None) -> DriftReport:
+    from lockdown.conda.check import run_conda_check  # noqa: PLC0415
+
+    if args.venv or args.python or args.extra or args.group:
+        raise UsageError(
+            "--prefix checks a conda environment; it takes none of --venv, --python, "
+            "--extra, --group"
+        )
+    lock_path = _conda_lock_path(args, config)
+    lock, signer = _conda_lock(lock_path, config, args.require_signature)
+    return run_conda_check(lock_path, args.prefix, level=args.level, lock=lock, signer=signer)
+
+
+def _conda_lock(
+    lock_path: Path, config: Config | None, require_signature: bool
+) -> tuple[CondaLock | None, str | None]:
+    """The conda lock verified first when required (its verified bytes, parsed), and the signer."""
+    from lockdown.sign import signature_required  # noqa: PLC0415
+
+    if not signature_required(config, require_signature):
+        return None, None
+    from lockdown.conda.lockfile import parse_conda_lock_bytes  # noqa: PLC0415
+    from lockdown.sign.service import verify  # noqa: PLC0415
+
+    verified = verify(lock_path, config=config, flags_policy=None, as_lock=False)
+    return parse_conda_lock_bytes(verified.verified.data, lock_path), verified.verified.signer
 
 
 def _lock_path(args: Args, config: Config | None) -> Path:
@@ -388,6 +497,7 @@ _CHECK_VALUES = {
     "-o": "output",
     "--output": "output",
     "--cache-dir": "cache_dir",
+    "--prefix": "prefix",
 }
 _CHECK_LISTS = {"--extra": "extra", "--group": "group"}
 _CHECK_FLAGS = {
@@ -401,7 +511,7 @@ _CHECK_CHOICES = {
     "level": ("versions", "files", "artifacts"),
     "format": ("text", "json", "prometheus", "junit"),
 }
-_CHECK_PATHS = frozenset({"project", "venv", "lock", "output", "cache_dir"})
+_CHECK_PATHS = frozenset({"project", "venv", "lock", "output", "cache_dir", "prefix"})
 
 
 def fast_check_args(argv: Sequence[str]) -> Args | None:
@@ -433,6 +543,7 @@ def fast_check_args(argv: Sequence[str]) -> Args | None:
         "group": None,
         "require_signature": False,
         "cache_dir": None,
+        "prefix": None,
     }
     words = iter(argv[1:])
     for word in words:

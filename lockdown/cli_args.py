@@ -107,6 +107,14 @@ def _add_lock(sub: Any, common: argparse.ArgumentParser) -> None:
         "--resolver", choices=("uv", "pip-tools"), help="override the configured resolver"
     )
     lock.add_argument(
+        "--conda",
+        nargs="?",
+        const="",
+        metavar="ENVIRONMENT_YML",
+        help="lock the conda environment (environment.yml and/or [tool.lockdown.conda]) "
+        "into conda-lock.yml",
+    )
+    lock.add_argument(
         "--upgrade",
         action="store_true",
         help="let every package move (default: keep locked versions while they still fit)",
@@ -245,6 +253,9 @@ def _add_install(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     install.add_argument("--venv", type=Path, metavar="DIR", help="the venv (created if missing)")
     install.add_argument("--python", metavar="EXE", help="the interpreter (for a new venv)")
+    install.add_argument(
+        "--prefix", type=Path, metavar="DIR", help="a conda environment (from conda-lock.yml)"
+    )
     install.add_argument("--lock", type=Path, metavar="FILE", help="the lock to install")
     _selection_args(install, "install")
     install.add_argument(
@@ -278,6 +289,9 @@ def _add_check(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     check.add_argument("--venv", type=Path, metavar="DIR", help="the venv to check")
     check.add_argument("--python", metavar="EXE", help="the interpreter to check")
+    check.add_argument(
+        "--prefix", type=Path, metavar="DIR", help="a conda environment (against conda-lock.yml)"
+    )
     check.add_argument("--lock", type=Path, metavar="FILE", help="the lock to compare with")
     check.add_argument("--level", choices=("versions", "files", "artifacts"), default="versions")
     check.add_argument("--format", choices=("text", "json", "prometheus", "junit"), default="text")

@@ -130,3 +130,16 @@ def default_cache_dir() -> Path:
     if sys.platform == "darwin":  # pragma: no cover - exercised on macOS only
         return Path.home() / "Library" / "Caches" / "lockdown"
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lockdown"
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """Make ``target`` the verified ``source`` itself (a hard link: same inode, same mtime)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        target.unlink()
+    try:
+        os.link(source, target)
+    except OSError:
+        import shutil  # noqa: PLC0415
+
+        shutil.copyfile(source, target)

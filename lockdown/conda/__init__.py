@@ -15,10 +15,22 @@ CONDA_LOCK = "conda-lock.yml"
 
 
 def require() -> None:
-    """Fail with one clear line when the ``conda`` extra is not installed."""
+    """Fail with one clear line when the ``conda`` extra is not installed.
+
+    Also imports conda-lock's lock-file modules once with its own deprecation
+    warnings silenced: they concern conda-lock's vendored code, not lockdown's
+    use, and would otherwise reach users (or fail a warnings-as-errors run).
+    """
+    import warnings  # noqa: PLC0415
+
     try:
-        import conda_lock  # noqa: F401, PLC0415
         import rattler  # noqa: F401, PLC0415
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
+            import conda_lock.lockfile  # noqa: PLC0415
+            import conda_lock.models.channel  # noqa: F401, PLC0415
     except ImportError as exc:
         raise UsageError(
             f"conda support needs py-rattler and conda-lock ({exc.name} is missing)",

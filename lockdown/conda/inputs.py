@@ -142,11 +142,11 @@ def _check_specs(specs: Sequence[str], source: Path) -> None:
 
 
 def _check_platforms(platforms: Sequence[str], source: Path) -> None:
-    from rattler import Platform  # noqa: PLC0415
+    from rattler import Subdir  # noqa: PLC0415
 
     for name in platforms:
         try:
-            Platform(name)
+            Subdir(name)
         except Exception:  # rattler raises its own error types
             raise InputError(
                 f"{source}: unknown conda platform {name!r}",

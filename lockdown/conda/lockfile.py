@@ -76,6 +76,9 @@ def render_conda_lock(
     custom: Mapping[str, str],
 ) -> bytes:
     """The lock file's bytes, written by conda-lock and read back by it before use."""
+    from lockdown.conda import require  # noqa: PLC0415
+
+    require()
     from conda_lock.lockfile import write_conda_lock_file  # noqa: PLC0415
     from conda_lock.lockfile.v2prelim.models import (  # noqa: PLC0415
         HashModel,
@@ -121,6 +124,9 @@ def render_conda_lock(
 
 def parse_conda_lock_bytes(data: bytes, path: Path) -> CondaLock:
     """Parse and validate conda-lock bytes with conda-lock's own parser."""
+    from lockdown.conda import require  # noqa: PLC0415
+
+    require()
     from conda_lock.lockfile import parse_conda_lock_file  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory(prefix="lockdown-conda-read-") as tmp:

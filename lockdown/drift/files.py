@@ -101,18 +101,26 @@ _Job = tuple[str, RecordEntry, str]
 _Finding = tuple[_Job, Literal["missing", "symlink", "modified"], str]
 
 
+#: One owner of files: its name, the directory its paths are relative to, and its entries.
+Owner = tuple[str, str, Sequence[RecordEntry]]
+
+
 def check_files(
     installed: Sequence[InstalledDist], root: Path, *, workers: int | None = None
 ) -> FileCheck:
-    """Every file of every distribution against its installed RECORD (``rpm -V`` style).
+    """Every file of every distribution against its installed RECORD (``rpm -V`` style)."""
+    owners = ((d.name, os.path.realpath(d.dist_info.parent), read_record(d)) for d in installed)
+    return check_recorded(owners, root, workers=workers)
 
-    1. Each RECORD entry is confined to ``root``: lexically, and through the
-       real path of its directory. An entry that escapes is reported, never
-       opened.
-    2. ``workers`` threads (default: one per CPU, at most 8) then look at the
-       confined files: one ``lstat`` (symlink out of the root, missing, size
-       differs from RECORD), then the content's sha256. System calls and
-       hashing release the GIL, so this part runs on every core.
+
+def check_recorded(owners: Iterable[Owner], root: Path, *, workers: int | None = None) -> FileCheck:
+    """Every recorded file (a RECORD, or a conda-meta ``paths_data``) against its record.
+
+    1. Each entry is confined to ``root``: lexically, and through the real
+       path of its directory. An entry that escapes is reported, never opened.
+    2. The confined files are looked at (see :func:`_look_at_all`): symlink out
+       of the root, missing, size differs from the record, then the content's
+       sha256 — on several threads when the files are large.
     """
     root_s = os.path.realpath(root)
     drift: list[FileDrift] = []
@@ -120,10 +128,9 @@ def check_files(
     jobs: list[_Job] = []
     real_dir = _RealDirs()
     # 1. Confinement, on this thread.
-    for dist in installed:
-        site = os.path.realpath(dist.dist_info.parent)
+    for owner, site, entries in owners:
         site_sep = site + os.sep
-        for entry in read_record(dist):
+        for entry in entries:
             path = entry.path
             # A plain path is already normal; any other is normalized (an absolute
             # one, which escapes, replaces the site as os.path.join does).
@@ -134,14 +141,14 @@ def check_files(
                     FileDrift(
                         path=display(entry.path),
                         kind="escape",
-                        package=dist.name,
+                        package=owner,
                         severity="high",
                         detail="RECORD entry points outside the environment; not followed",
                     )
                 )
                 continue
             owned.add(full)
-            jobs.append((full, entry, dist.name))
+            jobs.append((full, entry, owner))
     # 2. Each file on disk, on every core.
     checked = sum(1 for _, entry, _ in jobs if entry.sha256 is not None)
     for (full, _entry, package), kind, flags in _look_at_all(jobs, root_s, workers):

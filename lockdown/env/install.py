@@ -16,7 +16,6 @@ The procedure, in order; nothing in the environment changes before step 4:
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from lockdown.artifacts import ArtifactCache, Expected, verify_all
 from lockdown.env import DEFAULT_KEEP
 from lockdown.env.python_env import InstalledDist, TargetInfo
 from lockdown.errors import IntegrityError, LockdownError
+from lockdown.fsutil import link_or_copy
 from lockdown.names import normalize_name
 from lockdown.tools import isolated_environ, uv_binary
 
@@ -240,7 +240,7 @@ def apply(
             for item in to_install:
                 verified = files[item.artifact.sha256]
                 link_dir = verified.parent.parent.parent / "links" / item.artifact.sha256
-                _link(verified, link_dir / item.artifact.filename)
+                link_or_copy(verified, link_dir / item.artifact.filename)
                 link_dirs.append(link_dir)
                 lines.append(f"{item.name}=={item.version} --hash=sha256:{item.artifact.sha256}")
             requirements = Path(tmp) / "requirements.txt"
@@ -252,19 +252,6 @@ def apply(
     if plan_.remove:
         names = [d.name for d in plan_.remove]
         _run(_uninstall_cmd(installer, python, names), env, "uninstall")
-
-
-def _link(source: Path, target: Path) -> None:
-    """Make ``target`` the verified ``source`` itself (a hard link: same inode, same mtime)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(FileNotFoundError):
-        target.unlink()
-    try:
-        os.link(source, target)
-    except OSError:
-        import shutil  # noqa: PLC0415
-
-        shutil.copyfile(source, target)
 
 
 def _install_cmd(

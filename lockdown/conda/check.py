@@ -1,0 +1,187 @@
+"""``lockdown check --prefix``: a conda environment against its ``conda-lock.yml``.
+
+1. Read the lock once; its packages for this machine's platform are expected.
+2. Read ``conda-meta/*.json``: what the prefix says it holds.
+3. ``versions``: missing, unexpected, other version or build, other archive
+   (sha256) or channel.
+4. ``files``: every file a record lists against ``sha256_in_prefix`` (a file
+   whose prefix placeholder was rewritten) or ``sha256``; sizes only for files
+   that were not rewritten; ``.pyc`` files and directories skipped; paths
+   confined to the prefix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from lockdown.conda.lockfile import CondaLock, CondaPackage, read_conda_lock
+from lockdown.conda.prefix import CondaRecord, read_prefix
+from lockdown.drift.model import DriftReport, FileDrift, Level, PackageDrift
+from lockdown.errors import IntegrityError, UsageError
+
+#: conda-meta path types that carry no content to check.
+_SKIPPED_TYPES = frozenset({"directory", "pyc_file", "unix_python_entry_point"})
+
+
+def current_platform() -> str:
+    """This machine's conda subdir (``linux-64``, ``osx-arm64``...)."""
+    import rattler  # noqa: PLC0415
+
+    return str(rattler.Subdir.current())
+
+
+def locked_for_here(lock: CondaLock, platform: str) -> dict[str, CondaPackage]:
+    """The lock's packages for ``platform``, by name; none at all is an error."""
+    expected = {p.name: p for p in lock.for_platform(platform)}
+    if not expected:
+        raise IntegrityError(
+            f"{lock.path}: nothing is locked for {platform} (locked: {', '.join(lock.platforms)})",
+            hint="add the platform to the conda inputs and re-lock",
+        )
+    return expected
+
+
+def compare_conda(
+    expected: dict[str, CondaPackage], installed: dict[str, CondaRecord]
+) -> list[PackageDrift]:
+    """Missing, unexpected, other version/build, other archive or channel (pure)."""
+    drift = []
+    for name in sorted(expected):
+        want, have = expected[name], installed.get(name)
+        locked = f"{want.version} ({want.build})"
+        if have is None:
+            drift.append(
+                PackageDrift(
+                    name=name,
+                    kind="missing",
+                    expected=locked,
+                    installed=None,
+                    detail="not installed",
+                )
+            )
+            continue
+        actual = f"{have.version} ({have.build})"
+        if (have.version, have.build) != (want.version, want.build):
+            drift.append(
+                PackageDrift(
+                    name=name,
+                    kind="version",
+                    expected=locked,
+                    installed=actual,
+                    detail=f"{actual} installed, {locked} locked",
+                )
+            )
+        elif have.sha256 and have.sha256 != want.sha256:
+            drift.append(
+                PackageDrift(
+                    name=name,
+                    kind="source",
+                    expected=locked,
+                    installed=actual,
+                    detail=f"installed from an archive with sha256 {have.sha256[:12]}..., "
+                    f"the lock pins {want.sha256[:12]}...",
+                )
+            )
+        elif have.channel and have.channel != want.channel:
+            drift.append(
+                PackageDrift(
+                    name=name,
+                    kind="source",
+                    expected=locked,
+                    installed=actual,
+                    detail=f"installed from channel {have.channel}; the lock says {want.channel}",
+                )
+            )
+    for name in sorted(set(installed) - set(expected)):
+        have = installed[name]
+        drift.append(
+            PackageDrift(
+                name=name,
+                kind="unexpected",
+                expected=None,
+                installed=f"{have.version} ({have.build})",
+                detail="installed, not in the lock",
+            )
+        )
+    return drift
+
+
+def check_prefix_files(records: list[CondaRecord], prefix: Path) -> tuple[list[FileDrift], int]:
+    """Every recorded file of every package, confined to the prefix; drift and files checked."""
+    import os  # noqa: PLC0415
+
+    from lockdown.drift.files import RecordEntry, check_recorded  # noqa: PLC0415
+
+    root = os.path.realpath(prefix)
+    owners = [
+        (
+            r.name,
+            root,
+            [
+                RecordEntry(f.path, f.sha256, f.size)
+                for f in r.files
+                if f.path_type not in _SKIPPED_TYPES and not f.path.endswith(".pyc")
+            ],
+        )
+        for r in records
+    ]
+    result = check_recorded(owners, prefix)
+    return result.drift, result.checked
+
+
+def run_conda_check(
+    lock_path: Path,
+    prefix: Path,
+    *,
+    level: Level = "versions",
+    platform: str | None = None,
+    lock: CondaLock | None = None,
+    signer: str | None = None,
+    clock: Callable[[], float] = time.time,
+) -> DriftReport:
+    """Check the conda environment at ``prefix`` against ``lock_path``.
+
+    ``lock``: the lock already read (and verified, by ``signer``); else it is read here.
+    """
+    from lockdown.conda import require  # noqa: PLC0415
+
+    require()
+    if level == "artifacts":
+        raise UsageError(
+            "--level artifacts is not available for conda environments yet",
+            hint="use --level files",
+        )
+    started, tick = clock(), time.perf_counter()
+    # 1. The lock.
+    lock = lock or read_conda_lock(lock_path)
+    here = platform or current_platform()
+    expected = locked_for_here(lock, here)
+    # 2. The prefix.
+    records = read_prefix(prefix)
+    installed = {r.name: r for r in records}
+    # 3. Packages.
+    packages = compare_conda(expected, installed)
+    # 4. Files.
+    files: list[FileDrift] = []
+    checked = 0
+    if level == "files":
+        files, checked = check_prefix_files(records, prefix)
+    return DriftReport(
+        lock=str(lock_path),
+        lock_sha256=hashlib.sha256(lock.data).hexdigest(),
+        target=str(prefix),
+        python_version=f"conda {here}",
+        level=level,
+        expected=len(expected),
+        installed=len(installed),
+        packages=tuple(packages),
+        files=tuple(sorted(files, key=lambda f: (f.path, f.kind))),
+        signature="verified" if signer else "not-checked",
+        signer=signer,
+        checked_at=started,
+        duration_seconds=time.perf_counter() - tick,
+        files_checked=checked,
+    )

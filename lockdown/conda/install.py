@@ -1,0 +1,221 @@
+"""``lockdown install --prefix``: a conda environment exactly as locked.
+
+Nothing in the prefix changes before step 4:
+
+1. Read the lock once; select this platform's packages.
+2. Plan: compare with ``conda-meta`` (add, change, remove).
+3. Fetch every archive into the content-addressed cache and check its sha256
+   (and md5) against the lock — rattler does not check archives that come from
+   ``file://`` channels, and a mirror can serve anything.
+4. Install with ``rattler.install`` from the verified files themselves (their
+   ``file://`` URLs in the cache), unpacked into a fresh package cache, so no
+   earlier extraction is trusted either; what the lock does not list is removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lockdown.artifacts import ArtifactCache, Expected, ensure_cache_dir, verify_all
+from lockdown.conda import require
+from lockdown.conda.check import current_platform, locked_for_here
+from lockdown.conda.lockfile import CondaLock, CondaPackage, read_conda_lock
+from lockdown.conda.prefix import CondaRecord, read_prefix
+from lockdown.errors import IntegrityError, LockdownError
+from lockdown.fsutil import default_cache_dir, link_or_copy
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CondaPlan:
+    """What an install would do."""
+
+    add: tuple[CondaPackage, ...]
+    change: tuple[tuple[CondaRecord, CondaPackage], ...]
+    remove: tuple[CondaRecord, ...]
+    selected: tuple[CondaPackage, ...]
+
+    @property
+    def in_sync(self) -> bool:
+        """Nothing to add, change or remove."""
+        return not (self.add or self.change or self.remove)
+
+    def lines(self) -> list[str]:
+        """One change a line (``+`` add, ``~`` change, ``-`` remove)."""
+        out = [f"+ {p.name} {p.version} ({p.build})" for p in self.add]
+        out += [
+            f"~ {new.name} {old.version} ({old.build}) -> {new.version} ({new.build})"
+            for old, new in self.change
+        ]
+        out += [f"- {r.name} {r.version} ({r.build})" for r in self.remove]
+        return out
+
+
+def plan_conda(selected: Sequence[CondaPackage], installed: Sequence[CondaRecord]) -> CondaPlan:
+    """Compare what the lock wants with what the prefix holds (pure)."""
+    have = {r.name: r for r in installed}
+    wanted = {p.name: p for p in selected}
+    add = tuple(p for n, p in sorted(wanted.items()) if n not in have)
+    change = tuple(
+        (have[n], p)
+        for n, p in sorted(wanted.items())
+        if n in have
+        and (
+            (have[n].version, have[n].build) != (p.version, p.build)
+            or (have[n].sha256 and have[n].sha256 != p.sha256)
+        )
+    )
+    remove = tuple(r for n, r in sorted(have.items()) if n not in wanted)
+    return CondaPlan(add=add, change=change, remove=remove, selected=tuple(selected))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CondaInstallOutcome:
+    """What ``install --prefix`` did (or would do)."""
+
+    plan: CondaPlan
+    prefix: Path
+    created: bool
+    dry_run: bool
+
+
+def install_conda(
+    lock_path: Path,
+    prefix: Path,
+    *,
+    dry_run: bool = False,
+    cache_dir: Path | None = None,
+    platform: str | None = None,
+    lock: CondaLock | None = None,
+    status: Callable[[str], Any] | None = None,
+) -> CondaInstallOutcome:
+    """Make the conda environment at ``prefix`` match the lock; see the module docstring."""
+    require()
+    import contextlib  # noqa: PLC0415
+
+    status = status or (lambda _message: contextlib.nullcontext())
+    # 1. The lock.
+    lock = lock or read_conda_lock(lock_path)
+    here = platform or current_platform()
+    selected = list(locked_for_here(lock, here).values())
+    # 2. The plan.
+    exists = (prefix / "conda-meta").is_dir()
+    if prefix.exists() and not exists and any(prefix.iterdir()):
+        raise LockdownError(
+            f"{prefix} exists but is not a conda environment (no conda-meta)",
+            hint="pass an empty or missing directory, or a conda prefix",
+        )
+    installed = read_prefix(prefix) if exists else []
+    the_plan = plan_conda(selected, installed)
+    if dry_run or the_plan.in_sync:
+        return CondaInstallOutcome(plan=the_plan, prefix=prefix, created=False, dry_run=dry_run)
+    # 3. Every archive fetched and verified before anything changes.
+    cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()))
+    with status("downloading and verifying conda archives"):
+        files = verify_all(
+            cache,
+            [
+                Expected(
+                    url=p.url,
+                    filename=p.filename,
+                    sha256=p.sha256,
+                    size=None,
+                    source=str(lock_path),
+                )
+                for p in selected
+            ],
+            rehash=True,
+        )
+        for package in selected:
+            _check_md5(package, files[package.sha256], lock_path)
+    # 4. Install from the verified files, into a fresh package cache.
+    records = [_record(p, files[p.sha256]) for p in selected]
+    import rattler  # noqa: PLC0415
+
+    prefix_records = [rattler.PrefixRecord.from_path(r.meta_path) for r in installed]
+    with (
+        status(f"installing {len(selected)} conda packages"),
+        tempfile.TemporaryDirectory(prefix="lockdown-conda-pkgs-") as unpack,
+    ):
+        try:
+            asyncio.run(
+                rattler.install(
+                    records,
+                    target_prefix=prefix,
+                    cache_dir=Path(unpack),
+                    installed_packages=prefix_records,
+                    platform=rattler.Subdir(here),
+                    execute_link_scripts=False,
+                    show_progress=False,
+                )
+            )
+        except Exception as exc:  # rattler's errors share no base class
+            first = str(exc).strip().splitlines()
+            raise LockdownError(
+                f"rattler could not install into {prefix}: {first[0] if first else exc!r}",
+                hint="the archives were verified; see the message",
+            ) from None
+    return CondaInstallOutcome(plan=the_plan, prefix=prefix, created=not exists, dry_run=False)
+
+
+def _check_md5(package: CondaPackage, path: Path, lock_path: Path) -> None:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    if digest.hexdigest() != package.md5:
+        raise IntegrityError(
+            f"{package.filename}: md5 {digest.hexdigest()} does not match {package.md5} "
+            f"in {lock_path}",
+            hint="the archive's sha256 matched but its md5 did not: re-lock from a channel "
+            "you trust",
+        )
+
+
+def _record(package: CondaPackage, archive: Path) -> Any:
+    """A rattler RepoDataRecord for the verified archive (its own metadata, the lock's hashes)."""
+    import rattler  # noqa: PLC0415
+
+    # The verified file itself, under its real file name (in a directory named
+    # by its digest, so no other archive can ever take the name), is what rattler
+    # reads: the name tells it the archive format.
+    link = archive.parent.parent.parent / "links" / package.sha256 / package.filename
+    link_or_copy(archive, link)
+    index = rattler.IndexJson.from_package_archive(link)
+    record = rattler.PackageRecord(
+        name=index.name,
+        version=str(index.version),
+        build=index.build,
+        build_number=index.build_number,
+        subdir=index.subdir or package.platform,
+        arch=index.arch,
+        platform=index.platform,
+        noarch=index.noarch,
+        depends=list(index.depends),
+        constrains=list(index.constrains),
+        sha256=bytes.fromhex(package.sha256),
+        md5=bytes.fromhex(package.md5),
+        size=archive.stat().st_size,
+        license=index.license,
+    )
+    if (str(record.name.normalized), str(record.version), str(record.build)) != (
+        package.name,
+        package.version,
+        package.build,
+    ):
+        raise IntegrityError(
+            f"{package.filename}: the archive says it is {record.name.normalized} "
+            f"{record.version} ({record.build}), the lock says {package.name} {package.version} "
+            f"({package.build})"
+        )
+    return rattler.RepoDataRecord(
+        package_record=record,
+        file_name=package.filename,
+        url=link.as_uri(),
+        channel=package.channel,
+    )

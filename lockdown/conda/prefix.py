@@ -1,0 +1,102 @@
+"""A conda prefix, read from the outside: ``conda-meta/*.json``, never importing anything.
+
+Each record names the package (name, version, build, channel, url, sha256)
+and lists its files (``paths_data``) with the sha256 of what was installed
+(``sha256_in_prefix`` when the installer rewrote a prefix placeholder, else
+the archive's ``sha256``) and its size.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PrefixFile:
+    """One file a conda package installed."""
+
+    path: str
+    path_type: str
+    #: What its content must hash to now (``sha256_in_prefix``, else ``sha256``).
+    sha256: str | None
+    #: Its size, when meaningful (``None`` for prefix-patched files: it changed on install).
+    size: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CondaRecord:
+    """One installed conda package, as its ``conda-meta`` record says."""
+
+    name: str
+    version: str
+    build: str
+    channel: str
+    url: str
+    sha256: str
+    meta_path: Path
+    files: tuple[PrefixFile, ...]
+
+
+def read_prefix(prefix: Path) -> list[CondaRecord]:
+    """Every package record in ``prefix/conda-meta``, by name; unreadable records are errors."""
+    from lockdown.errors import UsageError  # noqa: PLC0415
+
+    meta = prefix / "conda-meta"
+    try:
+        names = sorted(n for n in os.listdir(meta) if n.endswith(".json"))
+    except FileNotFoundError:
+        raise UsageError(
+            f"{prefix} is not a conda environment (no conda-meta)",
+            hint="pass the prefix of a conda environment",
+        ) from None
+    records = []
+    for name in names:
+        path = meta / name
+        try:
+            raw = json.loads(path.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"{path}: unreadable conda-meta record: {exc}") from None
+        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+            raise UsageError(f"{path}: not a conda-meta package record")
+        records.append(_record(raw, path))
+    return sorted(records, key=lambda r: r.name)
+
+
+def _record(raw: Mapping[str, Any], path: Path) -> CondaRecord:
+    paths = raw.get("paths_data", {})
+    entries = paths.get("paths", []) if isinstance(paths, dict) else []
+    files = []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("_path"), str):
+            continue
+        patched = "prefix_placeholder" in entry or "sha256_in_prefix" in entry
+        digest = entry.get("sha256_in_prefix") or entry.get("sha256")
+        size = entry.get("size_in_bytes")
+        files.append(
+            PrefixFile(
+                path=entry["_path"],
+                path_type=str(entry.get("path_type", "hardlink")),
+                sha256=digest if isinstance(digest, str) else None,
+                size=None if patched or not isinstance(size, int) else size,
+            )
+        )
+    return CondaRecord(
+        name=str(raw["name"]),
+        version=str(raw.get("version", "")),
+        build=str(raw.get("build", "")),
+        channel=str(raw.get("channel", "")).rstrip("/"),
+        url=str(raw.get("url", "")),
+        sha256=str(raw.get("sha256", "")),
+        meta_path=path,
+        files=tuple(files),
+    )
+
+
+def records_by_name(records: Sequence[CondaRecord]) -> dict[str, CondaRecord]:
+    """Records by package name."""
+    return {r.name: r for r in records}
