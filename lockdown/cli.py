@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from lockdown.conda.lockfile import CondaLock
     from lockdown.config import Config
     from lockdown.drift.model import DriftReport
+    from lockdown.policy.gate import GateResult
 
 Handler = Callable[["Args", Reporter], int]
 
@@ -66,14 +67,7 @@ def _cmd_lock(args: Args, reporter: Reporter) -> int:
     from lockdown.policy.render import render_text  # noqa: PLC0415
 
     if result.blocked:
-        count = len(result.gate.blocked)
-        print(
-            f"lockdown: {count} change{'s' if count != 1 else ''} blocked by policy; "
-            f"{result.path.name} unchanged",
-            file=sys.stderr,
-        )
-        sys.stderr.write(render_text(result.gate, admitted=False))
-        return EXIT_BLOCKED
+        return _blocked(result.gate, result.path)
     if not args.quiet:
         from lockdown.report.lock_summary import summarize  # noqa: PLC0415
 
@@ -84,17 +78,39 @@ def _cmd_lock(args: Args, reporter: Reporter) -> int:
     return EXIT_OK
 
 
+def _blocked(gate: GateResult, path: Path) -> int:
+    """Print what the gate blocked, and the commands that would admit it; exit 3."""
+    from lockdown.policy.render import render_text  # noqa: PLC0415
+
+    count = len(gate.blocked)
+    print(
+        f"lockdown: {count} change{'s' if count != 1 else ''} blocked by policy; "
+        f"{path.name} unchanged",
+        file=sys.stderr,
+    )
+    sys.stderr.write(render_text(gate, admitted=False))
+    return EXIT_BLOCKED
+
+
 def _lock_conda(args: Args, reporter: Reporter) -> int:
     from lockdown.conda.lock import lock_conda  # noqa: PLC0415
 
-    if args.check or args.upgrade or args.upgrade_package or args.resolver:
+    if args.check or args.resolver:
         raise UsageError(
-            "--conda locks with py-rattler; --check, --upgrade, --upgrade-package and "
-            "--resolver apply to Python locks only"
+            "--conda locks with py-rattler; --check and --resolver apply to Python locks only"
         )
     environment = Path(args.project) / args.conda if args.conda else None
     with reporter.status("solving the conda environment"):
-        outcome = lock_conda(Path(args.project), environment_file=environment)
+        outcome = lock_conda(
+            Path(args.project),
+            environment_file=environment,
+            upgrade=args.upgrade,
+            upgrade_packages=args.upgrade_package or (),
+        )
+    from lockdown.policy.render import render_text  # noqa: PLC0415
+
+    if outcome.blocked:
+        return _blocked(outcome.gate, outcome.path)
     if not args.quiet:
         names = {p.name for p in outcome.packages}
         print(
@@ -102,6 +118,9 @@ def _lock_conda(args: Args, reporter: Reporter) -> int:
             f"sha256 pinned) for {', '.join(outcome.platforms)} -> {outcome.path.name} "
             f"({'updated' if outcome.changed else 'unchanged'})"
         )
+        if outcome.gate.changes:
+            print("changes:")
+            sys.stdout.write(render_text(outcome.gate))
     return EXIT_OK
 
 

@@ -13,17 +13,31 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lockdown import __version__
 from lockdown.conda import CONDA_LOCK, require
 from lockdown.conda.inputs import CondaInputs, conda_inputs, read_environment_yml
-from lockdown.conda.lockfile import CondaPackage, channel_of, render_conda_lock
-from lockdown.errors import ResolutionError
+from lockdown.conda.lockfile import (
+    CondaLock,
+    CondaPackage,
+    channel_of,
+    read_conda_lock,
+    render_conda_lock,
+)
+from lockdown.errors import LockFileError, ResolutionError
+from lockdown.names import normalize_name
+from lockdown.policy.changes import ArtifactFacts, LockedState
+
+if TYPE_CHECKING:
+    from lockdown.config import Config
+    from lockdown.policy.gate import GateResult
 
 #: Virtual packages assumed per platform family (conda-lock's defaults, roughly):
 #: the solution then depends on the inputs and the channels only.
@@ -42,6 +56,13 @@ class CondaLockOutcome:
     changed: bool
     packages: tuple[CondaPackage, ...]
     platforms: tuple[str, ...]
+    #: The gate's verdicts; when any blocks, nothing was written.
+    gate: GateResult
+
+    @property
+    def blocked(self) -> bool:
+        """Whether the gate blocked the new lock (the old one was left as it was)."""
+        return bool(self.gate.blocked)
 
 
 def _utc_now() -> datetime:
@@ -50,11 +71,12 @@ def _utc_now() -> datetime:
 
 def read_conda_inputs(
     project_dir: Path, environment_file: Path | None
-) -> tuple[CondaInputs, Path, Sequence[str]]:
-    """The inputs, the lock file's path, and the files read."""
+) -> tuple[CondaInputs, Path, Sequence[str], Config | None]:
+    """The inputs, the lock file's path, the files read, and the project's config (if any)."""
     from lockdown.config import PYPROJECT, STANDALONE, load_config  # noqa: PLC0415
 
     table: Mapping[str, Any] | None = None
+    config: Config | None = None
     output = project_dir / CONDA_LOCK
     if (project_dir / PYPROJECT).is_file() or (project_dir / STANDALONE).is_file():
         config, _ = load_config(project_dir)
@@ -76,28 +98,74 @@ def read_conda_inputs(
     environment = read_environment_yml(environment_file) if environment_file else None
     source = environment_file or project_dir / PYPROJECT
     sources = [environment_file.name] if environment_file else []
-    return conda_inputs(table, environment, source=source), output, sources
+    return conda_inputs(table, environment, source=source), output, sources, config
 
 
 def lock_conda(
     project_dir: Path,
     *,
     environment_file: Path | None = None,
-    exclude_newer: datetime | None = None,
+    upgrade: bool = False,
+    upgrade_packages: Sequence[str] = (),
     clock: Callable[[], datetime] = _utc_now,
 ) -> CondaLockOutcome:
-    """Solve every platform and write ``conda-lock.yml``; see the module docstring."""
+    """Solve every platform, judge the result, and write ``conda-lock.yml``.
+
+    The same gate as for Python locks (:mod:`lockdown.policy.gate`): without
+    ``upgrade`` / ``upgrade_packages`` the previous lock's archives are kept
+    (rattler's locked packages); every change is judged by
+    ``[tool.lockdown.policy]`` and the approvals file; the cooldown is passed
+    to the solver (``exclude_newer``) and enforced from the package timestamps;
+    ``allowed-channels`` plays the part of ``allowed-indexes``. A block writes
+    nothing.
+    """
     require()
     from lockdown.fsutil import atomic_write, run_lock  # noqa: PLC0415
+    from lockdown.policy.approvals import read_approvals  # noqa: PLC0415
+    from lockdown.policy.gate import judge  # noqa: PLC0415
+    from lockdown.policy.settings import Policy, format_duration  # noqa: PLC0415
 
-    # 1. The inputs.
-    inputs, output, sources = read_conda_inputs(project_dir.resolve(), environment_file)
-    # 2. One solve per platform.
+    now = clock()
+    # 1. The inputs, the policy, the previous lock and the approvals.
+    inputs, output, sources, config = read_conda_inputs(project_dir.resolve(), environment_file)
+    policy = config.policy if config is not None else Policy()
+    previous = _previous(output)
+    approvals = read_approvals(config.approvals_path) if config is not None else []
+    moving = frozenset(normalize_name(n) for n in upgrade_packages)
+    cutoff = _cutoff(previous, policy.min_release_age, now, moving=upgrade or bool(moving))
+    # 2. One solve per platform, keeping what was locked unless asked to move.
     packages: list[CondaPackage] = []
     for platform in inputs.platforms:
-        packages += solve_platform(inputs, platform, exclude_newer=exclude_newer)
-    # 3. The file, validated before it is written.
+        keep = (
+            []
+            if upgrade or previous is None
+            else [p for p in previous.for_platform(platform) if p.name not in moving]
+        )
+        packages += _solve_relaxing(inputs, platform, keep, cutoff)
+    # 3. The gate.
+    result = judge(
+        conda_states(previous.packages) if previous is not None else None,
+        conda_states(packages),
+        policy=dataclasses.replace(policy, allowed_indexes=policy.allowed_channels),
+        approvals=approvals,
+        now=now,
+        cutoff=cutoff,
+        index_setting="allowed-channels",
+    )
+    if result.blocked:
+        return CondaLockOutcome(
+            path=output,
+            changed=False,
+            packages=tuple(packages),
+            platforms=inputs.platforms,
+            gate=result,
+        )
+    # 4. The file, validated before it is written.
     custom = {"lockdown-version": __version__, "input-digest": inputs.digest()}
+    if cutoff is not None and policy.min_release_age is not None:
+        custom["min-release-age"] = format_duration(policy.min_release_age)
+        custom["cooldown-cutoff"] = cutoff.strftime("%Y-%m-%dT%H:%M:%SZ")
+    custom.update(_approval_records(previous, packages, result))
     data = render_conda_lock(
         packages,
         channels=inputs.channels,
@@ -114,12 +182,117 @@ def lock_conda(
         if changed:
             atomic_write(output, data)
     return CondaLockOutcome(
-        path=output, changed=changed, packages=tuple(packages), platforms=inputs.platforms
+        path=output,
+        changed=changed,
+        packages=tuple(packages),
+        platforms=inputs.platforms,
+        gate=result,
     )
 
 
+def _previous(output: Path) -> CondaLock | None:
+    """The lock being replaced; one that cannot be read stops the run (fail closed)."""
+    if not output.exists():
+        return None
+    try:
+        return read_conda_lock(output)
+    except LockFileError as exc:
+        raise LockFileError(
+            f"the current lock cannot be read, so changes cannot be judged: {exc.message}",
+            hint=f"restore {output.name} from version control, or move it away to lock afresh",
+        ) from None
+
+
+def _cutoff(
+    previous: CondaLock | None, age: timedelta | None, now: datetime, *, moving: bool
+) -> datetime | None:
+    """The previous lock's cutoff when it used the same age and nothing asks to move."""
+    from lockdown.policy.settings import format_duration  # noqa: PLC0415
+
+    if age is None:
+        return None
+    if previous is not None and not moving:
+        recorded = previous.custom.get("cooldown-cutoff")
+        if recorded and previous.custom.get("min-release-age") == format_duration(age):
+            with contextlib.suppress(ValueError):
+                return datetime.strptime(recorded, "%Y-%m-%dT%H:%M:%SZ").replace(
+                    tzinfo=timezone.utc
+                )
+    return (now - age).replace(microsecond=0)
+
+
+def _solve_relaxing(
+    inputs: CondaInputs, platform: str, keep: Sequence[CondaPackage], cutoff: datetime | None
+) -> list[CondaPackage]:
+    """Solve with the kept archives and the cutoff; relax the first, then the second.
+
+    The gate judges whatever moves and enforces the cooldown from timestamps,
+    so relaxing never lets anything through unjudged; it only lets lockdown
+    name what the inputs now ask for.
+    """
+    attempts: list[tuple[Sequence[CondaPackage], datetime | None]] = [(keep, cutoff)]
+    if keep:
+        attempts.append(((), cutoff))
+    if cutoff is not None:
+        attempts.append(((), None))
+    for kept, limit in attempts[:-1]:
+        with contextlib.suppress(ResolutionError):
+            return solve_platform(inputs, platform, exclude_newer=limit, keep=kept)
+    kept, limit = attempts[-1]
+    return solve_platform(inputs, platform, exclude_newer=limit, keep=kept)
+
+
+def conda_states(packages: Sequence[CondaPackage]) -> list[LockedState]:
+    """Conda packages as the gate's states: one per name and version, every platform's archive."""
+    grouped: dict[tuple[str, str], list[CondaPackage]] = {}
+    for package in packages:
+        grouped.setdefault((package.name, package.version), []).append(package)
+    return [
+        LockedState(
+            name=name,
+            version=version,
+            marker=None,
+            index=group[0].channel,
+            artifacts=tuple(
+                ArtifactFacts(
+                    filename=p.filename, url=p.url, sha256=p.sha256, upload_time=p.timestamp
+                )
+                for p in sorted(group, key=lambda p: (p.platform, p.sha256))
+            ),
+            has_wheels=True,  # require-wheels is a Python rule; conda archives are binaries
+        )
+        for (name, version), group in sorted(grouped.items())
+    ]
+
+
+def _approval_records(
+    previous: CondaLock | None, packages: Sequence[CondaPackage], result: GateResult
+) -> dict[str, str]:
+    """``approval <name>==<version>`` → the approval, this run's or the previous lock's."""
+    import json  # noqa: PLC0415
+
+    out: dict[str, str] = {}
+    kept = previous.custom if previous is not None else {}
+    for name, version in sorted({(p.name, p.version) for p in packages}):
+        key = f"approval {name}=={version}"
+        approval = result.approval_for(name, version)
+        if approval is not None:
+            record = {
+                k: (v.isoformat() if isinstance(v, datetime) else v)
+                for k, v in approval.record().items()
+            }
+            out[key] = json.dumps(record, sort_keys=True)
+        elif key in kept:
+            out[key] = kept[key]
+    return out
+
+
 def solve_platform(
-    inputs: CondaInputs, platform: str, *, exclude_newer: datetime | None = None
+    inputs: CondaInputs,
+    platform: str,
+    *,
+    exclude_newer: datetime | None = None,
+    keep: Sequence[CondaPackage] = (),
 ) -> list[CondaPackage]:
     """The packages of one platform's solution, as lock entries."""
     import rattler  # noqa: PLC0415
@@ -131,14 +304,17 @@ def solve_platform(
         )
         for name, version in VIRTUAL_PACKAGES.get(family, ())
     ]
+    subdirs = [rattler.Subdir(platform), rattler.Subdir("noarch")]
     try:
+        locked = asyncio.run(_records_of(inputs.channels, subdirs, keep)) if keep else []
         records = asyncio.run(
             rattler.solve(
                 sources=list(inputs.channels),
                 specs=list(inputs.dependencies),
-                platforms=[rattler.Subdir(platform), rattler.Subdir("noarch")],
+                platforms=subdirs,
                 virtual_packages=virtual,
                 exclude_newer=exclude_newer,
+                locked_packages=locked,
             )
         )
     except Exception as exc:  # rattler's solver and fetch errors share no base class
@@ -166,9 +342,29 @@ def solve_platform(
                 sha256=record.sha256.hex(),
                 dependencies=dict(_dependency(d) for d in record.depends),
                 channel=channel_of(record.url),
+                # When the channel published it (what a cooldown is about), else built it.
+                timestamp=record.indexed_timestamp or record.timestamp,
             )
         )
     return out
+
+
+async def _records_of(
+    channels: Sequence[str], subdirs: Sequence[Any], packages: Sequence[CondaPackage]
+) -> list[Any]:
+    """The channels' records of exactly the archives in ``packages`` (by sha256)."""
+    import rattler  # noqa: PLC0415
+
+    wanted = {p.sha256 for p in packages}
+    result = await rattler.Gateway().query(
+        list(channels), subdirs, sorted({p.name for p in packages}), recursive=False
+    )
+    return [
+        record
+        for per_channel in result
+        for record in per_channel
+        if record.sha256 is not None and record.sha256.hex() in wanted
+    ]
 
 
 def _dependency(spec: str) -> tuple[str, str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,9 @@ class CondaPackage:
     dependencies: Mapping[str, str]
     #: The channel it came from (the URL without subdir and file name).
     channel: str
+    #: When the archive was built (the channel's ``timestamp``); known at lock
+    #: time only (conda-lock.yml has no field for it); the cooldown reads it.
+    timestamp: datetime | None = None
 
     @property
     def filename(self) -> str:

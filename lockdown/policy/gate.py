@@ -83,9 +83,16 @@ def judge(
     now: datetime,
     cutoff: datetime | None,
     yanked: Mapping[tuple[str, str], str] | None = None,
+    index_setting: str = "allowed-indexes",
 ) -> GateResult:
-    """Judge ``new`` against ``old`` (``None``: a first lock); see the module docstring."""
-    verdicts = [v for state in new for v in _rules(state, policy, cutoff, yanked or {})]
+    """Judge ``new`` against ``old`` (``None``: a first lock); see the module docstring.
+
+    ``index_setting`` names the allowlist in messages (conda locks pass their
+    ``allowed-channels`` as ``policy.allowed_indexes``).
+    """
+    verdicts = [
+        v for state in new for v in _rules(state, policy, cutoff, yanked or {}, index_setting)
+    ]
     changes = None
     if old is not None:
         changes = tuple(change_set(old, new))
@@ -98,6 +105,7 @@ def _rules(
     policy: Policy,
     cutoff: datetime | None,
     yanked: Mapping[tuple[str, str], str],
+    index_setting: str = "allowed-indexes",
 ) -> list[Verdict]:
     found: list[str] = []
     # 1. deny
@@ -113,9 +121,9 @@ def _rules(
     if policy.allowed_indexes:
         allowed = {index_key(u) for u in policy.allowed_indexes}
         if state.index is None:
-            found.append("not from a package index (allowed-indexes is set)")
+            found.append(f"not from a package index ({index_setting} is set)")
         elif index_key(state.index) not in allowed:
-            found.append(f"from {state.index}, which is not in allowed-indexes")
+            found.append(f"from {state.index}, which is not in {index_setting}")
     # 4. cooldown
     if (
         cutoff is not None

@@ -30,6 +30,7 @@ POLICY_KEYS = frozenset(
         "require-wheels",
         "deny",
         "approvals",
+        "allowed-channels",
     }
 )
 #: What ``auto-approve`` may list: every change class except ``removed`` (always
@@ -51,6 +52,8 @@ class Policy:
     cooldown_exempt: frozenset[str] = frozenset()
     #: Indexes packages may come from (simple-API URLs, ending in ``/``); empty: any.
     allowed_indexes: tuple[str, ...] = ()
+    #: Conda channels packages may come from (channel URLs); empty: any.
+    allowed_channels: tuple[str, ...] = ()
     #: ``deny``: a changed or new package whose version is yanked is blocked.
     yanked: Literal["deny", "allow"] = "deny"
     #: No sdist-only packages.
@@ -116,6 +119,12 @@ def parse_policy(table: Mapping[str, Any], *, source: Path, where: str) -> Polic
         allowed_indexes=tuple(
             parse_index_url(u, f"{where} allowed-indexes", source)
             for u in _strings(table.get("allowed-indexes", []), f"{where} allowed-indexes", source)
+        ),
+        allowed_channels=tuple(
+            parse_index_url(u, f"{where} allowed-channels", source)
+            for u in _strings(
+                table.get("allowed-channels", []), f"{where} allowed-channels", source
+            )
         ),
         yanked=yanked,
         require_wheels=require_wheels,

@@ -90,9 +90,9 @@ def test_deny_rules_are_normalized() -> None:
     [
         pytest.param(
             {"auto-aprove": ["patch"]},
-            f"{SOURCE}: unknown key 'auto-aprove' in {WHERE}; known keys: allowed-indexes, "
-            "approvals, auto-approve, cooldown-exempt, deny, min-release-age, require-wheels, "
-            "upgrades, yanked",
+            f"{SOURCE}: unknown key 'auto-aprove' in {WHERE}; known keys: allowed-channels, "
+            "allowed-indexes, approvals, auto-approve, cooldown-exempt, deny, min-release-age, "
+            "require-wheels, upgrades, yanked",
             id="unknown-key",
         ),
         pytest.param(

@@ -188,6 +188,17 @@ class CondaChannel:
         # The indexer leaves an empty scratch directory behind; a channel has no such thing.
         with contextlib.suppress(OSError):
             (self.root / ".tmp").rmdir()
+        # The indexer stamps every record with the time it ran (`indexed_timestamp`),
+        # which solvers read as the upload time. Each package is published at its
+        # own `timestamp` here, so cooldown tests control the upload times, and the
+        # repodata is the same on every run.
+        for repodata in sorted(self.root.glob("*/repodata.json")):
+            data = json.loads(repodata.read_bytes())
+            for key in ("packages", "packages.conda"):
+                for record in data.get(key, {}).values():
+                    if "timestamp" in record:
+                        record["indexed_timestamp"] = record["timestamp"]
+            repodata.write_bytes(_json_bytes(data))
 
     def tamper(self, filename: str) -> None:
         """Flip bytes in the middle of an archive (size unchanged) so its indexed hashes fail."""
