@@ -269,6 +269,50 @@ def _read_headers(path: str) -> str | None:
         return None
 
 
+#: Name and Version are the second and third lines of core metadata: this much
+#: of the file holds them (the long headers and the description come later).
+_QUICK_CHUNK = 2048
+
+
+def _quick_name_and_version(path: str) -> tuple[str | None, str | None]:
+    """``Name`` and ``Version`` from the first bytes of METADATA, when they are there.
+
+    Exact ``Name: ``/``Version: `` header lines, complete, before the first
+    blank line; anything else (another spelling, a field further down, bytes
+    that are not UTF-8) answers ``(None, None)`` and the caller reads the whole
+    header block instead.
+    """
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except OSError:
+        return None, None
+    try:
+        head = os.read(fd, _QUICK_CHUNK)
+    except OSError:
+        return None, None
+    finally:
+        os.close(fd)
+    end = head.find(b"\n\n")
+    if end < 0:
+        end = head.find(b"\r\n\r\n")
+    return _quick_field(head, b"\nName: ", end), _quick_field(head, b"\nVersion: ", end)
+
+
+def _quick_field(head: bytes, marker: bytes, end: int) -> str | None:
+    start = head.find(marker)
+    if start < 0 or (0 <= end < start):
+        return None
+    start += len(marker)
+    stop = head.find(b"\n", start)
+    if stop < 0:
+        return None  # the line runs past what was read
+    try:
+        value = head[start:stop].decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return None
+    return value or None
+
+
 def _name_and_version(metadata: str) -> tuple[str | None, str | None]:
     """``Name`` and ``Version`` from core metadata's header block (RFC 822 style).
 
@@ -300,12 +344,15 @@ def read_dist_info(dist_info: Path) -> InstalledDist | None:
 
 def _read_dist_info(base: str, dist_info: Path) -> InstalledDist | None:
     # Plain concatenation: os.path.join costs more, three times per distribution.
-    metadata = _read_headers(base + os.sep + "METADATA")
-    if metadata is None:
-        return None
-    name, version = _name_and_version(metadata)
+    path = base + os.sep + "METADATA"
+    name, version = _quick_name_and_version(path)
     if not name or not version:
-        return None
+        metadata = _read_headers(path)
+        if metadata is None:
+            return None
+        name, version = _name_and_version(metadata)
+        if not name or not version:
+            return None
     return InstalledDist(
         name=normalize_name(name),
         version=version,

@@ -93,3 +93,29 @@ def test_metadata_with_headers_longer_than_one_read(tmp_path: Path) -> None:
     dist = read_dist_info(info)
     assert dist is not None
     assert (dist.name, dist.version) == ("long", "1.0")
+
+
+@pytest.mark.parametrize(
+    ("metadata", "expected"),
+    [
+        ("Metadata-Version: 2.1\nName: quick\nVersion: 1.0\n\nbody\n", ("quick", "1.0")),
+        ("Metadata-Version: 2.1\r\nName: crlf\r\nVersion: 2.0\r\n\r\nbody\r\n", ("crlf", "2.0")),
+        # Another spelling of the keys: the full header parse reads them.
+        ("Metadata-Version: 2.1\nname: lower\nversion: 3.0\n\n", ("lower", "3.0")),
+        # "Name:" only in the description: not a header.
+        ("Metadata-Version: 2.1\nVersion: 1.0\n\nName: body\n", None),
+        # Far down the headers, past the first read.
+        (
+            "Metadata-Version: 2.1\n" + "Classifier: x\n" * 400 + "Name: far\nVersion: 9\n\n",
+            ("far", "9"),
+        ),
+    ],
+)
+def test_name_and_version_however_metadata_is_laid_out(
+    tmp_path: Path, metadata: str, expected: tuple[str, str] | None
+) -> None:
+    info = tmp_path / "x-1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_bytes(metadata.encode())
+    dist = read_dist_info(info)
+    assert (None if dist is None else (dist.name, dist.version)) == expected
