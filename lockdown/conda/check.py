@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,8 +27,30 @@ from lockdown.errors import IntegrityError, UsageError
 _SKIPPED_TYPES = frozenset({"directory", "pyc_file", "unix_python_entry_point"})
 
 
+#: (sys.platform, machine) → conda subdir, for the machines conda builds for.
+_SUBDIRS = {
+    ("linux", "x86_64"): "linux-64",
+    ("linux", "aarch64"): "linux-aarch64",
+    ("linux", "ppc64le"): "linux-ppc64le",
+    ("linux", "s390x"): "linux-s390x",
+    ("darwin", "x86_64"): "osx-64",
+    ("darwin", "arm64"): "osx-arm64",
+    ("win32", "AMD64"): "win-64",
+    ("win32", "ARM64"): "win-arm64",
+}
+
+
 def current_platform() -> str:
-    """This machine's conda subdir (``linux-64``, ``osx-arm64``...)."""
+    """This machine's conda subdir (``linux-64``, ``osx-arm64``...).
+
+    Worked out from the interpreter's platform (``check`` runs from cron and
+    should not import py-rattler for this); rattler answers for anything else.
+    """
+    import platform  # noqa: PLC0415
+
+    known = _SUBDIRS.get((sys.platform, platform.machine()))
+    if known is not None:
+        return known
     import rattler  # noqa: PLC0415
 
     return str(rattler.Subdir.current())
@@ -146,9 +169,6 @@ def run_conda_check(
 
     ``lock``: the lock already read (and verified, by ``signer``); else it is read here.
     """
-    from lockdown.conda import require  # noqa: PLC0415
-
-    require()
     if level == "artifacts":
         raise UsageError(
             "--level artifacts is not available for conda environments yet",

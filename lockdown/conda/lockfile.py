@@ -122,12 +122,13 @@ def render_conda_lock(
         scratch = Path(tmp) / "conda-lock.yml"
         write_conda_lock_file(content, scratch, metadata_choices=None, include_help_text=False)
         data = (HEADER + scratch.read_text(encoding="utf-8")).encode("utf-8")
-    parse_conda_lock_bytes(data, Path("conda-lock.yml"))  # the bytes written are valid
+    validate_with_conda_lock(data, Path("conda-lock.yml"))  # conda-lock reads what we write
+    parse_conda_lock_bytes(data, Path("conda-lock.yml"))  # and so does lockdown
     return data
 
 
-def parse_conda_lock_bytes(data: bytes, path: Path) -> CondaLock:
-    """Parse and validate conda-lock bytes with conda-lock's own parser."""
+def validate_with_conda_lock(data: bytes, path: Path) -> None:
+    """Have conda-lock's own parser read ``data`` (the writer's check: slow to import)."""
     from lockdown.conda import require  # noqa: PLC0415
 
     require()
@@ -137,43 +138,137 @@ def parse_conda_lock_bytes(data: bytes, path: Path) -> CondaLock:
         scratch = Path(tmp) / "conda-lock.yml"
         scratch.write_bytes(data)
         try:
-            parsed: Any = parse_conda_lock_file(scratch)
+            parse_conda_lock_file(scratch)
         except Exception as exc:  # conda-lock raises pydantic, yaml and its own errors
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise LockFileError(
                 f"{path}: not a valid conda-lock file: {first}",
                 hint="re-create it with lockdown lock --conda",
             ) from None
+
+
+def parse_conda_lock_bytes(data: bytes, path: Path) -> CondaLock:
+    """Parse and check conda-lock bytes (format version 1), strictly, without conda-lock.
+
+    ``install`` and ``check`` read locks on every run; importing conda-lock
+    (pydantic and all) costs half a second, so the unified format is read here
+    with PyYAML's safe loader and every field lockdown uses is checked: a
+    missing or mistyped one is an error naming it (``package[3].hash.sha256``).
+    The writer still goes through conda-lock's models and parser.
+    """
+    try:
+        import yaml  # noqa: PLC0415 - conda-lock depends on PyYAML
+    except ImportError:
+        from lockdown.conda import require  # noqa: PLC0415
+
+        require()
+        raise
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        raw = yaml.load(data.decode("utf-8"), Loader=loader)  # noqa: S506 - a safe loader
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LockFileError(
+            f"{path}: not a valid conda-lock file: {first}",
+            hint="re-create it with lockdown lock --conda",
+        ) from None
+    where = str(path)
+    doc = _mapping(raw, where, "the file")
+    if doc.get("version") != 1:
+        raise LockFileError(
+            f"{where}: version {doc.get('version')!r} is not conda-lock's unified format 1",
+            hint="re-create it with lockdown lock --conda",
+        )
+    meta = _mapping(doc.get("metadata"), where, "metadata")
+    platforms = _strings(meta.get("platforms"), where, "metadata.platforms")
+    channels = []
+    for index, channel in enumerate(_list(meta.get("channels", []), where, "metadata.channels")):
+        url = channel.get("url") if isinstance(channel, dict) else channel
+        if not isinstance(url, str) or not url:
+            raise LockFileError(f"{where}: metadata.channels[{index}] has no url")
+        channels.append(url)
+    custom = meta.get("custom_metadata") or {}
+    if not isinstance(custom, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in custom.items()
+    ):
+        raise LockFileError(f"{where}: metadata.custom_metadata must map strings to strings")
     packages = []
-    for entry in parsed.package:
-        if entry.manager != "conda":
+    for index, item in enumerate(_list(doc.get("package"), where, "package")):
+        at = f"package[{index}]"
+        entry = _mapping(item, where, at)
+        manager = entry.get("manager")
+        if manager not in ("conda", "pip"):
+            raise LockFileError(f"{where}: {at}.manager must be 'conda' or 'pip'")
+        if manager == "pip":
             continue  # pip entries are locked and installed by the Python side
-        if not entry.hash.sha256 or not entry.hash.md5:
+        fields = {
+            k: _string(entry.get(k), where, f"{at}.{k}")
+            for k in ("name", "version", "platform", "url")
+        }
+        digests = _mapping(entry.get("hash"), where, f"{at}.hash")
+        sha256, md5 = digests.get("sha256"), digests.get("md5")
+        if not _hex(sha256, 64) or not _hex(md5, 32):
             raise LockFileError(
-                f"{path}: {entry.name} {entry.version} ({entry.platform}) has no "
-                "sha256 or no md5; lockdown installs only archives pinned by both"
+                f"{where}: {at} ({fields['name']} {fields['version']}, {fields['platform']}) "
+                "needs a sha256 and an md5; lockdown installs only archives pinned by both"
             )
+        dependencies = entry.get("dependencies") or {}
+        if not isinstance(dependencies, dict):
+            raise LockFileError(f"{where}: {at}.dependencies must be a mapping")
+        build = entry.get("build") or ""
+        if not isinstance(build, str):
+            raise LockFileError(f"{where}: {at}.build must be a string")
         packages.append(
             CondaPackage(
-                name=entry.name,
-                version=entry.version,
-                build=entry.build or "",
-                platform=entry.platform,
-                url=entry.url,
-                md5=entry.hash.md5,
-                sha256=entry.hash.sha256,
-                dependencies=dict(entry.dependencies),
-                channel=channel_of(entry.url),
+                name=fields["name"],
+                version=fields["version"],
+                build=build,
+                platform=fields["platform"],
+                url=fields["url"],
+                md5=str(md5),
+                sha256=str(sha256),
+                dependencies={str(k): str(v) for k, v in dependencies.items()},
+                channel=channel_of(fields["url"]),
             )
         )
-    meta = parsed.metadata
     return CondaLock(
         path=path,
         data=data,
-        platforms=tuple(meta.platforms),
-        channels=tuple(str(c.url) for c in meta.channels),
+        platforms=tuple(platforms),
+        channels=tuple(channels),
         packages=tuple(packages),
-        custom=dict(meta.custom_metadata or {}),
+        custom=dict(custom),
+    )
+
+
+def _mapping(value: object, where: str, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise LockFileError(f"{where}: {what} must be a mapping")
+    return value
+
+
+def _list(value: object, where: str, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise LockFileError(f"{where}: {what} must be a list")
+    return value
+
+
+def _string(value: object, where: str, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise LockFileError(f"{where}: {what} must be a non-empty string")
+    return value
+
+
+def _strings(value: object, where: str, what: str) -> list[str]:
+    items = _list(value, where, what)
+    return [_string(v, where, f"{what}[{i}]") for i, v in enumerate(items)]
+
+
+def _hex(value: object, length: int) -> bool:
+    return (
+        isinstance(value, str)
+        and len(value) == length
+        and all(c in "0123456789abcdef" for c in value.lower())
     )
 
 

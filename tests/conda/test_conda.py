@@ -290,3 +290,28 @@ def test_conda_commands_exit_cleanly_every_time(project: Path, tmp_path: Path) -
             proc = subprocess.run([*base, *argv], capture_output=True, text=True, check=False)
             assert proc.returncode == 0, (argv, proc.stderr)
             assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: t.replace("version: 1\n", "version: 2\n"), "version 2 is not conda-lock's"),
+        (lambda t: t.replace("    md5: ", "    md6: ", 1), "needs a sha256 and an md5"),
+        (lambda t: t.replace("  manager: conda", "  manager: npm", 1), ".manager must be"),
+        (lambda t: t[: t.index("package:")] + "package: 7\n", "package must be a list"),
+        (lambda t: t + "\n  - [unclosed", "not a valid conda-lock file"),
+        (lambda t: t.replace("  platforms:\n", "  platforms: 3\n  x:\n", 1), "metadata.platforms"),
+    ],
+)
+def test_a_malformed_conda_lock_is_refused_by_check_and_install(
+    installed: Path, project: Path, cli: Cli, edit: Callable[[str], str], message: str
+) -> None:
+    lock = project / "conda-lock.yml"
+    lock.write_text(edit(lock.read_text()))
+    before = snapshot(installed)
+    for command in ("check", "install"):
+        result = cli(command, "--project", project, "--prefix", installed)
+        assert result.code == 64, (command, result.err)
+        assert message in result.err
+        assert len(result.err.strip().splitlines()) == 1
+    assert snapshot(installed) == before
