@@ -457,7 +457,14 @@ def _check_conda(args: Args, config: Config | None) -> DriftReport:
         )
     lock_path = _conda_lock_path(args, config)
     lock, signer = _conda_lock(lock_path, config, args.require_signature)
-    return run_conda_check(lock_path, args.prefix, level=args.level, lock=lock, signer=signer)
+    return run_conda_check(
+        lock_path,
+        args.prefix,
+        level=args.level,
+        lock=lock,
+        signer=signer,
+        cache_dir=args.cache_dir,
+    )
 
 
 def _conda_lock(

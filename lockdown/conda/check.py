@@ -8,6 +8,14 @@
    whose prefix placeholder was rewritten) or ``sha256``; sizes only for files
    that were not rewritten; ``.pyc`` files and directories skipped; paths
    confined to the prefix.
+5. ``artifacts``: conda-meta can be forged, and installed files are hardlinks
+   into the package cache, so neither is an independent witness. Each
+   installed package's locked archive is fetched into the content-addressed
+   cache (sha256-checked against the lock first) and its own
+   ``info/paths.json`` is the reference: every file it ships must be listed
+   with the same digest by conda-meta (else a high-severity ``record``
+   finding), and every file without a prefix placeholder must have exactly
+   that content on disk.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from pathlib import Path
 from lockdown.conda.lockfile import CondaLock, CondaPackage, read_conda_lock
 from lockdown.conda.prefix import CondaRecord, read_prefix
 from lockdown.drift.model import DriftReport, FileDrift, Level, PackageDrift
-from lockdown.errors import IntegrityError, UsageError
+from lockdown.errors import IntegrityError
 
 #: conda-meta path types that carry no content to check.
 _SKIPPED_TYPES = frozenset({"directory", "pyc_file", "unix_python_entry_point"})
@@ -155,6 +163,64 @@ def check_prefix_files(records: list[CondaRecord], prefix: Path) -> tuple[list[F
     return result.drift, result.checked
 
 
+def check_against_archives(
+    expected: dict[str, CondaPackage],
+    records: list[CondaRecord],
+    prefix: Path,
+    *,
+    lock_path: Path,
+    cache_dir: Path | None,
+) -> tuple[list[FileDrift], int]:
+    """The ``artifacts`` level: installed files and records against each locked archive."""
+    import os  # noqa: PLC0415
+
+    import rattler  # noqa: PLC0415
+
+    from lockdown.artifacts import ArtifactCache, ensure_cache_dir, verify_all  # noqa: PLC0415
+    from lockdown.drift.files import RecordEntry, check_recorded  # noqa: PLC0415
+    from lockdown.fsutil import default_cache_dir, link_or_copy  # noqa: PLC0415
+
+    todo = [
+        (record, expected[record.name])
+        for record in records
+        if record.name in expected
+        and (record.version, record.build)
+        == (expected[record.name].version, expected[record.name].build)
+    ]
+    cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()))
+    verified = verify_all(cache, [p.expected(lock_path) for _record, p in todo], rehash=True)
+    drift: list[FileDrift] = []
+    owners = []
+    root = os.path.realpath(prefix)
+    for record, package in todo:
+        archive = verified[package.sha256]
+        named = archive.parent.parent.parent / "links" / package.sha256 / package.filename
+        link_or_copy(archive, named)
+        listed = {f.path: f for f in record.files}
+        entries = []
+        for entry in rattler.PathsJson.from_package_archive(named).paths:
+            path = str(entry.relative_path)
+            if not entry.path_type.hardlink or path.endswith(".pyc") or entry.sha256 is None:
+                continue
+            digest = entry.sha256.hex()
+            mine = listed.get(path)
+            if mine is None or (mine.archive_sha256 is not None and mine.archive_sha256 != digest):
+                drift.append(
+                    FileDrift(
+                        path=path,
+                        kind="record",
+                        package=record.name,
+                        severity="high",
+                        detail="conda-meta does not record it as the locked archive ships it",
+                    )
+                )
+            if entry.prefix_placeholder is None:
+                entries.append(RecordEntry(path, digest, entry.size_in_bytes))
+        owners.append((record.name, root, entries))
+    result = check_recorded(owners, prefix)
+    return drift + result.drift, result.checked
+
+
 def run_conda_check(
     lock_path: Path,
     prefix: Path,
@@ -163,17 +229,13 @@ def run_conda_check(
     platform: str | None = None,
     lock: CondaLock | None = None,
     signer: str | None = None,
+    cache_dir: Path | None = None,
     clock: Callable[[], float] = time.time,
 ) -> DriftReport:
     """Check the conda environment at ``prefix`` against ``lock_path``.
 
     ``lock``: the lock already read (and verified, by ``signer``); else it is read here.
     """
-    if level == "artifacts":
-        raise UsageError(
-            "--level artifacts is not available for conda environments yet",
-            hint="use --level files",
-        )
     started, tick = clock(), time.perf_counter()
     # 1. The lock.
     lock = lock or read_conda_lock(lock_path)
@@ -187,8 +249,15 @@ def run_conda_check(
     # 4. Files.
     files: list[FileDrift] = []
     checked = 0
-    if level == "files":
+    if level in ("files", "artifacts"):
         files, checked = check_prefix_files(records, prefix)
+    if level == "artifacts":
+        more, more_checked = check_against_archives(
+            expected, records, prefix, lock_path=lock_path, cache_dir=cache_dir
+        )
+        seen = {(f.path, f.kind) for f in files}
+        files += [f for f in more if (f.path, f.kind) not in seen]
+        checked += more_checked
     return DriftReport(
         lock=str(lock_path),
         lock_sha256=hashlib.sha256(lock.data).hexdigest(),

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lockdown.artifacts import ArtifactCache, Expected, ensure_cache_dir, verify_all
+from lockdown.artifacts import ArtifactCache, ensure_cache_dir, verify_all
 from lockdown.conda import require
 from lockdown.conda.check import current_platform, locked_for_here
 from lockdown.conda.lockfile import CondaLock, CondaPackage, read_conda_lock
@@ -117,20 +117,7 @@ def install_conda(
     # 3. Every archive fetched and verified before anything changes.
     cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()))
     with status("downloading and verifying conda archives"):
-        files = verify_all(
-            cache,
-            [
-                Expected(
-                    url=p.url,
-                    filename=p.filename,
-                    sha256=p.sha256,
-                    size=None,
-                    source=str(lock_path),
-                )
-                for p in selected
-            ],
-            rehash=True,
-        )
+        files = verify_all(cache, [p.expected(lock_path) for p in selected], rehash=True)
         for package in selected:
             _check_md5(package, files[package.sha256], lock_path)
     # 4. Install from the verified files, into a fresh package cache.

@@ -26,6 +26,8 @@ class PrefixFile:
     sha256: str | None
     #: Its size, when meaningful (``None`` for prefix-patched files: it changed on install).
     size: int | None
+    #: The sha256 the record says the file had in the archive (before any rewriting).
+    archive_sha256: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,12 +79,14 @@ def _record(raw: Mapping[str, Any], path: Path) -> CondaRecord:
         patched = "prefix_placeholder" in entry or "sha256_in_prefix" in entry
         digest = entry.get("sha256_in_prefix") or entry.get("sha256")
         size = entry.get("size_in_bytes")
+        archive = entry.get("sha256")
         files.append(
             PrefixFile(
                 path=entry["_path"],
                 path_type=str(entry.get("path_type", "hardlink")),
                 sha256=digest if isinstance(digest, str) else None,
                 size=None if patched or not isinstance(size, int) else size,
+                archive_sha256=archive if isinstance(archive, str) else None,
             )
         )
     return CondaRecord(

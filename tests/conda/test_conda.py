@@ -6,6 +6,7 @@ fixture and indexed with rattler; it is used as ``file://`` and over HTTP.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -315,3 +316,28 @@ def test_a_malformed_conda_lock_is_refused_by_check_and_install(
         assert message in result.err
         assert len(result.err.strip().splitlines()) == 1
     assert snapshot(installed) == before
+
+
+def test_artifacts_level_catches_a_forged_record_the_files_level_trusts(
+    installed: Path, project: Path
+) -> None:
+    lock = project / "conda-lock.yml"
+    assert run_conda_check(lock, installed, level="artifacts").in_sync
+    # Change a file AND rewrite its conda-meta entry to match: the files level,
+    # which trusts conda-meta, sees nothing; the locked archive's paths.json does.
+    target = installed / "share" / "alpha" / "alpha.txt"
+    target.write_bytes(b"replaced\n")
+    meta = next((installed / "conda-meta").glob("alpha-*.json"))
+    record = json.loads(meta.read_text())
+    for entry in record["paths_data"]["paths"]:
+        if entry["_path"] == "share/alpha/alpha.txt":
+            entry["sha256"] = hashlib.sha256(b"replaced\n").hexdigest()
+            entry["size_in_bytes"] = len(b"replaced\n")
+    meta.write_text(json.dumps(record))
+    assert run_conda_check(lock, installed, level="files").in_sync
+    report = run_conda_check(lock, installed, level="artifacts")
+    assert sorted((f.path, f.kind, f.severity) for f in report.files) == [
+        ("share/alpha/alpha.txt", "modified", "normal"),
+        ("share/alpha/alpha.txt", "record", "high"),
+    ]
+    assert report.exit_code() == 8
