@@ -139,6 +139,8 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise InputError(f"{path}: not UTF-8 text", hint="save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: invalid TOML: {exc}", hint="fix the file and retry") from None
+    except RecursionError:
+        raise InputError(f"{path}: nested too deeply", hint="fix the file and retry") from None
     return parsed
 
 

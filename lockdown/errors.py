@@ -15,15 +15,24 @@ EXIT_USAGE = 64
 EXIT_INTERNAL = 70
 
 
+def one_line(text: str) -> str:
+    """``text`` on one line: its non-blank lines, stripped, joined by spaces."""
+    if "\n" not in text and "\r" not in text:
+        return text
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
 class LockdownError(Exception):
     """Root of every error lockdown reports to a user."""
 
     exit_code: int = EXIT_INTERNAL
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
-        self.message = message
-        self.hint = hint
-        super().__init__(message)
+        # One line, always: messages often quote what a library or a hostile
+        # file said (a marker parser's caret diagram, a resolver's tree).
+        self.message = one_line(message)
+        self.hint = None if hint is None else one_line(hint)
+        super().__init__(self.message)
 
     def __str__(self) -> str:
         if self.hint:

@@ -63,6 +63,8 @@ def read_environment_yml(path: Path) -> dict[str, Any]:
         raise InputError(f"{path}: cannot read: {exc}") from None
     try:
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise InputError(f"{path}: nested too deeply", hint="fix the file and retry") from None
     except yaml.YAMLError as exc:
         first = str(exc).splitlines()[0]
         raise InputError(f"{path}: invalid YAML: {first}", hint="fix the file and retry") from None

@@ -177,6 +177,8 @@ def parse_conda_lock_bytes(data: bytes, path: Path) -> CondaLock:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         raw = yaml.load(data.decode("utf-8"), Loader=loader)  # noqa: S506 - a safe loader
+    except RecursionError:
+        raise LockFileError(f"{path}: nested too deeply to be a conda lock file") from None
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise LockFileError(

@@ -61,8 +61,10 @@ def read_prefix(prefix: Path) -> list[CondaRecord]:
         path = meta / name
         try:
             raw = json.loads(path.read_bytes())
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"{path}: unreadable conda-meta record: {exc}") from None
+        except (OSError, ValueError, RecursionError) as exc:
+            raise UsageError(
+                f"{path}: unreadable conda-meta record: {exc}".splitlines()[0]
+            ) from None
         if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
             raise UsageError(f"{path}: not a conda-meta package record")
         records.append(_record(raw, path))

@@ -127,7 +127,7 @@ def load(cache_dir: Path, key: str) -> CachedTarget | None:
             expected[fields[1]] = (fields[2] or None, fields[3] == "1")
         elif fields[0] == "sel" and len(fields) == 8 and fields[7] in ("0", "1"):
             size = fields[6]
-            if size and not size.isdigit():
+            if size and not (size.isascii() and size.isdigit()):
                 return None
             row: SelectedRow = (
                 fields[1],

@@ -42,10 +42,21 @@ class RecordEntry(NamedTuple):
 
 
 def parse_record(text: str) -> list[RecordEntry]:
-    """RECORD (CSV: path, ``sha256=<urlsafe-b64>``, size) into entries; bad rows skipped."""
+    """RECORD (CSV: path, ``sha256=<urlsafe-b64>``, size) into entries; bad rows skipped.
+
+    Never raises: a row that is not CSV ends the parse there, and the files it
+    would have listed are then owned by nobody, which the files level reports.
+    """
     entries = []
     decode = base64.urlsafe_b64decode
-    for row in csv.reader(io.StringIO(text)):
+    rows = csv.reader(io.StringIO(text, newline=""))
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error:
+            break
         if not row or not row[0]:
             continue
         digest = None
@@ -55,7 +66,7 @@ def parse_record(text: str) -> list[RecordEntry]:
                 digest = decode(raw + "=" * (-len(raw) % 4)).hex()
             except ValueError:
                 digest = "invalid"
-        size = int(row[2]) if len(row) > 2 and row[2].isdigit() else None
+        size = int(row[2]) if len(row) > 2 and row[2].isascii() and row[2].isdigit() else None
         entries.append(RecordEntry(row[0], digest, size))
     return entries
 

@@ -381,7 +381,7 @@ def _direct_url(path: str) -> dict[str, Any] | None:
 
     try:
         loaded = json.loads(raw)
-    except ValueError:  # invalid JSON or not UTF-8
+    except (ValueError, RecursionError):  # invalid JSON, not UTF-8, absurdly nested
         loaded = None
     return loaded if isinstance(loaded, dict) else {"url": _UNREADABLE_DIRECT_URL}
 

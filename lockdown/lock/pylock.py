@@ -159,6 +159,8 @@ def parse_lock_bytes(data: bytes, path: Path) -> tuple[dict[str, Any], Pylock]:
         raise LockFileError(f"{path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise LockFileError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise LockFileError(f"{path}: nested too deeply to be a lock file") from None
     try:
         model = Pylock.from_dict(raw)
     except PylockUnsupportedVersionError as exc:

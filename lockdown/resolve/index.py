@@ -181,6 +181,12 @@ class _Page:
         """Parse a PEP 691 JSON project page."""
         try:
             document: object = json.loads(body)
+        except RecursionError:
+            raise PackageIndexError(
+                f"package index {self.index_url} sent JSON nested too deeply for project "
+                f"{self.project}",
+                hint="check the index URL; the index may be broken or hostile",
+            ) from None
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise PackageIndexError(
                 f"package index {self.index_url} sent invalid JSON for project {self.project}: "
@@ -280,7 +286,7 @@ class _Page:
         if not isinstance(version, str) or not version:
             raise self._unusable("the API version", "is missing")
         major = version.split(".", 1)[0]
-        if not major.isdigit():
+        if not (major.isascii() and major.isdigit()):
             raise self._unusable("the API version", f"{version!r} is not a version")
         if int(major) != _SUPPORTED_MAJOR:
             raise PackageIndexError(
@@ -393,7 +399,12 @@ def stream_url(url: str, *, timeout: float = 30.0) -> Iterator[bytes]:
             received += len(chunk)
             yield chunk
     # A connection that closes early is a failed download, not a different file.
-    if announced is not None and announced.isdigit() and received < int(announced):
+    if (
+        announced is not None
+        and announced.isascii()
+        and announced.isdigit()
+        and received < int(announced)
+    ):
         raise PackageIndexError(
             f"cannot download {url}: the connection closed after {received} of {announced} bytes",
             hint="check the network and retry",

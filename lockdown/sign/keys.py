@@ -256,6 +256,8 @@ def verify_with_key(
         raise fail(f"signature bundle repeats the key {_shown(exc.key)}") from None
     except ValueError:  # JSONDecodeError, UnicodeDecodeError: empty, truncated, binary
         raise fail("signature bundle is not valid JSON") from None
+    except RecursionError:
+        raise fail("signature bundle is nested too deeply to be a Sigstore bundle") from None
     if not isinstance(bundle, dict):
         raise fail("signature bundle is not a Sigstore bundle (expected a JSON object)")
 

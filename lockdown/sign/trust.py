@@ -115,7 +115,7 @@ def bundle_kind(bundle_json: bytes, *, where: str) -> str:
     """``"key"`` for a public-key bundle, ``"keyless"`` otherwise; malformed JSON is refused."""
     try:
         document = json.loads(bundle_json)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise SignatureError(
             f"{where}: signature bundle is not valid JSON", hint="re-sign the file"
         ) from None

@@ -19,7 +19,7 @@ from lockdown.policy.changes import (
     classify,
 )
 
-PYPI = "https://pypi.org/simple/"
+PYPI = "https://index.example/simple/"
 MIRROR = "https://mirror.example/simple/"
 UPLOADED = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -215,8 +215,8 @@ def test_an_index_change_to_no_index_says_none() -> None:
 
 
 def test_a_trailing_slash_is_not_an_index_change() -> None:
-    old = state("a", "1.0", index="https://pypi.org/simple")
-    new = state("a", "1.0", index="https://pypi.org/simple/")
+    old = state("a", "1.0", index="https://index.example/simple")
+    new = state("a", "1.0", index="https://index.example/simple/")
     assert change_set([old], [new]) == []
 
 

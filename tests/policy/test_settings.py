@@ -57,7 +57,7 @@ def test_every_key() -> None:
             ],
             "min-release-age": "7 days",
             "cooldown-exempt": ["Foo_Bar", "internal.pkg"],
-            "allowed-indexes": ["https://pypi.org/simple", "file:///srv/index/"],
+            "allowed-indexes": ["https://index.example/simple", "file:///srv/index/"],
             "yanked": "allow",
             "require-wheels": True,
             "deny": ["evil", "old<1.2"],
@@ -69,7 +69,7 @@ def test_every_key() -> None:
         auto_approve=frozenset(AUTO_APPROVABLE),
         min_release_age=timedelta(days=7),
         cooldown_exempt=frozenset({"foo-bar", "internal-pkg"}),
-        allowed_indexes=("https://pypi.org/simple/", "file:///srv/index/"),
+        allowed_indexes=("https://index.example/simple/", "file:///srv/index/"),
         yanked="allow",
         require_wheels=True,
         deny=("evil", "old<1.2"),
@@ -184,8 +184,8 @@ def test_deny_rules_are_normalized() -> None:
             id="allowed-indexes-scheme",
         ),
         pytest.param(
-            {"allowed-indexes": ["pypi.org/simple"]},
-            f"{PREFIX} allowed-indexes 'pypi.org/simple' is not an http(s) or file URL; "
+            {"allowed-indexes": ["index.example/simple"]},
+            f"{PREFIX} allowed-indexes 'index.example/simple' is not an http(s) or file URL; "
             "give the simple API URL of the index",
             id="allowed-indexes-no-scheme",
         ),
