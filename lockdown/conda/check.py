@@ -29,6 +29,7 @@ from pathlib import Path
 from lockdown.conda.lockfile import CondaLock, CondaPackage, read_conda_lock
 from lockdown.conda.prefix import CondaRecord, read_prefix
 from lockdown.drift.model import DriftReport, FileDrift, Level, PackageDrift
+from lockdown.env.python_env import InstalledDist
 from lockdown.errors import IntegrityError
 
 #: conda-meta path types that carry no content to check.
@@ -140,6 +141,56 @@ def compare_conda(
     return drift
 
 
+def _compare_pip(
+    wanted: list[CondaPackage], conda: list[CondaPackage], prefix: Path, platform: str
+) -> tuple[list[PackageDrift], list[InstalledDist]]:
+    """The ``pip:`` wheels against the prefix's dist-info: drift, and the dists found."""
+    from lockdown.conda.pip import python_of, site_packages  # noqa: PLC0415
+    from lockdown.drift.compare import describe_direct_url  # noqa: PLC0415
+    from lockdown.env.python_env import installed_distributions  # noqa: PLC0415
+
+    site = site_packages(prefix, platform, python_of(conda))
+    have: dict[str, InstalledDist] = {d.name: d for d in installed_distributions([site])}
+    drift = []
+    found = []
+    for want in sorted(wanted, key=lambda p: p.name):
+        dist = have.get(want.name)
+        label = f"pip {want.name}"
+        if dist is None:
+            drift.append(
+                PackageDrift(
+                    name=label,
+                    kind="missing",
+                    expected=want.version,
+                    installed=None,
+                    detail="not installed",
+                )
+            )
+            continue
+        found.append(dist)
+        if dist.version != want.version:
+            drift.append(
+                PackageDrift(
+                    name=label,
+                    kind="version",
+                    expected=want.version,
+                    installed=dist.version,
+                    detail=f"{dist.version} installed, {want.version} locked",
+                )
+            )
+        elif dist.direct_url is not None:
+            drift.append(
+                PackageDrift(
+                    name=label,
+                    kind="source",
+                    expected=want.version,
+                    installed=dist.version,
+                    detail=describe_direct_url(dist.direct_url) + "; the lock pins a wheel",
+                )
+            )
+    return drift, found
+
+
 def check_prefix_files(records: list[CondaRecord], prefix: Path) -> tuple[list[FileDrift], int]:
     """Every recorded file of every package, confined to the prefix; drift and files checked."""
     import os  # noqa: PLC0415
@@ -244,13 +295,24 @@ def run_conda_check(
     # 2. The prefix.
     records = read_prefix(prefix)
     installed = {r.name: r for r in records}
-    # 3. Packages.
+    # 3. Packages (the pip: wheels through the prefix's dist-info).
     packages = compare_conda(expected, installed)
+    pip_wanted = lock.for_platform(here, "pip")
+    pip_dists: list[InstalledDist] = []
+    if pip_wanted:
+        pip_drift, pip_dists = _compare_pip(pip_wanted, list(expected.values()), prefix, here)
+        packages += pip_drift
     # 4. Files.
     files: list[FileDrift] = []
     checked = 0
     if level in ("files", "artifacts"):
         files, checked = check_prefix_files(records, prefix)
+        if pip_dists:
+            from lockdown.drift.files import check_files  # noqa: PLC0415
+
+            result = check_files(pip_dists, prefix)
+            files += result.drift
+            checked += result.checked
     if level == "artifacts":
         more, more_checked = check_against_archives(
             expected, records, prefix, lock_path=lock_path, cache_dir=cache_dir
@@ -264,7 +326,7 @@ def run_conda_check(
         target=str(prefix),
         python_version=f"conda {here}",
         level=level,
-        expected=len(expected),
+        expected=len(expected) + len(pip_wanted),
         installed=len(installed),
         packages=tuple(packages),
         files=tuple(sorted(files, key=lambda f: (f.path, f.kind))),

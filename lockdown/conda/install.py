@@ -15,6 +15,7 @@ Nothing in the prefix changes before step 4:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import tempfile
 from collections.abc import Callable, Sequence
@@ -39,11 +40,13 @@ class CondaPlan:
     change: tuple[tuple[CondaRecord, CondaPackage], ...]
     remove: tuple[CondaRecord, ...]
     selected: tuple[CondaPackage, ...]
+    #: ``pip:`` wheels to install with the prefix's Python (missing or another version).
+    pip: tuple[CondaPackage, ...] = ()
 
     @property
     def in_sync(self) -> bool:
         """Nothing to add, change or remove."""
-        return not (self.add or self.change or self.remove)
+        return not (self.add or self.change or self.remove or self.pip)
 
     def lines(self) -> list[str]:
         """One change a line (``+`` add, ``~`` change, ``-`` remove)."""
@@ -53,6 +56,7 @@ class CondaPlan:
             for old, new in self.change
         ]
         out += [f"- {r.name} {r.version} ({r.build})" for r in self.remove]
+        out += [f"+ pip {p.name}=={p.version}" for p in self.pip]
         return out
 
 
@@ -111,13 +115,20 @@ def install_conda(
             hint="pass an empty or missing directory, or a conda prefix",
         )
     installed = read_prefix(prefix) if exists else []
+    pip_selected = lock.for_platform(here, "pip")
     the_plan = plan_conda(selected, installed)
+    if pip_selected:
+        the_plan = dataclasses.replace(
+            the_plan, pip=tuple(_pip_todo(pip_selected, selected, prefix, here))
+        )
     if dry_run or the_plan.in_sync:
         return CondaInstallOutcome(plan=the_plan, prefix=prefix, created=False, dry_run=dry_run)
     # 3. Every archive fetched and verified before anything changes.
     cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()))
     with status("downloading and verifying conda archives"):
-        files = verify_all(cache, [p.expected(lock_path) for p in selected], rehash=True)
+        files = verify_all(
+            cache, [p.expected(lock_path) for p in (*selected, *the_plan.pip)], rehash=True
+        )
         for package in selected:
             _check_md5(package, files[package.sha256], lock_path)
     # 4. Install from the verified files, into a fresh package cache.
@@ -147,7 +158,51 @@ def install_conda(
                 f"rattler could not install into {prefix}: {first[0] if first else exc!r}",
                 hint="the archives were verified; see the message",
             ) from None
+    # 5. The pip: wheels, verified above, with the prefix's own Python.
+    if the_plan.pip:
+        with status(f"installing {len(the_plan.pip)} pip packages"):
+            _install_pip(the_plan.pip, files, prefix, here, lock_path)
     return CondaInstallOutcome(plan=the_plan, prefix=prefix, created=not exists, dry_run=False)
+
+
+def _pip_todo(
+    wheels: Sequence[CondaPackage], conda: Sequence[CondaPackage], prefix: Path, platform: str
+) -> list[CondaPackage]:
+    """The ``pip:`` wheels the prefix does not hold at the locked version (from an index)."""
+    from lockdown.conda.pip import python_of, site_packages  # noqa: PLC0415
+    from lockdown.env.python_env import InstalledDist, installed_distributions  # noqa: PLC0415
+
+    site = site_packages(prefix, platform, python_of(conda))
+    have: dict[str, InstalledDist] = {d.name: d for d in installed_distributions([site])}
+    return [
+        w
+        for w in wheels
+        if w.name not in have or have[w.name].version != w.version or have[w.name].direct_url
+    ]
+
+
+def _install_pip(
+    wheels: Sequence[CondaPackage],
+    files: dict[str, Path],
+    prefix: Path,
+    platform: str,
+    lock_path: Path,
+) -> None:
+    from lockdown.conda.pip import interpreter  # noqa: PLC0415
+    from lockdown.env.install import Plan, Selected, apply  # noqa: PLC0415
+    from lockdown.names import normalize_name  # noqa: PLC0415
+
+    python = interpreter(prefix, platform)
+    if not python.exists():
+        raise LockdownError(
+            f"the pip: packages need a Python in {prefix} (no {python})",
+            hint="add python to the conda dependencies",
+        )
+    chosen = tuple(
+        Selected(name=normalize_name(w.name), version=w.version, artifact=w.expected(lock_path))
+        for w in wheels
+    )
+    apply(Plan(selected=chosen, add=chosen), files, python, installer="uv")
 
 
 def _check_md5(package: CondaPackage, path: Path, lock_path: Path) -> None:

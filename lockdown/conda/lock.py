@@ -141,17 +141,41 @@ def lock_conda(
             if upgrade or previous is None
             else [p for p in previous.for_platform(platform) if p.name not in moving]
         )
-        packages += _solve_relaxing(inputs, platform, keep, cutoff)
-    # 3. The gate.
-    result = judge(
-        conda_states(previous.packages) if previous is not None else None,
-        conda_states(packages),
+        solved = _solve_relaxing(inputs, platform, keep, cutoff)
+        packages += solved
+        if inputs.pip:
+            # 2b. The pip: section, by the Python path, for this platform's conda Python.
+            from lockdown.conda.pip import lock_pip  # noqa: PLC0415
+            from lockdown.resolve import default_index_url  # noqa: PLC0415
+
+            packages += lock_pip(
+                inputs.pip,
+                platform,
+                solved,
+                index_url=(config.index_url if config else None) or default_index_url(),
+                extra_index_urls=config.extra_index_urls if config else (),
+            )
+    # 3. The gate: conda archives against allowed-channels, pip wheels against
+    # allowed-indexes; every other rule alike.
+    before = previous.packages if previous is not None else None
+    conda_result = judge(
+        _states(before, "conda"),
+        conda_states([p for p in packages if p.manager == "conda"]),
         policy=dataclasses.replace(policy, allowed_indexes=policy.allowed_channels),
         approvals=approvals,
         now=now,
         cutoff=cutoff,
         index_setting="allowed-channels",
     )
+    pip_result = judge(
+        _states(before, "pip"),
+        conda_states([p for p in packages if p.manager == "pip"]),
+        policy=policy,
+        approvals=approvals,
+        now=now,
+        cutoff=cutoff,
+    )
+    result = _merged(conda_result, pip_result)
     if result.blocked:
         return CondaLockOutcome(
             path=output,
@@ -240,6 +264,24 @@ def _solve_relaxing(
             return solve_platform(inputs, platform, exclude_newer=limit, keep=kept)
     kept, limit = attempts[-1]
     return solve_platform(inputs, platform, exclude_newer=limit, keep=kept)
+
+
+def _states(packages: Sequence[CondaPackage] | None, manager: str) -> list[LockedState] | None:
+    if packages is None:
+        return None
+    return conda_states([p for p in packages if p.manager == manager])
+
+
+def _merged(first: GateResult, second: GateResult) -> GateResult:
+    """One result from the conda side's and the pip side's."""
+    from lockdown.policy.gate import GateResult  # noqa: PLC0415
+
+    changes = (
+        None
+        if first.changes is None and second.changes is None
+        else (*(first.changes or ()), *(second.changes or ()))
+    )
+    return GateResult(changes=changes, verdicts=(*first.verdicts, *second.verdicts))
 
 
 def conda_states(packages: Sequence[CondaPackage]) -> list[LockedState]:

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from lockdown.errors import LockFileError
 
@@ -45,6 +45,9 @@ class CondaPackage:
     #: When the archive was built (the channel's ``timestamp``); known at lock
     #: time only (conda-lock.yml has no field for it); the cooldown reads it.
     timestamp: datetime | None = None
+    #: ``conda`` for an archive from a channel, ``pip`` for a wheel from the
+    #: ``pip:`` section (``md5`` is empty for those: indexes give sha256).
+    manager: Literal["conda", "pip"] = "conda"
 
     @property
     def filename(self) -> str:
@@ -72,9 +75,11 @@ class CondaLock:
     #: ``metadata.custom_metadata`` (lockdown's input digest, version...).
     custom: Mapping[str, str]
 
-    def for_platform(self, platform: str) -> list[CondaPackage]:
-        """The conda packages locked for ``platform``."""
-        return [p for p in self.packages if p.platform == platform]
+    def for_platform(
+        self, platform: str, manager: Literal["conda", "pip"] = "conda"
+    ) -> list[CondaPackage]:
+        """The packages locked for ``platform`` (conda archives, or the ``pip:`` wheels)."""
+        return [p for p in self.packages if p.platform == platform and p.manager == manager]
 
 
 def channel_of(url: str) -> str:
@@ -108,11 +113,11 @@ def render_conda_lock(
             LockedDependency(
                 name=p.name,
                 version=p.version,
-                manager="conda",
+                manager=p.manager,
                 platform=p.platform,
                 dependencies=dict(sorted(p.dependencies.items())),
                 url=p.url,
-                hash=HashModel(md5=p.md5, sha256=p.sha256),
+                hash=HashModel(md5=p.md5 or None, sha256=p.sha256),
                 build=p.build,
                 categories={"main"},
             )
@@ -212,15 +217,15 @@ def parse_conda_lock_bytes(data: bytes, path: Path) -> CondaLock:
         manager = entry.get("manager")
         if manager not in ("conda", "pip"):
             raise LockFileError(f"{where}: {at}.manager must be 'conda' or 'pip'")
-        if manager == "pip":
-            continue  # pip entries are locked and installed by the Python side
         fields = {
             k: _string(entry.get(k), where, f"{at}.{k}")
             for k in ("name", "version", "platform", "url")
         }
         digests = _mapping(entry.get("hash"), where, f"{at}.hash")
         sha256, md5 = digests.get("sha256"), digests.get("md5")
-        if not _hex(sha256, 64) or not _hex(md5, 32):
+        if manager == "pip" and _hex(sha256, 64) and md5 is None:
+            md5 = ""  # wheels are pinned by sha256, as their indexes give them
+        elif not _hex(sha256, 64) or not _hex(md5, 32):
             raise LockFileError(
                 f"{where}: {at} ({fields['name']} {fields['version']}, {fields['platform']}) "
                 "needs a sha256 and an md5; lockdown installs only archives pinned by both"
@@ -242,6 +247,7 @@ def parse_conda_lock_bytes(data: bytes, path: Path) -> CondaLock:
                 sha256=str(sha256),
                 dependencies={str(k): str(v) for k, v in dependencies.items()},
                 channel=channel_of(fields["url"]),
+                manager=manager,
             )
         )
     return CondaLock(

@@ -1,0 +1,136 @@
+"""The pip: section of a conda environment: locked by the Python path, installed, checked."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from lockdown.conda.check import run_conda_check
+from lockdown.conda.install import install_conda
+from lockdown.conda.lock import lock_conda
+from lockdown.conda.lockfile import read_conda_lock
+from tests.conftest import CliResult
+from tests.support.condachannel import CondaChannel
+from tests.support.pkgindex import PackageIndex
+from tests.support.venvs import uv_pip
+
+pytestmark = pytest.mark.slow
+
+Cli = Callable[..., CliResult]
+VERSION = platform.python_version()
+
+
+@pytest.fixture
+def channel(tmp_path: Path) -> CondaChannel:
+    """A channel whose ``python`` package is this machine's interpreter, as a venv-style prefix."""
+    binary = Path(os.path.realpath(sys.executable))
+    home = binary.parent
+    chan = CondaChannel(tmp_path / "channel")
+    chan.add(
+        "python",
+        VERSION,
+        files={
+            "bin/python": binary.read_bytes(),
+            "pyvenv.cfg": (
+                f"home = {home}\ninclude-system-site-packages = false\nversion = {VERSION}\n"
+            ).encode(),
+        },
+        placeholder_file=False,
+    )
+    chan.add("gamma", "1.0")
+    chan.index()
+    # The copied interpreter must run from another directory (it does wherever its
+    # shared library is found by an absolute path, as with pyenv's builds).
+    probe = tmp_path / "probe"
+    (probe / "bin").mkdir(parents=True)
+    (probe / "bin" / "python").write_bytes(binary.read_bytes())
+    (probe / "bin" / "python").chmod(0o755)
+    (probe / "pyvenv.cfg").write_text(f"home = {home}\n")
+    ran = subprocess.run([probe / "bin" / "python", "-c", "pass"], capture_output=True, check=False)
+    if ran.returncode != 0:
+        pytest.skip("this interpreter does not run when copied into a prefix")
+    return chan
+
+
+@pytest.fixture
+def project(tmp_path: Path, channel: CondaChannel, catalog: PackageIndex) -> Path:
+    root = tmp_path / "ml"
+    root.mkdir()
+    (root / "environment.yml").write_text(
+        f"channels: [{channel.file_url}]\n"
+        "dependencies:\n  - python\n  - gamma\n  - pip:\n    - alpha>=1\n",
+        encoding="utf-8",
+    )
+    (root / "pyproject.toml").write_text(
+        f'[tool.lockdown]\nindex-url = "{catalog.url}"\n'
+        '[tool.lockdown.conda]\nenvironment-file = "environment.yml"\n'
+        f'platforms = ["{_here()}"]\n',
+        encoding="utf-8",
+    )
+    return root
+
+
+def _here() -> str:
+    from lockdown.conda.check import current_platform
+
+    return current_platform()
+
+
+def test_pip_section_locked_installed_and_checked(project: Path, tmp_path: Path) -> None:
+    outcome = lock_conda(project)
+    lock = read_conda_lock(outcome.path)
+    pip = sorted((p.name, p.version) for p in lock.packages if p.manager == "pip")
+    assert pip == [("alpha", "1.1"), ("beta", "1.1")]
+    wheel = next(p for p in lock.packages if p.name == "alpha")
+    assert wheel.url.endswith("alpha-1.1-py3-none-any.whl")
+    assert len(wheel.sha256) == 64
+    # conda-lock's own parser reads the pip entries too.
+    from lockdown.conda import require
+
+    require()
+    from conda_lock.lockfile import parse_conda_lock_file
+
+    managers = sorted({p.manager for p in parse_conda_lock_file(outcome.path).package})
+    assert managers == ["conda", "pip"]
+
+    prefix = tmp_path / "prefix"
+    done = install_conda(outcome.path, prefix)
+    assert [line for line in done.plan.lines() if "pip" in line] == [
+        "+ pip alpha==1.1",
+        "+ pip beta==1.1",
+    ]
+    site = prefix / "lib" / f"python{VERSION.rsplit('.', 1)[0]}" / "site-packages"
+    assert (site / "alpha").is_dir()
+    for level in ("versions", "files"):
+        report = run_conda_check(outcome.path, prefix, level=level)
+        assert report.in_sync, (report.packages, report.files)
+        assert report.expected == 4
+    assert install_conda(outcome.path, prefix).plan.in_sync
+
+    # Drift on the pip side: beta removed behind lockdown's back.
+    assert uv_pip(prefix / "bin" / "python", "uninstall", "beta").returncode == 0
+    report = run_conda_check(outcome.path, prefix)
+    assert [(p.name, p.kind) for p in report.packages] == [("pip beta", "missing")]
+    assert report.exit_code() == 2
+
+
+def test_pip_section_without_python_is_refused(
+    tmp_path: Path, channel: CondaChannel, catalog: PackageIndex, cli: Cli
+) -> None:
+    root = tmp_path / "nopy"
+    root.mkdir()
+    (root / "environment.yml").write_text(
+        f"channels: [{channel.file_url}]\ndependencies:\n  - gamma\n  - pip:\n    - alpha\n"
+        f"platforms: [{_here()}]\n"
+    )
+    (root / "pyproject.toml").write_text(f'[tool.lockdown]\nindex-url = "{catalog.url}"\n')
+    result = cli("lock", "--project", root, "--conda", "environment.yml")
+    assert result.code == 64
+    assert "the pip: section needs python among the conda dependencies" in result.err
+    assert not (root / "conda-lock.yml").exists()
