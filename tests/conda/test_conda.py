@@ -341,3 +341,14 @@ def test_artifacts_level_catches_a_forged_record_the_files_level_trusts(
         ("share/alpha/alpha.txt", "record", "high"),
     ]
     assert report.exit_code() == 8
+
+
+def test_lock_and_install_over_http(tmp_path: Path, channel: CondaChannel) -> None:
+    with channel.serve() as url:
+        root = environment(tmp_path / "http", url)
+        lock_conda(root)
+        prefix = tmp_path / "http-prefix"
+        install_conda(root / "conda-lock.yml", prefix)
+        served = list(channel.requests)
+    assert any(path.endswith(".tar.bz2") or path.endswith(".conda") for path in served)
+    assert run_conda_check(root / "conda-lock.yml", prefix, level="files").in_sync
