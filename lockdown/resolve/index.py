@@ -14,6 +14,7 @@ import hashlib
 import http.client
 import json
 import re
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
@@ -46,6 +47,82 @@ _SUPPORTED_MAJOR: Final = 1
 _SCHEMES: Final = frozenset({"http", "https", "file"})
 _USER_AGENT: Final = f"lockdown/{__version__}"
 _CHUNK: Final = 1 << 16
+#: A project page larger than this is refused (the largest real ones are a few MB).
+MAX_PAGE_BYTES: Final = 64 << 20
+#: A transfer must move at least this much in every ``timeout`` seconds; a server
+#: that trickles bytes (each read within the socket timeout) is cut off too.
+MIN_PROGRESS_BYTES: Final = 64 << 10
+
+
+class _SameOrigin(urllib.request.HTTPRedirectHandler):
+    """Follow redirects only within the same scheme and host (no downgrade, no hop away)."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: object,
+        code: int,
+        msg: str,
+        headers: Message,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        old, new = urlsplit(req.full_url), urlsplit(newurl)
+        if (old.scheme.lower(), old.netloc.lower()) != (new.scheme.lower(), new.netloc.lower()):
+            close = getattr(fp, "close", None)
+            if close is not None:
+                close()  # the redirect response itself: nothing more is read from it
+            raise PackageIndexError(
+                f"{req.full_url} redirects to another origin ({new.scheme}://{new.netloc}); "
+                "refused",
+                hint="use the final URL of the index or mirror directly",
+            )
+        return super().redirect_request(req, fp, code, msg, headers, newurl)  # type: ignore[arg-type]
+
+
+_OPENER: Final = urllib.request.build_opener(_SameOrigin)
+
+
+def _read_all(
+    response: http.client.HTTPResponse, *, timeout: float, limit: int, what: str
+) -> bytes:
+    """The whole body, in chunks, refused past ``limit`` bytes or when it trickles."""
+    chunks = []
+    size = 0
+    for chunk in _chunks(response, timeout=timeout, what=what):
+        size += len(chunk)
+        if size > limit:
+            raise PackageIndexError(
+                f"{what} is larger than {limit >> 20} MB; refused",
+                hint="check the index; it may be broken or hostile",
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _chunks(response: http.client.HTTPResponse, *, timeout: float, what: str) -> Iterator[bytes]:
+    """The body's chunks; a transfer slower than MIN_PROGRESS_BYTES per ``timeout`` fails."""
+    window_start = time.monotonic()
+    window_bytes = 0
+    # read1: what one receive brings, so a trickle is seen as it trickles
+    # (read(n) would block until n bytes, however long that takes).
+    read = getattr(response, "read1", response.read)
+    while True:
+        chunk = read(_CHUNK)
+        if not chunk:
+            return
+        window_bytes += len(chunk)
+        now = time.monotonic()
+        if now - window_start >= timeout:
+            if window_bytes < MIN_PROGRESS_BYTES:
+                raise PackageIndexError(
+                    f"{what}: the server sent {window_bytes} bytes in {now - window_start:.0f}s; "
+                    "too slow, stopped",
+                    hint="check the network or the index",
+                )
+            window_start, window_bytes = now, 0
+        yield chunk
+
+
 _SHA256_HEX: Final = re.compile(r"[0-9a-fA-F]{64}")
 #: PEP 700 upload-time; written by hand because ``fromisoformat`` on 3.10 rejects ``Z``.
 _ISO_8601: Final = re.compile(
@@ -120,8 +197,13 @@ class IndexClient:
             page_url, headers={"Accept": ACCEPT, "User-Agent": _USER_AGENT}
         )
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
-                body: bytes = response.read()
+            with _OPENER.open(request, timeout=self._timeout) as response:
+                body = _read_all(
+                    response,
+                    timeout=self._timeout,
+                    limit=MAX_PAGE_BYTES,
+                    what=f"the page of {project} on {self._index_url}",
+                )
                 final_url: str = response.geturl()
                 headers: Message = response.headers
         except urllib.error.HTTPError as error:
@@ -367,7 +449,7 @@ def stream_url(url: str, *, timeout: float = 30.0) -> Iterator[bytes]:
         )
     request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})  # noqa: S310
     try:
-        response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310
+        response = _OPENER.open(request, timeout=timeout)
     except urllib.error.HTTPError as error:
         error.close()
         raise PackageIndexError(
@@ -386,9 +468,10 @@ def stream_url(url: str, *, timeout: float = 30.0) -> Iterator[bytes]:
     with response:
         announced = response.headers.get("Content-Length")
         received = 0
+        chunks = _chunks(response, timeout=timeout, what=f"cannot download {url}")
         while True:
             try:
-                chunk = response.read(_CHUNK)
+                chunk = next(chunks, b"")
             except (OSError, http.client.HTTPException) as error:
                 raise PackageIndexError(
                     f"cannot download {url}: {_reason(error)}",

@@ -282,14 +282,30 @@ _GOOD_FILE: Mapping[str, object] = {
 
 
 def test_relative_urls_resolve_against_the_page_after_redirects(
+    canned: tuple[str, dict[str, Canned]],
+) -> None:
+    base, routes = canned
+    routes["/mirror/simple/lib/"] = Canned(status=302, location=base + "/real/simple/lib/")
+    routes["/real/simple/lib/"] = _json_page(_GOOD_FILE)
+
+    files = IndexClient(f"{base}/mirror/simple/").project_files("lib")
+
+    assert files[0].url == base + "/real/simple/lib/lib-1.0.tar.gz"
+
+
+def test_a_redirect_to_another_origin_is_refused(
     released: PackageIndex, canned: tuple[str, dict[str, Canned]]
 ) -> None:
     base, routes = canned
     routes["/mirror/simple/lib/"] = Canned(status=302, location=released.url + "lib/")
-
-    files = IndexClient(f"{base}/mirror/simple/").project_files("lib")
-
-    assert files[0].url == released.files_url + "lib-2.0-py3-none-any.whl"
+    with pytest.raises(PackageIndexError) as caught:
+        IndexClient(f"{base}/mirror/simple/").project_files("lib")
+    assert str(caught.value) == (
+        f"{base}/mirror/simple/lib/ redirects to another origin "
+        f"({released.url.split('/simple')[0]}); refused; "
+        "use the final URL of the index or mirror directly"
+    )
+    assert released.requests == []  # never asked
 
 
 def test_json_details_timezones_other_hashes_and_fragments(

@@ -1,0 +1,98 @@
+"""A misbehaving server on 127.0.0.1: every request bounded, every failure one clear line.
+
+(Wrong hashes, wrong sizes, truncated bodies and dropped connections are in
+``tests/resolve/test_index.py`` and ``tests/lock/test_lock_errors.py``; a
+redirect to another origin is there too.)
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from lockdown.errors import PackageIndexError
+from lockdown.resolve import index
+from lockdown.resolve.index import IndexClient, fetch_sha256
+
+JSON = "application/vnd.pypi.simple.v1+json"
+
+
+class _Hostile(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        if self.path.startswith("/slow/"):
+            # Announce ten megabytes, then trickle: each byte well within the socket timeout.
+            self.send_response(200)
+            self.send_header("Content-Length", str(10_000_000))
+            self.end_headers()
+            for _ in range(200):
+                try:
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                except OSError:
+                    return
+                time.sleep(0.05)
+            return
+        if self.path == "/simple/huge/":
+            body = b'{"meta": {"api-version": "1.0"}, "files": [' + b" " * (2 << 20) + b"]}"
+            self._send(body, JSON)
+            return
+        if self.path == "/simple/html/":
+            self._send(b"<html><body><a href='x.whl'>x</a></body></html>", JSON)
+            return
+        self.send_error(404)
+
+    def _send(self, body: bytes, content_type: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+@pytest.fixture
+def hostile() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_trickling_download_is_cut_off(hostile: str) -> None:
+    start = time.monotonic()
+    with pytest.raises(PackageIndexError) as caught:
+        fetch_sha256(f"{hostile}/slow/x.whl", timeout=0.5)
+    assert time.monotonic() - start < 5  # bounded, not 10 MB at 20 bytes a second
+    message = str(caught.value)
+    assert message.startswith(f"cannot download {hostile}/slow/x.whl: the server sent ")
+    assert "too slow, stopped" in message
+
+
+def test_an_enormous_listing_is_refused(hostile: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(index, "MAX_PAGE_BYTES", 1 << 20)
+    with pytest.raises(PackageIndexError) as caught:
+        IndexClient(f"{hostile}/simple/").project_files("huge")
+    assert str(caught.value) == (
+        f"the page of huge on {hostile}/simple/ is larger than 1 MB; refused; "
+        "check the index; it may be broken or hostile"
+    )
+
+
+def test_html_where_json_is_promised(hostile: str) -> None:
+    with pytest.raises(PackageIndexError) as caught:
+        IndexClient(f"{hostile}/simple/").project_files("html")
+    assert str(caught.value).startswith(
+        f"package index {hostile}/simple/ sent invalid JSON for project html"
+    )
+    assert "\n" not in str(caught.value)
