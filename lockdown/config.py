@@ -127,12 +127,17 @@ class Config:
 
 def read_toml(path: Path) -> dict[str, Any]:
     """Read a TOML file, turning every failure into one line naming the file (and line)."""
+    from lockdown.fsutil import MAX_SETTINGS_BYTES  # noqa: PLC0415
+
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read(MAX_SETTINGS_BYTES + 1)
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    if len(data) > MAX_SETTINGS_BYTES:
+        raise InputError(f"{path}: larger than {MAX_SETTINGS_BYTES >> 20} MB; refused")
     try:
         parsed: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError:

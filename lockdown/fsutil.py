@@ -41,11 +41,17 @@ def atomic_write(
         raise UsageError(f"cannot write {path}: {exc.strerror}") from None
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), mode)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                os.fchmod(handle.fileno(), mode)
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:  # a full disk, a quota, an I/O error: the old file stays
+            raise LockdownError(
+                f"cannot write {path}: {exc.strerror or exc}; the previous version is unchanged",
+                hint="free some space or check the file system",
+            ) from None
         if overwrite:
             os.replace(tmp, path)
         else:
@@ -92,16 +98,31 @@ def run_lock(target: Path, *, timeout: float = 600.0) -> Iterator[None]:
         ) from None
 
 
+#: The largest lock (or signed file) lockdown reads: far beyond any real lock
+#: (a thousand packages on six platforms is a few MB), far below a memory problem.
+MAX_LOCK_BYTES = 256 << 20
+#: The largest settings file (pyproject.toml, lockdown.toml, approvals) read.
+MAX_SETTINGS_BYTES = 16 << 20
+
+
 def read_lock_bytes(
-    path: Path, *, what: str = "lock file", hint: str = "run lockdown lock"
+    path: Path,
+    *,
+    what: str = "lock file",
+    hint: str = "run lockdown lock",
+    limit: int = MAX_LOCK_BYTES,
 ) -> bytes:
-    """The bytes of ``path``, read once; a missing or unreadable file is one clear line."""
+    """The bytes of ``path``, read once; missing, unreadable or absurdly large is one line."""
     try:
-        return path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
     except FileNotFoundError:
         raise LockFileError(f"{path}: {what} not found", hint=hint) from None
     except OSError as exc:
         raise LockFileError(f"{path}: cannot read {what}: {exc.strerror}") from None
+    if len(data) > limit:
+        raise LockFileError(f"{path}: larger than {limit >> 20} MB; not a {what} lockdown reads")
+    return data
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:

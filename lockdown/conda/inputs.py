@@ -55,8 +55,14 @@ def read_environment_yml(path: Path) -> dict[str, Any]:
     """``environment.yml`` as a mapping; every failure is one line naming the file."""
     import yaml  # noqa: PLC0415 - conda-lock depends on PyYAML
 
+    from lockdown.fsutil import MAX_SETTINGS_BYTES  # noqa: PLC0415
+
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_SETTINGS_BYTES + 1)
+        if len(raw) > MAX_SETTINGS_BYTES:
+            raise InputError(f"{path}: larger than {MAX_SETTINGS_BYTES >> 20} MB; refused")
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:

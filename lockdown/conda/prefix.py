@@ -44,6 +44,11 @@ class CondaRecord:
     files: tuple[PrefixFile, ...]
 
 
+#: A conda-meta record larger than this is refused (big packages list many
+#: thousands of files in a few MB).
+_MAX_RECORD = 128 << 20
+
+
 def read_prefix(prefix: Path) -> list[CondaRecord]:
     """Every package record in ``prefix/conda-meta``, by name; unreadable records are errors."""
     from lockdown.errors import UsageError  # noqa: PLC0415
@@ -60,7 +65,11 @@ def read_prefix(prefix: Path) -> list[CondaRecord]:
     for name in names:
         path = meta / name
         try:
-            raw = json.loads(path.read_bytes())
+            with path.open("rb") as handle:
+                data = handle.read(_MAX_RECORD + 1)
+            if len(data) > _MAX_RECORD:
+                raise ValueError(f"larger than {_MAX_RECORD >> 20} MB")
+            raw = json.loads(data)
         except (OSError, ValueError, RecursionError) as exc:
             raise UsageError(
                 f"{path}: unreadable conda-meta record: {exc}".splitlines()[0]

@@ -237,6 +237,8 @@ def _read_text(path: str) -> str | None:
 
 #: Core metadata headers end well within this; the long description follows them.
 _HEADER_CHUNK = 16384
+#: Headers longer than this are not core metadata (a hostile or broken file).
+_MAX_HEADERS = 1 << 20
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 
@@ -254,6 +256,8 @@ def _read_headers(path: str) -> str | None:
     try:
         head = os.read(fd, _HEADER_CHUNK)
         while b"\n\n" not in head and b"\r\n\r\n" not in head:
+            if len(head) > _MAX_HEADERS:
+                return None  # no header block ends in a megabyte: not core metadata
             more = os.read(fd, _HEADER_CHUNK)  # unusually long headers
             if not more:
                 break

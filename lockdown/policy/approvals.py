@@ -186,7 +186,17 @@ def append_approval(path: Path, approval: Approval) -> None:
     1. Read the current file (a file that does not parse is refused: nothing is written).
     2. Append one ``[[approval]]`` table with tomlkit, which keeps comments and order.
     3. Check the new text reads back as valid approvals, then write it atomically.
+
+    The whole read-modify-write holds the file's run lock, so two approvals
+    given at once both land (neither overwrites the other).
     """
+    from lockdown.fsutil import run_lock  # noqa: PLC0415
+
+    with run_lock(path):
+        _append(path, approval)
+
+
+def _append(path: Path, approval: Approval) -> None:
     import tomlkit  # noqa: PLC0415
     from tomlkit.items import AoT  # noqa: PLC0415
 

@@ -327,3 +327,28 @@ def test_a_cache_entry_with_non_ascii_digits_is_ignored(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert fastpath.load(tmp_path, "k") is None
+
+
+def test_absurdly_large_files_are_refused_without_reading_them_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lockdown import fsutil
+    from lockdown.config import read_toml
+
+    monkeypatch.setattr(fsutil, "MAX_LOCK_BYTES", 1 << 20)
+    monkeypatch.setattr(fsutil, "MAX_SETTINGS_BYTES", 1 << 20)
+    big = tmp_path / "pylock.toml"
+    big.write_bytes(b"# " + b"x" * (2 << 20) + b"\n")
+    with pytest.raises(LockdownError) as lock_error:
+        fsutil.read_lock_bytes(big, limit=fsutil.MAX_LOCK_BYTES)
+    assert str(lock_error.value) == f"{big}: larger than 1 MB; not a lock file lockdown reads"
+    with pytest.raises(LockdownError) as toml_error:
+        read_toml(big)
+    assert str(toml_error.value) == f"{big}: larger than 1 MB; refused"
+
+
+def test_metadata_without_an_end_of_headers_is_not_read_forever(tmp_path: Path) -> None:
+    info = tmp_path / "x-1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_bytes(b"Metadata-Version: 2.1\n" + b"Classifier: x\n" * 200_000)
+    assert read_dist_info(info) is None

@@ -1,0 +1,112 @@
+"""Faults: processes killed mid-write, disks that fill up, two runs at once.
+
+Every file lockdown writes is either the old version or the complete new one,
+never a mix and never a leftover temp file.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from lockdown.errors import LockdownError
+from lockdown.fsutil import atomic_write
+from lockdown.policy.approvals import Approval, append_approval, read_approvals
+
+pytestmark = pytest.mark.slow
+
+WRITER = """\
+import sys
+from pathlib import Path
+from lockdown.fsutil import atomic_write
+target, size = Path(sys.argv[1]), int(sys.argv[2])
+print("ready", flush=True)
+for round in range(10_000):
+    atomic_write(target, (str(round % 10) * size).encode())
+"""
+
+
+def test_a_writer_killed_at_random_points_leaves_old_or_new_never_a_mix(tmp_path: Path) -> None:
+    target = tmp_path / "report.prom"
+    chooser = random.Random(7)  # noqa: S311 - reproducible timings, not secrets
+    for trial in range(12):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(target), str(256 << 10)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(chooser.uniform(0.0, 0.3))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+        if target.exists():
+            data = target.read_bytes()
+            assert len(data) == 256 << 10, trial
+            assert len(set(data)) == 1, trial  # one complete version, never two halves
+    # Temp files of killed writers may remain (they are never the target); none is the target.
+    assert all(p.name.startswith(".report.prom.") for p in tmp_path.iterdir() if p != target)
+
+
+def test_a_full_disk_leaves_the_old_file_and_no_temp_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "pylock.toml"
+    target.write_bytes(b"old\n")
+    real_fsync = os.fsync
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(LockdownError) as caught:
+        atomic_write(target, b"new\n" * 1000)
+    assert str(caught.value) == (
+        f"cannot write {target}: No space left on device; the previous version is unchanged; "
+        "free some space or check the file system"
+    )
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    assert target.read_bytes() == b"old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pylock.toml"]
+
+
+def test_two_approvals_at_once_both_land(tmp_path: Path) -> None:
+    path = tmp_path / "lockdown-approvals.toml"
+    moment = datetime(2026, 11, 26, tzinfo=timezone.utc)
+    errors: list[BaseException] = []
+
+    def approve(who: str) -> None:
+        try:
+            for n in range(8):
+                append_approval(
+                    path,
+                    Approval(
+                        package=f"pkg-{who}-{n}",
+                        version="==1.0",
+                        reason="load",
+                        approved_by=who,
+                        approved_at=moment,
+                        expires=None,
+                    ),
+                )
+        except (LockdownError, OSError) as exc:  # pragma: no cover - the failure being tested
+            errors.append(exc)
+
+    threads = [threading.Thread(target=approve, args=(who,)) for who in ("alice", "bob")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(read_approvals(path)) == 16
