@@ -53,7 +53,14 @@ def atomic_write(
                 hint="free some space or check the file system",
             ) from None
         if overwrite:
-            os.replace(tmp, path)
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:  # a read-only file system, a directory in the way
+                raise LockdownError(
+                    f"cannot write {path}: {exc.strerror or exc}; the previous version is "
+                    "unchanged",
+                    hint="check the file system and the path",
+                ) from None
         else:
             try:
                 os.link(tmp, path)

@@ -35,7 +35,7 @@ def test_failed_write_leaves_old_file_and_no_temp(
     # The filesystem is the edge we cannot make fail on demand; the code under
     # test (clean-up and leaving the old file) is real.
     monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(LockdownError, match="No space left on device; the previous version"):
         atomic_write(target, b"new")
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["pylock.toml"]

@@ -136,7 +136,10 @@ def install_conda(
     import rattler  # noqa: PLC0415
 
     prefix_records = [rattler.PrefixRecord.from_path(r.meta_path) for r in installed]
+    from lockdown.fsutil import run_lock  # noqa: PLC0415
+
     with (
+        run_lock(prefix),  # one install at a time per prefix
         status(f"installing {len(selected)} conda packages"),
         tempfile.TemporaryDirectory(prefix="lockdown-conda-pkgs-") as unpack,
     ):

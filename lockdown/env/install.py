@@ -469,7 +469,13 @@ def install(
         create_venv(venv, str(target_python))
         created = True
     chosen = installer or cast("Installer", config.installer if config is not None else "uv")
-    with status(f"installing {len(the_plan.add) + len(the_plan.change)} packages"):
+    from lockdown.fsutil import run_lock  # noqa: PLC0415
+
+    # One install at a time per environment: two at once would interleave.
+    with (
+        run_lock(venv if venv is not None else venv_exe),
+        status(f"installing {len(the_plan.add) + len(the_plan.change)} packages"),
+    ):
         apply(the_plan, files, venv_exe, installer=chosen)
     return InstallOutcome(
         plan=the_plan, python=venv_exe, created_venv=created, dry_run=False, signer=signer

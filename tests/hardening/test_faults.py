@@ -110,3 +110,89 @@ def test_two_approvals_at_once_both_land(tmp_path: Path) -> None:
         thread.join()
     assert errors == []
     assert len(read_approvals(path)) == 16
+
+
+def test_a_read_only_target_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "lockdown.prom"
+    target.write_bytes(b"old\n")
+
+    def read_only(src: object, dst: object) -> None:
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(os, "replace", read_only)
+    with pytest.raises(LockdownError) as caught:
+        atomic_write(target, b"new\n")
+    assert str(caught.value) == (
+        f"cannot write {target}: Read-only file system; the previous version is unchanged; "
+        "check the file system and the path"
+    )
+    assert target.read_bytes() == b"old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lockdown.prom"]
+
+
+def _kill_at_random(
+    argv: list[str], cwd: Path, chooser: random.Random, longest: float = 0.25
+) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lockdown", *argv],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(chooser.uniform(0.0, longest))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
+def test_approve_killed_at_random_points(tmp_path: Path) -> None:
+    (tmp_path / "lockdown.toml").write_text("")
+    path = tmp_path / "lockdown-approvals.toml"
+    chooser = random.Random(11)  # noqa: S311 - reproducible timings, not secrets
+    count = 0
+    written = False
+    for trial in range(15):
+        _kill_at_random(
+            ["approve", f"pkg{trial}==1.0", "--reason", "r", "--by", "t", "-q"],
+            tmp_path,
+            chooser,
+            longest=0.6,
+        )
+        if path.exists():
+            written = True
+            entries = read_approvals(path)  # always a valid file
+            assert len(entries) in (count, count + 1), trial
+            count = len(entries)
+    assert written
+
+
+def test_check_output_killed_at_random_points(env: Path, locked: Path, tmp_path: Path) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    report = tmp_path / "lockdown.prom"
+    chooser = random.Random(13)  # noqa: S311 - reproducible timings, not secrets
+    argv = [
+        "check",
+        "--project",
+        str(locked),
+        "--venv",
+        str(env),
+        "--format",
+        "prometheus",
+        "--output",
+        str(report),
+        "--level",
+        "files",
+    ]
+    written = 0
+    for trial in range(12):
+        _kill_at_random(argv, tmp_path, chooser, longest=1.5)
+        if report.exists():
+            written += 1
+            # A complete report, parsed strictly: the last metric written is there too.
+            families = {f.name for f in text_string_to_metric_families(report.read_text())}
+            assert {"lockdown_in_sync", "lockdown_last_check_timestamp_seconds"} <= families, trial
+    assert written > 0  # some runs got as far as writing (the kill points span the run)
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert all(name.startswith(".lockdown.prom.") for name in leftovers)

@@ -295,7 +295,7 @@ def test_failed_write_keeps_previous_textfile(
 
     # The rename is the edge we cannot make fail on demand; the clean-up is real.
     monkeypatch.setattr(os, "replace", full_disk)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(LockdownError, match="No space left on device; the previous version"):
         write_report(render_failure("internal", checked_at=2.0, exit_code=70), textfile)
     assert textfile.read_text() == old
     assert [p.name for p in tmp_path.iterdir()] == ["lockdown.prom"]
