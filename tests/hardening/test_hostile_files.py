@@ -352,3 +352,13 @@ def test_metadata_without_an_end_of_headers_is_not_read_forever(tmp_path: Path) 
     info.mkdir()
     (info / "METADATA").write_bytes(b"Metadata-Version: 2.1\n" + b"Classifier: x\n" * 200_000)
     assert read_dist_info(info) is None
+
+
+@given(st.binary(max_size=2000) | DOCUMENTS.map(lambda d: json.dumps(d).encode()))
+def test_conda_meta_records(tmp_path_factory: Any, data: bytes) -> None:
+    from lockdown.conda.prefix import read_prefix
+
+    prefix = tmp_path_factory.mktemp("prefix")
+    (prefix / "conda-meta").mkdir()
+    (prefix / "conda-meta" / "x-1-0.json").write_bytes(data)
+    only_lockdown_errors(lambda: read_prefix(prefix))
