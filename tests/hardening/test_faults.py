@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -27,6 +28,7 @@ pytestmark = pytest.mark.slow
 
 WRITER = """\
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from lockdown.fsutil import atomic_write
 target, size = Path(sys.argv[1]), int(sys.argv[2])
@@ -196,3 +198,105 @@ def test_check_output_killed_at_random_points(env: Path, locked: Path, tmp_path:
     assert written > 0  # some runs got as far as writing (the kill points span the run)
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     assert all(name.startswith(".lockdown.prom.") for name in leftovers)
+
+
+@pytest.fixture
+def tiny_fs(tmp_path: Path) -> Iterator[Path]:
+    """A real 64 KiB tmpfs (needs the right to mount; skipped elsewhere)."""
+    mount_point = tmp_path / "tiny"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount_point)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN)")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", str(mount_point)], capture_output=True, check=False)
+
+
+def test_a_really_full_file_system(tiny_fs: Path) -> None:
+    target = tiny_fs / "pylock.toml"
+    atomic_write(target, b"old\n")
+    with pytest.raises(LockdownError) as caught:
+        atomic_write(target, b"x" * (256 << 10))
+    assert str(caught.value) == (
+        f"cannot write {target}: No space left on device; the previous version is unchanged; "
+        "free some space or check the file system"
+    )
+    assert target.read_bytes() == b"old\n"
+    assert sorted(p.name for p in tiny_fs.iterdir()) == ["pylock.toml"]
+
+
+def test_a_really_read_only_file_system(tiny_fs: Path) -> None:
+    target = tiny_fs / "lockdown.prom"
+    atomic_write(target, b"old\n")
+    remounted = subprocess.run(
+        ["mount", "-o", "remount,ro", str(tiny_fs)], capture_output=True, check=False
+    )
+    assert remounted.returncode == 0, remounted.stderr
+    with pytest.raises(LockdownError) as caught:
+        atomic_write(target, b"new\n")
+    # The temp file cannot even be created there: refused before anything is written.
+    assert str(caught.value) == f"cannot write {target}: Read-only file system"
+    assert target.read_bytes() == b"old\n"
+
+
+def test_lock_killed_at_random_points_leaves_a_valid_lock(locked: Path, tmp_path: Path) -> None:
+    from lockdown.lock.pylock import read_lock
+
+    pyproject = locked / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + '\n[tool.lockdown.policy]\nupgrades = "allow"\n')
+    original = pyproject.read_text()
+    chooser = random.Random(17)  # noqa: S311 - reproducible timings, not secrets
+    for trial in range(8):
+        # Alternate the inputs so every run has a different lock to write.
+        pin = '"alpha==1.0"' if trial % 2 == 0 else '"alpha>=1"'
+        pyproject.write_text(original.replace('"alpha>=1"', pin))
+        _kill_at_random(["lock", "--project", str(locked), "-q"], tmp_path, chooser, longest=2.5)
+        read_lock(locked / "pylock.toml")  # the old lock or the new one: always whole
+    # A killed writer may leave its temp file; it is never mistaken for the lock.
+    leftovers = [p.name for p in locked.iterdir() if p.name.endswith(".tmp")]
+    assert all(name.startswith(".pylock.toml.") for name in leftovers)
+
+
+def test_install_killed_at_random_points_never_leaves_a_half_verified_artifact(
+    locked: Path, tmp_path: Path, artifact_cache: Path
+) -> None:
+    import hashlib
+
+    from lockdown.drift.check import run_check
+
+    venv = tmp_path / "killed-venv"
+    chooser = random.Random(19)  # noqa: S311 - reproducible timings, not secrets
+    for _trial in range(6):
+        _kill_at_random(
+            ["install", "--project", str(locked), "--venv", str(venv), "-q"],
+            tmp_path,
+            chooser,
+            longest=2.0,
+        )
+        # Every artifact under its final name is exactly the bytes its name says.
+        for stored in (artifact_cache / "sha256").glob("*/*"):
+            assert hashlib.sha256(stored.read_bytes()).hexdigest() == stored.name
+    # Whatever state the kills left, the next install completes it exactly.
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lockdown",
+            "install",
+            "--project",
+            str(locked),
+            "--venv",
+            str(venv),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert run_check(locked / "pylock.toml", venv=venv, level="files").in_sync
