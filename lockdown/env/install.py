@@ -463,19 +463,19 @@ def install(
     cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()))
     with status("downloading and verifying artifacts"):
         files = fetch(the_plan, cache)
-    # 4. Apply.
-    created = False
-    if venv is not None and not exists:
-        create_venv(venv, str(target_python))
-        created = True
-    chosen = installer or cast("Installer", config.installer if config is not None else "uv")
+    # 4. Apply: one install at a time per environment (two at once would interleave).
     from lockdown.fsutil import run_lock  # noqa: PLC0415
 
-    # One install at a time per environment: two at once would interleave.
+    chosen = installer or cast("Installer", config.installer if config is not None else "uv")
+    created = False
     with (
         run_lock(venv if venv is not None else venv_exe),
         status(f"installing {len(the_plan.add) + len(the_plan.change)} packages"),
     ):
+        # Another install may have created the venv while this one waited.
+        if venv is not None and not venv_python(venv).exists():
+            create_venv(venv, str(target_python))
+            created = True
         apply(the_plan, files, venv_exe, installer=chosen)
     return InstallOutcome(
         plan=the_plan, python=venv_exe, created_venv=created, dry_run=False, signer=signer

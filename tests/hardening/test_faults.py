@@ -300,3 +300,19 @@ def test_install_killed_at_random_points_never_leaves_a_half_verified_artifact(
     )
     assert done.returncode == 0, done.stderr
     assert run_check(locked / "pylock.toml", venv=venv, level="files").in_sync
+
+
+def test_two_installs_at_once_into_one_new_venv(locked: Path, tmp_path: Path) -> None:
+    from lockdown.drift.check import run_check
+
+    venv = tmp_path / "shared-venv"
+    argv = [sys.executable, "-m", "lockdown", "install", "--project", str(locked), "-q"]
+    procs = [
+        subprocess.Popen(
+            [*argv, "--venv", str(venv)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    results = [proc.communicate(timeout=300) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], results
+    assert run_check(locked / "pylock.toml", venv=venv, level="files").in_sync
