@@ -91,7 +91,21 @@ def check_against_wheels(
                 target_path = installed_path(entry.path, dist_info, target, site)
                 if target_path is None:
                     continue
-                rel = display(os.path.relpath(os.path.realpath(target_path), root))
+                real = os.path.realpath(target_path)
+                if real != str(root) and not real.startswith(str(root) + os.sep):
+                    # A member that lands outside the environment is never read.
+                    drift.append(
+                        FileDrift(
+                            path=display(entry.path),
+                            kind="escape",
+                            package=item.name,
+                            severity="high",
+                            detail="the locked wheel's RECORD points outside the environment; "
+                            "not followed",
+                        )
+                    )
+                    continue
+                rel = display(os.path.relpath(real, root))
                 checked += 1
                 if not target_path.exists():
                     drift.append(FileDrift(path=rel, kind="missing", package=item.name))

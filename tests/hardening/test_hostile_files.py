@@ -362,3 +362,61 @@ def test_conda_meta_records(tmp_path_factory: Any, data: bytes) -> None:
     (prefix / "conda-meta").mkdir()
     (prefix / "conda-meta" / "x-1-0.json").write_bytes(data)
     only_lockdown_errors(lambda: read_prefix(prefix))
+
+
+def test_a_locked_wheel_whose_record_escapes_is_never_followed(tmp_path: Path) -> None:
+    import hashlib as hashes
+    import zipfile
+
+    from lockdown.artifacts import ArtifactCache, Expected
+    from lockdown.drift.wheels import check_against_wheels
+    from lockdown.env.install import Selected
+    from lockdown.env.python_env import InstalledDist, TargetInfo
+
+    prefix = tmp_path / "venv"
+    site = prefix / "lib" / "python3.11" / "site-packages"
+    (site / "evil-1.0.dist-info").mkdir(parents=True)
+    (site / "evil-1.0.dist-info" / "RECORD").write_text("")
+    secret = tmp_path / "outside.txt"
+    secret.write_text("not lockdown's to read\n")
+    wheel = tmp_path / "evil-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr(
+            "evil-1.0.dist-info/RECORD",
+            "../../../../outside.txt,sha256=AAAA,1\nevil-1.0.dist-info/RECORD,,\n",
+        )
+    digest = hashes.sha256(wheel.read_bytes()).hexdigest()
+    from packaging.utils import NormalizedName
+
+    evil = NormalizedName("evil")
+    selected = Selected(
+        name=evil,
+        version="1.0",
+        artifact=Expected(
+            url=wheel.as_uri(), filename=wheel.name, sha256=digest, size=None, source="lock"
+        ),
+    )
+    installed = InstalledDist(
+        name=evil,
+        version="1.0",
+        dist_info=site / "evil-1.0.dist-info",
+        direct_url=None,
+    )
+    target = TargetInfo(
+        executable=prefix / "bin" / "python",
+        environment={},
+        tags=(),
+        site_packages=(site,),
+        scripts=prefix / "bin",
+        prefix=prefix,
+        in_venv=True,
+    )
+    cache_root = tmp_path / "cache"
+    cache_root.mkdir()
+    drift, checked = check_against_wheels(
+        [selected], {evil: installed}, target, ArtifactCache(cache_root)
+    )
+    assert [(f.path, f.kind, f.severity) for f in drift] == [
+        ("../../../../outside.txt", "escape", "high")
+    ]
+    assert checked == 0
