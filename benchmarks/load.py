@@ -9,6 +9,8 @@ process by GNU time when installed):
   ``benchmarks/check.py``, built once and cached);
 * the first check of the 1,000-package lock (empty cache: the whole lock
   parsed and validated);
+* the 10,000-distribution venv checked against the 1,000-package lock: 9,000
+  unexpected packages, the JSON report written;
 * ``lockdown verify --key`` of a signed lock of about 10 MB;
 * ``lockdown lock`` of a 300-package resolution from a local index
   (``tests/support/pkgindex.py``), on a warm artifact cache.
@@ -140,6 +142,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows[f"check files, {size} dists"] = timed(
                 [*base, "--level", "files"], work, env, args.runs
             )
+        # The case: 10,000 installed against a 1,000-package lock (9,000 unexpected).
+        few = check.synthetic_environment(cache, rebuild=False, env=env, count=SIZES[0])
+        many = check.synthetic_environment(cache, rebuild=False, env=env, count=SIZES[-1])
+        mixed = [*lockdown, "check", "--venv", str(many.venv), "--lock", str(few.lock)]
+        rows[f"check versions, {SIZES[-1]} dists vs {SIZES[0]}-package lock"] = timed(
+            [*mixed, "--format", "json", "--output", str(work / "report.json")],
+            work,
+            env,
+            args.runs,
+        )
         lock, public, size_bytes = big_signed_lock(work, env)
         rows[f"verify --key, {size_bytes / 1e6:.1f} MB lock"] = timed(
             [*lockdown, "verify", str(lock), "--key", str(public), "-q"], work, env, args.runs
