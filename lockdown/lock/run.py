@@ -144,8 +144,10 @@ def lock_project(
     new_states = states_from_resolution(resolution.packages)
     yanked: dict[tuple[str, str], str] = {}
     if policy.yanked == "deny":
+        moving = _moving(old_states, new_states)
+        candidates = _exactly_pinned(moving, inputs, cache_dir)
         with reporter.status("checking the index for yanked releases"):
-            yanked = _yanked(_moving(old_states, new_states))
+            yanked = _yanked(candidates)
     result = judge(
         old_states,
         new_states,
@@ -277,29 +279,90 @@ def _moving(old: Sequence[LockedState] | None, new: Sequence[LockedState]) -> li
     return [s for s in new if (s.name, s.version, s.hashes) not in before]
 
 
+def _exactly_pinned(
+    states: Sequence[LockedState], inputs: ProjectInputs, cache_dir: Path | None
+) -> list[LockedState]:
+    """The moving packages a resolver could have chosen although yanked.
+
+    A resolver never picks a yanked release unless a requirement pins that
+    version exactly (PEP 592), so only those need asking the index about: the
+    ones pinned with ``==``/``===`` by the project's inputs or by the
+    dependencies of any locked package (read from its verified wheel's
+    METADATA). A package whose metadata cannot be read here is asked about
+    anyway: unknown is treated as pinned.
+    """
+    from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415
+
+    cache = ArtifactCache(cache_dir or default_cache_dir())
+    requirements = [
+        *inputs.dependencies,
+        *(r for reqs in inputs.extras.values() for r in reqs),
+        *(r for reqs in inputs.groups.values() for r in reqs),
+    ]
+    unknown: set[str] = set()
+    for state in states:
+        wheel = next((a for a in state.artifacts if a.filename.endswith(".whl")), None)
+        metadata = _wheel_requirements(cache.path_for(wheel.sha256)) if wheel else None
+        if metadata is None:
+            unknown.add(state.name)
+        else:
+            requirements += metadata
+    pinned: set[str] = set()
+    for text in requirements:
+        try:
+            req = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if any(
+            spec.operator in ("==", "===") and "*" not in spec.version for spec in req.specifier
+        ):
+            pinned.add(normalize_name(req.name))
+    return [s for s in states if s.name in pinned or s.name in unknown]
+
+
+def _wheel_requirements(wheel: Path) -> list[str] | None:
+    """``Requires-Dist`` of a verified wheel in the cache; ``None`` when it cannot be read."""
+    import zipfile  # noqa: PLC0415
+
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            names = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+            if len(names) != 1:
+                return None
+            text = archive.read(names[0]).decode("utf-8")
+    except (OSError, zipfile.BadZipFile, UnicodeDecodeError, KeyError):
+        return None
+    head = text.split("\n\n", 1)[0]
+    return [
+        line.split(":", 1)[1].strip()
+        for line in head.splitlines()
+        if line.lower().startswith("requires-dist:")
+    ]
+
+
 def _yanked(states: Sequence[LockedState]) -> dict[tuple[str, str], str]:
     """(name, version) → yank reason, for those of ``states`` whose locked files are yanked.
 
-    Asks each package's own index for its listing (in parallel); a package not
-    from an index has nothing to yank.
+    Asks each package's own index for its listing, a few kept-alive
+    connections per index; a package not from an index has nothing to yank.
     """
-    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
-
     from lockdown.resolve.index import IndexClient  # noqa: PLC0415
 
-    todo = [s for s in states if s.index]
-
-    def one(state: LockedState) -> tuple[tuple[str, str], str] | None:
-        assert state.index is not None  # noqa: S101 - filtered above
-        listed = {f.filename: f for f in IndexClient(state.index).project_files(state.name)}
-        for artifact in state.artifacts:
-            found = listed.get(artifact.filename)
-            if found is not None and found.yanked is not None:
-                return (state.name, state.version), found.yanked
-        return None
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        return dict(hit for hit in pool.map(one, todo) if hit is not None)
+    by_index: dict[str, list[LockedState]] = {}
+    for state in states:
+        if state.index:
+            by_index.setdefault(state.index, []).append(state)
+    found: dict[tuple[str, str], str] = {}
+    for index, group in sorted(by_index.items()):
+        listings = IndexClient(index).many_project_files([s.name for s in group])
+        for state in group:
+            listed = {f.filename: f for f in listings.get(normalize_name(state.name), [])}
+            for artifact in state.artifacts:
+                hit = listed.get(artifact.filename)
+                if hit is not None and hit.yanked is not None:
+                    found[(state.name, state.version)] = hit.yanked
+                    break
+    return found
 
 
 def _approval_records(

@@ -323,3 +323,37 @@ def test_a_first_lock_obeys_deny_and_require_wheels(project: Path, catalog: Pack
         ("sdistonly", "1.0", "no wheel (require-wheels = true)"),
     ]
     assert not (project / "pylock.toml").exists()
+
+
+def test_a_yanked_release_pinned_by_a_dependency_is_refused(
+    project: Path, catalog: PackageIndex
+) -> None:
+    from lockdown.errors import ResolutionError
+
+    catalog.yank("beta", "1.0", reason="data loss")
+    catalog.add("pinner", "1.0", dependencies=["beta==1.0"])
+    edit(project, '"gamma"', '"gamma", "pinner"')
+    # uv honours a yank even for a transitive exact pin: nothing resolves, nothing is written.
+    with pytest.raises(ResolutionError, match="yanked"):
+        lock(project)
+    assert not (project / "pylock.toml").exists()
+
+
+def test_only_exactly_pinned_releases_are_asked_about(
+    project: Path, catalog: PackageIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lockdown.resolve.index import IndexClient
+
+    asked: list[str] = []
+    original = IndexClient.many_project_files
+
+    def recording(self: IndexClient, names: list[str], **kw: object) -> object:
+        asked.extend(names)
+        return original(self, names, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(IndexClient, "many_project_files", recording)
+    edit(project, '"gamma"', '"gamma", "beta==1.1"')
+    lock(project)
+    # A resolver never picks a yanked release it was not pinned to (PEP 592): only
+    # beta, pinned exactly (and by nothing else), is worth asking the index about.
+    assert asked == ["beta"]

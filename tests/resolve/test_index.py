@@ -450,3 +450,72 @@ def test_broken_pages_give_one_line_errors(
 
     assert str(excinfo.value) == f"package index {base}/simple/ {message}"
     assert "\n" not in str(excinfo.value)
+
+
+# --- many pages at once (the gate's yank check) ---
+
+
+def test_many_pages_over_kept_alive_connections_match_one_by_one(
+    package_index: PackageIndex,
+) -> None:
+    names = [f"Pkg_{n}" for n in range(15)]
+    for name in names:
+        package_index.add(name, "1.0")
+    package_index.yank("pkg-3", "1.0", "bad")
+    client = IndexClient(package_index.url)
+
+    many = client.many_project_files(names, workers=4)
+    one_by_one = {f"pkg-{n}": client.project_files(f"pkg-{n}") for n in range(15)}
+
+    assert many == one_by_one
+    assert many["pkg-3"][0].yanked == "bad"
+    assert IndexClient(package_index.url).many_project_files([]) == {}
+
+
+def test_many_pages_follow_same_origin_redirects_and_reconnect_after_close(
+    canned: tuple[str, dict[str, Canned]],
+) -> None:
+    # This server speaks HTTP/1.0 and closes every connection: each page after
+    # the first on a connection takes the reconnect path.
+    base, routes = canned
+    routes["/mirror/simple/lib/"] = Canned(status=302, location=base + "/real/simple/lib/")
+    routes["/real/simple/lib/"] = _json_page(_GOOD_FILE)
+    routes["/mirror/simple/other/"] = _json_page(_GOOD_FILE)
+
+    found = IndexClient(f"{base}/mirror/simple/").many_project_files(["lib", "other"], workers=1)
+
+    assert found["lib"][0].url == base + "/real/simple/lib/lib-1.0.tar.gz"
+    assert found["other"][0].url == base + "/mirror/simple/other/lib-1.0.tar.gz"
+
+
+def test_many_pages_refuse_other_origins_and_name_missing_projects(
+    released: PackageIndex, canned: tuple[str, dict[str, Canned]]
+) -> None:
+    base, routes = canned
+    routes["/mirror/simple/lib/"] = Canned(status=302, location=released.url + "lib/")
+    with pytest.raises(PackageIndexError) as caught:
+        IndexClient(f"{base}/mirror/simple/").many_project_files(["lib"])
+    assert "redirects to another origin" in str(caught.value)
+    assert released.requests == []
+
+    with pytest.raises(PackageIndexError) as missing:
+        IndexClient(released.url).many_project_files(["lib", "nothing-here"])
+    assert str(missing.value) == (
+        f"project nothing-here not found on package index {released.url}; "
+        "check the package name and the index URL"
+    )
+
+
+def test_many_pages_go_through_a_configured_proxy(
+    canned: tuple[str, dict[str, Canned]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The canned server plays the proxy: it is asked for absolute URLs.
+    base, routes = canned
+    routes["http://index.invalid/simple/lib/"] = _json_page(_GOOD_FILE)
+    for variable in ("no_proxy", "NO_PROXY", "HTTP_PROXY"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("http_proxy", base)
+
+    found = IndexClient("http://index.invalid/simple/").many_project_files(["lib"])
+
+    assert found["lib"][0].url == "http://index.invalid/simple/lib/lib-1.0.tar.gz"
