@@ -354,7 +354,10 @@ def _yanked(states: Sequence[LockedState]) -> dict[tuple[str, str], str]:
             by_index.setdefault(state.index, []).append(state)
     found: dict[tuple[str, str], str] = {}
     for index, group in sorted(by_index.items()):
-        listings = IndexClient(index).many_project_files([s.name for s in group])
+        filenames = {a.filename for s in group for a in s.artifacts}
+        listings = IndexClient(index).many_project_files(
+            [s.name for s in group], filenames=filenames
+        )
         for state in group:
             listed = {f.filename: f for f in listings.get(normalize_name(state.name), [])}
             for artifact in state.artifacts:

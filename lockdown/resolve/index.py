@@ -17,7 +17,7 @@ import re
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.message import Message
@@ -267,37 +267,46 @@ class IndexClient:
         """The simple-API root, always ending in ``/``."""
         return self._index_url
 
-    def project_files(self, name: str) -> list[IndexFile]:
-        """Return every file the index lists for project ``name``, in the index's order."""
+    def project_files(self, name: str, *, wanted: frozenset[str] | None = None) -> list[IndexFile]:
+        """Every file the index lists for project ``name`` (or those of ``wanted``), in order."""
         project = canonicalize_name(name)
         page_url = urljoin(self._index_url, f"{project}/")
         if urlsplit(page_url).scheme == "file":
             fetched = self._read_local(project, page_url)
         else:
             fetched = self._download(project, page_url)
-        return self._parse(project, *fetched)
+        return self._parse(project, *fetched, wanted=wanted)
 
     def many_project_files(
-        self, names: Sequence[str], *, workers: int = 6
+        self,
+        names: Sequence[str],
+        *,
+        workers: int = 6,
+        filenames: Collection[str] | None = None,
     ) -> dict[str, list[IndexFile]]:
         """:meth:`project_files` for many projects, over a few kept-alive connections.
 
         Opening a TLS connection per page costs more than the page; a handful of
         workers, each reusing one connection, read many pages in the time a few
         fresh connections take (and many simultaneous connections can be throttled).
+        With ``filenames``, only those files are returned: a big project's page
+        lists tens of thousands, and parsing every entry costs more than reading it.
         """
+        wanted = None if filenames is None else frozenset(filenames)
         from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
 
         projects = sorted({canonicalize_name(n) for n in names})
         if not projects:
             return {}
         base = urlsplit(self._index_url)
-        if base.scheme == "file":
-            return {p: self.project_files(p) for p in projects}
-        if _needs_opener(base):
-            # A proxy or credentials in the URL: urllib's handlers know them; one page each.
+        if base.scheme == "file" or _needs_opener(base):
+            # file://, or a proxy or credentials in the URL (urllib's handlers know
+            # them): one page at a time each.
+            def one(project: str) -> list[IndexFile]:
+                return self.project_files(project, wanted=wanted)
+
             with ThreadPoolExecutor(max_workers=max(1, min(workers, len(projects)))) as pool:
-                return dict(zip(projects, pool.map(self.project_files, projects), strict=True))
+                return dict(zip(projects, pool.map(one, projects), strict=True))
         pending = iter(projects)  # shared: each next() hands one project to one worker
 
         def work() -> dict[str, list[IndexFile]]:
@@ -305,7 +314,8 @@ class IndexClient:
             with _KeptAlive(base.scheme, base.netloc, self._timeout) as connection:
                 for project in pending:
                     page_url = urljoin(self._index_url, f"{project}/")
-                    found[project] = self._parse(project, *connection.get(page_url, self, project))
+                    fetched = connection.get(page_url, self, project)
+                    found[project] = self._parse(project, *fetched, wanted=wanted)
             return found
 
         count = max(1, min(workers, len(projects)))
@@ -317,13 +327,21 @@ class IndexClient:
         return merged
 
     def _parse(
-        self, project: str, body: bytes, final_url: str, content_type: str, charset: str
+        self,
+        project: str,
+        body: bytes,
+        final_url: str,
+        content_type: str,
+        charset: str,
+        *,
+        wanted: frozenset[str] | None = None,
     ) -> list[IndexFile]:
-        page = _Page(index_url=self._index_url, project=project, url=final_url)
+        page = _Page(index_url=self._index_url, project=project, url=final_url, wanted=wanted)
         if content_type == _JSON_TYPE:
             return page.parse_json(body)
         if content_type in _HTML_TYPES:
-            return page.parse_html(body, charset)
+            files = page.parse_html(body, charset)
+            return files if wanted is None else [f for f in files if f.filename in wanted]
         raise PackageIndexError(
             f"package index {self._index_url} answered {content_type!r} for project {project}, "
             "not a simple-API page",
@@ -397,6 +415,8 @@ class _Page:
     project: str
     #: The URL the page was finally read from: relative links resolve against it.
     url: str
+    #: Only these files are wanted (``None``: all); others are skipped unparsed.
+    wanted: frozenset[str] | None = None
 
     def parse_json(self, body: bytes) -> list[IndexFile]:
         """Parse a PEP 691 JSON project page."""
@@ -423,7 +443,12 @@ class _Page:
         files = document.get("files")
         if not isinstance(files, list):
             raise self._unusable("files", "is not a list")
-        return [self._json_file(entry, f"files[{i}]") for i, entry in enumerate(files)]
+        wanted = self.wanted
+        return [
+            self._json_file(entry, f"files[{i}]")
+            for i, entry in enumerate(files)
+            if wanted is None or not isinstance(entry, Mapping) or entry.get("filename") in wanted
+        ]
 
     def _json_file(self, entry: object, where: str) -> IndexFile:
         if not isinstance(entry, Mapping):

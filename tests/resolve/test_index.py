@@ -472,6 +472,21 @@ def test_many_pages_over_kept_alive_connections_match_one_by_one(
     assert IndexClient(package_index.url).many_project_files([]) == {}
 
 
+@pytest.mark.parametrize("json_api", [True, False], ids=["json", "html"])
+def test_many_pages_can_return_only_the_files_asked_about(
+    released: PackageIndex, json_api: bool
+) -> None:
+    released.json_api = json_api
+    wanted = {"lib-2.1.tar.gz", "lib-3.1-py3-none-any.whl", "not-listed.whl"}
+
+    found = IndexClient(released.url).many_project_files(["lib"], filenames=wanted)
+
+    assert [(f.filename, f.yanked) for f in found["lib"]] == [
+        ("lib-2.1.tar.gz", "broken build"),
+        ("lib-3.1-py3-none-any.whl", ""),
+    ]
+
+
 def test_many_pages_follow_same_origin_redirects_and_reconnect_after_close(
     canned: tuple[str, dict[str, Canned]],
 ) -> None:
