@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lockdown.errors import IntegrityError, LockdownError, UsageError
-from lockdown.fsutil import ENV_CACHE_DIR, file_sha256
+from lockdown.fsutil import ENV_CACHE_DIR, file_sha256, is_sha256
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,7 +42,16 @@ class ArtifactCache:
         self.timeout = timeout
 
     def path_for(self, sha256: str) -> Path:
-        """Where the file with this digest lives (it may not exist yet)."""
+        """Where the file with this digest lives (it may not exist yet).
+
+        Only a real digest names a path: anything else (``"../../x"`` from a
+        hostile lock) is refused before it can reach the file system.
+        """
+        if not is_sha256(sha256):
+            raise IntegrityError(
+                f"{sha256[:80]!r} is not a sha256 digest (64 lowercase hex digits)",
+                hint="the lock is corrupt or tampered with",
+            )
         return self.root / "sha256" / sha256[:2] / sha256
 
     def has(self, sha256: str) -> bool:

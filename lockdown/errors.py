@@ -54,8 +54,13 @@ class InputError(UsageError):
     """A project input (pyproject.toml, requirements.in) is missing or invalid."""
 
 
-class LockFileError(UsageError):
-    """A lock file cannot be read or is not a valid PEP 751 lock."""
+class LockFileError(LockdownError):
+    """A lock file is not a valid lock: bad TOML/YAML, not PEP 751 or conda-lock, bad digests (16).
+
+    A lock that is missing or cannot be read at all is a :class:`UsageError` (64).
+    """
+
+    exit_code = EXIT_INTEGRITY
 
 
 class ResolutionError(LockdownError):

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from lockdown.errors import LockdownError, LockFileError, UsageError
+from lockdown.errors import LockdownError, UsageError
 
 
 def atomic_write(
@@ -124,12 +124,20 @@ def read_lock_bytes(
         with path.open("rb") as handle:
             data = handle.read(limit + 1)
     except FileNotFoundError:
-        raise LockFileError(f"{path}: {what} not found", hint=hint) from None
+        raise UsageError(f"{path}: {what} not found", hint=hint) from None
     except OSError as exc:
-        raise LockFileError(f"{path}: cannot read {what}: {exc.strerror}") from None
+        raise UsageError(f"{path}: cannot read {what}: {exc.strerror}") from None
     if len(data) > limit:
-        raise LockFileError(f"{path}: larger than {limit >> 20} MB; not a {what} lockdown reads")
+        raise UsageError(f"{path}: larger than {limit >> 20} MB; not a {what} lockdown reads")
     return data
+
+
+_HEX_DIGITS = frozenset("0123456789abcdef")
+
+
+def is_sha256(value: str) -> bool:
+    """Whether ``value`` is a sha256 digest as lockdown stores it: 64 lowercase hex digits."""
+    return len(value) == 64 and _HEX_DIGITS.issuperset(value)
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:

@@ -56,3 +56,36 @@ def test_python_dash_m_works(tmp_path: Path) -> None:
 def test_quiet_lock_prints_nothing(project: Path, cli: Cli) -> None:
     result = cli("lock", "--project", project, "--quiet")
     assert (result.code, result.out, result.err) == (0, "", "")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["check"],
+        ["install", "--dry-run"],
+        ["export"],
+        ["guard"],
+    ],
+    ids=lambda c: c[0],
+)
+def test_an_invalid_lock_exits_16_and_a_missing_one_64(
+    command: list[str], tmp_path: Path, cli: Cli
+) -> None:
+    """Exit codes as documented: 16 lock invalid, 64 a file that is not there."""
+    venv = tmp_path / "venv"
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)], env=isolated_env(), check=True
+    )
+    targets = [] if command[0] == "export" else ["--venv", str(venv)]
+    bad = tmp_path / "pylock.toml"
+    bad.write_text('lock-version = "1.0"\ncreated-by = "x"\npackages = [{name = 3}]\n')
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+
+    invalid = cli(*command, *targets, "--lock", bad)
+    missing = cli(*command, *targets, "--lock", tmp_path / "absent.toml")
+
+    assert invalid.code == 16, invalid.err
+    assert invalid.err.startswith(f"lockdown: error: {bad}: not a valid PEP 751 lock: ")
+    assert missing.code == 64, missing.err
+    assert missing.err.startswith(f"lockdown: error: {tmp_path / 'absent.toml'}: lock file not found")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before

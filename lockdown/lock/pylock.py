@@ -20,7 +20,7 @@ from packaging.pylock import Pylock, PylockUnsupportedVersionError, PylockValida
 from lockdown import __version__
 from lockdown._compat import tomllib
 from lockdown.errors import LockFileError
-from lockdown.fsutil import read_lock_bytes
+from lockdown.fsutil import is_sha256, read_lock_bytes
 from lockdown.names import normalize_name
 
 if TYPE_CHECKING:
@@ -167,7 +167,28 @@ def parse_lock_bytes(data: bytes, path: Path) -> tuple[dict[str, Any], Pylock]:
         raise LockFileError(f"{path}: {exc}", hint="upgrade lockdown") from None
     except PylockValidationError as exc:
         raise LockFileError(f"{path}: not a valid PEP 751 lock: {exc}") from None
+    _check_digests(model, path)
     return raw, model
+
+
+def _check_digests(model: Pylock, path: Path) -> None:
+    """Every sha256 in the lock is a digest: 64 lowercase hex digits.
+
+    packaging does not check the values, and a digest names files in the
+    artifact cache: ``"../../x"`` must never become a path.
+    """
+    for number, package in enumerate(model.packages):
+        files = [*(package.wheels or ()), package.sdist, package.archive]
+        for file in files:
+            if file is None:
+                continue
+            digest = file.hashes.get("sha256")
+            if digest is not None and not (isinstance(digest, str) and is_sha256(digest)):
+                raise LockFileError(
+                    f"{path}: packages[{number}] ({package.name}): sha256 {str(digest)[:80]!r} "
+                    "is not 64 lowercase hex digits",
+                    hint="the lock is corrupt or tampered with; re-create it with lockdown lock",
+                )
 
 
 def read_lock(path: Path) -> LockFile:

@@ -239,10 +239,10 @@ def failure_reason(error: BaseException) -> FailureReason:
     """
     if not isinstance(error, LockdownError):
         return "internal"
-    if error.exit_code == EXIT_INTEGRITY:
-        return "signature"
     if isinstance(error, LockFileError):
         return "lock"
+    if error.exit_code == EXIT_INTEGRITY:
+        return "signature"
     if error.exit_code == EXIT_USAGE:
         return "usage"
     return "environment"

@@ -312,7 +312,7 @@ def test_a_malformed_conda_lock_is_refused_by_check_and_install(
     before = snapshot(installed)
     for command in ("check", "install"):
         result = cli(command, "--project", project, "--prefix", installed)
-        assert result.code == 64, (command, result.err)
+        assert result.code == 16, (command, result.err)
         assert message in result.err
         assert len(result.err.strip().splitlines()) == 1
     assert snapshot(installed) == before

@@ -420,3 +420,69 @@ def test_a_locked_wheel_whose_record_escapes_is_never_followed(tmp_path: Path) -
         ("../../../../outside.txt", "escape", "high")
     ]
     assert checked == 0
+
+
+_TRAVERSING_LOCK = """\
+lock-version = "1.0"
+created-by = "someone"
+requires-python = ">=3.8"
+
+[[packages]]
+name = "evil"
+version = "1.0"
+
+[[packages.wheels]]
+url = "http://127.0.0.1:9/evil-1.0-py3-none-any.whl"
+hashes = {{ sha256 = "{digest}" }}
+"""
+
+
+@pytest.mark.parametrize(
+    "digest",
+    ["../../../../victim", "AB" * 32, "ab" * 31, "zz" * 32],
+    ids=["traversal", "uppercase", "short", "not-hex"],
+)
+def test_a_lock_digest_that_is_not_a_sha256_is_refused(tmp_path: Path, digest: str) -> None:
+    lock = tmp_path / "pylock.toml"
+    lock.write_text(_TRAVERSING_LOCK.format(digest=digest))
+    with pytest.raises(LockdownError) as caught:
+        parse_lock_bytes(lock.read_bytes(), lock)
+    assert str(caught.value) == (
+        f"{lock}: packages[0] (evil): sha256 {digest!r} is not 64 lowercase hex digits; "
+        "the lock is corrupt or tampered with; re-create it with lockdown lock"
+    )
+
+
+def test_install_from_a_lock_naming_a_path_as_digest_touches_nothing(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    # The cache's content addressing must never turn a lock's value into a path:
+    # with "sha256/../../victim" the re-hash step would unlink the victim.
+    cache = tmp_path / "cache"
+    (cache / "sha256").mkdir(parents=True)
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    lock = tmp_path / "pylock.toml"
+    lock.write_text(_TRAVERSING_LOCK.format(digest="../../../victim"))
+    venv = tmp_path / "venv"
+
+    result = cli("install", "--lock", lock, "--venv", venv, "--cache-dir", cache)
+
+    assert result.code == 16
+    assert "sha256 '../../../victim' is not 64 lowercase hex digits" in result.err
+    assert len(result.err.strip().splitlines()) == 1
+    assert victim.read_text() == "precious\n"
+    assert not venv.exists()
+
+
+def test_the_cache_refuses_a_path_for_anything_but_a_digest(tmp_path: Path) -> None:
+    from lockdown.artifacts import ArtifactCache
+
+    cache = ArtifactCache(tmp_path)
+    assert cache.path_for("ab" * 32) == tmp_path / "sha256" / "ab" / ("ab" * 32)
+    with pytest.raises(LockdownError) as caught:
+        cache.path_for("../../etc/passwd")
+    assert str(caught.value) == (
+        "'../../etc/passwd' is not a sha256 digest (64 lowercase hex digits); "
+        "the lock is corrupt or tampered with"
+    )

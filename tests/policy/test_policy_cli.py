@@ -87,7 +87,7 @@ def test_an_unreadable_previous_lock_stops_the_gate(locked: Path, cli: Cli) -> N
     (locked / "pylock.toml").write_text('lock-version = "1.0"\n', encoding="utf-8")
     before = snapshot(locked)
     result = cli("lock", "--project", locked)
-    assert_refused(result, 64, "the current lock cannot be read, so changes cannot be judged: ")
+    assert_refused(result, 16, "the current lock cannot be read, so changes cannot be judged: ")
     assert result.err.rstrip().endswith(
         "restore pylock.toml from version control, or move it away to lock afresh"
     )
