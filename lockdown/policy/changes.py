@@ -145,8 +145,12 @@ def _changes_of(
         changes.extend(_source_change(olds[version], news[version]))
     gone = sorted(set(olds) - set(news), key=_version_key)
     came = sorted(set(news) - set(olds), key=_version_key)
+    # The indexes the name was locked from: a new version from any other is an
+    # index change too (dependency confusion rides on an upgrade as easily).
+    known = {index_key(state.index) for state in olds.values()}
     for old_version, new_version in zip(gone, came, strict=False):
         kind = classify(old_version, new_version)
+        moved = _index_move(olds[old_version], news[new_version], known)
         changes.append(
             Change(
                 name=name,
@@ -154,7 +158,8 @@ def _changes_of(
                 old_version=old_version,
                 new_version=new_version,
                 classification=kind,
-                detail=_WORDS[kind],
+                detail=_WORDS[kind] + (f"; {moved}" if moved else ""),
+                index_changed=moved is not None,
             )
         )
     for old_version in gone[len(came) :]:
@@ -169,6 +174,7 @@ def _changes_of(
             )
         )
     for new_version in came[len(gone) :]:
+        moved = _index_move(None, news[new_version], known) if olds else None
         changes.append(
             Change(
                 name=name,
@@ -176,10 +182,21 @@ def _changes_of(
                 old_version=None,
                 new_version=new_version,
                 classification="new",
-                detail="new package",
+                detail="new package" + (f"; {moved}" if moved else ""),
+                index_changed=moved is not None,
             )
         )
     return changes
+
+
+def _index_move(
+    old: LockedState | None, new: LockedState, known: set[str | None]
+) -> str | None:
+    """``index changed from A to B`` when ``new`` comes from none of the ``known`` indexes."""
+    if index_key(new.index) in known:
+        return None
+    before = old.index if old is not None else ", ".join(sorted(str(k) for k in known))
+    return f"index changed from {before or 'none'} to {new.index or 'none'}"
 
 
 def _source_change(old: LockedState, new: LockedState) -> list[Change]:

@@ -21,8 +21,10 @@ Rules for every change:
 6. removals are admitted (they add no code, and follow from a judged change);
 7. an index change (same name, another index: dependency confusion) needs an
    approval whatever ``upgrades`` and ``auto-approve`` say;
-8. otherwise ``upgrades = "allow"``, a class listed in ``auto-approve``, or a
-   valid matching approval admits the change; anything else is blocked.
+8. otherwise a class listed in ``auto-approve``, a valid matching approval,
+   or (for upgrades and downgrades only) ``upgrades = "allow"`` admits the
+   change; anything else is blocked. New packages and source changes need an
+   approval unless ``auto-approve`` lists ``new`` / ``source``.
 """
 
 from __future__ import annotations
@@ -190,8 +192,9 @@ def _judge_change(
             reason=f"{change.detail}; needs approval (a package keeps its first index)",
             fix=fix,
         )
-    # 8. policy, then approvals
-    if policy.upgrades == "allow":
+    # 8. policy, then approvals; "allow" covers moves of a locked package, not new
+    # packages or new artifacts for a version (those only by auto-approve or approval)
+    if policy.upgrades == "allow" and change.kind in ("upgraded", "downgraded"):
         return _admitted(change, version, f"{change.detail}; upgrades = 'allow'")
     if change.classification in policy.auto_approve:
         return _admitted(change, version, f"{change.detail}; auto-approved")

@@ -328,10 +328,67 @@ def test_upgrades_allow_admits() -> None:
     assert reasons(result) == [
         ("a", "2.0", True, "major upgrade; upgrades = 'allow'"),
         ("b", "0.9", True, "downgrade; upgrades = 'allow'"),
-        ("c", "1.0", True, "new package; upgrades = 'allow'"),
+        ("c", "1.0", False, "new package; needs approval"),
     ]
-    assert result.blocked == ()
-    assert all(v.fix is None and v.approval is None for v in result.verdicts)
+    assert [v.name for v in result.blocked] == ["c"]
+
+
+def test_upgrades_allow_does_not_admit_new_packages_or_new_artifacts() -> None:
+    """New packages and source changes always need an approval unless auto-approve lists them."""
+    changed = state("a", "1.0", artifacts=(artifact("a", "1.0", sha="2" * 64),))
+    result = run([state("a", "1.0")], [changed, state("n", "1.0")], Policy(upgrades="allow"))
+    assert reasons(result) == [
+        ("a", "1.0", False, "same version, different artifacts (hashes changed); needs approval"),
+        ("n", "1.0", False, "new package; needs approval"),
+    ]
+    listed = run(
+        [state("a", "1.0")],
+        [changed, state("n", "1.0")],
+        Policy(upgrades="allow", auto_approve=frozenset({"new", "source"})),
+    )
+    assert listed.blocked == ()
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        Policy(upgrades="allow"),
+        Policy(auto_approve=frozenset({"patch", "minor", "major", "new"})),
+    ],
+    ids=["allow", "auto-approve-everything"],
+)
+def test_an_upgrade_that_also_changes_index_needs_an_approval(policy: Policy) -> None:
+    """Dependency confusion rides on a version bump as easily as on the same version."""
+    old = [state("a", "1.1", index=PYPI)]
+    new = [state("a", "1.2", index=MIRROR)]
+    result = run(old, new, policy)
+    assert reasons(result) == [
+        (
+            "a",
+            "1.2",
+            False,
+            f"minor upgrade; index changed from {PYPI} to {MIRROR}; "
+            "needs approval (a package keeps its first index)",
+        )
+    ]
+    admitted = run(old, new, policy, [approval("a", "==1.2")])
+    assert admitted.blocked == ()
+
+
+def test_another_version_from_another_index_needs_an_approval() -> None:
+    """A name locked at one version gains a second one (another marker) from another index."""
+    old = [state("a", "1.0", index=PYPI)]
+    new = [state("a", "1.0", index=PYPI), state("a", "2.0", index=MIRROR, marker="x")]
+    result = run(old, new, Policy(auto_approve=frozenset({"new"})))
+    assert reasons(result) == [
+        (
+            "a",
+            "2.0",
+            False,
+            f"new package; index changed from {PYPI} to {MIRROR}; "
+            "needs approval (a package keeps its first index)",
+        )
+    ]
 
 
 def test_a_matching_approval_admits() -> None:

@@ -275,6 +275,34 @@ def test_a_package_appearing_on_another_index_is_blocked(
     assert (project / "pylock.toml").read_bytes() == before
 
 
+def test_an_upgrade_from_another_index_is_blocked_whatever_the_policy_admits(
+    project: Path, catalog: PackageIndex, tmp_path: Path
+) -> None:
+    lock(project)
+    before = (project / "pylock.toml").read_bytes()
+    with PackageIndex(tmp_path / "second") as second:
+        # A newer alpha that exists only on the extra index: an upgrade and a
+        # switch of index at once.
+        second.add("alpha", "1.2", dependencies=["beta>=1.0"])
+        other = second.url
+        edit(
+            project,
+            f'index-url = "{catalog.url}"',
+            f'index-url = "{catalog.url}"\nextra-index-urls = ["{other}"]',
+        )
+        with_policy(project, 'upgrades = "allow"\nauto-approve = ["patch", "minor", "major"]\n')
+        outcome = lock(project, upgrade=True)
+    assert blocked(outcome) == [
+        (
+            "alpha",
+            "1.2",
+            f"minor upgrade; index changed from {catalog.url} to {other}; needs approval "
+            "(a package keeps its first index)",
+        )
+    ]
+    assert (project / "pylock.toml").read_bytes() == before
+
+
 def test_allowed_indexes_refuse_any_other(
     project: Path, catalog: PackageIndex, tmp_path: Path
 ) -> None:
