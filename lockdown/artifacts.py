@@ -34,6 +34,11 @@ class Expected:
     source: str
 
 
+#: The most bytes one artifact of undeclared size may have (the largest wheels
+#: and conda archives published are a few GiB).
+MAX_ARTIFACT_BYTES = 16 << 30
+
+
 class ArtifactCache:
     """Files under ``root/sha256/<2 hex>/<64 hex>``, each one verified on the way in."""
 
@@ -78,13 +83,27 @@ class ArtifactCache:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=".download-", dir=target.parent)
         tmp = Path(tmp_name)
+        # Stop a body that runs past what the lock declares (or, with no size
+        # declared, past any plausible artifact) before it fills the disk.
+        limit = expected.size if expected.size is not None else MAX_ARTIFACT_BYTES
         try:
             digest = hashlib.sha256()
             size = 0
             with os.fdopen(fd, "wb") as out:
                 for chunk in stream_url(expected.url, timeout=self.timeout):
-                    digest.update(chunk)
                     size += len(chunk)
+                    if size > limit:
+                        raise IntegrityError(
+                            f"{expected.filename}: the server sent more than "
+                            + (
+                                f"the {limit} bytes {expected.source} declares"
+                                if expected.size is not None
+                                else f"{limit} bytes, more than any artifact lockdown takes"
+                            )
+                            + "; stopped",
+                            hint="the index, a mirror or a proxy is corrupt or hostile",
+                        )
+                    digest.update(chunk)
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())

@@ -11,10 +11,13 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
-from lockdown.errors import PackageIndexError
+from lockdown import artifacts
+from lockdown.artifacts import ArtifactCache, Expected
+from lockdown.errors import IntegrityError, PackageIndexError
 from lockdown.resolve import index
 from lockdown.resolve.index import IndexClient, fetch_sha256
 
@@ -35,6 +38,17 @@ class _Hostile(BaseHTTPRequestHandler):
                 except OSError:
                     return
                 time.sleep(0.05)
+            return
+        if self.path.startswith("/endless/"):
+            # A fast body that never ends, without a Content-Length.
+            self.send_response(200)
+            self.end_headers()
+            block = b"x" * 65536
+            for _ in range(100_000):  # ~6 GB if nobody stops reading
+                try:
+                    self.wfile.write(block)
+                except OSError:
+                    return
             return
         if self.path == "/simple/huge/":
             body = b'{"meta": {"api-version": "1.0"}, "files": [' + b" " * (2 << 20) + b"]}"
@@ -96,3 +110,26 @@ def test_html_where_json_is_promised(hostile: str) -> None:
         f"package index {hostile}/simple/ sent invalid JSON for project html"
     )
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("declared", [1000, None], ids=["size-declared", "no-size"])
+def test_an_endless_download_stops_at_the_declared_size(
+    hostile: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, declared: int | None
+) -> None:
+    monkeypatch.setattr(artifacts, "MAX_ARTIFACT_BYTES", 1 << 20)
+    cache = ArtifactCache(tmp_path / "cache")
+    expected = Expected(
+        url=f"{hostile}/endless/x.whl",
+        filename="x.whl",
+        sha256="ab" * 32,
+        size=declared,
+        source="the lock",
+    )
+    with pytest.raises(IntegrityError) as caught:
+        cache.fetch(expected)
+    limit = "the 1000 bytes the lock declares" if declared else f"{1 << 20} bytes, more than any"
+    assert str(caught.value).startswith(f"x.whl: the server sent more than {limit}")
+    assert str(caught.value).endswith(
+        "; stopped; the index, a mirror or a proxy is corrupt or hostile"
+    )
+    assert [p for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []  # nothing kept
