@@ -82,19 +82,43 @@ def atomic_write(
             os.close(dir_fd)
 
 
+def _private_run_dir() -> Path:
+    """``<tmp>/lockdown-<uid>``, created 0700; refused unless this user owns it (no link)."""
+    import stat  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    path = Path(tempfile.gettempdir()) / f"lockdown-{uid}"
+    try:
+        path.mkdir(mode=0o700, exist_ok=True)
+        info = path.lstat()
+    except OSError as exc:
+        raise UsageError(f"cannot create {path}: {exc.strerror}") from None
+    if (
+        not stat.S_ISDIR(info.st_mode)
+        or (hasattr(os, "getuid") and info.st_uid != uid)
+        or info.st_mode & 0o077
+    ):
+        raise UsageError(
+            f"{path} is not a private directory of this user (owner, mode or type is wrong)",
+            hint="remove it; another user may have created it to interfere with lockdown",
+        )
+    return path
+
+
 @contextlib.contextmanager
 def run_lock(target: Path, *, timeout: float = 600.0) -> Iterator[None]:
     """Serialize lockdown runs that write ``target`` (e.g. two ``lock`` runs at once).
 
-    The lock file lives in the temp directory, keyed by the target's absolute
-    path, so the project tree gets no clutter.
+    The lock file lives in a directory of the temp directory that only this
+    user owns (so another local user can neither hold it nor plant a link
+    there), keyed by the target's absolute path, so the project tree gets no
+    clutter. Runs of different users on one target are not serialized.
     """
-    import tempfile  # noqa: PLC0415
-
     from filelock import FileLock, Timeout  # noqa: PLC0415 - only writers need it
 
     key = hashlib.sha256(str(target.resolve()).encode()).hexdigest()[:20]
-    lock = FileLock(Path(tempfile.gettempdir()) / f"lockdown-{key}.lock")
+    lock = FileLock(_private_run_dir() / f"{key}.lock")
     try:
         with lock.acquire(timeout=timeout):
             yield

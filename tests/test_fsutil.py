@@ -85,3 +85,40 @@ def test_run_lock_times_out_with_a_clear_message(tmp_path: Path) -> None:
     finally:
         release.set()
         thread.join()
+
+
+def test_run_locks_live_in_a_directory_only_this_user_owns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import stat
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with run_lock(tmp_path / "pylock.toml"):
+        pass
+    private = tmp_path / f"lockdown-{os.getuid()}"
+    assert stat.S_IMODE(private.stat().st_mode) == 0o700
+    assert len(list(private.glob("*.lock"))) == 1
+
+
+@pytest.mark.parametrize("planted", ["world-writable", "symlink"])
+def test_a_planted_run_lock_directory_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, planted: str
+) -> None:
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    private = tmp_path / f"lockdown-{os.getuid()}"
+    if planted == "symlink":
+        (tmp_path / "elsewhere").mkdir(mode=0o700)
+        private.symlink_to(tmp_path / "elsewhere")
+    else:
+        private.mkdir()
+        private.chmod(0o777)
+    with pytest.raises(LockdownError) as info, run_lock(tmp_path / "pylock.toml"):
+        pass
+    assert str(info.value) == (
+        f"{private} is not a private directory of this user (owner, mode or type is wrong); "
+        "remove it; another user may have created it to interfere with lockdown"
+    )
+    assert info.value.exit_code == 64
