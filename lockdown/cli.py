@@ -307,17 +307,17 @@ def _install_conda(args: Args, reporter: Reporter) -> int:
             "--prefix installs a conda environment; it takes none of "
             "--venv, --python, --extra, --group, --installer"
         )
-    if args.require_signature:
-        from lockdown.sign.service import verify  # noqa: PLC0415
-
-        config = _optional_config(args.project)
-        verify(_conda_lock_path(args, config), config=config, flags_policy=None, as_lock=False)
-    lock_path = _conda_lock_path(args, _optional_config(args.project))
+    config = _optional_config(args.project)
+    lock_path = _conda_lock_path(args, config)
+    # Verified first when the flag or [tool.lockdown.trust] requires it; then the
+    # verified bytes are the ones installed from.
+    lock, _signer = _conda_lock(lock_path, config, args.require_signature)
     outcome = install_conda(
         lock_path,
         args.prefix,
         dry_run=args.dry_run,
         cache_dir=args.cache_dir,
+        lock=lock,
         status=reporter.status,
     )
     plan = outcome.plan
@@ -394,10 +394,15 @@ def _cmd_guard(args: Args, reporter: Reporter) -> int:
         if not args.quiet:
             print(f"guard removed from {args.venv}" if removed else f"no guard in {args.venv}")
         return EXIT_OK
+    from lockdown.sign.service import load_lock  # noqa: PLC0415
+
     config = _optional_config(args.project)
     lock_path = _lock_path(args, config)
+    lock, _signer = load_lock(
+        Path(lock_path), config=config, require_signature=args.require_signature
+    )
     constraints = install_guard(
-        args.venv, Path(lock_path), extras=args.extra or (), groups=args.group
+        args.venv, lock, extras=args.extra or (), groups=args.group, notify=reporter.note
     )
     if not args.quiet:
         print(f"guarded {args.venv}: pip there is constrained by {constraints}")

@@ -310,13 +310,17 @@ def _add_guard(sub: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="constrain pip in a venv to the lock's pins",
         description="Write the venv's pip.conf so pip there uses a constraints file made "
-        "from the lock: `pip install -U <locked package>` then fails. --remove undoes it.",
+        "from the lock: `pip install -U <locked package>` then keeps the locked version and "
+        "asking for any other version fails. --remove undoes it.",
         epilog="examples:\n  lockdown guard --venv /srv/app/.venv\n"
         "  lockdown guard --venv /srv/app/.venv --remove",
     )
     guard.add_argument("--venv", type=Path, metavar="DIR", required=True)
     guard.add_argument("--lock", type=Path, metavar="FILE", help="the lock to pin to")
     _selection_args(guard, "pin")
+    guard.add_argument(
+        "--require-signature", action="store_true", help="refuse a lock that does not verify"
+    )
     guard.add_argument("--remove", action="store_true", help="remove the guard")
 
 

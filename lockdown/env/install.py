@@ -101,6 +101,9 @@ def select_artifacts(
     from packaging.pylock import PylockSelectError  # noqa: PLC0415
     from packaging.tags import parse_tag  # noqa: PLC0415
 
+    from lockdown.lock.export import checked_selection  # noqa: PLC0415
+
+    checked_selection(lock, extras, groups)
     platform = (
         f"{target.environment.get('sys_platform')} {target.environment.get('platform_machine')}"
     )
@@ -424,6 +427,11 @@ def install(
 
     # The target: an existing venv's interpreter, or the base one a new venv gets.
     target_python, exists = target_interpreter(venv, python, may_create=True)
+    if venv is not None and python is not None and exists:
+        notify(
+            f"{venv} exists: installing for its own interpreter, not --python {python} "
+            "(--python chooses the interpreter of a new venv; remove the venv to change it)"
+        )
     signer: str | None = None
     if signature_required(config, require_signature):
         # 1. and 2. The lock, read once and verified; its selection worked out afresh.

@@ -59,18 +59,7 @@ def applicable_packages(lock: LockFile, selection: Selection) -> list[Package]:
             f"({env.get('sys_platform')} {env.get('platform_machine')}); locked for: {covered}",
             hint="add it to [tool.lockdown] environments and re-lock",
         )
-    extras = {canonicalize_name(e) for e in selection.extras}
-    unknown = sorted(extras - set(pylock.extras or ()))
-    if unknown:
-        raise UsageError(f"{lock.path}: extra {unknown[0]!r} is not in the lock")
-    if selection.groups is None:
-        groups = {canonicalize_name(g) for g in pylock.default_groups or ()}
-    else:
-        groups = {canonicalize_name(g) for g in selection.groups}
-        declared = {canonicalize_name(g) for g in (pylock.dependency_groups or ())}
-        unknown = sorted(groups - declared)
-        if unknown:
-            raise UsageError(f"{lock.path}: dependency group {unknown[0]!r} is not in the lock")
+    extras, groups = checked_selection(lock, selection.extras, selection.groups)
     context: dict[str, str | frozenset[str]] = {
         **env,
         "extras": frozenset(extras),
@@ -133,3 +122,26 @@ def render_export(lock: LockFile, selection: Selection, fmt: ExportFormat) -> st
             for i, h in enumerate(hashes)
         )
     return "\n".join(lines) + "\n"
+
+
+def checked_selection(
+    lock: LockFile, extras: Collection[str], groups: Collection[str] | None
+) -> tuple[set[str], set[str]]:
+    """The extras and groups asked for (``None`` groups: the lock's defaults), normalized.
+
+    One the lock does not declare is a usage error naming it: a typo must not
+    quietly select less than was meant.
+    """
+    pylock = lock.pylock
+    wanted_extras: set[str] = {canonicalize_name(e) for e in extras}
+    unknown = sorted(wanted_extras - set(pylock.extras or ()))
+    if unknown:
+        raise UsageError(f"{lock.path}: extra {unknown[0]!r} is not in the lock")
+    if groups is None:
+        return wanted_extras, {str(canonicalize_name(g)) for g in pylock.default_groups or ()}
+    wanted_groups: set[str] = {canonicalize_name(g) for g in groups}
+    declared = {canonicalize_name(g) for g in (pylock.dependency_groups or ())}
+    unknown = sorted(wanted_groups - declared)
+    if unknown:
+        raise UsageError(f"{lock.path}: dependency group {unknown[0]!r} is not in the lock")
+    return wanted_extras, wanted_groups

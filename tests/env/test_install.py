@@ -6,8 +6,9 @@ Every failure path asserts that the environment is byte-for-byte what it was.
 from __future__ import annotations
 
 import hashlib
-import os
+import json
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -206,39 +207,160 @@ def test_not_a_venv_is_refused(locked: Path, cli: Cli, tmp_path: Path) -> None:
     assert "exists but is not a virtual environment" in result.err
 
 
+def _pip_as_users_run_it(home: Path) -> dict[str, str]:
+    """pip finding its configuration itself (site, user, global), with a user config we own."""
+    env = {k: v for k, v in isolated_env().items() if k != "PIP_CONFIG_FILE"}
+    env |= {
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_CONFIG_DIRS": str(home / "no-global-config"),
+    }
+    return env
+
+
 def test_guard_pins_pip_in_the_venv(
     locked: Path, catalog: PackageIndex, cli: Cli, tmp_path: Path
 ) -> None:
     catalog.add("alpha", "2.0")
+    catalog.add("gamma", "1.0")
+    catalog.add("gamma", "2.0")
     venv = tmp_path / "venv"
     subprocess.run(["python3", "-m", "venv", str(venv)], env=isolated_env(), check=True)
     assert cli("install", "--project", locked, "--venv", venv).code == 0
-    result = cli("guard", "--project", locked, "--venv", venv)
-    assert result.code == 0, result.err
-    assert (venv / "pip.conf").is_file()
-    # pip in the venv, reading its own site config (not the test's /dev/null).
-    env = {k: v for k, v in isolated_env().items() if k != "PIP_CONFIG_FILE"}
-    env["PIP_CONFIG_FILE"] = str(venv / "pip.conf")
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--index-url", catalog.url]
-    moved = subprocess.run(
-        [*pip, "alpha==2.0"], env=env, capture_output=True, text=True, check=False
-    )
-    assert moved.returncode != 0
-    assert "alpha==1.1" in moved.stdout + moved.stderr  # the constraint pip names
-    upgrade = subprocess.run(
-        [*pip, "-U", "alpha"], env=env, capture_output=True, text=True, check=False
-    )
-    assert upgrade.returncode == 0, upgrade.stderr
-    assert installed(venv / "bin" / "python")["alpha"] == "1.1"
-    removed = cli("guard", "--venv", venv, "--remove")
-    assert removed.code == 0
-    assert not (venv / "pip.conf").exists()
-    free = subprocess.run(
-        [*pip, "alpha==2.0"],
-        env=env | {"PIP_CONFIG_FILE": os.devnull},
+    # The user's own pip configuration names a constraints file: the guard keeps it.
+    home = tmp_path / "home"
+    outer = tmp_path / "outer-constraints.txt"
+    outer.write_text("gamma<2\n")
+    (home / ".config" / "pip").mkdir(parents=True)
+    (home / ".config" / "pip" / "pip.conf").write_text(f"[global]\nconstraint = {outer}\n")
+    env = _pip_as_users_run_it(home)
+    # Run from another directory, with a relative --venv: pip.conf must name an absolute path.
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lockdown",
+            "guard",
+            "--project",
+            str(locked),
+            "--venv",
+            "venv",
+        ],
+        cwd=tmp_path,
+        env=env,
         capture_output=True,
         text=True,
         check=False,
     )
+    assert result.returncode == 0, result.stderr
+    assert "kept the constraint files pip's other configuration names" in result.stderr
+    assert str(outer) in result.stderr
+    conf = (venv / "pip.conf").read_text()
+    assert f"constraint = {venv.resolve() / 'lockdown-constraints.txt'}" in conf
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--index-url", catalog.url]
+
+    def run_pip(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*pip, *args], cwd=elsewhere, env=env, capture_output=True, text=True, check=False
+        )
+
+    moved = run_pip("alpha==2.0")
+    assert moved.returncode != 0
+    assert "alpha==1.1" in moved.stdout + moved.stderr  # the constraint pip names
+    upgrade = run_pip("-U", "alpha")
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert installed(venv / "bin" / "python")["alpha"] == "1.1"
+    kept = run_pip("gamma==2.0")
+    assert kept.returncode != 0  # the user's own constraint still holds under the guard
+    report = cli("check", "--project", locked, "--venv", venv, "--format", "json").out
+    assert json.loads(report)["guarded"] is True
+
+    removed = cli("guard", "--venv", venv, "--remove")
+    assert removed.code == 0
+    assert not (venv / "pip.conf").exists()
+    assert not (venv / "lockdown-constraints.txt").exists()
+    free = run_pip("alpha==2.0")  # pip's own configuration as before, without the guard
     assert free.returncode == 0, free.stderr
     assert installed(venv / "bin" / "python")["alpha"] == "2.0"
+    assert run_pip("gamma==2.0").returncode != 0  # and the user's constraint is still theirs
+    report = cli("check", "--project", locked, "--venv", venv, "--format", "json").out
+    assert json.loads(report)["guarded"] is False
+
+
+def test_guard_refuses_a_lock_that_must_be_signed_and_is_not(
+    locked: Path, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOCKDOWN_KEY_PASSWORD", "correct horse")
+    assert cli("keygen", tmp_path / "release.key").code == 0
+    with (locked / "pyproject.toml").open("a") as config:
+        config.write(
+            f"\n[tool.lockdown.trust]\nrequire = true\n"
+            f'signers = [{{ public-key = "{tmp_path / "release.pub"}" }}]\n'
+        )
+    venv = tmp_path / "venv"
+    subprocess.run(["python3", "-m", "venv", "--without-pip", str(venv)], check=True)
+    before = snapshot(venv)
+    result = cli("guard", "--project", locked, "--venv", venv)
+    assert result.code == 16, result.err
+    assert "pylock.toml.sigstore.json" in result.err
+    assert len(result.err.strip().splitlines()) == 1
+    assert snapshot(venv) == before
+
+
+def test_guard_remove_cleans_up_a_relative_constraint_path(tmp_path: Path, cli: Cli) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run(["python3", "-m", "venv", "--without-pip", str(venv)], check=True)
+    (venv / "lockdown-constraints.txt").write_text("alpha==1.1\n")
+    (venv / "pip.conf").write_text(
+        "[global]\ntimeout = 5\n\n[install]\nconstraint = venv/lockdown-constraints.txt\n"
+    )
+    result = cli("guard", "--venv", venv, "--remove")
+    assert result.code == 0, result.err
+    assert (venv / "pip.conf").read_text() == "[global]\ntimeout = 5\n\n"
+    assert not (venv / "lockdown-constraints.txt").exists()
+
+
+def test_an_extra_or_group_the_lock_does_not_declare_is_a_usage_error(
+    locked: Path, cli: Cli, tmp_path: Path
+) -> None:
+    venv = tmp_path / "venv"
+    typo = cli("install", "--project", locked, "--venv", venv, "--extra", "postgress")
+    assert typo.code == 64
+    assert typo.err == (
+        f"lockdown: error: {locked / 'pylock.toml'}: extra 'postgress' is not in the lock\n"
+    )
+    group = cli("install", "--project", locked, "--venv", venv, "--group", "nope")
+    assert group.code == 64
+    assert "dependency group 'nope' is not in the lock" in group.err
+    assert not venv.exists()
+
+
+def test_a_python_outside_requires_python_is_refused(
+    locked: Path, cli: Cli, tmp_path: Path
+) -> None:
+    lock = locked / "pylock.toml"
+    text = lock.read_text()
+    assert 'requires-python = "' in text
+    start = text.index('requires-python = "')
+    end = text.index('"', start + len('requires-python = "'))
+    lock.write_text(text[:start] + 'requires-python = ">=3.99' + text[end:])
+    venv = tmp_path / "venv"
+    result = cli("install", "--project", locked, "--venv", venv)
+    assert result.code == 16, result.err
+    assert f"{lock}: cannot install for Python " in result.err
+    assert ">=3.99" in result.err
+    assert len(result.err.strip().splitlines()) == 1
+    assert not venv.exists()
+
+
+def test_python_for_an_existing_venv_is_named_as_ignored(
+    env: Path, locked: Path, cli: Cli
+) -> None:
+    result = cli("install", "--project", locked, "--venv", env, "--python", "/usr/bin/python3")
+    assert result.code == 0, result.err
+    assert (
+        f"{env} exists: installing for its own interpreter, not --python /usr/bin/python3"
+        in result.err
+    )
