@@ -180,13 +180,14 @@ def test_a_downgrade_is_detected_and_needs_approval(project: Path) -> None:
     assert (project / "pylock.toml").read_bytes() == before
 
 
+@pytest.mark.parametrize("resolver", ["uv", "pip-tools"])
 def test_a_fresh_release_is_not_chosen_under_a_cooldown(
-    project: Path, catalog: PackageIndex
+    project: Path, catalog: PackageIndex, resolver: str
 ) -> None:
     with_policy(project, 'min-release-age = "7 days"\n')
-    lock(project)
+    lock(project, resolver=resolver)
     catalog.add("alpha", "1.2", dependencies=["beta>=1.0"], upload_time=FROZEN - timedelta(hours=1))
-    outcome = lock(project, upgrade=True)
+    outcome = lock(project, upgrade=True, resolver=resolver)
     assert outcome.gate.changes == ()
     assert versions(project)["alpha"] == "1.1"
     tool = tomllib.loads((project / "pylock.toml").read_text(encoding="utf-8"))["tool"]
