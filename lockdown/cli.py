@@ -147,7 +147,7 @@ def _cmd_diff(args: Args, reporter: Reporter) -> int:
     if args.base is not None and args.new is not None:
         raise UsageError("with --base, give at most one file (the new lock)")
     old, new = (None, args.old) if args.base is not None else (args.old, args.new)
-    result = diff(args.project, old=old, new=new, base=args.base)
+    result = diff(args.project, old=old, new=new, base=args.base, notify=reporter.note)
     text = render(result, args.format)
     if args.output is not None:
         atomic_write(args.output, text.encode("utf-8"))
@@ -230,14 +230,14 @@ def _cmd_sign(args: Args, reporter: Reporter) -> int:
 
     config = _optional_config(args.project)
     path = _target(args, config)
-    staging = args.staging or bool(config and config.trust and config.trust.instance.staging)
     with reporter.status(f"signing {path.name}"):
         bundle = sign_file(
             path,
             key=args.key,
             identity_token=args.identity_token,
-            staging=staging,
+            staging=args.staging,
             trust_config=args.trust_config,
+            config=config,
             bundle_path=args.bundle,
             notify=reporter.note,
         )
@@ -282,9 +282,15 @@ def _cmd_verify(args: Args, reporter: Reporter) -> int:
         config = dataclasses.replace(
             config, trust=dataclasses.replace(configured, instance=instance)
         )
-    result = verify(path, config=config, flags_policy=flags_policy, bundle_path=args.bundle)
+    result = verify(
+        path,
+        config=config,
+        flags_policy=flags_policy,
+        bundle_path=args.bundle,
+        as_lock=True if args.as_lock else None,
+    )
     if not args.quiet:
-        print(f"verified {path}: signed by {result.verified.signer}")
+        print(f"verified {path}: signed by {result.verified.signer}{result.lock_note}")
     return EXIT_OK
 
 
@@ -480,11 +486,13 @@ def _conda_lock(
 
     if not signature_required(config, require_signature):
         return None, None
-    from lockdown.conda.lockfile import parse_conda_lock_bytes  # noqa: PLC0415
     from lockdown.sign.service import verify  # noqa: PLC0415
 
-    verified = verify(lock_path, config=config, flags_policy=None, as_lock=False)
-    return parse_conda_lock_bytes(verified.verified.data, lock_path), verified.verified.signer
+    # Checked as a conda lock too (sha256 and md5 pinned, URLs over https or
+    # from allowed channels), parsed from the very bytes that verified.
+    verified = verify(lock_path, config=config, flags_policy=None, as_lock="conda")
+    assert verified.conda_lock is not None  # noqa: S101 - as_lock="conda" always parses
+    return verified.conda_lock, verified.verified.signer
 
 
 def _lock_path(args: Args, config: Config | None) -> Path:

@@ -208,7 +208,8 @@ def _add_verify(sub: Any, common: argparse.ArgumentParser) -> None:
         description="Verify FILE (default: the project's pylock.toml) against its "
         "FILE.sigstore.json bundle and the trust policy in [tool.lockdown.trust] (or the "
         "signers given as flags, which replace it). Never touches the network unless "
-        "--online. For a lock, also checks that every artifact is pinned by sha256.",
+        "--online. A lock (pylock*.toml, conda-lock*.yml, the project's configured locks, or "
+        "FILE with --as-lock) is also checked: every artifact pinned by sha256, over https.",
         epilog="examples:\n  lockdown verify\n"
         "  lockdown verify --identity https://github.com/acme/svc/.github/workflows/"
         "lock.yml@refs/heads/main \\\n"
@@ -234,6 +235,11 @@ def _add_verify(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     verify.add_argument(
         "--online", action="store_true", help="refresh Sigstore's trusted root over TUF"
+    )
+    verify.add_argument(
+        "--as-lock",
+        action="store_true",
+        help="check FILE as a lock whatever its name (.yml/.yaml: conda-lock, else PEP 751)",
     )
 
 

@@ -90,12 +90,16 @@ def diff(
     new: Path | None = None,
     base: str | None = None,
     clock: Clock = utc_now,
+    notify: Callable[[str], None] | None = None,
 ) -> GateResult:
     """Judge the change from ``old`` (or the lock at git revision ``base``) to ``new``.
 
-    Offline: the policy and approvals come from the project, the cooldown's
-    cutoff from the new lock (never later than ``now - min-release-age``);
-    yanks are judged when ``lock`` runs, since only the index knows them.
+    Offline: the approvals come from the project, the cooldown's cutoff from
+    the new lock (never later than ``now - min-release-age``); yanks are
+    judged when ``lock`` runs, since only the index knows them. The policy is
+    the project's — except with ``base``, where it is the policy as it was at
+    ``base`` when there was one: a change cannot relax the gate that judges it
+    (``notify`` hears when the two differ).
     """
     if (old is None) == (base is None):
         raise UsageError("give the old lock as a file or as --base REV (one of them)")
@@ -104,6 +108,15 @@ def diff(
     new_path = new or (config.output_path if config else project_dir / "pylock.toml")
     new_lock = read_lock(new_path)
     old_lock = read_lock(old) if old is not None else _lock_at(base or "", new_path)
+    if base is not None:
+        before = _policy_at(base, project_dir)
+        if before is not None:
+            if before != policy and notify is not None:
+                notify(
+                    f"the policy differs from the one at {base}; judged by the policy at {base} "
+                    "(a change cannot relax the gate that judges it)"
+                )
+            policy = before
     approvals = read_approvals(config.approvals_path) if config is not None else []
     now = clock()
     cutoff = None
@@ -128,8 +141,8 @@ def _optional_config(project_dir: Path) -> Config | None:
     return load_config(project_dir)[0]
 
 
-def _lock_at(revision: str, path: Path) -> LockFile | None:
-    """The lock as it is at git ``revision``; ``None`` when it did not exist there."""
+def _git_show(revision: str, path: Path) -> bytes | None:
+    """``path`` as it is at git ``revision``; ``None`` when it did not exist there."""
     where = f"{revision}:{path.name}"
     try:
         proc = subprocess.run(
@@ -144,13 +157,48 @@ def _lock_at(revision: str, path: Path) -> LockFile | None:
         message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         first = message[-1] if message else "git show failed"
         if "exists on disk, but not in" in first or "does not exist in" in first:
-            return None  # the lock is new in this change: a first lock
+            return None
         raise UsageError(f"cannot read {where}: {first}", hint="fetch the revision first")
+    return proc.stdout
+
+
+def _lock_at(revision: str, path: Path) -> LockFile | None:
+    """The lock as it is at git ``revision``; ``None`` (a first lock) when it did not exist."""
+    data = _git_show(revision, path)
+    if data is None:
+        return None
+    where = f"{revision}:{path.name}"
     try:
-        raw, model = parse_lock_bytes(proc.stdout, Path(where))
+        raw, model = parse_lock_bytes(data, Path(where))
     except LockFileError as exc:
         raise LockFileError(f"the lock at {revision}: {exc.message}") from None
-    return LockFile(path=Path(where), data=proc.stdout, raw=raw, pylock=model)
+    return LockFile(path=Path(where), data=data, raw=raw, pylock=model)
+
+
+def _policy_at(revision: str, project_dir: Path) -> Policy | None:
+    """The upgrade policy as the project's settings had it at ``revision``, if they existed."""
+    from lockdown._compat import tomllib  # noqa: PLC0415
+
+    for name in (STANDALONE, PYPROJECT):
+        data = _git_show(revision, project_dir / name)
+        if data is None:
+            continue
+        where = f"{revision}:{name}"
+        try:
+            document = tomllib.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
+            raise ConfigError(f"{where}: cannot read the settings: {exc}") from None
+        if name == PYPROJECT:
+            tool = document.get("tool")
+            table = tool.get("lockdown") if isinstance(tool, dict) else None
+            if table is None:
+                return None
+        else:
+            table = document
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: tool.lockdown must be a table")
+        return parse_config(table, source=Path(where), project_dir=project_dir, where=where).policy
+    return None
 
 
 def starter_config(*, standalone: bool) -> str:

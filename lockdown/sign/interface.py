@@ -11,7 +11,8 @@ file as ``<file>.sigstore.json``:
 Every verification failure is a :class:`SignatureError` (exit 16) whose message
 says what failed and for which file; signing failures that are the
 environment's fault (no OIDC credential, Fulcio unreachable) are
-:class:`SigningError` (exit 70).
+:class:`SigningError` (exit 70); of those, the ones where Sigstore could not be
+reached over the network at all are :class:`SigstoreUnreachableError`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,15 @@ class SigningError(LockdownError):
     """Signing could not be done here (no credential, Sigstore unreachable)."""
 
     exit_code = EXIT_INTERNAL
+
+
+class SigstoreUnreachableError(SigningError):
+    """Sigstore (its TUF repository, OIDC issuer, Fulcio or Rekor) could not be reached at all.
+
+    A connection refused, a name that does not resolve, a timeout: the network,
+    not an answer. An error answer (Fulcio refusing the token, an HTTP 500) is a
+    plain :class:`SigningError`.
+    """
 
 
 def bundle_path_for(path: Path) -> Path:

@@ -173,13 +173,15 @@ def load_public_key(path: Path) -> ec.EllipticCurvePublicKey:
     data = _read_key_file(path, kind="public key")
     if b"PRIVATE KEY-----" in data:
         raise UsageError(
-            f"{path} is a private key; pass the public key ({public_key_path_for(path)}) to verify"
+            f"{path} is a private key",
+            hint=f"pass the public key ({public_key_path_for(path)}) to verify",
         )
     try:
         key = serialization.load_pem_public_key(data)
     except (ValueError, UnsupportedAlgorithm):
         raise UsageError(
-            f"{path} is not a PEM public key; pass the .pub file written by `lockdown keygen`"
+            f"{path} is not a PEM public key",
+            hint="pass the .pub file written by `lockdown keygen`",
         ) from None
     if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
         raise UsageError(f"{path} holds {_describe_key(key)}, not an ECDSA P-256 public key")
@@ -373,7 +375,7 @@ def _read_key_file(path: Path, *, kind: str) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        raise UsageError(f"{kind} file {path} not found; check the path") from None
+        raise UsageError(f"{kind} file {path} not found", hint="check the path") from None
     except OSError as exc:
         raise UsageError(f"cannot read {kind} file {path}: {exc.strerror}") from None
 

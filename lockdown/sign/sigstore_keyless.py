@@ -18,6 +18,7 @@ module costs nothing for commands that never sign or verify.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -27,7 +28,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lockdown.errors import LockdownError, UsageError
-from lockdown.sign.interface import SignatureError, SigningError, Verified
+from lockdown.sign.interface import (
+    SignatureError,
+    SigningError,
+    SigstoreUnreachableError,
+    Verified,
+)
 
 if TYPE_CHECKING:
     from cryptography.x509 import Certificate
@@ -662,7 +668,10 @@ def _signing_trust_config(*, staging: bool, trust_config: Path | None) -> Client
     try:
         return ClientTrustConfig.staging() if staging else ClientTrustConfig.production()
     except (SigstoreError, OSError, ValueError) as exc:
-        raise SigningError(
+        # The same words either way (the repository did not give us a usable
+        # configuration); the class says whether the network was the cause.
+        error = SigstoreUnreachableError if _is_unreachable(exc) else SigningError
+        raise error(
             f"cannot reach Sigstore (TUF repository {url}) to load its signing "
             f"configuration: {_network_reason(exc)}",
             hint="check network access to Sigstore, or sign with --key where it is unreachable",
@@ -686,7 +695,8 @@ def _browser_token(config: ClientTrustConfig) -> IdentityToken:
     try:
         return Issuer(url).identity_token()
     except (NetworkError, requests.RequestException) as exc:
-        raise SigningError(
+        error = SigstoreUnreachableError if _is_unreachable(exc) else SigningError
+        raise error(
             f"cannot reach Sigstore's OIDC issuer {url}: {_network_reason(exc)}",
             hint="check network access, or pass --identity-token",
         ) from None
@@ -723,7 +733,7 @@ def _sign(data: bytes, token: IdentityToken, config: ClientTrustConfig) -> bytes
     except (NetworkError, requests.ConnectionError, requests.Timeout) as exc:
         cause = exc.__cause__ if isinstance(exc, NetworkError) and exc.__cause__ else exc
         where = _request_url(cause)
-        raise SigningError(
+        raise SigstoreUnreachableError(
             f"cannot reach Sigstore (Fulcio/Rekor){where}: {_network_reason(cause)}",
             hint="check network access to Sigstore, or sign with --key where it is unreachable",
         ) from None
@@ -773,6 +783,51 @@ def _request_url(exc: BaseException) -> str:
     request = getattr(exc, "request", None)
     url = getattr(request, "url", None)
     return f" at {url}" if isinstance(url, str) else ""
+
+
+#: errno values of a network that is not there (ECONNREFUSED and the timeouts
+#: arrive as ConnectionError / TimeoutError subclasses).
+_UNREACHABLE_ERRNOS = frozenset(
+    {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN, errno.EHOSTDOWN, errno.ETIMEDOUT}
+)
+
+
+def _is_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is the network failing, not a server's answer.
+
+    Connection refused or reset, a name that does not resolve, no route, a
+    timeout: yes. An HTTP error status, a malformed answer, expired metadata: no.
+    """
+    import socket  # noqa: PLC0415
+
+    import requests  # noqa: PLC0415
+    import urllib3.exceptions  # noqa: PLC0415
+    from sigstore.errors import NetworkError  # noqa: PLC0415
+    from tuf.api.exceptions import SlowRetrievalError  # noqa: PLC0415
+
+    network = (
+        ConnectionError,
+        TimeoutError,
+        socket.gaierror,
+        socket.herror,
+        requests.ConnectionError,
+        requests.Timeout,
+        urllib3.exceptions.NewConnectionError,
+        urllib3.exceptions.ConnectTimeoutError,
+        urllib3.exceptions.ReadTimeoutError,
+        NetworkError,
+        SlowRetrievalError,
+    )
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen and len(seen) < 10:
+        seen.append(current)
+        if isinstance(current, network):
+            return True
+        if isinstance(current, OSError) and current.errno in _UNREACHABLE_ERRNOS:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _network_reason(exc: BaseException) -> str:

@@ -69,8 +69,10 @@ class TrustPolicy:
 
         1. An empty policy is an error, not a pass.
         2. The bundle must be JSON; its verification material says its kind.
-        3. Only signers of that kind are tried; the first that verifies wins.
-        4. If none does, the error lists why each failed.
+        3. Only signers of that kind are tried; the first that verifies wins. A
+           key that cannot be loaded counts as one signer that failed.
+        4. If none does, the error lists why each failed (a usage error when not
+           one trusted key could be loaded, so nothing was checked at all).
         """
         # 1. Nothing trusted: refuse.
         if self.empty:
@@ -90,15 +92,30 @@ class TrustPolicy:
             from lockdown.sign.keys import load_public_key, verify_with_key  # noqa: PLC0415
 
             reasons = []
+            loaded = 0
             for rule in self.keys:
-                public_key = load_public_key(rule.public_key)
+                # A key that cannot be loaded (missing, unreadable, not a P-256
+                # public key) is one signer that failed, not the end of the run:
+                # the policy passes if ANY listed signer verifies.
+                try:
+                    public_key = load_public_key(rule.public_key)
+                except UsageError as exc:
+                    reasons.append(exc.message)
+                    continue
+                loaded += 1
                 try:
                     return verify_with_key(
                         data, bundle_json, public_key, key_label=str(rule.public_key), where=where
                     )
                 except SignatureError as exc:
                     reasons.append(exc.message.removeprefix(f"{where}: "))
-            # 4. None verified.
+            # 4. None verified. When not one trusted key could even be loaded,
+            #    nothing was checked: that is the policy's (or a flag's) fault.
+            if not loaded:
+                raise UsageError(
+                    f"{where}: no trusted public key could be loaded: {'; '.join(reasons)}",
+                    hint="fix the public-key paths in [tool.lockdown.trust] signers or --key",
+                )
             raise SignatureError(f"{where}: no trusted key verifies it: {'; '.join(reasons)}")
         if not self.identities:
             raise SignatureError(

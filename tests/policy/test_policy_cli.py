@@ -269,6 +269,42 @@ def test_diff_against_a_git_revision(
     assert json.loads(first.out)["first_lock"] is True
 
 
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_a_change_cannot_relax_the_policy_that_judges_it(
+    locked: Path, catalog: PackageIndex, cli: Cli, tmp_path: Path
+) -> None:
+    _git(locked, "init", "-q")
+    _git(locked, "add", "pylock.toml", "pyproject.toml")
+    _git(locked, "commit", "-q", "-m", "lock")
+    _upgraded_copy(locked, catalog, cli, tmp_path)
+    (locked / "lockdown-approvals.toml").unlink()
+    # The change also relaxes the policy in its own pyproject.toml.
+    pyproject = locked / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + '\n[tool.lockdown.policy]\nupgrades = "allow"\n')
+    result = cli("diff", "--project", locked, "--base", "HEAD")
+    assert result.code == 3, result.err
+    assert "BLOCKED  alpha 1.1 \N{RIGHTWARDS ARROW} 1.2 (minor upgrade; needs approval)" in (
+        result.out
+    )
+    assert (
+        "the policy differs from the one at HEAD; judged by the policy at HEAD "
+        "(a change cannot relax the gate that judges it)"
+    ) in result.err
+    # Two files, no revision: the working tree's policy is the only one there is.
+    old = tmp_path / "old.toml"
+    old.write_bytes(
+        subprocess.run(
+            ["git", "show", "HEAD:pylock.toml"], cwd=locked, capture_output=True, check=True
+        ).stdout
+    )
+    files = cli("diff", "--project", locked, old, locked / "pylock.toml")
+    assert files.code == 0, files.out
+    # A policy committed at the base is the one that judges.
+    _git(locked, "add", "pyproject.toml")
+    _git(locked, "commit", "-q", "-m", "relax the policy")
+    assert cli("diff", "--project", locked, "--base", "HEAD").code == 0
+
+
 def test_diff_needs_exactly_one_old_lock(locked: Path, cli: Cli) -> None:
     assert_refused(
         cli("diff", "--project", locked), 64, "give the old lock as a file or as --base REV"

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from lockdown.errors import UsageError
-from lockdown.sign.interface import SigningError
+from lockdown.sign.interface import SigningError, SigstoreUnreachableError
 from lockdown.sign.sigstore_keyless import (
     IdentityRule,
     SigstoreInstance,
@@ -201,6 +201,18 @@ def refusing_fulcio(tmp_path: Path) -> Iterator[Path]:
         server.server_close()
 
 
+def sign_or_skip(data: bytes, **kwargs: Any) -> bytes:
+    """``sign_keyless``, skipping the test when Sigstore cannot be reached from here.
+
+    Only lockdown's own "unreachable" error (the network, exit 70) skips; any
+    other failure (a refused token, an error answer, a bad bundle) fails.
+    """
+    try:
+        return sign_keyless(data, **kwargs)
+    except SigstoreUnreachableError as exc:
+        pytest.skip(f"Sigstore is unreachable from here (exit {exc.exit_code}): {exc}")
+
+
 def signing_error(**kwargs: Any) -> SigningError:
     with pytest.raises(SigningError) as caught:
         sign_keyless(b"lock bytes", **kwargs)
@@ -328,6 +340,7 @@ def test_sigstore_unreachable(workdir: Path, unreachable_sigstore: tuple[Path, s
     )
     assert error.hint is not None
     assert "--key" in error.hint
+    assert isinstance(error, SigstoreUnreachableError)
     assert time.monotonic() - started < 10
 
 
@@ -338,6 +351,8 @@ def test_fulcio_refuses_the_token(workdir: Path, refusing_fulcio: Path) -> None:
         "Error processing the identity token"
     )
     assert error.hint == "the identity token was not accepted: get a fresh one"
+    # An answer, not the network: the online test must fail on this, not skip.
+    assert not isinstance(error, SigstoreUnreachableError)
 
 
 def test_interactive_sign_in_with_the_issuer_unreachable(
@@ -346,6 +361,7 @@ def test_interactive_sign_in_with_the_issuer_unreachable(
     config, base = unreachable_sigstore
     error = signing_error(identity_token=None, trust_config=config, interactive=True)
     assert error.message == f"cannot reach Sigstore's OIDC issuer {base}: Connection refused"
+    assert isinstance(error, SigstoreUnreachableError)
 
 
 def test_production_without_network(workdir: Path) -> None:
@@ -356,6 +372,41 @@ def test_production_without_network(workdir: Path) -> None:
         "cannot reach Sigstore (TUF repository https://tuf-repo-cdn.sigstore.dev) to load its "
         "signing configuration: "
     )
+
+
+def test_production_unreachable_is_the_network(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What a machine without DNS sees: the TUF refresh fails on name resolution.
+    def no_dns(host: Any, *args: Any, **kwargs: Any) -> Any:
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    error = signing_error(identity_token=fake_jwt())
+    assert isinstance(error, SigstoreUnreachableError)
+    assert error.message.startswith(
+        "cannot reach Sigstore (TUF repository https://tuf-repo-cdn.sigstore.dev) to load its "
+        "signing configuration: "
+    )
+
+
+def test_only_the_network_skips_the_online_test(
+    workdir: Path, tmp_path: Path, refusing_fulcio: Path
+) -> None:
+    base = f"http://127.0.0.1:{closed_port()}"
+    config = trust_config_for(base, tmp_path / "unreachable_trust_config.json")
+    with pytest.raises(pytest.skip.Exception) as skipped:
+        sign_or_skip(b"lock bytes", identity_token=fake_jwt(), trust_config=config)
+    assert str(skipped.value) == (
+        "Sigstore is unreachable from here (exit 70): cannot reach Sigstore (Fulcio/Rekor) at "
+        f"{base}/api/v2/signingCert: Connection refused; check network access to Sigstore, "
+        "or sign with --key where it is unreachable"
+    )
+    # Sigstore reached but refusing, or no credential at all: a failure, never a skip.
+    with pytest.raises(SigningError, match="Fulcio refused a signing certificate"):
+        sign_or_skip(b"lock bytes", identity_token=fake_jwt(), trust_config=refusing_fulcio)
+    with pytest.raises(SigningError, match="no OIDC identity token"):
+        sign_or_skip(b"lock bytes", identity_token=None)
 
 
 def test_staging_and_trust_config_conflict(workdir: Path, tmp_path: Path) -> None:
@@ -389,6 +440,128 @@ def test_unusable_trust_config(
     assert caught.value.message == expected.format(path=path)
 
 
+# --- lockdown sign: flags, and [tool.lockdown.trust] when they are absent ---
+
+
+@pytest.fixture
+def sign_project(tmp_path: Path) -> Path:
+    """A project with a lock-to-be-signed (any bytes do) and room for a trust table."""
+    project = tmp_path / "svc"
+    project.mkdir()
+    (project / "pylock.toml").write_text('lock-version = "1.0"\n', encoding="utf-8")
+    (project / "pyproject.toml").write_text("[tool.lockdown]\n", encoding="utf-8")
+    return project
+
+
+def with_trust(project: Path, table: str) -> None:
+    (project / "pyproject.toml").write_text(
+        f"[tool.lockdown]\n\n[tool.lockdown.trust]\n{table}\n", encoding="utf-8"
+    )
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+def test_sign_uses_the_configured_trust_config(
+    sign_project: Path, tmp_path: Path, cli: Any
+) -> None:
+    # The config names a deployment whose Fulcio is down: the error proves it was used
+    # (without it, signing would go to production's TUF repository first).
+    base = f"http://127.0.0.1:{closed_port()}"
+    trust_config_for(base, sign_project / "sigstore.json")
+    with_trust(sign_project, 'trust-config = "sigstore.json"')
+    before = tree(sign_project)
+    result = cli("sign", "--project", sign_project, "--identity-token", fake_jwt())
+    assert result.code == 70
+    assert result.err == (
+        f"lockdown: error: cannot reach Sigstore (Fulcio/Rekor) at {base}/api/v2/signingCert: "
+        "Connection refused; check network access to Sigstore, or sign with --key where it is "
+        "unreachable\n"
+    )
+    assert tree(sign_project) == before
+
+
+def test_sign_flag_replaces_the_configured_instance(
+    sign_project: Path, refusing_fulcio: Path, cli: Any
+) -> None:
+    # Configured: staging. The flag names another deployment; the flag wins, no conflict.
+    with_trust(sign_project, "staging = true")
+    before = tree(sign_project)
+    result = cli(
+        "sign", "--project", sign_project, "--identity-token", fake_jwt(),
+        "--trust-config", refusing_fulcio,
+    )  # fmt: skip
+    assert result.code == 70
+    assert result.err.startswith(
+        "lockdown: error: Sigstore's Fulcio refused a signing certificate: HTTP 401: "
+    )
+    assert tree(sign_project) == before
+
+
+def test_sign_with_only_a_configured_trusted_root_goes_to_production(
+    sign_project: Path, cli: Any
+) -> None:
+    # A trusted root names no Fulcio or Rekor: signing goes to production, and says so.
+    with_trust(sign_project, 'trusted-root = "root.json"')
+    before = tree(sign_project)
+    result = cli("sign", "--project", sign_project, "--identity-token", fake_jwt())
+    assert result.code == 70
+    note, error = result.err.splitlines()
+    assert note == (
+        f"lockdown: [tool.lockdown.trust] trusted-root ({sign_project / 'root.json'}) is for "
+        "verifying; signing with Sigstore production (set trust-config to sign with a private "
+        "deployment)"
+    )
+    assert error.startswith(
+        "lockdown: error: cannot reach Sigstore (TUF repository https://tuf-repo-cdn.sigstore.dev)"
+    )
+    assert tree(sign_project) == before
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (
+            ["--key", "release.key", "--staging"],
+            "--key and --staging cannot be used together: --staging is for keyless signing; "
+            "drop one of them",
+        ),
+        (
+            ["--key", "release.key", "--trust-config", "sigstore.json"],
+            "--key and --trust-config cannot be used together: --trust-config is for keyless "
+            "signing; drop one of them",
+        ),
+        (
+            ["--key", "release.key", "--identity-token", "t"],
+            "--key and --identity-token cannot be used together: --identity-token is for "
+            "keyless signing; drop one of them",
+        ),
+        (
+            ["--staging", "--trust-config", "sigstore.json"],
+            "--staging and --trust-config name different Sigstore instances; choose one",
+        ),
+    ],
+    ids=["key-staging", "key-trust-config", "key-token", "staging-trust-config"],
+)
+def test_sign_flags_that_contradict_each_other(
+    sign_project: Path, cli: Any, flags: list[str], message: str
+) -> None:
+    from lockdown.sign.keys import generate_key_pair
+
+    # A real key and a real trust config: the refusal is the combination, not a missing file.
+    generate_key_pair(sign_project / "release.key", password=b"pass phrase")
+    trust_config_for("http://127.0.0.1:9", sign_project / "sigstore.json")
+    before = tree(sign_project)
+    argv = [f"{sign_project / f}" if f in ("release.key", "sigstore.json") else f for f in flags]
+    result = cli("sign", "--project", sign_project, *argv)
+    assert result.code == 64
+    assert result.err == f"lockdown: error: {message}\n"
+    assert tree(sign_project) == before
+
+
 # --- really signing (CI only) ---
 
 
@@ -407,7 +580,9 @@ def test_real_keyless_signature_round_trip(monkeypatch: pytest.MonkeyPatch, tmp_
     if credential is None:
         pytest.skip("no ambient OIDC credential (run in CI with id-token: write)")
     data = b"lock file contents\n"
-    bundle_json = sign_keyless(data, identity_token=None)
+    # A credential but no route to Sigstore is this machine's limit, not a bug:
+    # skip on lockdown's "unreachable" error only, fail on any other.
+    bundle_json = sign_or_skip(data, identity_token=None)
     bundle = Bundle.from_json(bundle_json)
     assert json.loads(bundle_json)["mediaType"] == "application/vnd.dev.sigstore.bundle.v0.3+json"
     identity = certificate_identities(bundle.signing_certificate)[0]

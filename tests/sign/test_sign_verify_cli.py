@@ -220,3 +220,20 @@ def test_bundle_is_a_sigstore_v03_key_bundle(signed: Path) -> None:
     assert bundle["mediaType"] == "application/vnd.dev.sigstore.bundle.v0.3+json"
     assert "hint" in bundle["verificationMaterial"]["publicKey"]
     assert bundle["messageSignature"]["messageDigest"]["algorithm"] == "SHA2_256"
+
+
+def test_key_signing_ignores_the_configured_keyless_instance(
+    project: Path, cli: Cli, keys: tuple[Path, Path]
+) -> None:
+    # [tool.lockdown.trust] staging / trust-config describe keyless signing; with --key
+    # they neither apply nor conflict (only the flags --staging / --trust-config do).
+    assert cli("lock", "--project", project).code == 0
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text() + '\n[tool.lockdown.trust]\ntrust-config = "missing.json"\n',
+        encoding="utf-8",
+    )
+    result = cli("sign", "--project", project, "--key", keys[0])
+    assert result.code == 0, result.err
+    verified = cli("verify", "--project", project, "--key", keys[1])
+    assert verified.code == 0, verified.err

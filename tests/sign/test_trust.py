@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -9,8 +10,13 @@ import pytest
 from lockdown.config import load_config
 from lockdown.errors import ConfigError, UsageError
 from lockdown.sign.interface import SignatureError
+from lockdown.sign.keys import key_hint, sign_with_key
 from lockdown.sign.sigstore_keyless import IdentityRule, SigstoreInstance
 from lockdown.sign.trust import KeyRule, TrustPolicy, bundle_kind, policy_from_flags
+from tests.conftest import CliResult
+from tests.sign.conftest import KeyPair
+
+Cli = Callable[..., CliResult]
 
 GITHUB = "https://token.actions.githubusercontent.com"
 LOCK_WORKFLOW = "https://github.com/acme/svc/.github/workflows/lock.yml@refs/heads/main"
@@ -145,3 +151,109 @@ def test_keyless_bundle_with_only_keys_in_policy() -> None:
     policy = TrustPolicy(keys=(KeyRule(public_key=Path("k.pub")),))
     with pytest.raises(SignatureError, match=r"signed keylessly .* lists no identities"):
         policy.verify(b"x", b'{"verificationMaterial": {"certificate": {}}}', where="f")
+
+
+# --- "passes if ANY listed signer verifies": a key that cannot be loaded is one failed signer ---
+
+
+def _unloadable_keys(tmp_path: Path, key_pair: KeyPair) -> dict[str, tuple[Path, str]]:
+    """Public-key entries that cannot be loaded, each with the reason verify gives."""
+    garbage = tmp_path / "garbage.pub"
+    garbage.write_bytes(b"not a key\n")
+    missing = tmp_path / "missing.pub"
+    return {
+        "missing": (missing, f"public key file {missing} not found"),
+        "unreadable": (tmp_path, f"cannot read public key file {tmp_path}: Is a directory"),
+        "not-pem": (garbage, f"{garbage} is not a PEM public key"),
+        "private": (key_pair.private_path, f"{key_pair.private_path} is a private key"),
+    }
+
+
+@pytest.mark.parametrize("bad", ["missing", "unreadable", "not-pem", "private"])
+def test_an_unloadable_key_does_not_stop_another_from_verifying(
+    tmp_path: Path, key_pair: KeyPair, bad: str
+) -> None:
+    data = b"lock bytes\n"
+    bundle = sign_with_key(data, key_pair.private_key)
+    unloadable, _ = _unloadable_keys(tmp_path, key_pair)[bad]
+    policy = TrustPolicy(
+        keys=(KeyRule(public_key=unloadable), KeyRule(public_key=key_pair.public_path))
+    )
+    verified = policy.verify(data, bundle, where="pylock.toml")
+    assert verified.signer.startswith(f"key {key_pair.public_path} (SHA256:")
+    assert verified.data == data
+
+
+def test_unloadable_key_is_a_reason_when_none_verifies(
+    tmp_path: Path, key_pair: KeyPair, other_key_pair: KeyPair
+) -> None:
+    data = b"lock bytes\n"
+    bundle = sign_with_key(data, key_pair.private_key)
+    reasons = _unloadable_keys(tmp_path, key_pair)
+    missing, missing_reason = reasons["missing"]
+    garbage, garbage_reason = reasons["not-pem"]
+    policy = TrustPolicy(
+        keys=(
+            KeyRule(public_key=missing),
+            KeyRule(public_key=other_key_pair.public_path),
+            KeyRule(public_key=garbage),
+        )
+    )
+    with pytest.raises(SignatureError) as caught:
+        policy.verify(data, bundle, where="pylock.toml")
+    assert caught.value.exit_code == 16
+    assert str(caught.value) == (
+        f"pylock.toml: no trusted key verifies it: {missing_reason}; "
+        f"signed by a different key (hint {key_hint(key_pair.public_key)}), "
+        f"not {other_key_pair.public_path}; {garbage_reason}"
+    )
+
+
+def test_no_key_loadable_is_a_usage_error(tmp_path: Path, key_pair: KeyPair) -> None:
+    data = b"lock bytes\n"
+    bundle = sign_with_key(data, key_pair.private_key)
+    missing, missing_reason = _unloadable_keys(tmp_path, key_pair)["missing"]
+    policy = TrustPolicy(keys=(KeyRule(public_key=missing),))
+    with pytest.raises(UsageError) as caught:
+        policy.verify(data, bundle, where="pylock.toml")
+    assert caught.value.exit_code == 64
+    assert str(caught.value) == (
+        f"pylock.toml: no trusted public key could be loaded: {missing_reason}; "
+        "fix the public-key paths in [tool.lockdown.trust] signers or --key"
+    )
+
+
+def test_configured_missing_key_does_not_abort_verify(
+    tmp_path: Path, key_pair: KeyPair, other_key_pair: KeyPair, cli: Cli
+) -> None:
+    # Through the CLI and [tool.lockdown.trust]: the first signer's key file is gone.
+    project = tmp_path / "svc"
+    project.mkdir()
+    artifact = project / "release-notes.txt"
+    artifact.write_text("release notes\n", encoding="utf-8")
+    (project / "release-notes.txt.sigstore.json").write_bytes(
+        sign_with_key(artifact.read_bytes(), key_pair.private_key)
+    )
+    pyproject = project / "pyproject.toml"
+
+    def trust(*keys: Path) -> None:
+        signers = ", ".join(f'{{ public-key = "{k}" }}' for k in keys)
+        pyproject.write_text(f"[tool.lockdown.trust]\nsigners = [{signers}]\n", encoding="utf-8")
+
+    trust(Path("keys/retired.pub"), key_pair.public_path)
+    before = sorted(p.name for p in project.iterdir())
+    ok = cli("verify", artifact, "--project", project)
+    assert ok.code == 0, ok.err
+    assert ok.out == f"verified {artifact}: signed by key {key_pair.public_path} (SHA256:" + (
+        f"{key_hint(key_pair.public_key)})\n"
+    )
+    # With no listed key able to verify: exit 16, every reason on one line.
+    trust(Path("keys/retired.pub"), other_key_pair.public_path)
+    refused = cli("verify", artifact, "--project", project)
+    assert refused.code == 16
+    assert refused.err == (
+        f"lockdown: error: {artifact}: no trusted key verifies it: public key file "
+        f"{project.resolve() / 'keys' / 'retired.pub'} not found; signed by a different key "
+        f"(hint {key_hint(key_pair.public_key)}), not {other_key_pair.public_path}\n"
+    )
+    assert sorted(p.name for p in project.iterdir()) == before
