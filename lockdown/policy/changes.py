@@ -189,9 +189,7 @@ def _changes_of(
     return changes
 
 
-def _index_move(
-    old: LockedState | None, new: LockedState, known: set[str | None]
-) -> str | None:
+def _index_move(old: LockedState | None, new: LockedState, known: set[str | None]) -> str | None:
     """``index changed from A to B`` when ``new`` comes from none of the ``known`` indexes."""
     if index_key(new.index) in known:
         return None

@@ -355,9 +355,7 @@ def test_a_python_outside_requires_python_is_refused(
     assert not venv.exists()
 
 
-def test_python_for_an_existing_venv_is_named_as_ignored(
-    env: Path, locked: Path, cli: Cli
-) -> None:
+def test_python_for_an_existing_venv_is_named_as_ignored(env: Path, locked: Path, cli: Cli) -> None:
     result = cli("install", "--project", locked, "--venv", env, "--python", "/usr/bin/python3")
     assert result.code == 0, result.err
     assert (
