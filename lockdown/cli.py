@@ -106,6 +106,7 @@ def _lock_conda(args: Args, reporter: Reporter) -> int:
             environment_file=environment,
             upgrade=args.upgrade,
             upgrade_packages=args.upgrade_package or (),
+            reporter=reporter,
         )
     from lockdown.policy.render import render_text  # noqa: PLC0415
 

@@ -1,6 +1,7 @@
 """``lockdown install --prefix``: a conda environment exactly as locked.
 
-Nothing in the prefix changes before step 4:
+Nothing in the prefix changes before step 4, and steps 2 to 5 hold the
+prefix's run lock (one lockdown run per prefix at a time):
 
 1. Read the lock once; select this platform's packages.
 2. Plan: compare with ``conda-meta`` (add, change, remove).
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import os
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -98,15 +100,49 @@ def install_conda(
     lock: CondaLock | None = None,
     status: Callable[[str], Any] | None = None,
 ) -> CondaInstallOutcome:
-    """Make the conda environment at ``prefix`` match the lock; see the module docstring."""
+    """Make the conda environment at ``prefix`` match the lock; see the module docstring.
+
+    The whole run, from reading the prefix to the last file installed, holds
+    the prefix's run lock: a plan made from what another run is changing
+    would be wrong by the time it is applied.
+    """
     require()
     import contextlib  # noqa: PLC0415
+
+    from lockdown.fsutil import run_lock  # noqa: PLC0415
 
     status = status or (lambda _message: contextlib.nullcontext())
     # 1. The lock.
     lock = lock or read_conda_lock(lock_path)
     here = platform or current_platform()
     selected = list(locked_for_here(lock, here).values())
+    # The prefix as installers write it into files (prefix placeholders): absolute.
+    prefix = Path(os.path.abspath(prefix))
+    with run_lock(prefix):  # one run at a time per prefix, before the prefix is read
+        return _install_locked(
+            lock_path,
+            prefix,
+            lock=lock,
+            here=here,
+            selected=selected,
+            dry_run=dry_run,
+            cache_dir=cache_dir,
+            status=status,
+        )
+
+
+def _install_locked(
+    lock_path: Path,
+    prefix: Path,
+    *,
+    lock: CondaLock,
+    here: str,
+    selected: list[CondaPackage],
+    dry_run: bool,
+    cache_dir: Path | None,
+    status: Callable[[str], Any],
+) -> CondaInstallOutcome:
+    """Steps 2 to 5, under the prefix's run lock."""
     # 2. The plan.
     exists = (prefix / "conda-meta").is_dir()
     if prefix.exists() and not exists and any(prefix.iterdir()):
@@ -136,10 +172,7 @@ def install_conda(
     import rattler  # noqa: PLC0415
 
     prefix_records = [rattler.PrefixRecord.from_path(r.meta_path) for r in installed]
-    from lockdown.fsutil import run_lock  # noqa: PLC0415
-
     with (
-        run_lock(prefix),  # one install at a time per prefix
         status(f"installing {len(selected)} conda packages"),
         tempfile.TemporaryDirectory(prefix="lockdown-conda-pkgs-") as unpack,
     ):

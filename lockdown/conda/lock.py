@@ -25,6 +25,7 @@ from lockdown import __version__
 from lockdown.conda import CONDA_LOCK, require
 from lockdown.conda.inputs import CondaInputs, conda_inputs, read_environment_yml
 from lockdown.conda.lockfile import (
+    PIP_INDEX_KEY,
     CondaLock,
     CondaPackage,
     channel_of,
@@ -38,6 +39,7 @@ from lockdown.policy.changes import ArtifactFacts, LockedState
 if TYPE_CHECKING:
     from lockdown.config import Config
     from lockdown.policy.gate import GateResult
+    from lockdown.progress import Reporter
 
 #: Virtual packages assumed per platform family (conda-lock's defaults, roughly):
 #: the solution then depends on the inputs and the channels only.
@@ -108,6 +110,8 @@ def lock_conda(
     upgrade: bool = False,
     upgrade_packages: Sequence[str] = (),
     clock: Callable[[], datetime] = _utc_now,
+    cache_dir: Path | None = None,
+    reporter: Reporter | None = None,
 ) -> CondaLockOutcome:
     """Solve every platform, judge the result, and write ``conda-lock.yml``.
 
@@ -117,7 +121,8 @@ def lock_conda(
     ``[tool.lockdown.policy]`` and the approvals file; the cooldown is passed
     to the solver (``exclude_newer``) and enforced from the package timestamps;
     ``allowed-channels`` plays the part of ``allowed-indexes``. A block writes
-    nothing.
+    nothing. The ``pip:`` section keeps its previous pins and the cutoff alike
+    (:func:`lockdown.conda.pip.lock_pip`); ``reporter`` hears what was relaxed.
     """
     require()
     from lockdown.fsutil import atomic_write, run_lock  # noqa: PLC0415
@@ -144,7 +149,8 @@ def lock_conda(
         solved = _solve_relaxing(inputs, platform, keep, cutoff)
         packages += solved
         if inputs.pip:
-            # 2b. The pip: section, by the Python path, for this platform's conda Python.
+            # 2b. The pip: section, by the Python path, for this platform's conda Python:
+            # the previous pip pins kept the same way, under the same cutoff.
             from lockdown.conda.pip import lock_pip  # noqa: PLC0415
             from lockdown.resolve import default_index_url  # noqa: PLC0415
 
@@ -154,6 +160,20 @@ def lock_conda(
                 solved,
                 index_url=(config.index_url if config else None) or default_index_url(),
                 extra_index_urls=config.extra_index_urls if config else (),
+                keep=(
+                    []
+                    if upgrade or previous is None
+                    else [
+                        p
+                        for p in previous.for_platform(platform, "pip")
+                        if normalize_name(p.name) not in moving
+                    ]
+                ),
+                exclude_newer=cutoff,
+                exclude_newer_exempt=tuple(policy.cooldown_exempt),
+                now=now,
+                cache_dir=cache_dir,
+                reporter=reporter,
             )
     # 3. The gate: conda archives against allowed-channels, pip wheels against
     # allowed-indexes; every other rule alike.
@@ -190,6 +210,7 @@ def lock_conda(
         custom["min-release-age"] = format_duration(policy.min_release_age)
         custom["cooldown-cutoff"] = cutoff.strftime("%Y-%m-%dT%H:%M:%SZ")
     custom.update(_approval_records(previous, packages, result))
+    custom.update(pip_index_records(packages))
     data = render_conda_lock(
         packages,
         channels=inputs.channels,
@@ -326,6 +347,21 @@ def _approval_records(
             out[key] = json.dumps(record, sort_keys=True)
         elif key in kept:
             out[key] = kept[key]
+    return out
+
+
+def pip_index_records(packages: Sequence[CondaPackage]) -> dict[str, str]:
+    """``pip-index <name>`` → the index each ``pip:`` package was locked from.
+
+    conda-lock.yml records a wheel's URL, not its index; without the index a
+    re-lock would see every pip package "move" from the wheel's host to its
+    index, and the gate's index rules (allowed-indexes, a package keeps its
+    first index) need the index itself.
+    """
+    out: dict[str, str] = {}
+    for package in sorted(packages, key=lambda p: (p.name, p.platform)):
+        if package.manager == "pip":
+            out.setdefault(f"{PIP_INDEX_KEY}{package.name}", package.channel)
     return out
 
 

@@ -28,6 +28,9 @@ class PrefixFile:
     size: int | None
     #: The sha256 the record says the file had in the archive (before any rewriting).
     archive_sha256: str | None = None
+    #: The record's ``sha256_in_prefix`` as written (the installer's claim about the
+    #: file after it wrote the prefix in), if any.
+    sha256_in_prefix: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,6 +45,11 @@ class CondaRecord:
     sha256: str
     meta_path: Path
     files: tuple[PrefixFile, ...]
+    #: The record's ``subdir`` (``noarch``, ``linux-64``...), "" when it has none.
+    subdir: str = ""
+    #: The record's plain ``files`` list (what conda removes on uninstall); it
+    #: should name exactly the paths of ``files`` above.
+    names: tuple[str, ...] = ()
 
 
 #: A conda-meta record larger than this is refused (big packages list many
@@ -91,6 +99,7 @@ def _record(raw: Mapping[str, Any], path: Path) -> CondaRecord:
         digest = entry.get("sha256_in_prefix") or entry.get("sha256")
         size = entry.get("size_in_bytes")
         archive = entry.get("sha256")
+        in_prefix = entry.get("sha256_in_prefix")
         files.append(
             PrefixFile(
                 path=entry["_path"],
@@ -98,8 +107,10 @@ def _record(raw: Mapping[str, Any], path: Path) -> CondaRecord:
                 sha256=digest if isinstance(digest, str) else None,
                 size=None if patched or not isinstance(size, int) else size,
                 archive_sha256=archive if isinstance(archive, str) else None,
+                sha256_in_prefix=in_prefix if isinstance(in_prefix, str) else None,
             )
         )
+    names = raw.get("files", [])
     return CondaRecord(
         name=str(raw["name"]),
         version=str(raw.get("version", "")),
@@ -109,6 +120,8 @@ def _record(raw: Mapping[str, Any], path: Path) -> CondaRecord:
         sha256=str(raw.get("sha256", "")),
         meta_path=path,
         files=tuple(files),
+        subdir=str(raw.get("subdir") or ""),
+        names=tuple(n for n in names if isinstance(n, str)) if isinstance(names, list) else (),
     )
 
 

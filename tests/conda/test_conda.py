@@ -174,6 +174,75 @@ def test_a_tampered_archive_is_refused_and_the_prefix_is_unchanged(
     assert not prefix.exists()
 
 
+def tree(root: Path) -> dict[str, tuple[object, ...]]:
+    """Every entry under ``root``: directories, files (mode and bytes), symlinks (target)."""
+    import os
+    import stat
+
+    out: dict[str, tuple[object, ...]] = {}
+    for path in sorted(root.rglob("*")):
+        info = path.lstat()
+        rel = str(path.relative_to(root))
+        if stat.S_ISLNK(info.st_mode):
+            out[rel] = ("link", os.readlink(path))
+        elif stat.S_ISDIR(info.st_mode):
+            out[rel] = ("dir", stat.S_IMODE(info.st_mode))
+        else:
+            out[rel] = ("file", stat.S_IMODE(info.st_mode), path.read_bytes())
+    return out
+
+
+def test_a_tampered_archive_is_refused_for_an_existing_prefix_which_stays_unchanged(
+    installed: Path, channel: CondaChannel, tmp_path: Path, cli: Cli
+) -> None:
+    # The prefix holds alpha 1.1 and beta 2.0; the new lock moves beta and adds gamma,
+    # whose archive on the channel no longer has its locked bytes.
+    other = environment(tmp_path / "other", channel.file_url, "alpha", "beta 1.0.*", "gamma")
+    lock_conda(other)
+    gamma = next(p for p in channel.archives() if p.name.startswith("gamma-1.0"))
+    channel.tamper(gamma.name)
+    before = tree(installed)
+    assert any(name.startswith("conda-meta/beta-2.0") for name in before)
+    result = cli("install", "--project", other, "--prefix", installed)
+    assert result.code == 16, result.err
+    assert len(result.err.strip().splitlines()) == 1
+    assert gamma.name in result.err
+    assert "sha256" in result.err
+    assert tree(installed) == before
+
+
+def test_install_reads_the_prefix_only_under_its_run_lock(installed: Path, project: Path) -> None:
+    import threading
+
+    from lockdown.fsutil import run_lock
+
+    lock = project / "conda-lock.yml"
+    outcomes: list[object] = []
+
+    def install() -> None:
+        try:
+            outcomes.append(install_conda(lock, installed))
+        except Exception as exc:  # reported by the assertion below
+            outcomes.append(exc)
+
+    with run_lock(installed):  # another lockdown run is busy with this prefix
+        worker = threading.Thread(target=install)
+        worker.start()
+        worker.join(timeout=2)
+        assert worker.is_alive(), "install went ahead while another run held the prefix"
+        # Meanwhile that run removes beta; a plan made before the lock would miss it.
+        meta = next((installed / "conda-meta").glob("beta-*.json"))
+        for name in json.loads(meta.read_text())["files"]:
+            (installed / name).unlink()
+        meta.unlink()
+    worker.join(timeout=300)
+    assert len(outcomes) == 1
+    outcome = outcomes[0]
+    assert not isinstance(outcome, Exception), outcome
+    assert [p.name for p in outcome.plan.add] == ["beta"]  # type: ignore[attr-defined]
+    assert run_conda_check(lock, installed, level="files").in_sync
+
+
 def test_nothing_locked_for_this_platform(tmp_path: Path, channel: CondaChannel) -> None:
     root = tmp_path / "elsewhere"
     root.mkdir()

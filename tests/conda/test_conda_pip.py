@@ -134,3 +134,74 @@ def test_pip_section_without_python_is_refused(
     assert result.code == 64
     assert "the pip: section needs python among the conda dependencies" in result.err
     assert not (root / "conda-lock.yml").exists()
+
+
+def test_artifacts_level_checks_the_pip_wheels_against_the_locked_wheels(
+    project: Path, tmp_path: Path
+) -> None:
+    import base64
+    import hashlib
+
+    outcome = lock_conda(project)
+    prefix = tmp_path / "prefix"
+    install_conda(outcome.path, prefix)
+    report = run_conda_check(outcome.path, prefix, level="artifacts")
+    assert report.in_sync, (report.packages, report.files)
+    # A file of the pip package alpha changed, and its installed RECORD rewritten to
+    # match: the files level trusts the RECORD, the locked wheel does not.
+    site = prefix / "lib" / f"python{VERSION.rsplit('.', 1)[0]}" / "site-packages"
+    module = site / "alpha" / "__init__.py"
+    module.write_bytes(b"import os  # planted\n")
+    record = next(site.glob("alpha-*.dist-info")) / "RECORD"
+    digest = base64.urlsafe_b64encode(hashlib.sha256(module.read_bytes()).digest()).rstrip(b"=")
+    record.write_text(
+        "".join(
+            f"alpha/__init__.py,sha256={digest.decode()},{module.stat().st_size}\n"
+            if line.startswith("alpha/__init__.py,")
+            else line + "\n"
+            for line in record.read_text().splitlines()
+        )
+    )
+    assert run_conda_check(outcome.path, prefix, level="files").in_sync
+    caught = run_conda_check(outcome.path, prefix, level="artifacts")
+    rel = str(module.relative_to(prefix))
+    assert sorted((f.path, f.kind, f.package, f.severity) for f in caught.files) == [
+        (rel, "modified", "alpha", "normal"),
+        (rel, "record", "alpha", "high"),
+    ]
+    assert caught.exit_code() == 8
+
+
+def test_noarch_python_packages_are_checked_where_installers_put_them(
+    channel: CondaChannel, tmp_path: Path
+) -> None:
+    channel.add(
+        "pytool",
+        "1.0",
+        noarch="python",
+        files={
+            "site-packages/pytool/__init__.py": b"VERSION = '1.0'\n",
+            "python-scripts/pytool-run": b"#!/bin/sh\necho pytool\n",
+        },
+        placeholder_file=False,
+    )
+    channel.index()
+    root = tmp_path / "noarch"
+    root.mkdir()
+    (root / "environment.yml").write_text(
+        f"channels: [{channel.file_url}]\ndependencies: [python, pytool]\nplatforms: [{_here()}]\n"
+    )
+    lock_conda(root)
+    prefix = tmp_path / "noarch-prefix"
+    install_conda(root / "conda-lock.yml", prefix)
+    site = prefix / "lib" / f"python{VERSION.rsplit('.', 1)[0]}" / "site-packages"
+    module = site / "pytool" / "__init__.py"
+    assert module.is_file()
+    lock = root / "conda-lock.yml"
+    report = run_conda_check(lock, prefix, level="artifacts")
+    assert report.in_sync, report.files
+    module.write_bytes(b"VERSION = 'planted'\n")
+    caught = run_conda_check(lock, prefix, level="artifacts")
+    assert [(f.path, f.kind) for f in caught.files] == [
+        (str(module.relative_to(prefix)), "modified")
+    ]

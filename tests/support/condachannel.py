@@ -23,6 +23,7 @@ import tarfile
 import threading
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import partial
 from http import HTTPStatus
@@ -35,6 +36,7 @@ __all__ = [
     "DEFAULT_BUILD_EPOCH",
     "PREFIX_PLACEHOLDER",
     "CondaChannel",
+    "PlaceholderFile",
 ]
 
 #: conda's conventional prefix placeholder; installers replace it with the target prefix.
@@ -52,6 +54,20 @@ _ARCHIVE_SUFFIXES: Final = (".tar.bz2", ".conda")
 
 #: ``<os>-<bits>`` subdirs whose conda ``arch`` is not the part after the dash.
 _ARCH_ALIASES: Final = {"64": "x86_64", "32": "x86"}
+
+
+@dataclass(frozen=True)
+class PlaceholderFile:
+    """A payload file that holds a prefix placeholder, for ``CondaChannel.add(prefix_files=...)``.
+
+    ``mode`` is how installers rewrite it: ``text`` (plain replacement) or
+    ``binary`` (NUL-padded C strings: the placeholder must be at least as long
+    as the target prefix).
+    """
+
+    data: bytes
+    mode: Literal["text", "binary"] = "text"
+    placeholder: str = PREFIX_PLACEHOLDER
 
 
 class CondaChannel:
@@ -86,6 +102,8 @@ class CondaChannel:
         placeholder_file: bool = True,
         fmt: Literal["tar.bz2", "conda"] = "tar.bz2",
         timestamp: datetime | None = None,
+        prefix_files: Mapping[str, PlaceholderFile] | None = None,
+        noarch: Literal["generic", "python"] = "generic",
     ) -> Path:
         """Build one package into ``root/<subdir>/`` and return the archive's path.
 
@@ -93,7 +111,11 @@ class CondaChannel:
         ``bin/`` are executable); by default a data file ``share/<name>/<name>.txt``
         and a shell script ``bin/<name>``. With ``placeholder_file`` the package
         also holds ``share/<name>/prefix.txt`` with :data:`PREFIX_PLACEHOLDER` in it,
-        declared as a text-mode prefix file. Call :meth:`index` afterwards.
+        declared as a text-mode prefix file. ``prefix_files`` adds more files with
+        a placeholder (text or binary mode, any placeholder), declared the same
+        way. ``noarch="python"`` makes a ``noarch: python`` package: installers
+        move its ``site-packages/`` and ``python-scripts/`` into the prefix's
+        Python. Call :meth:`index` afterwards.
         """
         if isinstance(depends, str):
             raise TypeError("depends must be a sequence of match specs, not one string")
@@ -112,6 +134,12 @@ class CondaChannel:
             if placeholder_path in payload:
                 raise ValueError(f"{placeholder_path} is reserved for the placeholder file")
             payload[placeholder_path] = f"prefix={PREFIX_PLACEHOLDER}\n".encode()
+        declared = dict(prefix_files or {})
+        for relative, declared_file in declared.items():
+            _check_relative(relative)
+            if relative in payload:
+                raise ValueError(f"{relative} is both a plain file and a prefix file")
+            payload[relative] = declared_file.data
 
         build_hash = _build_hash(name, version, build_number, depends, subdir, payload)
         build = f"h{build_hash}_{build_number}"
@@ -129,7 +157,7 @@ class CondaChannel:
             "version": version,
         }
         if subdir == "noarch":
-            index["noarch"] = "generic"
+            index["noarch"] = noarch
         paths = [
             {
                 "_path": relative,
@@ -139,6 +167,14 @@ class CondaChannel:
                 **(
                     {"file_mode": "text", "prefix_placeholder": PREFIX_PLACEHOLDER}
                     if relative == placeholder_path
+                    else {}
+                ),
+                **(
+                    {
+                        "file_mode": declared[relative].mode,
+                        "prefix_placeholder": declared[relative].placeholder,
+                    }
+                    if relative in declared
                     else {}
                 ),
             }
@@ -151,6 +187,14 @@ class CondaChannel:
         }
         if placeholder_path is not None:
             info["info/has_prefix"] = f"{PREFIX_PLACEHOLDER} text {placeholder_path}\n".encode()
+        if declared:
+            info["info/has_prefix"] = (
+                info.get("info/has_prefix", b"")
+                + "".join(
+                    f"{f.placeholder} {f.mode} {relative}\n"
+                    for relative, f in sorted(declared.items())
+                ).encode()
+            )
 
         stem = f"{name}-{version}-{build}"
         directory = self.root / subdir
