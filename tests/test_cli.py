@@ -87,5 +87,7 @@ def test_an_invalid_lock_exits_16_and_a_missing_one_64(
     assert invalid.code == 16, invalid.err
     assert invalid.err.startswith(f"lockdown: error: {bad}: not a valid PEP 751 lock: ")
     assert missing.code == 64, missing.err
-    assert missing.err.startswith(f"lockdown: error: {tmp_path / 'absent.toml'}: lock file not found")
+    assert missing.err.startswith(
+        f"lockdown: error: {tmp_path / 'absent.toml'}: lock file not found"
+    )
     assert sorted(p.name for p in tmp_path.rglob("*")) == before

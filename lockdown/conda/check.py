@@ -287,22 +287,35 @@ def _compare_pip(
 
 def check_prefix_files(records: list[CondaRecord], prefix: Path) -> FileCheck:
     """Every recorded file of every package, confined to the prefix: drift, count, owned paths."""
-    from lockdown.drift.files import RecordEntry, check_recorded  # noqa: PLC0415
+    from lockdown.drift.files import FileCheck, RecordEntry, check_recorded  # noqa: PLC0415
 
     root = os.path.realpath(prefix)
-    owners = [
-        (
-            r.name,
-            root,
-            [
-                RecordEntry(f.path, f.sha256, f.size)
-                for f in r.files
-                if f.path_type not in _SKIPPED_TYPES and not f.path.endswith(".pyc")
-            ],
-        )
-        for r in records
-    ]
-    return check_recorded(owners, prefix)
+
+    def owners(links: bool) -> list[tuple[str, str, list[RecordEntry]]]:
+        return [
+            (
+                r.name,
+                root,
+                [
+                    RecordEntry(f.path, f.sha256, f.size)
+                    for f in r.files
+                    if f.path_type not in _SKIPPED_TYPES
+                    and not f.path.endswith(".pyc")
+                    and (f.path_type == "softlink") == links
+                ],
+            )
+            for r in records
+        ]
+
+    # A file recorded as a regular file (hardlink) that is now a symlink is a
+    # change, wherever it points; packages' own softlinks are followed in the prefix.
+    files = check_recorded(owners(False), prefix, symlinks_allowed=False)
+    links = check_recorded(owners(True), prefix, symlinks_allowed=True)
+    return FileCheck(
+        drift=[*files.drift, *links.drift],
+        checked=files.checked + links.checked,
+        owned=files.owned | links.owned,
+    )
 
 
 def site_packages_dirs(prefix: Path) -> list[Path]:
@@ -559,7 +572,8 @@ def _check_contents(
     differs is tried against its other possible contents before it is reported."""
     from lockdown.drift.files import RecordEntry, check_recorded  # noqa: PLC0415
 
-    result = check_recorded(owners, prefix)
+    # Only regular files are checked here (the archive's hardlink entries).
+    result = check_recorded(owners, prefix, symlinks_allowed=False)
     root = os.path.realpath(prefix)
     drift = list(result.drift)
     round_ = 0
@@ -583,6 +597,7 @@ def _check_contents(
                 for f in retry
             ],
             prefix,
+            symlinks_allowed=False,
         )
         still = {(f.package, f.path) for f in again.drift}
         matched = {(f.package, f.path) for f in retry} - still

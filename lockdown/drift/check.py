@@ -25,8 +25,10 @@ from lockdown.drift.model import DriftReport, FileDrift, Level
 from lockdown.env import DEFAULT_KEEP
 
 if TYPE_CHECKING:
+    from packaging.pylock import Package
+
     from lockdown.config import Config
-    from lockdown.drift.compare import ExpectedPin
+    from lockdown.drift.compare import ExpectedPin, LockedSource
     from lockdown.drift.fastpath import CachedTarget
     from lockdown.env.python_env import InstalledDist, TargetInfo
     from lockdown.lock.pylock import LockFile
@@ -47,19 +49,63 @@ def _expected(
         normalize_name(p.name): ExpectedPin(
             version=str(p.version) if p.version is not None else None,
             from_index=bool(p.wheels or p.sdist),
+            source=locked_source(p, lock.path.absolute().parent),
         )
         for p in wanted
     }
+
+
+def locked_source(package: Package, lock_dir: Path) -> LockedSource | None:
+    """The package's PEP 751 source beyond "an index": its index URL, vcs, directory or archive.
+
+    Relative paths are relative to the lock file's directory (PEP 751).
+    """
+    from lockdown.drift.compare import LockedSource  # noqa: PLC0415
+
+    def location(url: str | None, path: str | None) -> str:
+        if url:
+            return url
+        return (lock_dir / path).absolute().as_uri() if path else ""
+
+    if package.vcs is not None:
+        vcs = package.vcs
+        return LockedSource(
+            kind="vcs",
+            url=location(vcs.url, vcs.path),
+            revision=vcs.commit_id,
+            vcs=vcs.type,
+            subdirectory=vcs.subdirectory or "",
+        )
+    if package.directory is not None:
+        directory = package.directory
+        return LockedSource(
+            kind="directory",
+            url=location(None, directory.path),
+            subdirectory=directory.subdirectory or "",
+        )
+    if package.archive is not None:
+        archive = package.archive
+        return LockedSource(
+            kind="archive",
+            url=location(archive.url, archive.path),
+            revision=str(archive.hashes.get("sha256", "")).lower(),
+            subdirectory=archive.subdirectory or "",
+        )
+    if package.index and (package.wheels or package.sdist):
+        return LockedSource(kind="index", url=package.index)
+    return None
 
 
 def _entry(
     lock: LockFile, target: TargetInfo, extras: Collection[str], groups: Collection[str] | None
 ) -> CachedTarget:
     """What the check needs of the lock and the target, in the fast path's cacheable form."""
-    from lockdown.drift.fastpath import CachedTarget, pins_of  # noqa: PLC0415
+    from lockdown.drift.fastpath import CachedTarget, pins_of, sources_of  # noqa: PLC0415
 
+    expected = _expected(lock, target, extras, groups)
     return CachedTarget(
-        expected=pins_of(_expected(lock, target, extras, groups)),
+        expected=pins_of(expected),
+        sources=sources_of(expected),
         site_packages=tuple(str(p) for p in target.site_packages),
         prefix=str(target.prefix),
         executable=str(target.executable),
@@ -123,6 +169,13 @@ def run_check(
     installed = installed_distributions(site_packages)
     # 5. Packages.
     packages = compare_packages(entry.pins(), installed, ignore=ignore)
+    drifted = {p.name for p in packages}
+    versions: dict[str, str] = {d.name: d.version for d in installed}
+    matching = tuple(
+        (name, versions[name])
+        for name in sorted(entry.expected)
+        if name in versions and name not in drifted
+    )
     # 6. and 7. Files.
     files: list[FileDrift] = []
     checked = 0
@@ -153,6 +206,7 @@ def run_check(
         checked_at=started,
         duration_seconds=time.perf_counter() - tick,
         files_checked=checked,
+        matching=matching,
     )
 
 

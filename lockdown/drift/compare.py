@@ -8,7 +8,7 @@ environment is imported or executed. The file-by-file levels live in
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from lockdown.drift.model import PackageDrift
 from lockdown.env.python_env import InstalledDist, normalize_name
@@ -19,13 +19,52 @@ def display(path: str) -> str:
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+#: Where a locked package comes from: PEP 751's ``wheels``/``sdist`` (an index),
+#: or its ``vcs``, ``directory`` or ``archive`` table.
+SourceKind = Literal["index", "vcs", "directory", "archive"]
+SOURCE_KINDS: tuple[SourceKind, ...] = ("index", "vcs", "directory", "archive")
+
+
+class LockedSource(NamedTuple):
+    """The source the lock pins for one package, as comparable with PEP 610 ``direct_url.json``."""
+
+    kind: SourceKind
+    #: index: the index URL when the lock names one (``packages.index``), else "";
+    #: vcs / archive: the URL; directory (and a path-only archive): a ``file://``
+    #: URL, made absolute against the lock's directory.
+    url: str = ""
+    #: vcs: the commit id; archive: the sha256 the lock pins ("" when none).
+    revision: str = ""
+    #: vcs: its type (``git``, ``hg``, ...).
+    vcs: str = ""
+    subdirectory: str = ""
+
+    def describe(self) -> str:
+        """The lock's side, in words."""
+        if self.kind == "index":
+            return "the lock pins an index artifact" + (f" from {self.url}" if self.url else "")
+        if self.kind == "vcs":
+            at = f"@{self.revision}" if self.revision else ""
+            return f"the lock pins {self.vcs or 'VCS'} {self.url}{at}{self._sub()}"
+        if self.kind == "directory":
+            return f"the lock pins local directory {self.url}{self._sub()}"
+        digest = f" (sha256 {self.revision})" if self.revision else ""
+        return f"the lock pins archive {self.url}{digest}{self._sub()}"
+
+    def _sub(self) -> str:
+        return f" (subdirectory {self.subdirectory})" if self.subdirectory else ""
+
+
 class ExpectedPin(NamedTuple):
-    """What the lock expects of one package: its version, and whether from an index."""
+    """What the lock expects of one package: its version, and where from."""
 
     version: str | None
     #: True when the lock pins index artifacts (wheels/sdist), so any direct-URL
     #: install (editable, local path, VCS, URL) is a source change.
     from_index: bool
+    #: The locked source, when the lock says more than "an index" (an index URL,
+    #: or a vcs / directory / archive source); ``None`` otherwise.
+    source: LockedSource | None = None
 
 
 def compare_packages(
@@ -68,15 +107,11 @@ def compare_packages(
                 )
             )
             continue
-        if dist.direct_url is not None and pin.from_index:
+        other = other_source(pin, dist.direct_url)
+        if other is not None:
             drift.append(
                 PackageDrift(
-                    name=name,
-                    kind="source",
-                    expected=locked,
-                    installed=dist.version,
-                    detail=describe_direct_url(dist.direct_url)
-                    + "; the lock pins an index artifact",
+                    name=name, kind="source", expected=locked, installed=dist.version, detail=other
                 )
             )
     for name in sorted(set(have) - set(expected) - ignored):
@@ -91,6 +126,77 @@ def compare_packages(
             )
         )
     return drift
+
+
+def other_source(pin: ExpectedPin, direct_url: Mapping[str, object] | None) -> str | None:
+    """Both sides in words when the install's source is not the locked one; else ``None``.
+
+    The installed side is PEP 610's ``direct_url.json``. Its absence means an
+    install from an index (or a find-links directory): installers record
+    neither which index nor which file, so an index install always matches an
+    index pin, whatever index it came from. Local paths (``file:`` URLs) are
+    compared by their real path, the one read of the filesystem here.
+    """
+    source = pin.source
+    if source is None or source.kind == "index":
+        if direct_url is None or not pin.from_index:
+            return None
+        locked = source or LockedSource("index")
+        return f"{describe_direct_url(direct_url)}; {locked.describe()}"
+    if direct_url is None:
+        return f"installed from an index (no direct_url.json); {source.describe()}"
+    if _same_source(source, direct_url):
+        return None
+    return f"{describe_direct_url(direct_url)}; {source.describe()}"
+
+
+def _same_source(source: LockedSource, direct_url: Mapping[str, object]) -> bool:
+    """Whether a PEP 610 record is the locked vcs / directory / archive source."""
+    if _normalize_url(str(direct_url.get("url", ""))) != _normalize_url(source.url):
+        return False
+    if str(direct_url.get("subdirectory") or "") != source.subdirectory:
+        return False
+    vcs_info = direct_url.get("vcs_info")
+    dir_info = direct_url.get("dir_info")
+    archive_info = direct_url.get("archive_info")
+    if source.kind == "vcs":
+        return (
+            isinstance(vcs_info, dict)
+            and str(vcs_info.get("vcs", "")) == source.vcs
+            and (not source.revision or str(vcs_info.get("commit_id", "")) == source.revision)
+        )
+    if source.kind == "directory":
+        return isinstance(dir_info, dict)
+    if not isinstance(archive_info, dict):
+        return False
+    recorded = _archive_sha256(archive_info)
+    # An installer that records no hash (uv) leaves only the URL to compare.
+    return not (source.revision and recorded) or recorded == source.revision
+
+
+def _archive_sha256(archive_info: Mapping[str, object]) -> str:
+    hashes = archive_info.get("hashes")
+    if isinstance(hashes, dict) and isinstance(hashes.get("sha256"), str):
+        return str(hashes["sha256"]).lower()
+    legacy = archive_info.get("hash")  # PEP 610's older "sha256=<hex>" form
+    if isinstance(legacy, str) and legacy.startswith("sha256="):
+        return legacy[len("sha256=") :].lower()
+    return ""
+
+
+def _normalize_url(url: str) -> str:
+    """A URL as compared: no VCS prefix (``git+``), no trailing slash, local paths normalized."""
+    for prefix in ("git+", "hg+", "svn+", "bzr+"):
+        if url.startswith(prefix):
+            url = url[len(prefix) :]
+    if url.startswith("file:"):
+        import os  # noqa: PLC0415 - local sources only
+        from urllib.parse import unquote, urlsplit  # noqa: PLC0415
+
+        path = unquote(urlsplit(url).path)
+        # By real path: installers record a local source as given or resolved.
+        return "file://" + os.path.realpath(path) if path else url
+    return url.rstrip("/")
 
 
 def canonicalize_version(version: str) -> str:

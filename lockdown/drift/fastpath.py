@@ -15,8 +15,16 @@ environment, so the answer is cached under the user cache dir, keyed by:
 It is exact, never stale: anything that could change the answer changes the
 key. A cache entry that cannot be read is ignored and rebuilt.
 
-An entry is a few tab-separated lines (``pin``, ``site`` and one line per
-scalar), read with ``str.split``: the cron path does not import :mod:`json`.
+The key is only as good as the file it identifies, so an entry is used (and
+stored) only when that file *is* the interpreter that answered: the real path
+of the named interpreter must be the real path of the ``sys.executable`` the
+probe reported, which the entry records. A launcher that picks an interpreter
+at run time — a pyenv shim (a shell script reading ``PYENV_VERSION`` and
+``.python-version``), a wrapper script, a multiplexing binary like mise's — is
+not that interpreter: it is probed on every run, never cached.
+
+An entry is a few tab-separated lines (``pin``, ``src``, ``site`` and one line
+per scalar), read with ``str.split``: the cron path does not import :mod:`json`.
 """
 
 import hashlib
@@ -24,22 +32,26 @@ import os
 import sys
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 from lockdown import __version__
 
 if TYPE_CHECKING:
-    from lockdown.drift.compare import ExpectedPin
+    from lockdown.drift.compare import ExpectedPin, SourceKind
     from lockdown.env.python_env import TargetInfo
     from lockdown.lock.pylock import LockFile
 
-FORMAT = 2
+FORMAT = 3
 #: The first line of every entry.
 MAGIC = f"lockdown-check-cache {FORMAT}"
 
 
 #: One artifact ``install`` selected: name, version, url, filename, sha256, size, is-sdist.
 SelectedRow = tuple[str, str, str, str, str, "int | None", bool]
+#: One package's locked source (:class:`~lockdown.drift.compare.LockedSource`):
+#: name, kind, url, revision, vcs, subdirectory.
+SourceRow = tuple[str, str, str, str, str, str]
+_SOURCE_KINDS = frozenset({"index", "vcs", "directory", "archive"})
 
 
 class CachedTarget(NamedTuple):
@@ -53,12 +65,20 @@ class CachedTarget(NamedTuple):
     python_version: str
     #: ``install`` only: the one artifact selected per package, in name order.
     selected: tuple[SelectedRow, ...] = ()
+    #: ``check`` only: the locked sources beyond "an index", in name order.
+    sources: tuple[SourceRow, ...] = ()
 
     def pins(self) -> dict[str, "ExpectedPin"]:
         """The expected set as :class:`~lockdown.drift.compare.ExpectedPin` values."""
-        from lockdown.drift.compare import ExpectedPin  # noqa: PLC0415
+        from lockdown.drift.compare import ExpectedPin, LockedSource  # noqa: PLC0415
 
-        return {k: ExpectedPin(version=v, from_index=i) for k, (v, i) in self.expected.items()}
+        sources = {
+            row[0]: LockedSource(cast("SourceKind", row[1]), *row[2:]) for row in self.sources
+        }
+        return {
+            k: ExpectedPin(version=v, from_index=i, source=sources.get(k))
+            for k, (v, i) in self.expected.items()
+        }
 
 
 def cache_key(
@@ -74,6 +94,19 @@ def cache_key(
     ``purpose`` keeps apart answers to different questions about the same lock
     and target (``check``; ``install`` with or without ``--allow-build``).
     """
+    found = _keyed(lock_sha256, python, extras=extras, groups=groups, purpose=purpose)
+    return None if found is None else found[0]
+
+
+def _keyed(
+    lock_sha256: str,
+    python: str,
+    *,
+    extras: Collection[str],
+    groups: Collection[str] | None,
+    purpose: str,
+) -> tuple[str, str] | None:
+    """The key, and the named interpreter's real path (to validate an entry against)."""
     try:
         located = Path(python).absolute()
         real = os.path.realpath(located)
@@ -101,7 +134,21 @@ def cache_key(
         sys.platform,
         purpose,
     )
-    return hashlib.sha256(repr(material).encode("utf-8", "surrogateescape")).hexdigest()
+    return hashlib.sha256(repr(material).encode("utf-8", "surrogateescape")).hexdigest(), real
+
+
+def answers_for_itself(real: str, entry: CachedTarget) -> bool:
+    """Whether the interpreter file whose real path is ``real`` is the one that answered.
+
+    False for a launcher (a pyenv shim, a wrapper script, a multiplexer): the
+    entry's ``executable`` is the probe's ``sys.executable``, which resolves to
+    the interpreter binary itself. Keying on a launcher would serve one
+    interpreter's answer for another's once the launcher chooses differently.
+    """
+    try:
+        return os.path.realpath(entry.executable) == real
+    except (OSError, ValueError):
+        return False
 
 
 def _path(cache_dir: Path, key: str) -> Path:
@@ -119,6 +166,7 @@ def load(cache_dir: Path, key: str) -> CachedTarget | None:
         return None  # another format, or a file cut short
     expected: dict[str, tuple[str | None, bool]] = {}
     selected: list[SelectedRow] = []
+    sources: list[SourceRow] = []
     sites: list[str] = []
     scalars: dict[str, str] = {}
     for line in lines[1:-1]:
@@ -139,6 +187,8 @@ def load(cache_dir: Path, key: str) -> CachedTarget | None:
                 fields[7] == "1",
             )
             selected.append(row)
+        elif fields[0] == "src" and len(fields) == 7 and fields[2] in _SOURCE_KINDS:
+            sources.append((fields[1], fields[2], fields[3], fields[4], fields[5], fields[6]))
         elif fields[0] == "site" and len(fields) == 2:
             sites.append(fields[1])
         elif len(fields) == 2 and fields[0] in _SCALARS:
@@ -155,6 +205,7 @@ def load(cache_dir: Path, key: str) -> CachedTarget | None:
         in_venv=scalars["in_venv"] == "1",
         python_version=scalars["python_version"],
         selected=tuple(selected),
+        sources=tuple(sources),
     )
 
 
@@ -180,9 +231,11 @@ def store(cache_dir: Path, key: str, entry: CachedTarget) -> None:
         "\t".join(("sel", *row[:5], "" if row[5] is None else str(row[5]), str(int(row[6]))))
         for row in entry.selected
     ]
+    lines += ["\t".join(("src", *row)) for row in entry.sources]
     values = [*_scalars(entry), *entry.site_packages]
     values += [f"{name}{version}" for name, (version, _i) in entry.expected.items()]
     values += [field for row in entry.selected for field in row[:5]]
+    values += [field for row in entry.sources for field in row]
     if any("\t" in v or "\n" in v for v in values):
         return
     lines.append("end")
@@ -218,8 +271,12 @@ def cached(
     data = read_lock_bytes(lock_path)
     root = cache_dir or default_cache_dir()
     lock_sha256 = hashlib.sha256(data).hexdigest()
-    key = cache_key(lock_sha256, python, extras=extras, groups=groups, purpose=purpose)
-    entry = load(root, key) if key is not None else None
+    keyed = _keyed(lock_sha256, python, extras=extras, groups=groups, purpose=purpose)
+    entry = load(root, keyed[0]) if keyed is not None else None
+    # Validated on use too: an entry stored for a file that was not the
+    # interpreter itself (should one exist) is never served.
+    if entry is not None and keyed is not None and not answers_for_itself(keyed[1], entry):
+        entry = None
     if entry is None:
         from lockdown.env.python_env import inspect_interpreter  # noqa: PLC0415
         from lockdown.lock.pylock import LockFile, parse_lock_bytes  # noqa: PLC0415
@@ -227,11 +284,20 @@ def cached(
         raw, model = parse_lock_bytes(data, lock_path)
         lock = LockFile(path=lock_path, data=data, raw=raw, pylock=model)
         entry = compute(lock, inspect_interpreter(python))
-        if key is not None:
-            store(root, key, entry)
+        if keyed is not None and answers_for_itself(keyed[1], entry):
+            store(root, keyed[0], entry)
     return entry, lock_sha256
 
 
 def pins_of(expected: Mapping[str, "ExpectedPin"]) -> dict[str, tuple[str | None, bool]]:
-    """Serializable form of an expected set."""
+    """Serializable form of an expected set (without the sources: :func:`sources_of`)."""
     return {k: (v.version, v.from_index) for k, v in expected.items()}
+
+
+def sources_of(expected: Mapping[str, "ExpectedPin"]) -> tuple[SourceRow, ...]:
+    """Serializable form of an expected set's locked sources, in name order."""
+    return tuple(
+        (name, pin.source.kind, *pin.source[1:])
+        for name, pin in sorted(expected.items())
+        if pin.source is not None
+    )

@@ -3,7 +3,8 @@
 Everything here reads files; nothing of the target environment is imported
 or executed. Paths from RECORD files are confined to the environment's root:
 an entry that escapes it, or a symlink that points outside, is reported and
-never followed.
+never followed. A symlink inside the root where RECORD lists a regular file is
+reported too (``modified``, flag ``L``): wheels hold no symlinks.
 """
 
 from __future__ import annotations
@@ -108,7 +109,8 @@ class FileCheck(NamedTuple):
 
 #: A file to look at: its full path, its RECORD entry and its distribution's name.
 _Job = tuple[str, RecordEntry, str]
-#: What a worker found wrong with one file: the job and the drift kind and flags.
+#: What a worker found wrong with one file: the job and the drift kind and flags
+#: (``L`` in the flags: a symlink stands where a regular file was recorded).
 _Finding = tuple[_Job, Literal["missing", "symlink", "modified"], str]
 
 
@@ -119,12 +121,22 @@ Owner = tuple[str, str, Sequence[RecordEntry]]
 def check_files(
     installed: Sequence[InstalledDist], root: Path, *, workers: int | None = None
 ) -> FileCheck:
-    """Every file of every distribution against its installed RECORD (``rpm -V`` style)."""
+    """Every file of every distribution against its installed RECORD (``rpm -V`` style).
+
+    A wheel cannot carry a symlink, so every RECORD entry names a regular
+    file: a symlink in its place is reported (flag ``L``) wherever it points.
+    """
     owners = ((d.name, os.path.realpath(d.dist_info.parent), read_record(d)) for d in installed)
-    return check_recorded(owners, root, workers=workers)
+    return check_recorded(owners, root, workers=workers, symlinks_allowed=False)
 
 
-def check_recorded(owners: Iterable[Owner], root: Path, *, workers: int | None = None) -> FileCheck:
+def check_recorded(
+    owners: Iterable[Owner],
+    root: Path,
+    *,
+    workers: int | None = None,
+    symlinks_allowed: bool = True,
+) -> FileCheck:
     """Every recorded file (a RECORD, or a conda-meta ``paths_data``) against its record.
 
     1. Each entry is confined to ``root``: lexically, and through the real
@@ -132,6 +144,11 @@ def check_recorded(owners: Iterable[Owner], root: Path, *, workers: int | None =
     2. The confined files are looked at (see :func:`_look_at_all`): symlink out
        of the root, missing, size differs from the record, then the content's
        sha256 — on several threads when the files are large.
+
+    ``symlinks_allowed=False`` when every entry names a regular file (a
+    RECORD): a symlink in its place, even one pointing inside the root, is
+    then ``modified`` with the ``rpm -V`` link flag ``L``, its target never
+    read. Conda packages ship symlinks, so their records allow them.
     """
     root_s = os.path.realpath(root)
     drift: list[FileDrift] = []
@@ -162,9 +179,20 @@ def check_recorded(owners: Iterable[Owner], root: Path, *, workers: int | None =
             jobs.append((full, entry, owner))
     # 2. Each file on disk, on every core.
     checked = sum(1 for _, entry, _ in jobs if entry.sha256 is not None)
-    for (full, _entry, package), kind, flags in _look_at_all(jobs, root_s, workers):
+    found = _look_at_all(jobs, root_s, workers, symlinks_allowed=symlinks_allowed)
+    for (full, _entry, package), kind, flags in found:
         path = display(os.path.relpath(full, root_s))
-        if kind == "symlink":
+        if "L" in flags:
+            drift.append(
+                FileDrift(
+                    path=path,
+                    kind=kind,
+                    package=package,
+                    flags=flags,
+                    detail=f"replaced by a symlink to {_link_target(full)}",
+                )
+            )
+        elif kind == "symlink":
             drift.append(
                 FileDrift(
                     path=path,
@@ -177,6 +205,14 @@ def check_recorded(owners: Iterable[Owner], root: Path, *, workers: int | None =
         else:
             drift.append(FileDrift(path=path, kind=kind, package=package, flags=flags))
     return FileCheck(drift=drift, checked=checked, owned=owned)
+
+
+def _link_target(path: str) -> str:
+    """What a symlink says it points to, printable (never followed)."""
+    try:
+        return display(os.readlink(path))
+    except OSError:
+        return "?"
 
 
 def _plain(path: str) -> bool:
@@ -222,7 +258,7 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _OPEN_FLAGS = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 
-def _look_at(job: _Job, root: str) -> _Finding | None:
+def _look_at(job: _Job, root: str, symlinks_allowed: bool = True) -> _Finding | None:
     """One confined file against its RECORD entry: what is wrong with it, if anything.
 
     A file with a digest is opened without following a symlink and measured
@@ -231,14 +267,14 @@ def _look_at(job: _Job, root: str) -> _Finding | None:
     """
     full, entry, _package = job
     if entry.sha256 is None or not _NOFOLLOW:
-        return _look_by_lstat(job, root)
+        return _look_by_lstat(job, root, symlinks_allowed)
     try:
         fd = os.open(full, _OPEN_FLAGS)
     except FileNotFoundError:
         return None if full.endswith(".pyc") else (job, "missing", "")
     except OSError as exc:
         if exc.errno == errno.ELOOP:  # the last component is a symlink
-            return _look_by_lstat(job, root)
+            return _look_by_lstat(job, root, symlinks_allowed)
         raise _unreadable(full, exc) from None
     try:
         status = os.fstat(fd)
@@ -255,7 +291,7 @@ def _look_at(job: _Job, root: str) -> _Finding | None:
     return None
 
 
-def _look_by_lstat(job: _Job, root: str) -> _Finding | None:
+def _look_by_lstat(job: _Job, root: str, symlinks_allowed: bool = True) -> _Finding | None:
     """The same judgement from an ``lstat`` (symlinks, entries without a digest)."""
     full, entry, _package = job
     try:
@@ -265,7 +301,11 @@ def _look_by_lstat(job: _Job, root: str) -> _Finding | None:
             return (job, "missing", "")
         return None
     if stat.S_ISLNK(status.st_mode):
-        return None if _inside(os.path.realpath(full), root) else (job, "symlink", "")
+        if not _inside(os.path.realpath(full), root):
+            return (job, "symlink", "")  # out of the root: high severity, never followed
+        # A regular file was recorded: a link in its place is a change, whatever
+        # the target holds (it may be another recorded file, byte-identical or not).
+        return None if symlinks_allowed else (job, "modified", "L")
     if entry.sha256 is None:
         return None  # RECORD itself, and files installers list without a hash
     if entry.size is not None and status.st_size != entry.size:
@@ -305,7 +345,9 @@ def _unreadable(path: str, exc: OSError) -> UsageError:
     )
 
 
-def _look_at_all(jobs: Sequence[_Job], root: str, workers: int | None) -> list[_Finding]:
+def _look_at_all(
+    jobs: Sequence[_Job], root: str, workers: int | None, *, symlinks_allowed: bool = True
+) -> list[_Finding]:
     """:func:`_look_at` for every job, on ``workers`` threads; the findings in any order.
 
     By default, one thread per CPU (at most 8) when the files are large enough
@@ -320,7 +362,9 @@ def _look_at_all(jobs: Sequence[_Job], root: str, workers: int | None) -> list[_
     pending = iter(jobs)  # shared: each next() hands one file to one thread
 
     def work() -> list[_Finding]:
-        return [found for job in pending if (found := _look_at(job, root)) is not None]
+        return [
+            found for job in pending if (found := _look_at(job, root, symlinks_allowed)) is not None
+        ]
 
     if count <= 1 or len(jobs) < 2 * count:
         return work()

@@ -99,6 +99,9 @@ class DriftReport(NamedTuple):
     duration_seconds: float = 0.0
     files_checked: int = 0
     notes: tuple[str, ...] = ()
+    #: The locked packages installed exactly as locked: ``(name, version)``, by
+    #: name. Empty when the producer does not list them (only counts them).
+    matching: tuple[tuple[str, str], ...] = ()
 
     def counts(self) -> dict[str, int]:
         """Drifted packages by kind and drifted files by kind (always every key)."""

@@ -77,10 +77,13 @@ def check_against_wheels(
     files = verify_all(cache, [s.artifact for s in todo], rehash=True)
     drift: list[FileDrift] = []
     checked = 0
-    root = Path(os.path.realpath(target.prefix))
+    root = os.path.realpath(target.prefix)
+    # Paths are reported as RECORD names them (under the real prefix, scripts
+    # and site-packages directories), never as a symlink's resolved target.
+    real_target = target._replace(prefix=Path(root), scripts=Path(os.path.realpath(target.scripts)))
     for item in todo:
         dist = installed[item.name]
-        site = dist.dist_info.parent
+        site = Path(os.path.realpath(dist.dist_info.parent))
         recorded = {e.path: e for e in read_record(dist)}
         wheel_path = files[item.artifact.sha256]
         dist_info, entries = wheel_record(wheel_path)
@@ -88,11 +91,12 @@ def check_against_wheels(
             for entry in entries:
                 if entry.sha256 is None or entry.path.endswith("/RECORD"):
                     continue
-                target_path = installed_path(entry.path, dist_info, target, site)
+                target_path = installed_path(entry.path, dist_info, real_target, site)
                 if target_path is None:
                     continue
-                real = os.path.realpath(target_path)
-                if real != str(root) and not real.startswith(str(root) + os.sep):
+                lexical = os.path.normpath(target_path)
+                rel = display(os.path.relpath(lexical, root))
+                if not _inside(lexical, root):
                     # A member that lands outside the environment is never read.
                     drift.append(
                         FileDrift(
@@ -105,25 +109,28 @@ def check_against_wheels(
                         )
                     )
                     continue
-                rel = display(os.path.relpath(real, root))
-                checked += 1
-                if not target_path.exists():
-                    drift.append(FileDrift(path=rel, kind="missing", package=item.name))
-                    continue
-                is_script = "/scripts/" in entry.path and ".data/" in entry.path
-                if file_sha256(str(target_path)) != entry.sha256 and not (
-                    is_script and _same_script(target_path, entry.sha256, wheel, entry.path)
-                ):
-                    size_differs = entry.size is not None and (
-                        target_path.stat().st_size != entry.size
-                    )
+                if not _inside(os.path.realpath(lexical), root):
+                    # In place, but a symlink (of the file or a directory) leads out.
                     drift.append(
                         FileDrift(
                             path=rel,
-                            kind="modified",
+                            kind="symlink",
                             package=item.name,
-                            flags="S5" if size_differs else "5",
-                            detail="differs from the locked wheel",
+                            severity="high",
+                            detail="symlink points outside the environment; not followed",
+                        )
+                    )
+                    continue
+                checked += 1
+                is_script = "/scripts/" in entry.path and ".data/" in entry.path
+                found = _compare(lexical, entry, wheel, is_script=is_script)
+                if found is not None:
+                    flags, detail = found
+                    drift.append(
+                        FileDrift(path=rel, kind="missing", package=item.name)
+                        if flags is None
+                        else FileDrift(
+                            path=rel, kind="modified", package=item.name, flags=flags, detail=detail
                         )
                     )
                 # An installed RECORD that disagrees with the wheel's was rewritten.
@@ -139,3 +146,32 @@ def check_against_wheels(
                         )
                     )
     return drift, checked
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root + os.sep)
+
+
+def _compare(
+    path: str, entry: RecordEntry, wheel: zipfile.ZipFile, *, is_script: bool
+) -> tuple[str | None, str] | None:
+    """What differs between the file at ``path`` and the wheel's ``entry``.
+
+    ``None`` when it matches; else the ``rpm -V`` flags (``None`` for a missing
+    file) and a detail. A symlink where the wheel has a regular file (a wheel
+    cannot hold a symlink) is ``L``, and its target is never read.
+    """
+    if os.path.islink(path):
+        try:
+            target = display(os.readlink(path))
+        except OSError:
+            target = "?"
+        return "L", f"replaced by a symlink to {target}"
+    if not os.path.exists(path):
+        return None, ""
+    if file_sha256(path) == entry.sha256 or (
+        is_script and _same_script(Path(path), entry.sha256 or "", wheel, entry.path)
+    ):
+        return None
+    size_differs = entry.size is not None and os.stat(path).st_size != entry.size
+    return ("S5" if size_differs else "5"), "differs from the locked wheel"

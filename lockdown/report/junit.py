@@ -2,12 +2,13 @@
 
 One ``<testsuite>`` (inside ``<testsuites>``) with:
 
-* one ``<testcase classname="lockdown.packages" name="NAME">`` per drifted
-  locked package, failing with ``<failure type="KIND" message="…">``;
+* one ``<testcase classname="lockdown.packages" name="NAME">`` per locked
+  package, in name order: failing with ``<failure type="KIND" message="…">``
+  when it drifted, passing (its version in ``<system-out>``) when it matches;
 * one passing ``<testcase classname="lockdown.packages" name="(other locked
-  packages)">`` standing for the locked packages that match (the report
-  carries their number, not their names);
-* one failing testcase per unexpected package;
+  packages)">`` only for matching packages the report counts but does not
+  name (a report whose producer lists no ``matching`` packages);
+* one failing testcase per unexpected package, in name order;
 * one ``<testcase classname="lockdown.files" name="files">`` aggregating file
   drift: failing when any file drifted, skipped at the ``versions`` level.
 
@@ -29,7 +30,7 @@ from lockdown.report.text import (
     printable,
 )
 
-#: The name of the testcase that stands for every locked package without drift.
+#: The name of the testcase that stands for matching packages a report counts but does not name.
 IN_SYNC_CASE = "(other locked packages)"
 
 _MESSAGES = {
@@ -80,7 +81,7 @@ class JUnitCase:
 
 
 def package_cases(report: DriftReport) -> list[JUnitCase]:
-    """Drifted locked packages, the in-sync rest in one case, then unexpected packages."""
+    """One case per locked package (drifted or matching) by name, then unexpected packages."""
     by_name: dict[str, list[PackageDrift]] = {}
     for package in sorted(report.packages, key=lambda p: PACKAGE_KINDS.index(p.kind)):
         by_name.setdefault(package.name, []).append(package)
@@ -96,16 +97,27 @@ def package_cases(report: DriftReport) -> list[JUnitCase]:
             failure_text="\n".join(failure_body(d) for d in drifts),
         )
 
+    def passing(name: str, version: str) -> JUnitCase:
+        return JUnitCase(
+            classname="lockdown.packages",
+            name=printable(name),
+            output=f"{printable(name)} {printable(version)} installed as locked",
+        )
+
     locked = sorted(n for n, drifts in by_name.items() if drifts[0].kind != "unexpected")
     unexpected = sorted(n for n, drifts in by_name.items() if drifts[0].kind == "unexpected")
-    cases = [failing(name) for name in locked]
-    matching = report.expected - len(locked)
-    if matching > 0:
+    matching = dict(report.matching)
+    ordered = sorted({*locked, *(n for n in matching if n not in by_name)})
+    cases = [
+        failing(name) if name in by_name else passing(name, matching[name]) for name in ordered
+    ]
+    unnamed = report.expected - len(ordered)
+    if unnamed > 0:
         cases.append(
             JUnitCase(
                 classname="lockdown.packages",
                 name=IN_SYNC_CASE,
-                output=f"{matching} of {report.expected} locked packages match the lock",
+                output=f"{unnamed} of {report.expected} locked packages match the lock",
             )
         )
     cases += [failing(name) for name in unexpected]

@@ -382,3 +382,41 @@ def test_a_site_packages_symlinked_out_of_the_prefix_is_not_walked(
     os.symlink(outside, prefix / "lib" / "python3.12" / "site-packages")
     report = run_conda_check(locked, prefix, level="files")
     assert report.in_sync, report.files
+
+
+def test_a_recorded_file_replaced_by_a_symlink_is_drift_at_both_levels(
+    tmp_path: Path,
+) -> None:
+    """The attacker's file lives inside the prefix; the link points at it."""
+    from lockdown.conda.check import run_conda_check
+    from lockdown.conda.install import install_conda
+    from lockdown.conda.lock import lock_conda
+    from tests.support.condachannel import CondaChannel
+
+    chan = CondaChannel(tmp_path / "channel")
+    chan.add("alpha", "1.0")
+    chan.index()
+    project = tmp_path / "svc"
+    project.mkdir()
+    (project / "environment.yml").write_text(
+        f"channels: [{chan.file_url}]\ndependencies: [alpha]\n", encoding="utf-8"
+    )
+    lock_conda(project)
+    prefix = tmp_path / "prefix"
+    install_conda(project / "conda-lock.yml", prefix)
+    lock = project / "conda-lock.yml"
+    assert run_conda_check(lock, prefix, level="files").in_sync
+    record = json.loads(next((prefix / "conda-meta").glob("alpha-*.json")).read_text())
+    victim = next(
+        p["_path"] for p in record["paths_data"]["paths"] if p.get("path_type") != "softlink"
+    )
+    evil = prefix / "share" / "evil"
+    evil.parent.mkdir(parents=True, exist_ok=True)
+    evil.write_bytes((prefix / victim).read_bytes())  # even identical content
+    (prefix / victim).unlink()
+    (prefix / victim).symlink_to(evil)
+    for level in ("files", "artifacts"):
+        report = run_conda_check(lock, prefix, level=level)
+        assert not report.in_sync, level
+        found = [f.kind for f in report.files if f.path.endswith(victim.split("/")[-1])]
+        assert found[:1] == ["modified"], (level, report.files)

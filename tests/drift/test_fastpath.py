@@ -16,6 +16,10 @@ ENTRY = CachedTarget(
     executable="/srv/app/.venv/bin/python",
     in_venv=True,
     python_version="3.11.7",
+    sources=(
+        ("alpha", "index", "https://pypi.org/simple", "", "", ""),
+        ("local-thing", "vcs", "https://example.org/repo.git", "0" * 40, "git", "sub"),
+    ),
 )
 
 
@@ -28,13 +32,15 @@ def test_an_entry_reads_back_exactly(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("damage", "why"),
     [
-        (lambda t: t.replace("lockdown-check-cache 2", "lockdown-check-cache 1"), "other format"),
+        (lambda t: t.replace(fastpath.MAGIC, "lockdown-check-cache 2"), "older format"),
         (lambda t: t[: t.rindex("\nend")], "cut short"),
         (lambda t: t.replace("pin\talpha\t1.1\t1", "pin\talpha\t1.1"), "a field missing"),
         (lambda t: t.replace("pin\talpha\t1.1\t1", "pin\talpha\t1.1\tyes"), "a bad flag"),
         (lambda t: t.replace("in_venv\t1", "in_venv\tmaybe"), "a bad scalar"),
         (lambda t: t.replace("prefix\t/srv/app/.venv\n", ""), "a scalar missing"),
         (lambda t: t.replace("site\t", "sight\t"), "an unknown line"),
+        (lambda t: t.replace("\tvcs\t", "\tsvn-ish\t"), "an unknown source kind"),
+        (lambda t: t.replace("\tgit\tsub", "\tgit"), "a source field missing"),
     ],
 )
 def test_a_damaged_entry_is_ignored(tmp_path: Path, damage: object, why: str) -> None:

@@ -599,6 +599,40 @@ class PackageIndex:
                 )
         return paths
 
+    def publish(self, artifact: Path, *, upload_time: datetime | None = None) -> Path:
+        """Serve an artifact built elsewhere (a wheel with extra members, say); its copy.
+
+        The name and version come from the filename (``name-version-...``);
+        upload times follow the same deterministic sequence as :meth:`add`.
+        """
+        if upload_time is None:
+            upload_time = DEFAULT_UPLOAD_EPOCH + self._adds * _UPLOAD_STEP
+        upload_time = _require_aware(upload_time)
+        self._adds += 1
+        path = self._files_dir / artifact.name
+        if artifact.resolve() != path.resolve():
+            shutil.copyfile(artifact, path)
+        stem = artifact.name.removesuffix(".tar.gz").removesuffix(".whl")
+        name, version = stem.split("-")[:2]
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        with self._lock:
+            self._projects.setdefault(canonicalize_name(name), name)
+            self._files[path.name] = IndexedFile(
+                filename=path.name,
+                project=canonicalize_name(name),
+                version=str(Version(version)),
+                path=path,
+                sha256=digest,
+                size=len(data),
+                upload_time=upload_time,
+                yanked=None,
+                requires_python=None,
+                advertised_sha256=digest,
+                metadata=_wheel_metadata(path) if path.suffix == ".whl" else None,
+            )
+        return path
+
     def yank(self, name: str, version: str, reason: str = "") -> None:
         """Yank every file of ``name==version`` (``reason=""`` yanks without a reason)."""
         project, normalized = canonicalize_name(name), Version(version)
