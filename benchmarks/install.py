@@ -427,7 +427,8 @@ def times_line(result: dict[str, float]) -> str:
 
 def benchmark(workload: Workload, root: Path, *, runs: int) -> dict[str, Series]:
     """Warm up every command once, then ``runs`` interleaved timed rounds; every series."""
-    env = scrubbed_environ()
+    # Bytecode written and reused (as an installed lockdown has it), under root.
+    env = scrubbed_environ(root / "pycache")
     makers: dict[str, Callable[[Path], Tool]] = {
         "lockdown": lambda w: LockdownInstall(workload, w, env),
         "uv": lambda w: UvSync(workload, w, env),

@@ -412,7 +412,8 @@ progress = common.progress
 
 def benchmark(workload: Workload, root: Path, *, runs: int, budget: float) -> dict[str, Series]:
     """Warm up every tool once, then ``runs`` interleaved timed rounds; return every series."""
-    env = common.scrubbed_environ()
+    # Bytecode written and reused (as an installed lockdown has it), under root.
+    env = common.scrubbed_environ(root / "pycache")
     makers: dict[str, Callable[[Path], Tool]] = {
         "lockdown-uv": lambda w: LockdownLock(workload, w, env, resolver=None),
         "uv-pip-compile": lambda w: UvPipCompile(workload, w, env, discovery=True),

@@ -200,13 +200,18 @@ def _cmd_export(args: Args, reporter: Reporter) -> int:
 
 
 def _optional_config(project: Path) -> Config | None:
-    """The project's config when it has one (a bad one is still an error)."""
+    """The project's config when it has one (a bad one is still an error).
+
+    For the commands that work from a lock (never ``lock`` itself), so the
+    settings only ``lock`` uses are type-checked, not parsed: see
+    :func:`lockdown.config.parse_config`.
+    """
     # The names are spelled here so a run with no config never imports the config module.
     if not (project / "pyproject.toml").is_file() and not (project / "lockdown.toml").is_file():
         return None
     from lockdown.config import load_config  # noqa: PLC0415
 
-    return load_config(project)[0]
+    return load_config(project, lock_settings=False)[0]
 
 
 def _target(args: Args, config: Config | None) -> Path:

@@ -163,11 +163,12 @@ def find_config_file(project_dir: Path) -> Path:
     )
 
 
-def load_config(project_dir: Path) -> tuple[Config, dict[str, Any]]:
+def load_config(project_dir: Path, *, lock_settings: bool = True) -> tuple[Config, dict[str, Any]]:
     """Load and validate the configuration of the project in ``project_dir``.
 
     Returns the config and the parsed pyproject.toml (empty when the project
     has none), so the caller reads the project's inputs from the same bytes.
+    ``lock_settings`` as in :func:`parse_config`.
     """
     project_dir = project_dir.resolve()
     source = find_config_file(project_dir)
@@ -184,7 +185,10 @@ def load_config(project_dir: Path) -> tuple[Config, dict[str, Any]]:
     else:
         table = _tool_table(pyproject) or {}
         where = "[tool.lockdown]"
-    return parse_config(table, source=source, project_dir=project_dir, where=where), pyproject
+    config = parse_config(
+        table, source=source, project_dir=project_dir, where=where, lock_settings=lock_settings
+    )
+    return config, pyproject
 
 
 def _tool_table(pyproject: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -200,16 +204,29 @@ def _tool_table(pyproject: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def parse_config(
-    table: Mapping[str, Any], *, source: Path, project_dir: Path, where: str = "[tool.lockdown]"
+    table: Mapping[str, Any],
+    *,
+    source: Path,
+    project_dir: Path,
+    where: str = "[tool.lockdown]",
+    lock_settings: bool = True,
 ) -> Config:
-    """Validate a raw settings table into a :class:`Config`."""
+    """Validate a raw settings table into a :class:`Config`.
+
+    With ``lock_settings=False`` (the commands that install, check or verify
+    from a lock, which run on every host and from cron) the settings only
+    ``lock`` uses — ``environments``, ``requires-python`` and the lock file
+    name's PEP 751 form — are type-checked but not parsed with packaging:
+    that import alone costs more than the rest of the command's start-up.
+    Every other key is validated in full either way.
+    """
     reject_unknown(table, KNOWN_KEYS, source=source, where=where)
     env_raw = table.get("environments")
     environments = (
         DEFAULT_ENVIRONMENTS
         if env_raw is None
         else tuple(
-            _marker(m, f"{where} environments[{i}]", source)
+            _marker(m, f"{where} environments[{i}]", source) if lock_settings else m
             for i, m in enumerate(_str_list(env_raw, "environments", source))
         )
     )
@@ -220,13 +237,8 @@ def parse_config(
         raise ConfigError(
             f"{source}: resolver {resolver!r} is not supported", hint="use 'uv' or 'pip-tools'"
         )
-    # packaging is imported here, not at the top: reading config must stay cheap
-    # for commands (check, verify) that only need a path or two from it.
-    from packaging.pylock import is_valid_pylock_path  # noqa: PLC0415
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet  # noqa: PLC0415
-
     output = _str(table.get("output", "pylock.toml"), "output", source)
-    if "/" in output or "\\" in output or not is_valid_pylock_path(Path(output)):
+    if "/" in output or "\\" in output or not _lock_name(output, lock_settings):
         raise ConfigError(
             f"{source}: output {output!r} is not a PEP 751 lock file name",
             hint="use 'pylock.toml' or 'pylock.<name>.toml'",
@@ -236,8 +248,13 @@ def parse_config(
     if requires_python is not None:
         requires_python = _str(requires_python, "requires-python", source)
         try:
-            SpecifierSet(requires_python)
-        except InvalidSpecifier:
+            if lock_settings:
+                # Imported here: reading config must stay cheap for the commands
+                # (check, install, verify) that only need a path or two from it.
+                from packaging.specifiers import SpecifierSet  # noqa: PLC0415
+
+                SpecifierSet(requires_python)
+        except ValueError:  # packaging's InvalidSpecifier
             raise ConfigError(
                 f"{source}: requires-python {requires_python!r} is not a version specifier"
             ) from None
@@ -335,6 +352,15 @@ def _names_or_all(value: object, key: str, source: Path) -> tuple[str, ...] | No
     if value is None or value == "all":
         return None
     return tuple(sorted({canonicalize_name(v) for v in _str_list(value, key, source)}))
+
+
+def _lock_name(name: str, exact: bool) -> bool:
+    """Whether ``name`` is a PEP 751 lock file name (``exact``: by packaging's own rule)."""
+    if exact:
+        from packaging.pylock import is_valid_pylock_path  # noqa: PLC0415
+
+        return is_valid_pylock_path(Path(name))
+    return name.startswith("pylock.") and name.endswith(".toml")
 
 
 def normalize_marker(text: str) -> str:

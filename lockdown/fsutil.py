@@ -114,19 +114,66 @@ def run_lock(target: Path, *, timeout: float = 600.0) -> Iterator[None]:
     user owns (so another local user can neither hold it nor plant a link
     there), keyed by the target's absolute path, so the project tree gets no
     clutter. Runs of different users on one target are not serialized.
+
+    An advisory lock on that file (``flock``; ``msvcrt.locking`` on Windows),
+    released by the kernel when the holder exits, even by SIGKILL. Not the
+    filelock package: importing it (asyncio and all) costs more than uv's
+    whole install of a small lock.
     """
-    from filelock import FileLock, Timeout  # noqa: PLC0415 - only writers need it
+    import time  # noqa: PLC0415
 
     key = hashlib.sha256(str(target.resolve()).encode()).hexdigest()[:20]
-    lock = FileLock(_private_run_dir() / f"{key}.lock")
+    path = _private_run_dir() / f"{key}.lock"
     try:
-        with lock.acquire(timeout=timeout):
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    except OSError as exc:
+        raise UsageError(f"cannot open the run lock {path}: {exc.strerror}") from None
+    try:
+        deadline = time.monotonic() + timeout
+        while not _try_lock(fd):
+            if time.monotonic() >= deadline:
+                raise LockdownError(
+                    f"another lockdown run has held the lock on {target} for {timeout:.0f}s",
+                    hint="wait for it to finish or stop it",
+                )
+            time.sleep(0.05)
+        try:
             yield
-    except Timeout:
-        raise LockdownError(
-            f"another lockdown run has held the lock on {target} for {timeout:.0f}s",
-            hint="wait for it to finish or stop it",
-        ) from None
+        finally:
+            _unlock(fd)
+    finally:
+        os.close(fd)
+
+
+def _try_lock(fd: int) -> bool:
+    """Take the exclusive lock on ``fd`` if no one holds it; whether it was taken."""
+    import errno  # noqa: PLC0415
+
+    try:
+        if sys.platform == "win32":  # pragma: no cover - tested on POSIX only
+            import msvcrt  # noqa: PLC0415
+
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl  # noqa: PLC0415
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES, errno.EDEADLK):
+            return False
+        raise
+    return True
+
+
+def _unlock(fd: int) -> None:
+    if sys.platform == "win32":  # pragma: no cover - tested on POSIX only
+        import msvcrt  # noqa: PLC0415
+
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+    else:
+        import fcntl  # noqa: PLC0415
+
+        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 #: The largest lock (or signed file) lockdown reads: far beyond any real lock
