@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import threading
+    from collections.abc import Callable
     from types import TracebackType
     from typing import TextIO
 
@@ -83,3 +84,12 @@ class Status:
             self._thread.join()
             self._stream.write("\r\033[K")
             self._stream.flush()
+
+
+def counted(status: Status, what: str) -> Callable[[int, int], None]:
+    """A ``progress(done, total)`` callback showing ``what done/total`` on ``status``."""
+
+    def show(done: int, total: int) -> None:
+        status.update(f"{what} {done}/{total}")
+
+    return show

@@ -44,3 +44,14 @@ def test_quiet_silences_notes_and_spinner() -> None:
         time.sleep(0.15)
     reporter.note("a notice")
     assert stream.getvalue() == ""
+
+
+def test_counted_progress_shows_done_of_total() -> None:
+    from lockdown.progress import counted
+
+    stream = Terminal()
+    with Reporter(stream=stream).status("downloading and verifying artifacts") as status:
+        show = counted(status, "downloading and verifying artifacts")
+        show(4, 15)
+        time.sleep(0.25)
+    assert "downloading and verifying artifacts 4/15" in stream.getvalue()

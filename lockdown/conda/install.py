@@ -32,6 +32,7 @@ from lockdown.conda.lockfile import CondaLock, CondaPackage, read_conda_lock
 from lockdown.conda.prefix import CondaRecord, read_prefix
 from lockdown.errors import IntegrityError, LockdownError
 from lockdown.fsutil import default_cache_dir, link_or_copy
+from lockdown.progress import Reporter, Status, counted
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -98,7 +99,7 @@ def install_conda(
     cache_dir: Path | None = None,
     platform: str | None = None,
     lock: CondaLock | None = None,
-    status: Callable[[str], Any] | None = None,
+    status: Callable[[str], Status] | None = None,
 ) -> CondaInstallOutcome:
     """Make the conda environment at ``prefix`` match the lock; see the module docstring.
 
@@ -107,11 +108,10 @@ def install_conda(
     would be wrong by the time it is applied.
     """
     require()
-    import contextlib  # noqa: PLC0415
 
     from lockdown.fsutil import run_lock  # noqa: PLC0415
 
-    status = status or (lambda _message: contextlib.nullcontext())
+    status = status or Reporter(quiet=True).status
     # 1. The lock.
     lock = lock or read_conda_lock(lock_path)
     here = platform or current_platform()
@@ -140,7 +140,7 @@ def _install_locked(
     selected: list[CondaPackage],
     dry_run: bool,
     cache_dir: Path | None,
-    status: Callable[[str], Any],
+    status: Callable[[str], Status],
 ) -> CondaInstallOutcome:
     """Steps 2 to 5, under the prefix's run lock."""
     # 2. The plan.
@@ -161,9 +161,13 @@ def _install_locked(
         return CondaInstallOutcome(plan=the_plan, prefix=prefix, created=False, dry_run=dry_run)
     # 3. Every archive fetched and verified before anything changes.
     cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()))
-    with status("downloading and verifying conda archives"):
+    what = "downloading and verifying conda archives"
+    with status(what) as shown:
         files = verify_all(
-            cache, [p.expected(lock_path) for p in (*selected, *the_plan.pip)], rehash=True
+            cache,
+            [p.expected(lock_path) for p in (*selected, *the_plan.pip)],
+            rehash=True,
+            progress=counted(shown, what),
         )
         for package in selected:
             _check_md5(package, files[package.sha256], lock_path)

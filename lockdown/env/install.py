@@ -15,7 +15,6 @@ The procedure, in order; nothing in the environment changes before step 4:
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from lockdown.env.python_env import InstalledDist, TargetInfo
 from lockdown.errors import IntegrityError, LockdownError
 from lockdown.fsutil import link_or_copy
 from lockdown.names import normalize_name
+from lockdown.progress import Reporter, Status, counted
 from lockdown.tools import isolated_environ, uv_binary
 
 if TYPE_CHECKING:
@@ -409,7 +409,7 @@ def install(
     installer: Installer | None = None,
     cache_dir: Path | None = None,
     notify: Notify | None = None,
-    status: Callable[[str], contextlib.AbstractContextManager[object]] | None = None,
+    status: Callable[[str], Status] | None = None,
 ) -> InstallOutcome:
     """Make the environment match ``lock_path``: plan, fetch and verify all, then apply."""
     from lockdown.artifacts import ensure_cache_dir  # noqa: PLC0415
@@ -422,7 +422,7 @@ def install(
     from lockdown.fsutil import default_cache_dir  # noqa: PLC0415
 
     notify = notify or (lambda _message: None)
-    status = status or (lambda _message: contextlib.nullcontext())
+    status = status or Reporter(quiet=True).status
     from lockdown.sign import signature_required  # noqa: PLC0415
 
     # The target: an existing venv's interpreter, or the base one a new venv gets.
@@ -469,8 +469,10 @@ def install(
         )
     # 3. Every artifact fetched and verified before anything changes.
     cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()))
-    with status("downloading and verifying artifacts"):
-        files = fetch(the_plan, cache)
+    with status("downloading and verifying artifacts") as shown:
+        files = fetch(
+            the_plan, cache, progress=counted(shown, "downloading and verifying artifacts")
+        )
     # 4. Apply: one install at a time per environment (two at once would interleave).
     from lockdown.fsutil import run_lock  # noqa: PLC0415
 
