@@ -199,6 +199,11 @@ def _cmd_export(args: Args, reporter: Reporter) -> int:
     return EXIT_OK
 
 
+def _colors(output: Path | None) -> bool:
+    """ANSI colors for a text report: only to a terminal, and never with ``NO_COLOR`` set."""
+    return output is None and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
+
+
 def _optional_config(project: Path) -> Config | None:
     """The project's config when it has one (a bad one is still an error).
 
@@ -460,7 +465,7 @@ def _cmd_check(args: Args, reporter: Reporter) -> int:
         # Imported here: a quiet text check (cron, exit code only) renders nothing.
         from lockdown.report.render import render, write_report  # noqa: PLC0415
 
-        write_report(render(report, args.format), args.output)
+        write_report(render(report, args.format, color=_colors(args.output)), args.output)
     return report.exit_code()
 
 
