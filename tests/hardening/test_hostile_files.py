@@ -486,3 +486,33 @@ def test_the_cache_refuses_a_path_for_anything_but_a_digest(tmp_path: Path) -> N
         "'../../etc/passwd' is not a sha256 digest (64 lowercase hex digits); "
         "the lock is corrupt or tampered with"
     )
+
+
+_LAUGHS = (
+    b"a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+    b"c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c]\n"
+)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        _LAUGHS + b"name: x\nchannels: [*d]\ndependencies: [*d]\n",
+        _LAUGHS.replace(b"a: &a", b"name: &a").replace(b"\nb:", b"\nchannels:")
+        + b"dependencies: [*d]\n",
+        b"dependencies: " + b"[" * DEEP + b"]" * DEEP,
+        b"dependencies:\n  - pip:\n      " + b"- [" * 3000 + b"]" * 3000 + b"\n",
+        b"name: x\x00\ndependencies: []\n",
+    ],
+    ids=["laughs", "laughs-in-known-keys", "deep", "deep-pip", "nul"],
+)
+def test_crafted_environment_yml(tmp_path: Path, content: bytes) -> None:
+    """Structured hostile environment.yml: refused in one line, or read, never a blow-up."""
+    path = tmp_path / "environment.yml"
+    path.write_bytes(content)
+    from lockdown.conda.inputs import conda_inputs
+
+    def read_and_merge() -> object:
+        return conda_inputs(None, read_environment_yml(path), source=path)
+
+    only_lockdown_errors(read_and_merge)
