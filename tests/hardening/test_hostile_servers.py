@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -133,3 +134,26 @@ def test_an_endless_download_stops_at_the_declared_size(
         "; stopped; the index, a mirror or a proxy is corrupt or hostile"
     )
     assert [p for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []  # nothing kept
+
+
+def test_install_from_an_endless_server_changes_nothing(
+    hostile: str, tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """End to end: the command stops the body, says why in one line, creates nothing."""
+    lock = tmp_path / "pylock.toml"
+    lock.write_text(
+        'lock-version = "1.0"\ncreated-by = "t"\nrequires-python = ">=3.8"\n\n'
+        '[[packages]]\nname = "x"\nversion = "1.0"\n\n[[packages.wheels]]\n'
+        f'url = "{hostile}/endless/x-1.0-py3-none-any.whl"\nsize = 4096\n'
+        f'hashes = {{ sha256 = "{"ab" * 32}" }}\n'
+    )
+    venv = tmp_path / "venv"
+    cache = tmp_path / "cache"
+    result = cli("install", "--lock", lock, "--venv", venv, "--cache-dir", cache)
+    assert result.code == 16, result.err
+    assert result.err == (
+        "lockdown: error: x-1.0-py3-none-any.whl: the server sent more than the 4096 bytes "
+        f"{lock} declares; stopped; the index, a mirror or a proxy is corrupt or hostile\n"
+    )
+    assert not venv.exists()
+    assert [p for p in (cache / "sha256").rglob("*") if p.is_file()] == []  # no artifact kept
