@@ -463,7 +463,8 @@ def install(
     keep = config.keep if config is not None else DEFAULT_KEEP
     the_plan = plan(selected, installed, keep=keep)
     venv_exe = venv_python(venv) if venv is not None else Path(facts.executable)
-    if dry_run or the_plan.in_sync:
+    # In sync and there: done. (A lock that selects nothing still gets its venv.)
+    if dry_run or (the_plan.in_sync and exists):
         return InstallOutcome(
             plan=the_plan, python=venv_exe, created_venv=False, dry_run=dry_run, signer=signer
         )

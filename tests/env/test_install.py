@@ -362,3 +362,20 @@ def test_python_for_an_existing_venv_is_named_as_ignored(env: Path, locked: Path
         f"{env} exists: installing for its own interpreter, not --python /usr/bin/python3"
         in result.err
     )
+
+
+def test_a_lock_that_selects_nothing_still_creates_the_venv(tmp_path: Path, cli: Cli) -> None:
+    lock = tmp_path / "pylock.toml"
+    lock.write_text(
+        'lock-version = "1.0"\ncreated-by = "t"\nrequires-python = ">=3.8"\n\n'
+        '[[packages]]\nname = "winonly"\nversion = "1.0"\nmarker = "sys_platform == \'win32\'"\n'
+        f'[[packages.wheels]]\nurl = "http://127.0.0.1:9/winonly-1.0-py3-none-any.whl"\n'
+        f'hashes = {{ sha256 = "{"ab" * 32}" }}\n'
+    )
+    venv = tmp_path / "venv"
+    result = cli("install", "--lock", lock, "--venv", venv)
+    assert result.code == 0, result.err
+    assert (venv / "bin" / "python").exists()
+    assert installed(venv / "bin" / "python") == {}
+    again = cli("install", "--lock", lock, "--venv", venv, "--dry-run")
+    assert again.code == 0
