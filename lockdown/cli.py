@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Sized
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, NoReturn, cast
+from typing import TYPE_CHECKING, NoReturn, Protocol, cast
 
 from lockdown.errors import (
     EXIT_BLOCKED,
@@ -337,23 +337,45 @@ def _install_conda(args: Args, reporter: Reporter) -> int:
         lock=lock,
         status=reporter.status,
     )
-    plan = outcome.plan
     if not args.quiet:
-        for line in plan.lines():
-            print(line)
-        if plan.in_sync:
-            print(f"{args.prefix} is in sync with {lock_path.name} ({len(plan.selected)} packages)")
-        elif args.dry_run:
-            print(
-                f"would add {len(plan.add)}, change {len(plan.change)}, remove "
-                f"{len(plan.remove)} in {args.prefix} (dry run: nothing changed)"
-            )
-        else:
-            print(
-                f"added {len(plan.add)}, changed {len(plan.change)}, removed {len(plan.remove)} "
-                f"in {args.prefix}{' (created)' if outcome.created else ''}"
-            )
-    return EXIT_CHANGED if args.dry_run and not plan.in_sync else EXIT_OK
+        _print_plan(outcome.plan, args.prefix, lock_path, args.dry_run, created=outcome.created)
+    return EXIT_CHANGED if args.dry_run and not outcome.plan.in_sync else EXIT_OK
+
+
+class _Plan(Protocol):
+    """What the venv and the conda install plans both offer for printing."""
+
+    @property
+    def selected(self) -> Sized: ...
+    @property
+    def add(self) -> Sized: ...
+    @property
+    def change(self) -> Sized: ...
+    @property
+    def remove(self) -> Sized: ...
+    @property
+    def in_sync(self) -> bool: ...
+    def lines(self) -> list[str]: ...
+
+
+def _print_plan(
+    plan: _Plan, target: Path, lock_path: Path, dry_run: bool, *, created: bool
+) -> None:
+    """An install's plan, a change a line, then one summary line (venv or conda prefix)."""
+    for line in plan.lines():
+        print(line)
+    if plan.in_sync:
+        print(f"{target} is in sync with {lock_path.name} ({len(plan.selected)} packages)")
+    elif dry_run:
+        print(
+            f"would add {len(plan.add)}, change {len(plan.change)}, remove "
+            f"{len(plan.remove)} in {target} (dry run: nothing changed)"
+        )
+    else:
+        print(
+            f"added {len(plan.add)}, changed {len(plan.change)}, removed {len(plan.remove)} "
+            f"in {target}{' (created)' if created else ''}"
+        )
 
 
 def _cmd_install(args: Args, reporter: Reporter) -> int:
@@ -379,28 +401,14 @@ def _cmd_install(args: Args, reporter: Reporter) -> int:
         notify=reporter.note,
         status=reporter.status,
     )
-    plan = outcome.plan
     if not args.quiet:
         if outcome.signer:
             print(f"verified {lock_path}: signed by {outcome.signer}")
-        for line in plan.lines():
-            print(line)
         target = outcome.python.parent.parent if args.venv else outcome.python
-        if plan.in_sync:
-            print(
-                f"{target} is in sync with {Path(lock_path).name} ({len(plan.selected)} packages)"
-            )
-        elif args.dry_run:
-            print(
-                f"would add {len(plan.add)}, change {len(plan.change)}, remove "
-                f"{len(plan.remove)} in {target} (dry run: nothing changed)"
-            )
-        else:
-            print(
-                f"added {len(plan.add)}, changed {len(plan.change)}, removed {len(plan.remove)} "
-                f"in {target}{' (created)' if outcome.created_venv else ''}"
-            )
-    return EXIT_CHANGED if args.dry_run and not plan.in_sync else EXIT_OK
+        _print_plan(
+            outcome.plan, target, Path(lock_path), args.dry_run, created=outcome.created_venv
+        )
+    return EXIT_CHANGED if args.dry_run and not outcome.plan.in_sync else EXIT_OK
 
 
 def _cmd_guard(args: Args, reporter: Reporter) -> int:

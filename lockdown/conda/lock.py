@@ -17,7 +17,7 @@ import contextlib
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +32,7 @@ from lockdown.conda.lockfile import (
     read_conda_lock,
     render_conda_lock,
 )
-from lockdown.errors import LockFileError, ResolutionError
+from lockdown.errors import ResolutionError
 from lockdown.names import normalize_name
 from lockdown.policy.changes import ArtifactFacts, LockedState
 
@@ -126,6 +126,7 @@ def lock_conda(
     """
     require()
     from lockdown.fsutil import atomic_write, run_lock  # noqa: PLC0415
+    from lockdown.lock.run import cooldown_cutoff, read_previous  # noqa: PLC0415
     from lockdown.policy.approvals import read_approvals  # noqa: PLC0415
     from lockdown.policy.gate import judge  # noqa: PLC0415
     from lockdown.policy.settings import Policy, format_duration  # noqa: PLC0415
@@ -134,10 +135,12 @@ def lock_conda(
     # 1. The inputs, the policy, the previous lock and the approvals.
     inputs, output, sources, config = read_conda_inputs(project_dir.resolve(), environment_file)
     policy = config.policy if config is not None else Policy()
-    previous = _previous(output)
+    previous = read_previous(output, read_conda_lock)
     approvals = read_approvals(config.approvals_path) if config is not None else []
     moving = frozenset(normalize_name(n) for n in upgrade_packages)
-    cutoff = _cutoff(previous, policy.min_release_age, now, moving=upgrade or bool(moving))
+    cutoff = cooldown_cutoff(
+        *_recorded_cutoff(previous), policy.min_release_age, now, moving=upgrade or bool(moving)
+    )
     # 2. One solve per platform, keeping what was locked unless asked to move.
     packages: list[CondaPackage] = []
     for platform in inputs.platforms:
@@ -235,35 +238,16 @@ def lock_conda(
     )
 
 
-def _previous(output: Path) -> CondaLock | None:
-    """The lock being replaced; one that cannot be read stops the run (fail closed)."""
-    if not output.exists():
-        return None
-    try:
-        return read_conda_lock(output)
-    except LockFileError as exc:
-        raise LockFileError(
-            f"the current lock cannot be read, so changes cannot be judged: {exc.message}",
-            hint=f"restore {output.name} from version control, or move it away to lock afresh",
-        ) from None
-
-
-def _cutoff(
-    previous: CondaLock | None, age: timedelta | None, now: datetime, *, moving: bool
-) -> datetime | None:
-    """The previous lock's cutoff when it used the same age and nothing asks to move."""
-    from lockdown.policy.settings import format_duration  # noqa: PLC0415
-
-    if age is None:
-        return None
-    if previous is not None and not moving:
-        recorded = previous.custom.get("cooldown-cutoff")
-        if recorded and previous.custom.get("min-release-age") == format_duration(age):
-            with contextlib.suppress(ValueError):
-                return datetime.strptime(recorded, "%Y-%m-%dT%H:%M:%SZ").replace(
-                    tzinfo=timezone.utc
-                )
-    return (now - age).replace(microsecond=0)
+def _recorded_cutoff(previous: CondaLock | None) -> tuple[datetime | None, object]:
+    """The previous lock's cutoff (custom_metadata, ``%Y-%m-%dT%H:%M:%SZ``) and its age."""
+    if previous is None:
+        return None, None
+    recorded = previous.custom.get("cooldown-cutoff")
+    cutoff = None
+    if recorded:
+        with contextlib.suppress(ValueError):
+            cutoff = datetime.strptime(recorded, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return cutoff, previous.custom.get("min-release-age")
 
 
 def _solve_relaxing(

@@ -3,7 +3,7 @@
 For each platform, the requirements are resolved with lockdown's Python
 resolver (uv) for that platform and for the Python the conda solution
 installs, the way ``lockdown lock`` resolves a Python project
-(:func:`lockdown.lock.run._resolve`):
+(:func:`lockdown.lock.run.resolve_relaxing`):
 
 1. the conda packages' versions are constraints on every attempt, and the
    names conda already provides are dropped from the pip side, so the two
@@ -150,7 +150,7 @@ def lock_pip(
     """
     from packaging.markers import Marker  # noqa: PLC0415
 
-    from lockdown.lock.run import _resolve  # noqa: PLC0415
+    from lockdown.lock.run import resolve_relaxing  # noqa: PLC0415
     from lockdown.progress import Reporter  # noqa: PLC0415
     from lockdown.project import ProjectInputs  # noqa: PLC0415
     from lockdown.resolve import get_resolver  # noqa: PLC0415
@@ -174,7 +174,7 @@ def lock_pip(
         environments=(marker,),
         index_url=index_url,
         extra_index_urls=tuple(extra_index_urls),
-        # The previous pins: relaxed by _resolve when the inputs no longer allow them.
+        # The previous pins: relaxed by resolve_relaxing when the inputs no longer allow them.
         preferences=tuple(
             sorted(
                 f"{normalize_name(p.name)}=={p.version}"
@@ -189,7 +189,7 @@ def lock_pip(
     uv = get_resolver("uv", notify=reporter.note)
     held = HeldToConda(uv, constraints)
     try:
-        resolution = _resolve(held, request, reporter)
+        resolution = resolve_relaxing(held, request, reporter)
     except ResolutionError as exc:
         raise _disagreement(uv, request, exc, held.last_error, platform) from None
     tags = wheel_tags(platform, python)
@@ -238,7 +238,7 @@ def conda_constraints(conda_names: Mapping[str, str]) -> tuple[tuple[str, ...], 
 class HeldToConda:
     """A resolver that adds the conda side's versions to every request it resolves.
 
-    ``lockdown.lock.run._resolve`` relaxes what lockdown asked for (the kept
+    ``lockdown.lock.run.resolve_relaxing`` relaxes what lockdown asked for (the kept
     versions, the cooldown) one step at a time; the conda versions are not
     lockdown's wish but the environment's fact, so they are never relaxed.
     """

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from lockdown.artifacts import ArtifactCache, Expected, ensure_cache_dir, verify_all
 from lockdown.config import Config, load_config
@@ -44,6 +44,8 @@ from lockdown.progress import Reporter
 from lockdown.project import ProjectInputs, input_digest, read_inputs
 from lockdown.resolve import default_index_url, get_resolver
 from lockdown.resolve.interface import Artifact, Resolution, Resolver, ResolveRequest
+
+T = TypeVar("T")
 
 
 def _utc_now() -> datetime:
@@ -108,7 +110,7 @@ def lock_project(
     # 1. Inputs, config, the previous lock and the approvals, validated before resolving.
     config, inputs, name, digest = _prepare(project_dir, resolver)
     policy = config.policy
-    previous = _previous_lock(config.output_path)
+    previous = read_previous(config.output_path, read_lock)
     approvals = read_approvals(config.approvals_path)
     wanted_upgrades = _names(upgrade_packages)
     backend = get_resolver(name, notify=reporter.note)
@@ -120,8 +122,11 @@ def lock_project(
         floor = f">={sys.version_info.major}.{sys.version_info.minor}"
         reporter.note(f"no requires-python declared; locking for Python {floor}")
         resolve_inputs = dataclasses.replace(inputs, requires_python=floor)
-    cutoff = _cooldown_cutoff(
-        previous, policy.min_release_age, now, moving=upgrade or bool(wanted_upgrades)
+    cutoff = cooldown_cutoff(
+        *_recorded_cutoff(previous),
+        policy.min_release_age,
+        now,
+        moving=upgrade or bool(wanted_upgrades),
     )
     request = ResolveRequest(
         inputs=resolve_inputs,
@@ -135,7 +140,7 @@ def lock_project(
     )
     # 2. Resolve: the only step that talks to the network (with step 3's downloads).
     with reporter.status(f"resolving with {name} from {index_url}"):
-        resolution = _resolve(backend, request, reporter)
+        resolution = resolve_relaxing(backend, request, reporter)
     # 3. Check the index's hashes against the files themselves.
     if verify_artifacts:
         resolution = _verify(resolution, cache_dir, reporter)
@@ -187,7 +192,7 @@ def lock_project(
     return LockOutcome(path=path, changed=changed, resolution=resolution, gate=result)
 
 
-def _resolve(backend: Resolver, request: ResolveRequest, reporter: Reporter) -> Resolution:
+def resolve_relaxing(backend: Resolver, request: ResolveRequest, reporter: Reporter) -> Resolution:
     """Resolve, relaxing what lockdown asked for (never what the project asked for).
 
     1. With the previous lock's versions kept and the cooldown's cutoff.
@@ -223,12 +228,16 @@ def _names(names: Sequence[str]) -> frozenset[str]:
     return frozenset(normalize_name(n) for n in names)
 
 
-def _previous_lock(path: Path) -> LockFile | None:
-    """The lock being replaced; one that cannot be read stops the run (fail closed)."""
+def read_previous(path: Path, read: Callable[[Path], T]) -> T | None:
+    """The lock being replaced (``read`` parses it); ``None`` when there is none.
+
+    One that cannot be read stops the run (fail closed): without it, changes
+    cannot be judged. Shared by the Python and the conda lock.
+    """
     if not path.exists():
         return None
     try:
-        return read_lock(path)
+        return read(path)
     except LockFileError as exc:
         raise LockFileError(
             f"the current lock cannot be read, so changes cannot be judged: {exc.message}",
@@ -236,25 +245,35 @@ def _previous_lock(path: Path) -> LockFile | None:
         ) from None
 
 
-def _cooldown_cutoff(
-    previous: LockFile | None, age: timedelta | None, now: datetime, *, moving: bool
+def cooldown_cutoff(
+    recorded: datetime | None,
+    recorded_age: object,
+    age: timedelta | None,
+    now: datetime,
+    *,
+    moving: bool,
 ) -> datetime | None:
-    """The cutoff: the previous lock's when it used the same age and nothing asks to move.
+    """The cutoff: the previous lock's (``recorded``, for ``recorded_age``) when it used
+    the same age and nothing asks to move, else ``now - age``.
 
     Re-locking then sees exactly the files the previous lock saw; ``--upgrade``
-    and ``--upgrade-package`` move the cutoff to ``now - age``.
+    and ``--upgrade-package`` move the cutoff. Shared by the Python and the conda lock.
     """
     if age is None:
         return None
-    if previous is not None and not moving:
-        recorded = previous.tool.get("cooldown-cutoff")
-        if (
-            isinstance(recorded, datetime)
-            and recorded.tzinfo is not None
-            and previous.tool.get("min-release-age") == format_duration(age)
-        ):
-            return recorded.astimezone(timezone.utc)
+    if recorded is not None and not moving and recorded_age == format_duration(age):
+        return recorded.astimezone(timezone.utc)
     return (now - age).replace(microsecond=0)
+
+
+def _recorded_cutoff(previous: LockFile | None) -> tuple[datetime | None, object]:
+    """The previous lock's ``[tool.lockdown]`` cutoff (an aware datetime) and its age."""
+    if previous is None:
+        return None, None
+    recorded = previous.tool.get("cooldown-cutoff")
+    if not isinstance(recorded, datetime) or recorded.tzinfo is None:
+        recorded = None
+    return recorded, previous.tool.get("min-release-age")
 
 
 def _preferences(previous: LockFile | None, upgrading: frozenset[str]) -> tuple[str, ...]:

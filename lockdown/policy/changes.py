@@ -198,8 +198,9 @@ def _index_move(old: LockedState | None, new: LockedState, known: set[str | None
 
 
 def _source_change(old: LockedState, new: LockedState) -> list[Change]:
-    if index_key(old.index) != index_key(new.index):
-        detail = f"index changed from {old.index or 'none'} to {new.index or 'none'}"
+    moved = _index_move(old, new, {index_key(old.index)})
+    if moved is not None:
+        detail = moved
         index_changed = True
     elif old.hashes != new.hashes:
         detail = "same version, different artifacts (hashes changed)"

@@ -178,35 +178,25 @@ def _judge_change(
             admitted=True,
             reason="removed",
         )
-    fix = f'lockdown approve {change.name}=={version} --reason "\u2026"'
+    # 7. an index change (dependency confusion) admits nothing but an approval;
+    # 8. otherwise "allow" covers moves of a locked package (not new packages or new
+    # artifacts for a version), then auto-approve, then an approval.
+    if not change.index_changed:
+        if policy.upgrades == "allow" and change.kind in ("upgraded", "downgraded"):
+            return _admitted(change, version, f"{change.detail}; upgrades = 'allow'")
+        if change.classification in policy.auto_approve:
+            return _admitted(change, version, f"{change.detail}; auto-approved")
     approval = find_approval(approvals, change.name, version, now)
-    # 7. an index change admits nothing but an approval
-    if change.index_changed:
-        if approval is not None:
-            return _admitted(change, version, f"{change.detail}; {approval.describe()}", approval)
-        return Verdict(
-            name=change.name,
-            version=version,
-            change=change,
-            admitted=False,
-            reason=f"{change.detail}; needs approval (a package keeps its first index)",
-            fix=fix,
-        )
-    # 8. policy, then approvals; "allow" covers moves of a locked package, not new
-    # packages or new artifacts for a version (those only by auto-approve or approval)
-    if policy.upgrades == "allow" and change.kind in ("upgraded", "downgraded"):
-        return _admitted(change, version, f"{change.detail}; upgrades = 'allow'")
-    if change.classification in policy.auto_approve:
-        return _admitted(change, version, f"{change.detail}; auto-approved")
     if approval is not None:
         return _admitted(change, version, f"{change.detail}; {approval.describe()}", approval)
+    why = " (a package keeps its first index)" if change.index_changed else ""
     return Verdict(
         name=change.name,
         version=version,
         change=change,
         admitted=False,
-        reason=f"{change.detail}; needs approval",
-        fix=fix,
+        reason=f"{change.detail}; needs approval{why}",
+        fix=f'lockdown approve {change.name}=={version} --reason "\u2026"',
     )
 
 
