@@ -343,20 +343,17 @@ def _wheel_requirements(wheel: Path) -> list[str] | None:
     """``Requires-Dist`` of a verified wheel in the cache; ``None`` when it cannot be read."""
     import zipfile  # noqa: PLC0415
 
+    from packaging.metadata import parse_email  # noqa: PLC0415
+
     try:
         with zipfile.ZipFile(wheel) as archive:
             names = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
             if len(names) != 1:
                 return None
-            text = archive.read(names[0]).decode("utf-8")
-    except (OSError, zipfile.BadZipFile, UnicodeDecodeError, KeyError):
+            raw, _unparsed = parse_email(archive.read(names[0]))
+    except (OSError, zipfile.BadZipFile, KeyError):
         return None
-    head = text.split("\n\n", 1)[0]
-    return [
-        line.split(":", 1)[1].strip()
-        for line in head.splitlines()
-        if line.lower().startswith("requires-dist:")
-    ]
+    return list(raw.get("requires_dist", []))
 
 
 def _yanked(states: Sequence[LockedState]) -> dict[tuple[str, str], str]:
