@@ -24,7 +24,7 @@ from email.message import Message
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Final
-from urllib.parse import SplitResult, unquote, urldefrag, urljoin, urlsplit
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 from packaging.utils import canonicalize_name
 
@@ -153,99 +153,6 @@ class IndexFile:
     requires_python: str | None
 
 
-def _needs_opener(url: SplitResult) -> bool:
-    """Whether reaching ``url`` takes urllib's handlers: a proxy, or credentials in it."""
-    if url.username is not None:
-        return True
-    proxies = urllib.request.getproxies()
-    if url.scheme.lower() not in proxies:
-        return False
-    return not urllib.request.proxy_bypass(url.hostname or "")
-
-
-class _KeptAlive:
-    """One HTTP(S) connection to an index, reused for page after page."""
-
-    def __init__(self, scheme: str, netloc: str, timeout: float) -> None:
-        self._scheme, self._netloc, self._timeout = scheme.lower(), netloc, timeout
-        self._connection: http.client.HTTPConnection | None = None
-
-    def __enter__(self) -> _KeptAlive:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._connection is not None:
-            self._connection.close()
-
-    def _connect(self) -> http.client.HTTPConnection:
-        if self._connection is None:
-            if self._scheme == "https":
-                import ssl  # noqa: PLC0415
-
-                self._connection = http.client.HTTPSConnection(
-                    self._netloc, timeout=self._timeout, context=ssl.create_default_context()
-                )
-            else:
-                self._connection = http.client.HTTPConnection(self._netloc, timeout=self._timeout)
-        return self._connection
-
-    def get(
-        self, url: str, client: IndexClient, project: str, *, hops: int = 5
-    ) -> tuple[bytes, str, str, str]:
-        """(body, final URL, content type, charset) of a project page; same-origin redirects."""
-        parts = urlsplit(url)
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
-        headers = {"Accept": ACCEPT, "User-Agent": _USER_AGENT}
-        for attempt in (1, 2):  # a kept-alive connection the server closed: reconnect once
-            try:
-                connection = self._connect()
-                connection.request("GET", target, headers=headers)
-                response = connection.getresponse()
-                break
-            except (OSError, http.client.HTTPException) as error:
-                if self._connection is not None:
-                    self._connection.close()
-                self._connection = None
-                if attempt == 2:
-                    raise client._unreachable(error) from None
-        with response:
-            status = response.status
-            if status in (301, 302, 303, 307, 308):
-                response.read()
-                location = urljoin(url, response.headers.get("Location", ""))
-                new = urlsplit(location)
-                if (new.scheme.lower(), new.netloc.lower()) != (self._scheme, self._netloc.lower()):
-                    raise PackageIndexError(
-                        f"{url} redirects to another origin ({new.scheme}://{new.netloc}); refused",
-                        hint="use the final URL of the index or mirror directly",
-                    )
-                if hops == 0:
-                    raise PackageIndexError(f"{url}: too many redirects")
-                return self.get(location, client, project, hops=hops - 1)
-            if status == 404:
-                response.read()
-                raise client._not_found(project)
-            if status != 200:
-                response.read()
-                raise PackageIndexError(
-                    f"package index {client.index_url} answered HTTP {status} {response.reason} "
-                    f"for project {project}",
-                    hint="check the index URL or try again later",
-                )
-            try:
-                body = _read_all(
-                    response,
-                    timeout=self._timeout,
-                    limit=MAX_PAGE_BYTES,
-                    what=f"the page of {project} on {client.index_url}",
-                )
-            except (OSError, http.client.HTTPException) as error:
-                raise client._unreachable(error) from None
-            content_type = (response.headers.get("Content-Type") or "").split(";")[0]
-            charset = response.headers.get_content_charset() or "utf-8"
-            return body, url, content_type.strip().lower(), charset
-
-
 class IndexClient:
     """Reads project pages from one simple-API index: ``http(s)://`` or a ``file://`` directory."""
 
@@ -284,47 +191,23 @@ class IndexClient:
         workers: int = 6,
         filenames: Collection[str] | None = None,
     ) -> dict[str, list[IndexFile]]:
-        """:meth:`project_files` for many projects, over a few kept-alive connections.
+        """:meth:`project_files` for many projects, a few at a time: name → files.
 
-        Opening a TLS connection per page costs more than the page; a handful of
-        workers, each reusing one connection, read many pages in the time a few
-        fresh connections take (and many simultaneous connections can be throttled).
         With ``filenames``, only those files are returned: a big project's page
         lists tens of thousands, and parsing every entry costs more than reading it.
         """
-        wanted = None if filenames is None else frozenset(filenames)
         from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
 
+        wanted = None if filenames is None else frozenset(filenames)
         projects = sorted({canonicalize_name(n) for n in names})
         if not projects:
             return {}
-        base = urlsplit(self._index_url)
-        if base.scheme == "file" or _needs_opener(base):
-            # file://, or a proxy or credentials in the URL (urllib's handlers know
-            # them): one page at a time each.
-            def one(project: str) -> list[IndexFile]:
-                return self.project_files(project, wanted=wanted)
 
-            with ThreadPoolExecutor(max_workers=max(1, min(workers, len(projects)))) as pool:
-                return dict(zip(projects, pool.map(one, projects), strict=True))
-        pending = iter(projects)  # shared: each next() hands one project to one worker
+        def one(project: str) -> list[IndexFile]:
+            return self.project_files(project, wanted=wanted)
 
-        def work() -> dict[str, list[IndexFile]]:
-            found: dict[str, list[IndexFile]] = {}
-            with _KeptAlive(base.scheme, base.netloc, self._timeout) as connection:
-                for project in pending:
-                    page_url = urljoin(self._index_url, f"{project}/")
-                    fetched = connection.get(page_url, self, project)
-                    found[project] = self._parse(project, *fetched, wanted=wanted)
-            return found
-
-        count = max(1, min(workers, len(projects)))
-        with ThreadPoolExecutor(max_workers=count) as pool:
-            futures = [pool.submit(work) for _ in range(count)]
-            merged: dict[str, list[IndexFile]] = {}
-            for future in futures:
-                merged.update(future.result())
-        return merged
+        with ThreadPoolExecutor(max_workers=min(workers, len(projects))) as pool:
+            return dict(zip(projects, pool.map(one, projects), strict=True))
 
     def _parse(
         self,

@@ -487,11 +487,9 @@ def test_many_pages_can_return_only_the_files_asked_about(
     ]
 
 
-def test_many_pages_follow_same_origin_redirects_and_reconnect_after_close(
+def test_many_pages_follow_same_origin_redirects(
     canned: tuple[str, dict[str, Canned]],
 ) -> None:
-    # This server speaks HTTP/1.0 and closes every connection: each page after
-    # the first on a connection takes the reconnect path.
     base, routes = canned
     routes["/mirror/simple/lib/"] = Canned(status=302, location=base + "/real/simple/lib/")
     routes["/real/simple/lib/"] = _json_page(_GOOD_FILE)
