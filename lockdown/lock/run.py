@@ -359,8 +359,8 @@ def _wheel_requirements(wheel: Path) -> list[str] | None:
 def _yanked(states: Sequence[LockedState]) -> dict[tuple[str, str], str]:
     """(name, version) → yank reason, for those of ``states`` whose locked files are yanked.
 
-    Asks each package's own index for its listing, a few kept-alive
-    connections per index; a package not from an index has nothing to yank.
+    Asks each package's own index for its listing (a few pages at a time, only
+    the locked files parsed); a package not from an index has nothing to yank.
     """
     from lockdown.resolve.index import IndexClient  # noqa: PLC0415
 
