@@ -39,6 +39,15 @@ def edit(project: Path, old: str, new: str) -> None:
     path.write_text(path.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
 
 
+def add_extra_index(project: Path, catalog: PackageIndex, url: str) -> None:
+    """Make ``url`` the project's extra index, after the catalog."""
+    edit(
+        project,
+        f'index-url = "{catalog.url}"',
+        f'index-url = "{catalog.url}"\nextra-index-urls = ["{url}"]',
+    )
+
+
 def versions(project: Path) -> dict[str, str]:
     data = tomllib.loads((project / "pylock.toml").read_text(encoding="utf-8"))
     return {p["name"]: p["version"] for p in data["packages"]}
@@ -258,11 +267,7 @@ def test_a_package_appearing_on_another_index_is_blocked(
         # The same name on an extra index (which uv prefers): dependency confusion.
         second.add("alpha", "1.1", dependencies=["beta>=1.0"])
         other = second.url
-        edit(
-            project,
-            f'index-url = "{catalog.url}"',
-            f'index-url = "{catalog.url}"\nextra-index-urls = ["{other}"]',
-        )
+        add_extra_index(project, catalog, other)
         with_policy(project, 'upgrades = "allow"\nauto-approve = ["source"]\n')
         outcome = lock(project)
     assert blocked(outcome) == [
@@ -286,11 +291,7 @@ def test_an_upgrade_from_another_index_is_blocked_whatever_the_policy_admits(
         # switch of index at once.
         second.add("alpha", "1.2", dependencies=["beta>=1.0"])
         other = second.url
-        edit(
-            project,
-            f'index-url = "{catalog.url}"',
-            f'index-url = "{catalog.url}"\nextra-index-urls = ["{other}"]',
-        )
+        add_extra_index(project, catalog, other)
         with_policy(project, 'upgrades = "allow"\nauto-approve = ["patch", "minor", "major"]\n')
         outcome = lock(project, upgrade=True)
     assert blocked(outcome) == [
@@ -310,11 +311,7 @@ def test_allowed_indexes_refuse_any_other(
     with PackageIndex(tmp_path / "second") as second:
         second.add("devtool", "0.5")
         other = second.url
-        edit(
-            project,
-            f'index-url = "{catalog.url}"',
-            f'index-url = "{catalog.url}"\nextra-index-urls = ["{other}"]',
-        )
+        add_extra_index(project, catalog, other)
         with_policy(project, f'allowed-indexes = ["{catalog.url}"]\n')
         outcome = lock(project)
     assert blocked(outcome) == [
