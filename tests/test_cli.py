@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import shlex
 import subprocess
 import sys
 from collections.abc import Callable
@@ -10,18 +12,37 @@ from pathlib import Path
 import pytest
 
 from lockdown import __version__
+from lockdown.cli import HANDLERS, build_parser
 from tests.conftest import CliResult
 from tests.support.isolation import isolated_env
 
 Cli = Callable[..., CliResult]
 
 
-@pytest.mark.parametrize("command", ["lock", "export"])
+@pytest.mark.parametrize("command", sorted(HANDLERS))
 def test_every_command_has_help_with_an_example(cli: Cli, command: str) -> None:
     result = cli(command, "--help")
     assert result.code == 0
     assert "examples:" in result.out
-    assert f"lockdown {command}" in result.out
+    shown = result.out.split("examples:", 1)[1].replace("\\\n", " ")
+    examples = [line for line in shown.splitlines() if line.strip().startswith("lockdown ")]
+    assert examples, f"{command} --help shows no example command"
+    parser = build_parser()
+    for example in examples:
+        words = shlex.split(example, comments=True)
+        # A shell pipe or redirect ends the lockdown command line.
+        cut = next((i for i, w in enumerate(words) if w in {"|", ">", ">>"}), len(words))
+        argv = words[1:cut]
+        assert argv[0] == command, example
+        parser.parse_args(argv)  # every example is a command line the CLI accepts
+
+
+def test_the_help_test_covers_every_subcommand_of_the_grammar() -> None:
+    parser = build_parser()
+    [subparsers] = [
+        action for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+    ]
+    assert set(subparsers.choices) == set(HANDLERS)
 
 
 def test_version(cli: Cli) -> None:

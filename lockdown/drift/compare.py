@@ -200,13 +200,16 @@ def _normalize_url(url: str) -> str:
 
 
 def canonicalize_version(version: str) -> str:
-    """Versions compared as PEP 440 says (``1.0`` == ``1.0.0``); raw text if unparseable."""
-    from packaging.version import InvalidVersion, Version  # noqa: PLC0415
+    """Versions compared as PEP 440 says (``1.0`` == ``1.0.0``); raw text if unparseable.
 
-    try:
-        return str(Version(version))
-    except InvalidVersion:
-        return version
+    Only called when the two strings differ, so the import stays off the cron
+    path of an environment in sync.
+    """
+    from packaging.utils import canonicalize_version as canonical  # noqa: PLC0415
+
+    # packaging's form drops trailing ``.0`` release segments, as PEP 440 equality does;
+    # it returns an unparseable version unchanged.
+    return canonical(version)
 
 
 def describe_direct_url(direct_url: Mapping[str, object]) -> str:

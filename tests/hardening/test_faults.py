@@ -32,8 +32,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from lockdown.fsutil import atomic_write
 target, size = Path(sys.argv[1]), int(sys.argv[2])
-print("ready", flush=True)
-for round in range(10_000):
+atomic_write(target, b"0" * size)
+print("ready", flush=True)  # the target exists: every kill below lands on a rewrite
+for round in range(1, 10_000):
     atomic_write(target, (str(round % 10) * size).encode())
 """
 
@@ -53,10 +54,11 @@ def test_a_writer_killed_at_random_points_leaves_old_or_new_never_a_mix(tmp_path
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         proc.stdout.close()
-        if target.exists():
-            data = target.read_bytes()
-            assert len(data) == 256 << 10, trial
-            assert len(set(data)) == 1, trial  # one complete version, never two halves
+        # The writer wrote the target once before "ready", so a kill always lands while
+        # it rewrites a file that exists: the target must be one whole version.
+        data = target.read_bytes()
+        assert len(data) == 256 << 10, trial
+        assert len(set(data)) == 1, trial  # one complete version, never two halves
     # Temp files of killed writers may remain (they are never the target); none is the target.
     assert all(p.name.startswith(".report.prom.") for p in tmp_path.iterdir() if p != target)
 

@@ -539,7 +539,13 @@ def test_message_starts_with_where(key_pair: KeyPair, tmp_path: Path) -> None:
 def test_alternate_media_type_spelling_is_accepted(key_pair: KeyPair) -> None:
     parsed = bundle_dict(sign_with_key(LOCK, key_pair.private_key))
     parsed["mediaType"] = "application/vnd.dev.sigstore.bundle+json;version=0.3"
-    verify(LOCK, to_bundle(parsed), key_pair)
+    alternate = to_bundle(parsed)
+    signer = f"key {key_pair.public_path.name} (SHA256:{key_hint(key_pair.public_key)})"
+    assert verify(LOCK, alternate, key_pair) == signer
+    # The other spelling is read as the same bundle, not waved through: a changed file fails.
+    assert verify_error(LOCK.replace(b"alpha", b"alphb"), alternate, key_pair) == (
+        "digest does not match the file: the file changed after signing"
+    )
 
 
 def edit(parsed: dict[str, Any], path: str, value: object) -> None:
