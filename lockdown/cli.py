@@ -319,10 +319,17 @@ def _conda_lock_path(args: Args, config: Config | None) -> Path:
 def _install_conda(args: Args, reporter: Reporter) -> int:
     from lockdown.conda.install import install_conda  # noqa: PLC0415
 
-    if args.venv or args.python or args.extra or args.group or args.installer:
+    if (
+        args.venv
+        or args.python
+        or args.extra
+        or args.group
+        or args.installer
+        or args.level != "versions"
+    ):
         raise UsageError(
             "--prefix installs a conda environment; it takes none of "
-            "--venv, --python, --extra, --group, --installer"
+            "--venv, --python, --extra, --group, --installer, --level"
         )
     config = _optional_config(args.project)
     lock_path = _conda_lock_path(args, config)
@@ -398,6 +405,7 @@ def _cmd_install(args: Args, reporter: Reporter) -> int:
         dry_run=args.dry_run,
         installer=args.installer,
         cache_dir=args.cache_dir,
+        level=args.level,
         notify=reporter.note,
         status=reporter.status,
     )

@@ -255,7 +255,8 @@ def _add_install(sub: Any, common: argparse.ArgumentParser) -> None:
         "lock does not list.",
         epilog="examples:\n  lockdown install --venv /srv/app/.venv\n"
         "  lockdown install --python /usr/bin/python3.11 --venv .venv --dry-run\n"
-        "  lockdown install --venv .venv --extra postgres --require-signature",
+        "  lockdown install --venv .venv --extra postgres --require-signature\n"
+        "  lockdown install --venv .venv --level artifacts   # also repair edited files",
     )
     install.add_argument("--venv", type=Path, metavar="DIR", help="the venv (created if missing)")
     install.add_argument("--python", metavar="EXE", help="the interpreter (for a new venv)")
@@ -274,6 +275,12 @@ def _add_install(sub: Any, common: argparse.ArgumentParser) -> None:
         "--allow-build", action="store_true", help="build sdists when there is no wheel"
     )
     install.add_argument("--installer", choices=("uv", "pip"), help="what applies the files")
+    install.add_argument(
+        "--level",
+        choices=("versions", "files", "artifacts"),
+        default="versions",
+        help="also reinstall packages whose files `check --level` finds drifted",
+    )
     install.add_argument("--cache-dir", type=Path, metavar="DIR", help="the artifact cache")
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     from lockdown.config import Config
     from lockdown.drift.fastpath import CachedTarget, SelectedRow
+    from lockdown.drift.model import Level
     from lockdown.lock.pylock import LockFile
 
 Installer = Literal["uv", "pip"]
@@ -67,6 +68,9 @@ class Plan:
     change: tuple[tuple[InstalledDist, Selected], ...] = ()
     remove: tuple[InstalledDist, ...] = ()
     keep: tuple[InstalledDist, ...] = field(default=())
+    #: name → why it is reinstalled at the same version: its files differ from
+    #: its RECORD or the locked wheel (``install --level files|artifacts``).
+    damaged: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def in_sync(self) -> bool:
@@ -77,7 +81,9 @@ class Plan:
         """The plan, one change a line (``+`` add, ``~`` change, ``-`` remove)."""
         out = [f"+ {s.name}=={s.version}" for s in self.add]
         for old, new in self.change:
-            why = "" if old.version != new.version else " (reinstall from the locked artifact)"
+            why = ""
+            if old.version == new.version:
+                why = f" (reinstall: {self.damaged.get(new.name, 'from the locked artifact')})"
             out.append(f"~ {new.name} {old.version} -> {new.version}{why}")
         out += [f"- {d.name}=={d.version}" for d in self.remove]
         return out
@@ -171,8 +177,14 @@ def plan(
     installed: Sequence[InstalledDist],
     *,
     keep: Collection[str] = DEFAULT_KEEP,
+    damaged: Mapping[str, str] | None = None,
 ) -> Plan:
-    """Compare what the lock wants with what is installed (pure)."""
+    """Compare what the lock wants with what is installed (pure).
+
+    ``damaged`` names installed packages whose files drifted (and why); those
+    at the locked version are reinstalled from the locked artifact.
+    """
+    damaged = damaged or {}
     wanted = {s.name: s for s in selected}
     have = {d.name: d for d in installed}
     keep_names = {normalize_name(k) for k in keep}
@@ -180,11 +192,19 @@ def plan(
     change = tuple(
         (have[n], s)
         for n, s in wanted.items()
-        if n in have and (have[n].version != s.version or have[n].direct_url is not None)
+        if n in have
+        and (have[n].version != s.version or have[n].direct_url is not None or n in damaged)
     )
     remove = tuple(d for n, d in have.items() if n not in wanted and n not in keep_names)
     kept = tuple(d for n, d in have.items() if n not in wanted and n in keep_names)
-    return Plan(selected=tuple(selected), add=add, change=change, remove=remove, keep=kept)
+    return Plan(
+        selected=tuple(selected),
+        add=add,
+        change=change,
+        remove=remove,
+        keep=kept,
+        damaged={n: why for n, why in damaged.items() if n in wanted},
+    )
 
 
 def fetch(
@@ -383,6 +403,41 @@ def _from_row(row: SelectedRow, lock_path: Path) -> Selected:
     )
 
 
+def _damaged(
+    lock_path: Path,
+    *,
+    venv: Path | None,
+    python: str | None,
+    config: Config | None,
+    level: Level,
+    extras: Collection[str],
+    groups: Collection[str] | None,
+    cache_dir: Path | None,
+) -> dict[str, str]:
+    """Installed packages whose files ``check`` at ``level`` reports, and why (for the plan)."""
+    from lockdown.drift.check import run_check  # noqa: PLC0415
+
+    report = run_check(
+        lock_path,
+        venv=venv,
+        python=python,
+        config=config,
+        level=level,
+        extras=extras,
+        groups=groups,
+        cache_dir=cache_dir,
+    )
+    counts: dict[str, int] = {}
+    for drift in report.files:
+        if drift.package is not None:
+            counts[drift.package] = counts.get(drift.package, 0) + 1
+    against = "its RECORD" if level == "files" else "the locked wheel"
+    return {
+        name: f"{n} file{'s differ' if n > 1 else ' differs'} from {against}"
+        for name, n in sorted(counts.items())
+    }
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class InstallOutcome:
     """What ``install`` did (or, with ``dry_run``, would do)."""
@@ -408,10 +463,16 @@ def install(
     dry_run: bool = False,
     installer: Installer | None = None,
     cache_dir: Path | None = None,
+    level: Level = "versions",
     notify: Notify | None = None,
     status: Callable[[str], Status] | None = None,
 ) -> InstallOutcome:
-    """Make the environment match ``lock_path``: plan, fetch and verify all, then apply."""
+    """Make the environment match ``lock_path``: plan, fetch and verify all, then apply.
+
+    At ``level`` ``files`` or ``artifacts``, installed packages are also checked
+    as ``lockdown check`` checks them at that level, and those whose files
+    drifted are reinstalled from their locked artifacts.
+    """
     from lockdown.artifacts import ensure_cache_dir  # noqa: PLC0415
     from lockdown.env.python_env import (  # noqa: PLC0415
         inspect_interpreter,
@@ -461,7 +522,19 @@ def install(
     installed = installed_distributions(site_packages) if exists else []
     selected = tuple(_from_row(row, lock_path) for row in facts.selected)
     keep = config.keep if config is not None else DEFAULT_KEEP
-    the_plan = plan(selected, installed, keep=keep)
+    damaged: dict[str, str] = {}
+    if level != "versions" and installed:
+        damaged = _damaged(
+            lock_path,
+            venv=venv,
+            python=None if venv is not None else str(target_python),
+            config=config,
+            level=level,
+            extras=extras,
+            groups=groups,
+            cache_dir=cache_dir,
+        )
+    the_plan = plan(selected, installed, keep=keep, damaged=damaged)
     venv_exe = venv_python(venv) if venv is not None else Path(facts.executable)
     # In sync and there: done. (A lock that selects nothing still gets its venv.)
     if dry_run or (the_plan.in_sync and exists):

@@ -5,6 +5,7 @@ Every failure path asserts that the environment is byte-for-byte what it was.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import subprocess
@@ -379,3 +380,77 @@ def test_a_lock_that_selects_nothing_still_creates_the_venv(tmp_path: Path, cli:
     assert installed(venv / "bin" / "python") == {}
     again = cli("install", "--lock", lock, "--venv", venv, "--dry-run")
     assert again.code == 0
+
+
+def _edit_alpha(venv: Path, *, forge_record: bool) -> Path:
+    """Append a line to alpha's module; with ``forge_record``, make RECORD agree with it."""
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    module = site / "alpha" / "__init__.py"
+    module.write_bytes(module.read_bytes() + b"import os  # not from the wheel\n")
+    if forge_record:
+        record = next(site.glob("alpha-*.dist-info")) / "RECORD"
+        data = module.read_bytes()
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        rows = [
+            f"alpha/__init__.py,sha256={digest},{len(data)}"
+            if line.startswith("alpha/__init__.py,")
+            else line
+            for line in record.read_text(encoding="utf-8").splitlines()
+        ]
+        record.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return module
+
+
+def test_install_at_the_versions_level_leaves_an_edited_file_alone(
+    env: Path, locked: Path, cli: Cli
+) -> None:
+    module = _edit_alpha(env, forge_record=False)
+    before = snapshot(env)
+    result = cli("install", "--project", locked, "--venv", env)
+    assert result.code == 0, result.err
+    assert f"{env} is in sync with pylock.toml (3 packages)" in result.out
+    assert snapshot(env) == before
+    assert module.read_bytes().endswith(b"# not from the wheel\n")
+
+
+def test_install_level_files_reinstalls_a_package_whose_file_was_edited(
+    env: Path, locked: Path, cli: Cli
+) -> None:
+    module = _edit_alpha(env, forge_record=False)
+    before = snapshot(env)
+    dry = cli("install", "--project", locked, "--venv", env, "--level", "files", "--dry-run")
+    assert dry.code == 1
+    assert dry.out.splitlines() == [
+        "~ alpha 1.1 -> 1.1 (reinstall: 1 file differs from its RECORD)",
+        f"would add 0, change 1, remove 0 in {env} (dry run: nothing changed)",
+    ]
+    assert snapshot(env) == before
+    result = cli("install", "--project", locked, "--venv", env, "--level", "files")
+    assert result.code == 0, result.err
+    assert "~ alpha 1.1 -> 1.1 (reinstall: 1 file differs from its RECORD)" in result.out
+    assert not module.read_bytes().endswith(b"# not from the wheel\n")
+    assert cli("check", "--project", locked, "--venv", env, "--level", "files").code == 0
+    assert installed(env / "bin" / "python") == BASE
+
+
+def test_install_level_artifacts_repairs_what_a_forged_record_hides(
+    env: Path, locked: Path, cli: Cli
+) -> None:
+    module = _edit_alpha(env, forge_record=True)
+    # The files level is fooled by the forged RECORD, so it repairs nothing.
+    files = cli("install", "--project", locked, "--venv", env, "--level", "files", "--dry-run")
+    assert files.code == 0
+    result = cli("install", "--project", locked, "--venv", env, "--level", "artifacts")
+    assert result.code == 0, result.err
+    assert "~ alpha 1.1 -> 1.1 (reinstall: 2 files differ from the locked wheel)" in result.out
+    assert not module.read_bytes().endswith(b"# not from the wheel\n")
+    assert cli("check", "--project", locked, "--venv", env, "--level", "artifacts").code == 0
+
+
+def test_install_level_with_prefix_is_a_usage_error(locked: Path, cli: Cli, tmp_path: Path) -> None:
+    prefix = tmp_path / "conda-env"
+    result = cli("install", "--project", locked, "--prefix", prefix, "--level", "files")
+    assert result.code == 64
+    assert "--prefix installs a conda environment; it takes none of" in result.err
+    assert "--level" in result.err
+    assert not prefix.exists()
