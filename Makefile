@@ -1,5 +1,5 @@
 # Two commands on a fresh clone: `make demo` and `make test`. Each creates .venv
-# (with nothing but Python 3.10+ installed), installs what it needs, and runs.
+# (with nothing but Python 3.11 installed), installs what it needs, and runs.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -16,19 +16,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The life of a production lock, for real, in a scratch copy of examples/webapp:
+# lock, sign, install, a caught tamper, a blocked upgrade, an approval, a cron check.
 demo: $(STAMP)
-	@echo "== lockdown lock: examples/webapp -> pylock.toml (6 platforms, every artifact hashed)"
-	$(BIN)/lockdown lock --project examples/webapp
-	@echo "== lockdown lock --check: is the lock current with pyproject.toml? (no network)"
-	$(BIN)/lockdown lock --check --project examples/webapp
-	@echo "== lockdown export: requirements.txt for this machine, for pip --require-hashes"
-	$(BIN)/lockdown export --project examples/webapp --extra postgres --format requirements | head -n 12
-	@echo "== the lock itself (first lines):"
-	@head -n 24 examples/webapp/pylock.toml
-	@echo "== lockdown install: a venv exactly as locked (every artifact verified first)"
-	$(BIN)/lockdown install --project examples/webapp --venv examples/webapp/.venv-demo --extra postgres
-	@echo "== lockdown check: the venv against its lock, file by file"
-	$(BIN)/lockdown check --project examples/webapp --venv examples/webapp/.venv-demo --extra postgres --level files
+	$(BIN)/python examples/demo.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider --cov=lockdown --cov-branch --cov-report=term:skip-covered
@@ -41,8 +32,8 @@ fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -n 2 -p no:cacheprovider tests/hardening
 
 lint: $(STAMP)
-	$(BIN)/ruff check lockdown tests benchmarks
-	$(BIN)/ruff format --check lockdown tests benchmarks
+	$(BIN)/ruff check lockdown tests benchmarks examples/demo.py
+	$(BIN)/ruff format --check lockdown tests benchmarks examples/demo.py
 	$(BIN)/mypy
 
 bench: $(STAMP)
