@@ -99,6 +99,10 @@ def _package_table(package: LockedPackage, tool: Mapping[str, Any] | None = None
         table["wheels"] = [
             _artifact_table(w) for w in sorted(package.wheels, key=lambda w: w.filename)
         ]
+    if package.attestation_identities:
+        table["attestation-identities"] = [
+            p.table() for p in sorted(package.attestation_identities)
+        ]
     if tool:
         table["tool"] = {"lockdown": dict(tool)}
     return table

@@ -8,7 +8,9 @@ The steps, in order:
    previous lock's versions unless ``--upgrade`` / ``--upgrade-package`` says
    otherwise, and under the cooldown's cutoff when one is configured;
 3. download every artifact not yet in the content-addressed cache and check
-   that its bytes have the sha256 and size the index declared;
+   that its bytes have the sha256 and size the index declared; then verify the
+   PEP 740 provenance each index offers for the new and changed files
+   (:mod:`lockdown.lock.attest`; invalid provenance is exit 16);
 4. the gate: the change set against the previous lock, every change and every
    package judged by policy (:mod:`lockdown.policy.gate`); anything blocked
    ends the run here, with the verdicts, and nothing written;
@@ -34,6 +36,7 @@ from lockdown.artifacts import ArtifactCache, Expected, ensure_cache_dir, verify
 from lockdown.config import Config, load_config
 from lockdown.errors import IntegrityError, LockFileError, PackageIndexError, ResolutionError
 from lockdown.fsutil import atomic_write, default_cache_dir, run_lock
+from lockdown.lock.attest import AttestationSummary, attest_resolution
 from lockdown.lock.pylock import LockFile, LockMetadata, read_lock, render_lock
 from lockdown.names import normalize_name
 from lockdown.policy.approvals import read_approvals
@@ -62,6 +65,8 @@ class LockOutcome:
     resolution: Resolution
     #: The gate's verdicts; when any blocks, nothing was written.
     gate: GateResult
+    #: What the provenance step found; ``None`` with ``provenance = "off"``.
+    attestations: AttestationSummary | None = None
 
     @property
     def blocked(self) -> bool:
@@ -96,6 +101,7 @@ def lock_project(
     upgrade: bool = False,
     upgrade_packages: Sequence[str] = (),
     clock: Callable[[], datetime] = _utc_now,
+    backend: Resolver | None = None,
 ) -> LockOutcome:
     """Resolve the project in ``project_dir``, judge the result, and write its lock file.
 
@@ -103,7 +109,8 @@ def lock_project(
     is downloaded once into the content-addressed cache and its sha256 and
     size checked against what the index declared, so a lock never records a
     hash its file does not have. ``clock`` is the gate's "now" (approvals'
-    validity, the cooldown's cutoff).
+    validity, the cooldown's cutoff). ``backend`` replaces the configured
+    resolver (the provenance tests pin files whose bytes they do not have).
     """
     reporter = reporter or Reporter(quiet=True)
     now = clock()
@@ -113,7 +120,7 @@ def lock_project(
     previous = read_previous(config.output_path, read_lock)
     approvals = read_approvals(config.approvals_path)
     wanted_upgrades = _names(upgrade_packages)
-    backend = get_resolver(name, notify=reporter.note)
+    backend = backend or get_resolver(name, notify=reporter.note)
     index_url = config.index_url or default_index_url()
     resolve_inputs = inputs
     if inputs.requires_python is None:
@@ -144,8 +151,14 @@ def lock_project(
     # 3. Check the index's hashes against the files themselves.
     if verify_artifacts:
         resolution = _verify(resolution, cache_dir, reporter)
-    # 4. The gate.
     old_states = states_from_lock(previous) if previous is not None else None
+    attestations = None
+    if policy.provenance != "off":
+        with reporter.status("verifying PEP 740 provenance"):
+            resolution, attestations = attest_resolution(
+                resolution, old_states, cache_dir=cache_dir
+            )
+    # 4. The gate.
     new_states = states_from_resolution(resolution.packages)
     yanked: dict[tuple[str, str], str] = {}
     if policy.yanked == "deny":
@@ -164,7 +177,9 @@ def lock_project(
     )
     path = config.output_path
     if result.blocked:
-        return LockOutcome(path=path, changed=False, resolution=resolution, gate=result)
+        return LockOutcome(
+            path=path, changed=False, resolution=resolution, gate=result, attestations=attestations
+        )
     # 5. Render and validate in memory.
     meta = LockMetadata(
         input_digest=digest,
@@ -189,7 +204,9 @@ def lock_project(
         changed = old != data
         if changed:
             atomic_write(path, data)
-    return LockOutcome(path=path, changed=changed, resolution=resolution, gate=result)
+    return LockOutcome(
+        path=path, changed=changed, resolution=resolution, gate=result, attestations=attestations
+    )
 
 
 def resolve_relaxing(backend: Resolver, request: ResolveRequest, reporter: Reporter) -> Resolution:

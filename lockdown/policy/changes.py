@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from packaging.version import InvalidVersion, Version
 
+from lockdown.lock.attestation import Publisher, describe_publishers, publishers_from_tables
 from lockdown.names import normalize_name
 
 if TYPE_CHECKING:
@@ -57,6 +58,8 @@ class LockedState:
     has_wheels: bool
     #: ``[packages.tool.lockdown.approval]`` of the lock it came from, if any.
     approval: Mapping[str, Any] | None = None
+    #: PEP 751 ``attestation-identities``: the verified PEP 740 publishers (empty: none).
+    publishers: frozenset[Publisher] = frozenset()
 
     @property
     def hashes(self) -> frozenset[str]:
@@ -77,6 +80,9 @@ class Change:
     detail: str
     #: For a source change: True when the index differs (dependency confusion).
     index_changed: bool = False
+    #: PEP 740: ``publisher changed from A to B`` / ``attestations lost (was A)``
+    #: when the new version is not attested by the publishers the name had.
+    publisher_change: str | None = None
 
     @property
     def arrow(self) -> str:
@@ -148,9 +154,12 @@ def _changes_of(
     # The indexes the name was locked from: a new version from any other is an
     # index change too (dependency confusion rides on an upgrade as easily).
     known = {index_key(state.index) for state in olds.values()}
+    # Likewise the publishers that attested it: another one, or none, is a change too.
+    attested_by = frozenset(p for state in olds.values() for p in state.publishers)
     for old_version, new_version in zip(gone, came, strict=False):
         kind = classify(old_version, new_version)
         moved = _index_move(olds[old_version], news[new_version], known)
+        republished = publisher_move(attested_by, news[new_version].publishers)
         changes.append(
             Change(
                 name=name,
@@ -158,8 +167,9 @@ def _changes_of(
                 old_version=old_version,
                 new_version=new_version,
                 classification=kind,
-                detail=_WORDS[kind] + (f"; {moved}" if moved else ""),
+                detail="; ".join(d for d in (_WORDS[kind], republished, moved) if d),
                 index_changed=moved is not None,
+                publisher_change=republished,
             )
         )
     for old_version in gone[len(came) :]:
@@ -175,6 +185,7 @@ def _changes_of(
         )
     for new_version in came[len(gone) :]:
         moved = _index_move(None, news[new_version], known) if olds else None
+        republished = publisher_move(attested_by, news[new_version].publishers)
         changes.append(
             Change(
                 name=name,
@@ -182,8 +193,9 @@ def _changes_of(
                 old_version=None,
                 new_version=new_version,
                 classification="new",
-                detail="new package" + (f"; {moved}" if moved else ""),
+                detail="; ".join(d for d in ("new package", republished, moved) if d),
                 index_changed=moved is not None,
+                publisher_change=republished,
             )
         )
     return changes
@@ -197,16 +209,34 @@ def _index_move(old: LockedState | None, new: LockedState, known: set[str | None
     return f"index changed from {before or 'none'} to {new.index or 'none'}"
 
 
+def publisher_move(before: frozenset[Publisher], after: frozenset[Publisher]) -> str | None:
+    """What changed about who attests a package, or ``None`` when nothing did.
+
+    Trust on first use: a package never attested before may gain attestations.
+    Once attested, losing them or gaining a publisher not seen before is a change.
+    """
+    if not before:
+        return None
+    if not after:
+        return f"attestations lost (was {describe_publishers(before)})"
+    if after - before:
+        return (
+            f"publisher changed from {describe_publishers(before)} to {describe_publishers(after)}"
+        )
+    return None
+
+
 def _source_change(old: LockedState, new: LockedState) -> list[Change]:
     moved = _index_move(old, new, {index_key(old.index)})
+    republished = publisher_move(old.publishers, new.publishers)
     if moved is not None:
         detail = moved
-        index_changed = True
     elif old.hashes != new.hashes:
         detail = "same version, different artifacts (hashes changed)"
-        index_changed = False
-    else:
+    elif republished is None:
         return []
+    else:
+        detail = "same version, same artifacts"
     return [
         Change(
             name=new.name,
@@ -214,8 +244,9 @@ def _source_change(old: LockedState, new: LockedState) -> list[Change]:
             old_version=old.version,
             new_version=new.version,
             classification="source",
-            detail=detail,
-            index_changed=index_changed,
+            detail="; ".join(d for d in (detail, republished) if d),
+            index_changed=moved is not None,
+            publisher_change=republished,
         )
     ]
 
@@ -247,6 +278,7 @@ def _by_name(states: Iterable[LockedState]) -> dict[str, dict[str, LockedState]]
                 artifacts=tuple(merged[k] for k in sorted(merged)),
                 has_wheels=seen.has_wheels or state.has_wheels,
                 approval=seen.approval or state.approval,
+                publishers=seen.publishers | state.publishers,
             )
     return out
 
@@ -297,6 +329,7 @@ def states_from_lock(lock: LockFile) -> list[LockedState]:
                 artifacts=tuple(artifacts),
                 has_wheels=bool(package.wheels),
                 approval=approval if isinstance(approval, Mapping) else None,
+                publishers=publishers_from_tables(package.attestation_identities),
             )
         )
     return states
@@ -314,6 +347,7 @@ def states_from_resolution(packages: Iterable[LockedPackage]) -> list[LockedStat
                 _facts(a) for a in (*p.wheels, *((p.sdist,) if p.sdist is not None else ()))
             ),
             has_wheels=bool(p.wheels),
+            publishers=p.attestation_identities,
         )
         for p in packages
     ]

@@ -15,11 +15,15 @@ Rules for every package of the new lock (whether it changed or not):
 5. ``yanked = "deny"``: a version the index has yanked is blocked (the caller
    asks the index about new and changed packages only: a release yanked after
    it was locked does not stop every later re-lock).
+5a. ``provenance = "require"``: a package no verified PEP 740 attestation
+   covers is blocked unless it is in ``provenance-exempt``.
 
 Rules for every change:
 
 6. removals are admitted (they add no code, and follow from a judged change);
-7. an index change (same name, another index: dependency confusion) needs an
+7. an index change (same name, another index: dependency confusion), and
+   unless ``provenance = "off"`` a publisher change or the loss of
+   attestations (an account takeover publishes from elsewhere), needs an
    approval whatever ``upgrades`` and ``auto-approve`` say;
 8. otherwise a class listed in ``auto-approve``, a valid matching approval,
    or (for upgrades and downgrades only) ``upgrades = "allow"`` admits the
@@ -138,6 +142,16 @@ def _rules(
     if reason is not None and policy.yanked == "deny":
         why = f": {reason}" if reason else ""
         found.append(f"version {state.version} is yanked{why} (yanked = 'deny')")
+    # 5a. provenance = "require"
+    if (
+        policy.provenance == "require"
+        and not state.publishers
+        and state.name not in policy.provenance_exempt
+    ):
+        found.append(
+            "not attested: no verified PEP 740 provenance "
+            "(provenance = 'require'; list it in provenance-exempt)"
+        )
     return [
         Verdict(name=state.name, version=state.version, change=None, admitted=False, reason=r)
         for r in found
@@ -181,7 +195,10 @@ def _judge_change(
     # 7. an index change (dependency confusion) admits nothing but an approval;
     # 8. otherwise "allow" covers moves of a locked package (not new packages or new
     # artifacts for a version), then auto-approve, then an approval.
-    if not change.index_changed:
+    pinned = change.index_changed or (
+        change.publisher_change is not None and policy.provenance != "off"
+    )
+    if not pinned:
         if policy.upgrades == "allow" and change.kind in ("upgraded", "downgraded"):
             return _admitted(change, version, f"{change.detail}; upgrades = 'allow'")
         if change.classification in policy.auto_approve:
@@ -189,7 +206,13 @@ def _judge_change(
     approval = find_approval(approvals, change.name, version, now)
     if approval is not None:
         return _admitted(change, version, f"{change.detail}; {approval.describe()}", approval)
-    why = " (a package keeps its first index)" if change.index_changed else ""
+    why = (
+        " (a package keeps its first index)"
+        if change.index_changed
+        else " (a package keeps its publisher)"
+        if pinned
+        else ""
+    )
     return Verdict(
         name=change.name,
         version=version,

@@ -31,8 +31,13 @@ POLICY_KEYS = frozenset(
         "deny",
         "approvals",
         "allowed-channels",
+        "provenance",
+        "provenance-exempt",
     }
 )
+#: ``provenance``: ``pin`` (trust on first use, then no publisher change or loss
+#: without an approval), ``require`` (every package attested), ``off``.
+PROVENANCE_MODES = ("pin", "require", "off")
 #: What ``auto-approve`` may list: every change class except ``removed`` (always
 #: admitted: a removal adds no code, and follows from a change that was judged).
 AUTO_APPROVABLE = ("patch", "minor", "major", "pre-release", "downgrade", "new", "source")
@@ -62,6 +67,10 @@ class Policy:
     deny: tuple[str, ...] = ()
     #: The approvals file, relative to the project directory.
     approvals: str = DEFAULT_APPROVALS
+    #: PEP 740 provenance: ``pin``, ``require`` or ``off`` (see PROVENANCE_MODES).
+    provenance: Literal["pin", "require", "off"] = "pin"
+    #: Packages ``provenance = "require"`` does not apply to (normalized names).
+    provenance_exempt: frozenset[str] = frozenset()
 
 
 def parse_policy(table: Mapping[str, Any], *, source: Path, where: str) -> Policy:
@@ -103,6 +112,11 @@ def parse_policy(table: Mapping[str, Any], *, source: Path, where: str) -> Polic
     deny = _strings(table.get("deny", []), f"{where} deny", source)
     for index, text in enumerate(deny):
         _deny_rule(text, f"{source}: {where} deny[{index}]")
+    provenance = table.get("provenance", "pin")
+    if provenance not in PROVENANCE_MODES:
+        raise ConfigError(
+            f"{source}: {where} provenance must be 'pin', 'require' or 'off', not {provenance!r}"
+        )
     approvals = table.get("approvals", DEFAULT_APPROVALS)
     if not isinstance(approvals, str) or not approvals:
         raise ConfigError(f"{source}: {where} approvals must be a file name")
@@ -130,6 +144,13 @@ def parse_policy(table: Mapping[str, Any], *, source: Path, where: str) -> Polic
         require_wheels=require_wheels,
         deny=tuple(deny),
         approvals=approvals,
+        provenance=provenance,
+        provenance_exempt=frozenset(
+            normalize_name(n)
+            for n in _strings(
+                table.get("provenance-exempt", []), f"{where} provenance-exempt", source
+            )
+        ),
     )
 
 

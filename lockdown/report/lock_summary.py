@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from packaging.markers import InvalidMarker, Marker, default_environment
 
+from lockdown.lock.attest import AttestationSummary
 from lockdown.lock.run import LockOutcome
 
 _SELECTOR = re.compile(r"'([^']+)' in (extras|dependency_groups)")
@@ -89,4 +90,16 @@ def summarize(outcome: LockOutcome) -> str:
         f"{len(resolution.environments)} environment(s) with {resolution.resolver} "
         f"{resolution.resolver_version} -> {outcome.path.name} ({state})"
     )
+    if outcome.attestations is not None:
+        lines.append(attestation_line(outcome.attestations))
     return "\n".join(lines)
+
+
+def attestation_line(summary: AttestationSummary) -> str:
+    """``provenance: 3 of 5 packages attested (PEP 740): GitHub (...) 2, Google (...) 1``."""
+    line = f"provenance: {summary.attested} of {summary.packages} packages attested (PEP 740)"
+    if summary.by_publisher:
+        line += ": " + ", ".join(f"{p.describe()} {n}" for p, n in summary.by_publisher.items())
+    if summary.partial:
+        line += f"; only some files attested, not recorded: {', '.join(summary.partial)}"
+    return line

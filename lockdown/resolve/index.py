@@ -31,7 +31,7 @@ from packaging.utils import canonicalize_name
 from lockdown import __version__
 from lockdown.errors import PackageIndexError
 
-__all__ = ["ACCEPT", "IndexClient", "IndexFile", "fetch_sha256", "stream_url"]
+__all__ = ["ACCEPT", "INTEGRITY_TYPE", "IndexClient", "IndexFile", "fetch_sha256", "stream_url"]
 
 #: PEP 691: prefer JSON, accept either HTML flavour from older indexes.
 ACCEPT: Final = (
@@ -40,6 +40,10 @@ ACCEPT: Final = (
     "text/html;q=0.01"
 )
 _JSON_TYPE: Final = "application/vnd.pypi.simple.v1+json"
+#: PEP 740: what an index's provenance URL answers with (the integrity API).
+INTEGRITY_TYPE: Final = "application/vnd.pypi.integrity.v1+json"
+#: A provenance object larger than this is refused (real ones are a few KB per attestation).
+MAX_PROVENANCE_BYTES: Final = 4 << 20
 #: An empty Content-Type is read as HTML: static file servers often send none.
 _HTML_TYPES: Final = frozenset({"application/vnd.pypi.simple.v1+html", "text/html", ""})
 #: PEP 629: a client must refuse a major API version it does not know.
@@ -151,6 +155,8 @@ class IndexFile:
     yanked: str | None
     #: The file's ``requires-python`` specifier, as the index wrote it.
     requires_python: str | None
+    #: PEP 740: the absolute URL of the file's provenance object; None when none is offered.
+    provenance: str | None = None
 
 
 class IndexClient:
@@ -208,6 +214,49 @@ class IndexClient:
 
         with ThreadPoolExecutor(max_workers=min(workers, len(projects))) as pool:
             return dict(zip(projects, pool.map(one, projects), strict=True))
+
+    def provenance(self, url: str) -> bytes:
+        """The PEP 740 provenance object at ``url`` (from :attr:`IndexFile.provenance`), raw.
+
+        Asked of this index's own transport (same-origin redirects, size cap,
+        timeouts); the caller verifies the bytes, nothing here trusts them.
+        """
+        if urlsplit(url).scheme.lower() not in _SCHEMES:
+            raise PackageIndexError(
+                f"package index {self._index_url} names provenance at {url}: unsupported URL",
+                hint="check the index; it may be broken or hostile",
+            )
+        if urlsplit(url).scheme.lower() == "file":
+            path = Path(urllib.request.url2pathname(urlsplit(url).path))
+            try:
+                return path.read_bytes()
+            except OSError as error:
+                raise PackageIndexError(
+                    f"cannot read provenance {url}: {_reason(error)}",
+                    hint="check the index path and its permissions",
+                ) from None
+        request = urllib.request.Request(  # noqa: S310 - scheme checked above
+            url, headers={"Accept": INTEGRITY_TYPE, "User-Agent": _USER_AGENT}
+        )
+        try:
+            with _opener().open(request, timeout=self._timeout) as response:
+                return _read_all(
+                    response,
+                    timeout=self._timeout,
+                    limit=MAX_PROVENANCE_BYTES,
+                    what=f"the provenance {url}",
+                )
+        except urllib.error.HTTPError as error:
+            error.close()
+            raise PackageIndexError(
+                f"package index {self._index_url} answered HTTP {error.code} {error.reason} "
+                f"for the provenance {url}",
+                hint="check the index or try again later",
+            ) from None
+        except urllib.error.URLError as error:
+            raise self._unreachable(error.reason) from None
+        except (OSError, http.client.HTTPException, ValueError) as error:
+            raise self._unreachable(error) from None
 
     def _parse(
         self,
@@ -360,6 +409,9 @@ class _Page:
         yanked = entry.get("yanked", False)
         if not isinstance(yanked, (bool, str)):
             raise self._unusable(f"{where}.yanked", "is neither a boolean nor a string")
+        provenance = entry.get("provenance")
+        if provenance is not None and (not isinstance(provenance, str) or not provenance):
+            raise self._unusable(f"{where}.provenance", "is neither a URL nor null")
         return IndexFile(
             filename=filename,
             url=urldefrag(urljoin(self.url, url)).url,
@@ -371,6 +423,7 @@ class _Page:
             # PEP 691 wants a non-empty reason; an empty one still reads as a yank (fail closed).
             yanked=(None if yanked is False else "" if yanked is True else yanked),
             requires_python=requires_python or None,
+            provenance=None if provenance is None else urljoin(self.url, provenance),
         )
 
     def parse_html(self, body: bytes, charset: str) -> list[IndexFile]:
@@ -398,6 +451,8 @@ class _Page:
             algorithm, _, digest = fragment.partition("=")
             # PEP 592: the attribute's presence is the yank; its value, if any, the reason.
             yanked = (anchor["data-yanked"] or "") if "data-yanked" in anchor else None
+            # PEP 740: the provenance URL, relative to the page like ``href``.
+            offered = anchor.get("data-provenance")
             files.append(
                 IndexFile(
                     filename=filename,
@@ -407,6 +462,7 @@ class _Page:
                     upload_time=None,
                     yanked=yanked,
                     requires_python=anchor.get("data-requires-python") or None,
+                    provenance=urljoin(base, offered) if offered else None,
                 )
             )
         return files

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Protocol
 
+from lockdown.lock.attestation import Publisher
 from lockdown.project import ProjectInputs
 from lockdown.tools import isolated_environ, uv_binary
 
@@ -53,6 +54,9 @@ class LockedPackage:
     index: str | None
     wheels: tuple[Artifact, ...]
     sdist: Artifact | None
+    #: PEP 740: the Trusted Publishers whose attestations over every file verified
+    #: (PEP 751 ``attestation-identities``); empty when not attested or not checked.
+    attestation_identities: frozenset[Publisher] = frozenset()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

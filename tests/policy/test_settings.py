@@ -92,7 +92,7 @@ def test_deny_rules_are_normalized() -> None:
             {"auto-aprove": ["patch"]},
             f"{SOURCE}: unknown key 'auto-aprove' in {WHERE}; known keys: allowed-channels, "
             "allowed-indexes, approvals, auto-approve, cooldown-exempt, deny, min-release-age, "
-            "require-wheels, upgrades, yanked",
+            "provenance, provenance-exempt, require-wheels, upgrades, yanked",
             id="unknown-key",
         ),
         pytest.param(

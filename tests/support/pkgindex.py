@@ -46,6 +46,7 @@ from packaging.version import Version
 
 __all__ = [
     "DEFAULT_UPLOAD_EPOCH",
+    "INTEGRITY_CONTENT_TYPE",
     "JSON_CONTENT_TYPE",
     "IndexedFile",
     "PackageIndex",
@@ -67,6 +68,10 @@ _CONTENT_TYPE_ALIASES: Final = MappingProxyType(
 )
 #: PEP 700 (upload-time, size, versions) is API version 1.1.
 _API_VERSION: Final = "1.1"
+#: PEP 740 (``provenance``) is API version 1.3; pages say so once any file has provenance.
+_PROVENANCE_API_VERSION: Final = "1.3"
+#: What a provenance URL answers with (PEP 740's integrity API).
+INTEGRITY_CONTENT_TYPE: Final = "application/vnd.pypi.integrity.v1+json"
 
 #: Deterministic upload times: the first ``add`` is this instant, each later one a minute on.
 DEFAULT_UPLOAD_EPOCH: Final = datetime(2025, 1, 1, tzinfo=timezone.utc)
@@ -438,6 +443,12 @@ class PackageIndex:
     * ``sizes`` — PEP 700 ``size`` in JSON.
     * ``serve_metadata`` — PEP 658/714 ``<wheel>.metadata`` files and their hashes.
 
+    PEP 740 provenance is served as the real index serves it: ``set_provenance``
+    gives a file a ``provenance`` URL (JSON; ``data-provenance`` in HTML) under
+    ``/integrity/<project>/<version>/<file>/provenance``. ``list_file`` lists a
+    file by name and digest alone (real attestations name files whose bytes
+    the tests do not have; fetching its bytes is a 404).
+
     Every request path is appended to ``requests``; each simple-API page
     served is appended to ``pages_served`` as ``(path, content type)``.
     """
@@ -465,6 +476,7 @@ class PackageIndex:
         self._files: dict[str, IndexedFile] = {}
         self._adds = 0
         self._drops: dict[str, int] = {}
+        self._provenance: dict[str, bytes] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -633,6 +645,44 @@ class PackageIndex:
             )
         return path
 
+    def list_file(
+        self, filename: str, sha256: str, *, upload_time: datetime | None = None, size: int = 0
+    ) -> None:
+        """List ``filename`` with this sha256 (and no bytes to serve): PEP 740 tests use it."""
+        if upload_time is None:
+            upload_time = DEFAULT_UPLOAD_EPOCH + self._adds * _UPLOAD_STEP
+        self._adds += 1
+        stem = filename.removesuffix(".tar.gz").removesuffix(".zip").removesuffix(".whl")
+        name, version = stem.split("-")[:2]
+        with self._lock:
+            self._projects.setdefault(canonicalize_name(name), name)
+            self._files[filename] = IndexedFile(
+                filename=filename,
+                project=canonicalize_name(name),
+                version=str(Version(version)),
+                path=self._files_dir / filename,
+                sha256=sha256,
+                size=size,
+                upload_time=_require_aware(upload_time),
+                yanked=None,
+                requires_python=None,
+                advertised_sha256=sha256,
+                metadata=None,
+            )
+
+    def set_provenance(self, filename: str, document: bytes | None) -> str | None:
+        """Offer ``document`` as ``filename``'s PEP 740 provenance (``None``: offer none).
+
+        Returns the provenance URL the pages now name.
+        """
+        indexed = self._get(filename)
+        with self._lock:
+            if document is None:
+                self._provenance.pop(filename, None)
+                return None
+            self._provenance[filename] = document
+        return self.base_url + _provenance_path(indexed)
+
     def yank(self, name: str, version: str, reason: str = "") -> None:
         """Yank every file of ``name==version`` (``reason=""`` yanks without a reason)."""
         project, normalized = canonicalize_name(name), Version(version)
@@ -736,6 +786,17 @@ class PackageIndex:
             return self._page(raw_path, accept, projects={}, project=project, files=files)
         if path.startswith("/files/"):
             return self._artifact(path.removeprefix("/files/"))
+        if path.startswith("/integrity/") and path.endswith("/provenance"):
+            filename = path.removesuffix("/provenance").rsplit("/", 1)[-1]
+            with self._lock:
+                document = self._provenance.get(filename)
+            if document is None:
+                return _not_found()
+            return _Response(
+                status=HTTPStatus.OK,
+                headers={"Content-Type": INTEGRITY_CONTENT_TYPE},
+                body=document,
+            )
         return _not_found()
 
     def _page(
@@ -785,10 +846,14 @@ class PackageIndex:
                 digest = {"sha256": hashlib.sha256(indexed.metadata).hexdigest()}
                 entry["core-metadata"] = digest
                 entry["dist-info-metadata"] = digest  # PEP 714: older clients read this name
+            if self._provenance:
+                # PEP 740: every file has the key, null when it has no provenance.
+                offered = indexed.filename in self._provenance
+                entry["provenance"] = _provenance_path(indexed) if offered else None
             entries.append(entry)
         versions = sorted({Version(f.version) for f in files})
         return {
-            "meta": {"api-version": _API_VERSION},
+            "meta": {"api-version": _PROVENANCE_API_VERSION if self._provenance else _API_VERSION},
             "name": project,
             "versions": [str(v) for v in versions],
             "files": entries,
@@ -807,6 +872,8 @@ class PackageIndex:
                 digest = f"sha256={hashlib.sha256(indexed.metadata).hexdigest()}"
                 attributes.append(f'data-dist-info-metadata="{digest}"')
                 attributes.append(f'data-core-metadata="{digest}"')
+            if indexed.filename in self._provenance:
+                attributes.append(f'data-provenance="{html.escape(_provenance_path(indexed))}"')
             anchors.append(f"<a {' '.join(attributes)}>{html.escape(indexed.filename)}</a><br/>")
         return _html_document(f"Links for {project}", anchors)
 
@@ -821,7 +888,10 @@ class PackageIndex:
                 return _not_found()
             body = indexed.metadata
         else:
-            body = indexed.path.read_bytes()
+            try:
+                body = indexed.path.read_bytes()
+            except FileNotFoundError:  # listed by name and digest only (list_file)
+                return _not_found()
         return _Response(
             status=HTTPStatus.OK,
             headers={"Content-Type": "application/octet-stream"},
@@ -923,6 +993,11 @@ def format_upload_time(moment: datetime) -> str:
     if utc.microsecond:
         text += f".{utc.microsecond:06d}"
     return text + "Z"
+
+
+def _provenance_path(indexed: IndexedFile) -> str:
+    """Where the real index serves a file's provenance (absolute path on this server)."""
+    return f"/integrity/{indexed.project}/{indexed.version}/{quote(indexed.filename)}/provenance"
 
 
 def _relative_file_url(filename: str) -> str:

@@ -1,0 +1,179 @@
+"""The lock's provenance step: fetch and verify PEP 740 attestations for the pinned files.
+
+Called by ``lock`` between hashing the artifacts and the gate. Packages whose
+files are exactly those the previous lock pinned keep the publishers it
+recorded (nothing fetched: a re-lock with nothing changed costs nothing);
+every other file from an index is looked up on that index and any provenance
+it offers is verified against the file's name and pinned sha256
+(:func:`lockdown.sign.provenance.verify_provenance`, cached). A package is
+recorded as attested when every one of its files verified.
+
+``verify --provenance`` and ``install`` use :func:`check_locked_provenance`:
+every file of a package the lock records publishers for is fetched again and
+must still be attested by exactly those publishers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lockdown.errors import IntegrityError
+from lockdown.fsutil import default_cache_dir
+from lockdown.lock.attestation import Publisher
+from lockdown.names import normalize_name
+
+if TYPE_CHECKING:
+    from lockdown.lock.pylock import LockFile
+    from lockdown.policy.changes import LockedState
+    from lockdown.resolve.index import IndexClient
+    from lockdown.resolve.interface import Artifact, LockedPackage, Resolution
+
+__all__ = ["AttestationSummary", "attest_resolution", "check_locked_provenance"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttestationSummary:
+    """What the provenance step found, for the lock's report."""
+
+    #: Packages in the lock (from an index or not).
+    packages: int
+    #: Packages every file of which is attested, by publisher.
+    by_publisher: Mapping[Publisher, int]
+    #: Packages attested (each counted once, whatever its publishers).
+    attested: int
+    #: Files whose provenance was verified in this run (not carried over).
+    verified_files: int
+    #: Packages with only some files attested (not recorded as attested).
+    partial: tuple[str, ...] = ()
+
+
+def attest_resolution(
+    resolution: Resolution,
+    previous: Sequence[LockedState] | None,
+    *,
+    cache_dir: Path | None = None,
+    client_for: Callable[[str], IndexClient] | None = None,
+) -> tuple[Resolution, AttestationSummary]:
+    """``resolution`` with each package's verified publishers, and a summary.
+
+    Present-but-invalid provenance raises :class:`IntegrityError` (exit 16)
+    naming the file; nothing has been written at this point.
+    """
+    from lockdown.resolve.index import IndexClient  # noqa: PLC0415
+    from lockdown.resolve.provenance import PinnedFile, fetch_provenance  # noqa: PLC0415
+    from lockdown.sign.provenance import ProvenanceCache, verify_provenance  # noqa: PLC0415
+
+    # 1. Unchanged packages keep what the previous lock recorded.
+    kept = {(s.name, s.version, s.hashes): s.publishers for s in previous or () if s.publishers}
+    carried: dict[int, frozenset[Publisher]] = {}
+    wanted: list[PinnedFile] = []
+    for number, package in enumerate(resolution.packages):
+        files = _files(package)
+        key = (normalize_name(package.name), package.version, frozenset(a.sha256 for a in files))
+        if key in kept:
+            carried[number] = kept[key]
+        elif package.index is not None:
+            wanted += [
+                PinnedFile(
+                    project=package.name, index=package.index, filename=a.filename, sha256=a.sha256
+                )
+                for a in files
+            ]
+    # 2. Everything else: what the index offers, verified against the pinned sha256.
+    fetched = fetch_provenance(wanted, client_for=client_for or IndexClient) if wanted else []
+    cache = ProvenanceCache(cache_dir or default_cache_dir())
+    verified: dict[tuple[str, str], frozenset[Publisher] | None] = {}
+    for item in fetched:
+        if item.document is None:
+            verified[(item.file.filename, item.file.sha256)] = None
+            continue
+        verified[(item.file.filename, item.file.sha256)] = verify_provenance(
+            item.file.filename,
+            item.file.sha256,
+            item.document,
+            cache=cache,
+            where=f"from {item.file.index}",
+        )
+    # 3. A package is attested when all of its files are.
+    packages = []
+    partial = []
+    for number, package in enumerate(resolution.packages):
+        publishers = carried.get(number)
+        if publishers is None and package.index is not None:
+            found = [verified.get((a.filename, a.sha256)) for a in _files(package)]
+            if found and all(f is not None for f in found):
+                publishers = frozenset(p for f in found if f is not None for p in f)
+            elif any(f is not None for f in found):
+                partial.append(f"{package.name}=={package.version}")
+        packages.append(
+            dataclasses.replace(package, attestation_identities=publishers or frozenset())
+        )
+    counts: dict[Publisher, int] = {}
+    for package in packages:
+        for publisher in package.attestation_identities:
+            counts[publisher] = counts.get(publisher, 0) + 1
+    summary = AttestationSummary(
+        packages=len(packages),
+        by_publisher=dict(sorted(counts.items())),
+        attested=sum(1 for p in packages if p.attestation_identities),
+        verified_files=sum(1 for v in verified.values() if v is not None),
+        partial=tuple(partial),
+    )
+    return dataclasses.replace(resolution, packages=tuple(packages)), summary
+
+
+def _files(package: LockedPackage) -> list[Artifact]:
+    return [*package.wheels, *((package.sdist,) if package.sdist is not None else ())]
+
+
+def check_locked_provenance(
+    lock: LockFile,
+    *,
+    cache_dir: Path | None = None,
+    client_for: Callable[[str], IndexClient] | None = None,
+    select: Callable[[LockedState], bool] | None = None,
+) -> tuple[int, int]:
+    """Fetch again and check every attested package's files; (packages, files) checked.
+
+    Raises :class:`IntegrityError` (exit 16) on the first file whose
+    provenance does not verify or names other publishers than the lock does.
+    ``select`` limits the check to some packages (install: the ones it installs).
+    """
+    from lockdown.policy.changes import states_from_lock  # noqa: PLC0415
+    from lockdown.resolve.index import IndexClient  # noqa: PLC0415
+    from lockdown.resolve.provenance import PinnedFile, fetch_provenance  # noqa: PLC0415
+    from lockdown.sign.provenance import ProvenanceCache, check_provenance  # noqa: PLC0415
+
+    where = str(lock.path)
+    recorded: dict[str, frozenset[Publisher]] = {}
+    files: list[PinnedFile] = []
+    packages = 0
+    for state in states_from_lock(lock):
+        if not state.publishers or (select is not None and not select(state)):
+            continue
+        if state.index is None:
+            raise IntegrityError(
+                f"{where}: {state.name}=={state.version} records attestation identities but "
+                "no index to fetch its provenance from",
+                hint="re-create the lock with lockdown lock",
+            )
+        packages += 1
+        for artifact in state.artifacts:
+            recorded[artifact.filename] = state.publishers
+            files.append(
+                PinnedFile(
+                    project=state.name,
+                    index=state.index,
+                    filename=artifact.filename,
+                    sha256=artifact.sha256,
+                )
+            )
+    if not files:
+        return 0, 0
+    fetched = fetch_provenance(files, client_for=client_for or IndexClient)
+    cache = ProvenanceCache(cache_dir or default_cache_dir())
+    return packages, check_provenance(fetched, recorded, cache=cache, where=where)

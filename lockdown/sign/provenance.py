@@ -1,0 +1,199 @@
+"""PEP 740 provenance, verified: which Trusted Publisher signed each pinned file's sha256.
+
+A provenance object (what an index's provenance URL answers) holds one or
+more attestation bundles, each naming a publisher and carrying Sigstore
+attestations. :func:`verify_provenance` checks every attestation with
+``pypi-attestations`` against the file's name and the sha256 being pinned,
+with the bundle's publisher as the identity policy, offline against the
+trusted root embedded in sigstore. It returns the verified publishers, or
+raises :class:`~lockdown.errors.IntegrityError` (exit 16) naming the file.
+
+Verified results are cached under the cache directory by (file sha256,
+provenance sha256): the same bytes verify the same way, so a re-lock or a
+second project pays nothing. A cache hit imports neither pypi-attestations
+nor sigstore (they cost ~0.4 s to import); both are imported only inside the
+function that verifies.
+
+:func:`check_provenance` is the later check (``verify --provenance``,
+``install``): each file's verified publishers must be the ones the lock records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lockdown.errors import IntegrityError
+from lockdown.fsutil import atomic_write, is_sha256
+from lockdown.lock.attestation import Publisher, describe_publishers
+
+if TYPE_CHECKING:
+    from lockdown.resolve.provenance import FetchedProvenance
+
+__all__ = ["ProvenanceCache", "check_provenance", "verify_provenance"]
+
+_CACHE_VERSION = 1
+
+
+class ProvenanceCache:
+    """Verified publishers under ``root/provenance/<file sha256>/<provenance sha256>.json``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root / "provenance"
+
+    def _path(self, sha256: str, document_digest: str) -> Path | None:
+        # Only real digests name paths (a hostile lock's "../x" never reaches the disk).
+        if not (is_sha256(sha256) and is_sha256(document_digest)):
+            return None
+        return self.root / sha256 / f"{document_digest}.json"
+
+    def get(self, sha256: str, document_digest: str) -> frozenset[Publisher] | None:
+        """The publishers verified before for these bytes, or ``None`` (miss or unreadable)."""
+        path = self._path(sha256, document_digest)
+        if path is None:
+            return None
+        try:
+            data = json.loads(path.read_bytes())
+            if data.get("version") != _CACHE_VERSION:
+                return None
+            publishers = frozenset(Publisher.from_table(t) for t in data["publishers"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None  # a damaged entry is a miss: verify again
+        return publishers or None
+
+    def put(self, sha256: str, document_digest: str, publishers: Iterable[Publisher]) -> None:
+        """Remember a verified result (best effort: a read-only cache only costs time)."""
+        path = self._path(sha256, document_digest)
+        if path is None:
+            return
+        body = {"version": _CACHE_VERSION, "publishers": [p.table() for p in sorted(publishers)]}
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, json.dumps(body, sort_keys=True).encode("utf-8"))
+        except OSError:
+            return
+
+
+def verify_provenance(
+    filename: str,
+    sha256: str,
+    document: bytes,
+    *,
+    cache: ProvenanceCache | None = None,
+    where: str = "",
+) -> frozenset[Publisher]:
+    """The publishers whose attestations over (``filename``, ``sha256``) verify.
+
+    Every attestation in the object must verify; any that does not is an
+    :class:`IntegrityError` naming the file (``where`` says which lock or
+    index it came from).
+    """
+    # 1. Seen these exact bytes for this exact digest before: the same answer.
+    document_digest = hashlib.sha256(document).hexdigest()
+    if cache is not None:
+        cached = cache.get(sha256, document_digest)
+        if cached is not None:
+            return cached
+    publishers = _verify(filename, sha256, document, where=where)
+    if cache is not None:
+        cache.put(sha256, document_digest, publishers)
+    return publishers
+
+
+def _verify(filename: str, sha256: str, document: bytes, *, where: str) -> frozenset[Publisher]:
+    import pydantic  # noqa: PLC0415 - pypi-attestations' models are pydantic models
+    from pypi_attestations import (  # noqa: PLC0415 - heavy: only when verifying
+        AttestationError,
+        Distribution,
+        Provenance,
+    )
+
+    from lockdown.sign.sigstore_keyless import _quiet_offline_tuf_warning  # noqa: PLC0415
+
+    def fail(problem: str) -> IntegrityError:
+        place = f" ({where})" if where else ""
+        return IntegrityError(
+            f"provenance of {filename}{place} does not verify: {problem}",
+            hint="the file or its attestation is not what its publisher signed; "
+            "do not use it, and tell the index's operators",
+        )
+
+    # 2. The object must be a PEP 740 provenance object.
+    try:
+        provenance = Provenance.model_validate_json(document)
+    except (pydantic.ValidationError, ValueError) as exc:
+        raise fail(f"not a PEP 740 provenance object ({_first_line(exc)})") from None
+    if not provenance.attestation_bundles:
+        raise fail("the provenance object holds no attestation bundles")
+    # 3. The distribution being pinned: its file name and the sha256 in the lock.
+    try:
+        distribution = Distribution(name=filename, digest=sha256)
+    except (pydantic.ValidationError, ValueError) as exc:
+        raise fail(f"{filename!r} is not a distribution file name ({_first_line(exc)})") from None
+    publishers = set()
+    for number, bundle in enumerate(provenance.attestation_bundles):
+        publisher = Publisher.from_table(bundle.publisher.model_dump(mode="json"))
+        # 4. A publisher with nothing signed by it vouches for nothing.
+        if not bundle.attestations:
+            raise fail(f"bundle {number} ({publisher.describe()}) holds no attestations")
+        # 5. Each attestation: the Sigstore signature chains to the embedded
+        #    trusted root, its certificate matches the bundle's publisher, and
+        #    its statement names exactly this file and this sha256.
+        for attestation in bundle.attestations:
+            try:
+                with _quiet_offline_tuf_warning():
+                    attestation.verify(bundle.publisher, distribution, offline=True)
+            except AttestationError as exc:
+                raise fail(f"{_first_line(exc)} (publisher {publisher.describe()})") from None
+        publishers.add(publisher)
+    return frozenset(publishers)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def check_provenance(
+    fetched: Sequence[FetchedProvenance],
+    recorded: Mapping[str, frozenset[Publisher]],
+    *,
+    cache: ProvenanceCache | None = None,
+    where: str,
+) -> int:
+    """Each fetched file's provenance against the publishers its package records.
+
+    ``recorded`` maps file name → the lock's ``attestation-identities`` for its
+    package. A file must still be listed, still offer provenance, verify
+    against its pinned sha256, and be attested by exactly the recorded
+    publishers; the first that is not raises :class:`IntegrityError`. Returns
+    how many files were checked.
+    """
+    for item in fetched:
+        file = item.file
+        expected = recorded.get(file.filename, frozenset())
+        if not item.listed:
+            raise IntegrityError(
+                f"{where}: {file.filename} is no longer listed on {file.index}, so its "
+                f"provenance ({describe_publishers(expected)}) cannot be checked",
+                hint="lock again to see what changed",
+            )
+        if item.document is None:
+            raise IntegrityError(
+                f"{where}: {file.filename} lost its attestations: the lock records "
+                f"{describe_publishers(expected)}, the index now offers no provenance",
+                hint="do not install it; find out why the index dropped them",
+            )
+        found = verify_provenance(
+            file.filename, file.sha256, item.document, cache=cache, where=where
+        )
+        if found != expected:
+            raise IntegrityError(
+                f"{where}: {file.filename} is attested by {describe_publishers(found)}, "
+                f"but the lock records {describe_publishers(expected)}",
+                hint="do not install it; lock again and review the publisher change",
+            )
+    return len(fetched)

@@ -1,0 +1,343 @@
+"""``lock`` with PEP 740 provenance: verified at lock, recorded, and the publisher gated.
+
+The real attestations name files whose bytes are not in the fixtures, so the
+local index lists them by their attested name and digest and the resolver is
+replaced by one that pins exactly those files (:class:`PinnedResolver`, the
+real Resolver interface); everything after the resolver is the real lock:
+the index client over HTTP, provenance fetch and offline Sigstore
+verification, the gate, approvals and the PEP 751 writer. The one run with
+real uv (``test_real_uv_lock_refuses_provenance_for_other_bytes``) locks a
+file built by the fixtures under the attested name: its digest is not the one
+attested, so the lock must fail with exit 16.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from lockdown._compat import tomllib
+from lockdown.errors import IntegrityError
+from lockdown.lock.run import LockOutcome, lock_project
+from lockdown.policy.service import approve
+from lockdown.report.lock_summary import summarize
+from lockdown.resolve.interface import Artifact, LockedPackage, Resolution, ResolveRequest
+from tests.conftest import CliResult
+from tests.support.attestations import (
+    GCB_EMAIL,
+    GCB_FILE,
+    GCB_PROJECT,
+    GCB_PUBLISHER,
+    GCB_SHA256,
+    gcb_provenance,
+    gcb_with_flipped_signature,
+)
+from tests.support.pkgindex import PackageIndex
+
+NOW = datetime(2025, 6, 1, tzinfo=timezone.utc)
+NEXT_FILE = "gcb_attestation_test-0.0.1.tar.gz"
+NEXT_SHA256 = "cd" * 32
+
+PROJECT = """\
+[project]
+name = "svc"
+version = "1.0"
+requires-python = ">=3.10"
+dependencies = ["gcb-attestation-test"]
+
+[tool.lockdown]
+index-url = "{index}"
+"""
+
+
+class PinnedResolver:
+    """Pins the files it is given, as the index lists them (their bytes are not here)."""
+
+    name = "uv"
+
+    def __init__(self, index: PackageIndex, *files: str) -> None:
+        self.index = index
+        self.files = files
+
+    def version(self) -> str:
+        return "pinned"
+
+    def resolve(self, request: ResolveRequest) -> Resolution:
+        packages = []
+        for filename in self.files:
+            listed = self.index.file(filename)
+            sdist = Artifact(
+                url=self.index.files_url + filename,
+                filename=filename,
+                sha256=listed.advertised_sha256,
+                size=listed.size,
+                upload_time=listed.upload_time,
+            )
+            packages.append(
+                LockedPackage(
+                    name=listed.project,
+                    version=listed.version,
+                    marker=None,
+                    index=request.index_url,
+                    wheels=(),
+                    sdist=sdist,
+                )
+            )
+        return Resolution(
+            packages=tuple(packages),
+            environments=request.environments,
+            resolver="pinned",
+            resolver_version="1",
+        )
+
+
+@pytest.fixture
+def attested(package_index: PackageIndex) -> PackageIndex:
+    package_index.list_file(GCB_FILE, GCB_SHA256)
+    package_index.list_file(NEXT_FILE, NEXT_SHA256)
+    package_index.set_provenance(GCB_FILE, gcb_provenance())
+    return package_index
+
+
+@pytest.fixture
+def svc(tmp_path: Path, attested: PackageIndex) -> Path:
+    root = tmp_path / "svc"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(PROJECT.format(index=attested.url), encoding="utf-8")
+    return root
+
+
+def lock(project: Path, index: PackageIndex, *files: str) -> LockOutcome:
+    return lock_project(
+        project,
+        backend=PinnedResolver(index, *files),
+        verify_artifacts=False,  # the bytes are not in the fixtures; the digests are
+        clock=lambda: NOW,
+    )
+
+
+def locked_package(project: Path) -> dict[str, object]:
+    data = tomllib.loads((project / "pylock.toml").read_text(encoding="utf-8"))
+    (package,) = data["packages"]
+    assert isinstance(package, dict)
+    return package
+
+
+def add_policy(project: Path, text: str) -> None:
+    path = project / "pyproject.toml"
+    path.write_text(path.read_text() + "\n[tool.lockdown.policy]\n" + text, encoding="utf-8")
+
+
+@pytest.mark.parametrize("json_api", [True, False], ids=["json", "html"])
+def test_lock_records_the_verified_publisher(
+    svc: Path, attested: PackageIndex, json_api: bool
+) -> None:
+    attested.json_api = json_api
+    outcome = lock(svc, attested, GCB_FILE)
+    assert outcome.changed
+    package = locked_package(svc)
+    assert package["attestation-identities"] == [GCB_PUBLISHER]
+    assert package["sdist"]["hashes"] == {"sha256": GCB_SHA256}  # type: ignore[index]
+    assert summarize(outcome).splitlines()[-1] == (
+        f"provenance: 1 of 1 packages attested (PEP 740): Google (email={GCB_EMAIL}) 1"
+    )
+
+
+def test_a_relock_with_nothing_changed_fetches_no_provenance(
+    svc: Path, attested: PackageIndex
+) -> None:
+    lock(svc, attested, GCB_FILE)
+    before = (svc / "pylock.toml").read_bytes()
+    attested.requests.clear()
+    again = lock(svc, attested, GCB_FILE)
+    assert not again.changed
+    assert (svc / "pylock.toml").read_bytes() == before
+    assert attested.requests == []  # the previous lock's verified publishers carry over
+    assert again.attestations is not None
+    assert (again.attestations.attested, again.attestations.verified_files) == (1, 0)
+
+
+def test_a_second_project_reuses_the_cached_verification(
+    svc: Path, attested: PackageIndex, artifact_cache: Path
+) -> None:
+    lock(svc, attested, GCB_FILE)
+    entries = list((artifact_cache / "provenance" / GCB_SHA256).iterdir())
+    assert len(entries) == 1
+    (svc / "pylock.toml").unlink()
+    again = lock(svc, attested, GCB_FILE)
+    assert again.attestations is not None
+    assert again.attestations.verified_files == 1
+    assert locked_package(svc)["attestation-identities"] == [GCB_PUBLISHER]
+
+
+def test_invalid_provenance_is_exit_16_naming_the_file_and_nothing_is_written(
+    svc: Path, attested: PackageIndex
+) -> None:
+    attested.set_provenance(GCB_FILE, gcb_with_flipped_signature())
+    with pytest.raises(IntegrityError) as caught:
+        lock(svc, attested, GCB_FILE)
+    assert caught.value.exit_code == 16
+    assert caught.value.message.startswith(
+        f"provenance of {GCB_FILE} (from {attested.url}) does not verify: "
+    )
+    assert "invalid signature" in caught.value.message
+    assert not (svc / "pylock.toml").exists()
+
+
+def test_invalid_provenance_leaves_the_previous_lock_byte_identical(
+    svc: Path, attested: PackageIndex
+) -> None:
+    lock(svc, attested, NEXT_FILE)
+    before = (svc / "pylock.toml").read_bytes()
+    attested.set_provenance(GCB_FILE, gcb_with_flipped_signature())
+    with pytest.raises(IntegrityError, match=GCB_FILE):
+        lock(svc, attested, GCB_FILE)
+    assert (svc / "pylock.toml").read_bytes() == before
+
+
+def test_attestations_lost_on_upgrade_are_blocked_until_approved(
+    svc: Path, attested: PackageIndex
+) -> None:
+    add_policy(svc, 'upgrades = "allow"\nauto-approve = ["patch", "minor", "major"]\n')
+    lock(svc, attested, GCB_FILE)
+    before = (svc / "pylock.toml").read_bytes()
+    blocked = lock(svc, attested, NEXT_FILE)
+    assert [v.reason for v in blocked.gate.blocked] == [
+        f"patch upgrade; attestations lost (was Google (email={GCB_EMAIL})); "
+        "needs approval (a package keeps its publisher)"
+    ]
+    assert blocked.gate.blocked[0].fix == (
+        'lockdown approve gcb-attestation-test==0.0.1 --reason "\u2026"'
+    )
+    assert (svc / "pylock.toml").read_bytes() == before
+    approve(
+        svc,
+        "gcb-attestation-test==0.0.1",
+        reason="moved to a self-hosted CI",
+        by="ops",
+        clock=lambda: NOW,
+    )
+    admitted = lock(svc, attested, NEXT_FILE)
+    assert not admitted.blocked
+    assert admitted.changed
+    package = locked_package(svc)
+    assert "attestation-identities" not in package
+    assert package["tool"]["lockdown"]["approval"]["reason"] == (  # type: ignore[index]
+        "moved to a self-hosted CI"
+    )
+
+
+def write_previous_lock(svc: Path, index: PackageIndex, identity: dict[str, str]) -> bytes:
+    """A lock as lockdown writes it, pinning 0.0.0a1 attested by ``identity``."""
+    old_file = "gcb_attestation_test-0.0.0a1.tar.gz"
+    index.list_file(old_file, "ef" * 32)
+    lock(svc, index, old_file)
+    text = (svc / "pylock.toml").read_text(encoding="utf-8")
+    table = ", ".join(f'{k} = "{v}"' for k, v in identity.items())
+    text = text.replace(
+        "[packages.sdist]", f"attestation-identities = [{{ {table} }}]\n\n[packages.sdist]"
+    )
+    (svc / "pylock.toml").write_text(text, encoding="utf-8")
+    return text.encode()
+
+
+def test_a_publisher_change_is_blocked_like_an_index_change(
+    svc: Path, attested: PackageIndex
+) -> None:
+    add_policy(svc, 'upgrades = "allow"\n')
+    github = {"kind": "GitHub", "repository": "acme/gcb", "workflow": "release.yml"}
+    before = write_previous_lock(svc, attested, github)
+    assert locked_package(svc)["attestation-identities"] == [github]
+    blocked = lock(svc, attested, GCB_FILE)
+    assert [v.reason for v in blocked.gate.blocked] == [
+        "patch upgrade; publisher changed from GitHub (repository=acme/gcb, "
+        f"workflow=release.yml) to Google (email={GCB_EMAIL}); "
+        "needs approval (a package keeps its publisher)"
+    ]
+    assert (svc / "pylock.toml").read_bytes() == before
+    # An approval for another version does not admit it; one naming this one does.
+    approve(svc, "gcb-attestation-test==0.0.2", reason="not this one", by="ops", clock=lambda: NOW)
+    assert lock(svc, attested, GCB_FILE).blocked
+    approve(
+        svc,
+        "gcb-attestation-test==0.0.0",
+        reason="moved to Cloud Build",
+        by="ops",
+        clock=lambda: NOW,
+    )
+    admitted = lock(svc, attested, GCB_FILE)
+    assert not admitted.blocked
+    assert locked_package(svc)["attestation-identities"] == [GCB_PUBLISHER]
+
+
+def test_provenance_off_verifies_nothing_and_gates_nothing(
+    svc: Path, attested: PackageIndex
+) -> None:
+    add_policy(svc, 'upgrades = "allow"\nprovenance = "off"\n')
+    attested.set_provenance(GCB_FILE, gcb_with_flipped_signature())
+    outcome = lock(svc, attested, GCB_FILE)
+    assert outcome.attestations is None
+    assert "attestation-identities" not in locked_package(svc)
+    assert not lock(svc, attested, NEXT_FILE).blocked
+
+
+def test_require_blocks_every_unattested_package_unless_exempt(
+    svc: Path, attested: PackageIndex
+) -> None:
+    add_policy(svc, 'provenance = "require"\n')
+    blocked = lock(svc, attested, NEXT_FILE)
+    assert [(v.name, v.reason) for v in blocked.gate.blocked] == [
+        (
+            GCB_PROJECT,
+            "not attested: no verified PEP 740 provenance "
+            "(provenance = 'require'; list it in provenance-exempt)",
+        )
+    ]
+    assert not (svc / "pylock.toml").exists()
+    assert not lock(svc, attested, GCB_FILE).blocked
+    path = svc / "pyproject.toml"
+    path.write_text(
+        path.read_text().replace(
+            'provenance = "require"\n',
+            'provenance = "require"\nprovenance-exempt = ["GCB_attestation.test"]\n',
+        )
+    )
+    (svc / "pylock.toml").unlink()
+    assert not lock(svc, attested, NEXT_FILE).blocked
+
+
+def test_a_bad_provenance_setting_is_refused(svc: Path, attested: PackageIndex) -> None:
+    from lockdown.errors import ConfigError
+
+    add_policy(svc, 'provenance = "sometimes"\n')
+    with pytest.raises(ConfigError) as caught:
+        lock(svc, attested, GCB_FILE)
+    assert caught.value.message.endswith(
+        "provenance must be 'pin', 'require' or 'off', not 'sometimes'"
+    )
+    assert not (svc / "pylock.toml").exists()
+
+
+@pytest.mark.slow
+def test_real_uv_lock_refuses_provenance_for_other_bytes(
+    svc: Path, attested: PackageIndex, cli: Callable[..., CliResult]
+) -> None:
+    # A real sdist and wheel under the attested project and version: uv resolves and
+    # lockdown hashes them; the real provenance names other bytes (and, for the
+    # wheel, another file), so nothing may be written.
+    attested.remove(GCB_FILE)
+    attested.remove(NEXT_FILE)
+    attested.add(GCB_PROJECT, "0.0.0")
+    real = attested.file(GCB_FILE)
+    assert real.sha256 != GCB_SHA256
+    attested.set_provenance(GCB_FILE, gcb_provenance())
+    result = cli("lock", "--project", svc)
+    assert result.code == 16
+    assert result.err.startswith(
+        f"lockdown: error: provenance of {GCB_FILE} (from {attested.url}) does not verify: "
+        "Verification failed: subject does not match distribution digest"
+    )
+    assert not (svc / "pylock.toml").exists()
