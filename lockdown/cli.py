@@ -168,35 +168,71 @@ def _cmd_init(args: Args, reporter: Reporter) -> int:
 
 
 def _cmd_export(args: Args, reporter: Reporter) -> int:
-    from lockdown.config import load_config  # noqa: PLC0415
     from lockdown.fsutil import atomic_write  # noqa: PLC0415
-    from lockdown.lock.export import Selection, render_export  # noqa: PLC0415
-    from lockdown.lock.pylock import read_lock  # noqa: PLC0415
+    from lockdown.lock.export import Selection  # noqa: PLC0415
 
-    if args.lock is not None:
-        path = args.lock
+    sbom = args.format in ("cyclonedx", "spdx")
+    if args.platform is not None and not sbom:
+        raise UsageError("--platform selects a conda lock's platform for --format cyclonedx|spdx")
+    if sbom:
+        # Said before anything is read, so a missing extra is the one line the user sees.
+        from lockdown.report.sbom import require_sbom  # noqa: PLC0415
+
+        require_sbom()
+    path = _export_path(args)
+    selection = None
+    if not sbom or args.python is not None or args.extra or args.group:
+        selection = Selection(
+            environment=_marker_environment(args.python),
+            extras=args.extra or (),
+            groups=args.group or None,
+        )
+    if sbom:
+        from lockdown.fsutil import default_cache_dir  # noqa: PLC0415
+        from lockdown.lock.export import sbom_inventory  # noqa: PLC0415
+        from lockdown.report.sbom import render_sbom  # noqa: PLC0415
+
+        inventory = sbom_inventory(
+            path, selection=selection, platform=args.platform, cache_root=default_cache_dir()
+        )
+        data = render_sbom(inventory, args.format)
     else:
-        config, _ = load_config(args.project)
-        path = config.output_path
-    lock = read_lock(path)
-    if args.python is not None:
-        from lockdown.env.python_env import inspect_interpreter  # noqa: PLC0415
+        from lockdown.lock.export import render_export  # noqa: PLC0415
+        from lockdown.lock.pylock import read_lock  # noqa: PLC0415
 
-        environment = inspect_interpreter(args.python).environment
-    else:
-        from packaging.markers import default_environment  # noqa: PLC0415
-
-        environment = {str(k): str(v) for k, v in default_environment().items()}
-    selection = Selection(
-        environment=environment, extras=args.extra or (), groups=args.group or None
-    )
-    text = render_export(lock, selection, args.format)
+        assert selection is not None  # noqa: S101 - always chosen for a requirements export
+        data = render_export(read_lock(path), selection, args.format).encode("utf-8")
     if args.output is None:
-        sys.stdout.write(text)
+        sys.stdout.write(data.decode("utf-8"))
     else:
-        atomic_write(args.output, text.encode("utf-8"))
+        atomic_write(args.output, data)
         reporter.note(f"wrote {args.output}")
     return EXIT_OK
+
+
+def _export_path(args: Args) -> Path:
+    """``--lock``, else the project's conda lock for ``--platform``, else its configured lock."""
+    if args.lock is not None:
+        return Path(args.lock)
+    if args.platform is not None:
+        from lockdown.conda import CONDA_LOCK  # noqa: PLC0415
+
+        return Path(args.project) / CONDA_LOCK
+    from lockdown.config import load_config  # noqa: PLC0415
+
+    config, _ = load_config(args.project)
+    return config.output_path
+
+
+def _marker_environment(python: str | None) -> dict[str, str]:
+    """The PEP 508 environment of ``python`` (an interpreter path), or of this one."""
+    if python is not None:
+        from lockdown.env.python_env import inspect_interpreter  # noqa: PLC0415
+
+        return dict(inspect_interpreter(python).environment)
+    from packaging.markers import default_environment  # noqa: PLC0415
+
+    return {str(k): str(v) for k, v in default_environment().items()}
 
 
 def _colors(output: Path | None) -> bool:

@@ -144,18 +144,31 @@ def _add_export(sub: Any, common: argparse.ArgumentParser) -> None:
     export = sub.add_parser(
         "export",
         parents=[common],
-        help="write the lock as requirements.txt (with hashes) or constraints",
+        help="write the lock as requirements.txt (with hashes), constraints, or an SBOM",
         description="Export the packages of the lock that apply to one environment "
         "(default: the running interpreter) as a pip requirements file with "
-        "--hash lines, or as a constraints file.",
+        "--hash lines, or as a constraints file; or the lock (pylock.toml or "
+        "conda-lock.yml) as a CycloneDX 1.6 or SPDX 2.3 JSON SBOM: the whole lock, "
+        "or one environment with --python/--extra/--group (or --platform for conda).",
         epilog="examples:\n  lockdown export --format requirements > requirements.txt\n"
         "  pip install --require-hashes -r requirements.txt\n"
-        "  lockdown export --format constraints --python /usr/bin/python3.12 -o c.txt",
+        "  lockdown export --format constraints --python /usr/bin/python3.12 -o c.txt\n"
+        "  lockdown export --format cyclonedx -o sbom.cdx.json\n"
+        "  lockdown export --format spdx --lock conda-lock.yml --platform linux-64 -o sbom.json",
     )
-    export.add_argument("--format", choices=("requirements", "constraints"), default="requirements")
+    export.add_argument(
+        "--format",
+        choices=("requirements", "constraints", "cyclonedx", "spdx"),
+        default="requirements",
+    )
     export.add_argument("--lock", type=Path, metavar="FILE", help="the lock file to export")
     export.add_argument(
         "--python", metavar="EXE", help="export for this interpreter's platform and version"
+    )
+    export.add_argument(
+        "--platform",
+        metavar="SUBDIR",
+        help="SBOM of one platform of a conda lock (linux-64, osx-arm64...)",
     )
     _selection_args(export, "include")
     export.add_argument(

@@ -1,16 +1,27 @@
-"""Export a PEP 751 lock as a pip requirements file (with hashes) or a constraints file.
+"""Export a lock: a pip requirements or constraints file, or the inventory of an SBOM.
 
-The export is for one environment: the lock's markers are evaluated for it
-(with the chosen extras and dependency groups), and only packages that apply
-are written. Requirements carry every locked sha256 of each package so that
-``pip install --require-hashes -r requirements.txt`` refuses anything else.
+The requirements export is for one environment: the lock's markers are
+evaluated for it (with the chosen extras and dependency groups), and only
+packages that apply are written. Requirements carry every locked sha256 of
+each package so that ``pip install --require-hashes -r requirements.txt``
+refuses anything else.
+
+An SBOM covers one environment or the whole lock, of a ``pylock.toml`` or a
+``conda-lock.yml``: :func:`pylock_inventory` and :func:`conda_inventory`
+gather what the documents say (components, files and digests, the recorded
+dependency graph, declared licenses, publishers) into an :class:`Inventory`,
+which :mod:`lockdown.report.sbom` turns into CycloneDX or SPDX.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import contextlib
+import hashlib
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 from packaging.pylock import Package
 from packaging.specifiers import SpecifierSet
@@ -19,6 +30,10 @@ from packaging.utils import canonicalize_name
 from lockdown.config import normalize_marker
 from lockdown.errors import LockFileError, UsageError
 from lockdown.lock.pylock import LockFile
+from lockdown.names import normalize_name
+
+if TYPE_CHECKING:
+    from lockdown.conda.lockfile import CondaLock, CondaPackage
 
 ExportFormat = Literal["requirements", "constraints"]
 
@@ -145,3 +160,406 @@ def checked_selection(
     if unknown:
         raise UsageError(f"{lock.path}: dependency group {unknown[0]!r} is not in the lock")
     return wanted_extras, wanted_groups
+
+
+# --- SBOM inventory ------------------------------------------------------------
+#
+# What an SBOM says about a lock, gathered from the lock alone (plus the
+# package metadata in the artifact cache, for licenses): the documents
+# themselves are built by :mod:`lockdown.report.sbom`.
+
+#: The moment an SBOM carries when its lock records none (conda-lock.yml has no time).
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SbomFile:
+    """One pinned file of a component: where it is and its digests (``sha256``, ``md5``)."""
+
+    url: str
+    filename: str
+    #: Algorithm name → lowercase hex, sorted by name.
+    hashes: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeclaredLicense:
+    """A license as the package's own metadata declares it; never guessed."""
+
+    #: ``License-Expression`` (an SPDX expression), or a conda ``license`` field.
+    expression: str | None = None
+    #: The free-text ``License`` field, or a ``License ::`` classifier's last part.
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SbomComponent:
+    """One locked package (on one conda platform) as an SBOM component."""
+
+    #: Unique within the document: the purl (with a counter for a repeated one).
+    ref: str
+    name: str
+    version: str
+    purl: str
+    files: tuple[SbomFile, ...]
+    #: ``ref`` of each direct dependency the lock records, sorted; ``None`` when
+    #: the lock does not record this package's dependencies at all.
+    dependencies: tuple[str, ...] | None
+    licenses: tuple[DeclaredLicense, ...] = ()
+    #: The lock's verified publisher identities (PEP 751 ``attestation-identities``).
+    publishers: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Inventory:
+    """Everything an SBOM of one lock (or of one environment of it) says."""
+
+    #: The lock's file name.
+    source: str
+    #: sha256 of the lock's bytes: the documents' serial numbers derive from it.
+    lock_sha256: str
+    #: What was exported: ``the whole lock`` or the environment chosen.
+    scope: str
+    #: The lock's own moment (its newest file upload, else its cooldown cutoff).
+    timestamp: datetime
+    components: tuple[SbomComponent, ...]
+
+
+def _pypi_purl(name: str, version: str) -> str:
+    from packageurl import PackageURL  # noqa: PLC0415 - part of the sbom extra
+
+    return str(PackageURL(type="pypi", name=canonicalize_name(name), version=version).to_string())
+
+
+def _unique_refs(purls: Sequence[str]) -> list[str]:
+    """Each purl as a ref; a repeated one gets ``#2``, ``#3``... in order."""
+    seen: dict[str, int] = {}
+    refs = []
+    for purl in purls:
+        seen[purl] = seen.get(purl, 0) + 1
+        refs.append(purl if seen[purl] == 1 else f"{purl}#{seen[purl]}")
+    return refs
+
+
+def _pylock_files(package: Package) -> list[SbomFile]:
+    files = []
+    for file in (*(package.wheels or ()), package.sdist, package.archive):
+        if file is None or file.url is None:
+            continue
+        name = getattr(file, "name", None) or file.url.rsplit("/", 1)[-1].split("#", 1)[0]
+        files.append(
+            SbomFile(url=file.url, filename=name, hashes=tuple(sorted(file.hashes.items())))
+        )
+    return sorted(files, key=lambda f: f.filename)
+
+
+def _pylock_time(lock: LockFile) -> datetime:
+    moments = [
+        file.upload_time
+        for package in lock.pylock.packages
+        for file in (*(package.wheels or ()), package.sdist)
+        if file is not None and file.upload_time is not None
+    ]
+    cutoff = lock.tool.get("cooldown-cutoff")
+    if not moments and isinstance(cutoff, datetime):
+        moments.append(cutoff)
+    aware = [m if m.tzinfo is not None else m.replace(tzinfo=timezone.utc) for m in moments]
+    return max(aware).astimezone(timezone.utc) if aware else EPOCH
+
+
+def _matches(entry: Mapping[str, Any], table: Mapping[str, Any]) -> bool:
+    """PEP 751: a ``dependencies`` entry names the package whose keys it all matches."""
+    for key, value in entry.items():
+        if key == "name":
+            if canonicalize_name(str(table.get("name", ""))) != canonicalize_name(str(value)):
+                return False
+        elif table.get(key) != value:
+            return False
+    return True
+
+
+def pylock_inventory(
+    lock: LockFile, selection: Selection | None, licenses: LicenseReader
+) -> Inventory:
+    """The components of a PEP 751 lock: all of them, or those that apply to ``selection``.
+
+    Dependencies come from each package's ``dependencies`` (PEP 751); an entry
+    that names no selected package, or more than one, gives no edge.
+    """
+    pylock = lock.pylock
+    tables = [t for t in lock.raw.get("packages", []) if isinstance(t, Mapping)]
+    if selection is None:
+        chosen = list(range(len(pylock.packages)))
+        scope = "the whole lock"
+    else:
+        ids = {id(p) for p in applicable_packages(lock, selection)}
+        chosen = [i for i, p in enumerate(pylock.packages) if id(p) in ids]
+        scope = describe(selection)
+    refs = dict(
+        zip(
+            chosen,
+            _unique_refs(
+                [
+                    _pypi_purl(pylock.packages[i].name, str(pylock.packages[i].version or ""))
+                    for i in chosen
+                ]
+            ),
+            strict=True,
+        )
+    )
+    components = []
+    for i in chosen:
+        package = pylock.packages[i]
+        if package.version is None:
+            raise LockFileError(f"{lock.path}: packages[{i}] ({package.name}) has no version")
+        edges: set[str] = set()
+        for entry in package.dependencies or ():
+            hits = [j for j in chosen if _matches(entry, tables[j])]
+            if len(hits) == 1:
+                edges.add(refs[hits[0]])
+        files = _pylock_files(package)
+        components.append(
+            SbomComponent(
+                ref=refs[i],
+                name=str(package.name),
+                version=str(package.version),
+                purl=_pypi_purl(package.name, str(package.version)),
+                files=tuple(files),
+                dependencies=None if package.dependencies is None else tuple(sorted(edges)),
+                licenses=licenses(files),
+                publishers=tuple(package.attestation_identities or ()),
+            )
+        )
+    return Inventory(
+        source=lock.path.name,
+        lock_sha256=hashlib.sha256(lock.data).hexdigest(),
+        scope=scope,
+        timestamp=_pylock_time(lock),
+        components=tuple(sorted(components, key=lambda c: c.ref)),
+    )
+
+
+def describe(selection: Selection) -> str:
+    """One line naming the environment of ``selection``."""
+    env = selection.environment
+    extras = sorted(selection.extras)
+    groups = sorted(selection.groups) if selection.groups is not None else None
+    parts = [
+        f"Python {env.get('python_full_version', '?')} on "
+        f"{env.get('sys_platform', '?')} {env.get('platform_machine', '?')}"
+    ]
+    if extras:
+        parts.append(f"extras {', '.join(extras)}")
+    if groups is not None:
+        parts.append(f"groups {', '.join(groups) or '(none)'}")
+    return "; ".join(parts)
+
+
+def conda_inventory(lock: CondaLock, platform: str | None, licenses: LicenseReader) -> Inventory:
+    """The components of a conda lock: every platform's, or ``platform``'s only.
+
+    A conda package's dependencies name other packages of the same platform
+    (conda-lock.yml records them by name); a ``noarch`` archive locked for
+    several platforms is one component with the union of its edges.
+    """
+    from packageurl import PackageURL  # noqa: PLC0415 - part of the sbom extra
+
+    if platform is not None and platform not in lock.platforms:
+        raise UsageError(
+            f"{lock.path}: platform {platform!r} is not in the lock "
+            f"(locked for {', '.join(lock.platforms)})"
+        )
+    packages = [p for p in lock.packages if platform is None or p.platform == platform]
+
+    def purl(package: CondaPackage) -> str:
+        if package.manager == "pip":
+            return _pypi_purl(package.name, package.version)
+        subdir = package.url.rsplit("/", 2)[-2]
+        kind = "conda" if package.filename.endswith(".conda") else "tar.bz2"
+        qualifiers = {
+            "build": package.build,
+            "channel": package.channel,
+            "subdir": subdir,
+            "type": kind,
+        }
+        return str(
+            PackageURL(
+                type="conda", name=package.name, version=package.version, qualifiers=qualifiers
+            ).to_string()
+        )
+
+    by_key: dict[tuple[str, str], CondaPackage] = {}
+    for package in sorted(packages, key=lambda p: (p.url, p.sha256)):
+        by_key.setdefault((package.url, package.sha256), package)
+    refs = dict(zip(by_key, _unique_refs([purl(p) for p in by_key.values()]), strict=True))
+    on_platform = {(p.platform, p.manager, normalize_name(p.name)): p for p in packages}
+    edges: dict[tuple[str, str], set[str]] = {key: set() for key in by_key}
+    for package in packages:
+        for dependency in package.dependencies:
+            target = on_platform.get(
+                (package.platform, package.manager, normalize_name(dependency))
+            )
+            if target is not None:
+                edges[(package.url, package.sha256)].add(refs[(target.url, target.sha256)])
+    components = []
+    for key, package in by_key.items():
+        digests = [("md5", package.md5)] if package.md5 else []
+        file = SbomFile(
+            url=package.url,
+            filename=package.filename,
+            hashes=tuple(sorted([*digests, ("sha256", package.sha256)])),
+        )
+        components.append(
+            SbomComponent(
+                ref=refs[key],
+                name=package.name,
+                version=package.version,
+                purl=purl(package),
+                files=(file,),
+                dependencies=tuple(sorted(edges[key])),
+                licenses=licenses((file,)),
+            )
+        )
+    cutoff = lock.custom.get("cooldown-cutoff")
+    moment = EPOCH
+    if cutoff:
+        with contextlib.suppress(ValueError):
+            moment = datetime.strptime(cutoff, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return Inventory(
+        source=lock.path.name,
+        lock_sha256=hashlib.sha256(lock.data).hexdigest(),
+        scope="the whole lock" if platform is None else f"conda platform {platform}",
+        timestamp=moment,
+        components=tuple(sorted(components, key=lambda c: c.ref)),
+    )
+
+
+#: Reads the licenses declared by a component's files (``()`` when none is known).
+LicenseReader = Callable[[Sequence[SbomFile]], tuple[DeclaredLicense, ...]]
+
+
+def no_licenses(_files: Sequence[SbomFile]) -> tuple[DeclaredLicense, ...]:
+    """A reader that knows no metadata."""
+    return ()
+
+
+def cached_licenses(cache_root: Path) -> LicenseReader:
+    """Licenses from the metadata of the component's files in the artifact cache.
+
+    The cache holds only files whose sha256 was verified on the way in (by
+    ``lock`` or ``install``), addressed by that digest, so the metadata read is
+    that of a file the lock pins. A wheel's ``METADATA`` gives
+    ``License-Expression``, else ``License`` and the ``License ::`` classifiers;
+    a conda archive's ``info/index.json`` gives ``license``. A component none
+    of whose files is cached (or an sdist-only one) gets no license: nothing
+    is guessed.
+    """
+    from lockdown.artifacts import ArtifactCache  # noqa: PLC0415
+
+    cache = ArtifactCache(cache_root)
+
+    def read(files: Sequence[SbomFile]) -> tuple[DeclaredLicense, ...]:
+        for file in files:
+            sha256 = dict(file.hashes).get("sha256")
+            if sha256 is None or not cache.has(sha256):
+                continue
+            path = cache.path_for(sha256)
+            if file.filename.endswith(".whl"):
+                found = wheel_licenses(path)
+            elif file.filename.endswith((".conda", ".tar.bz2")):
+                found = conda_licenses(path, file.filename)
+            else:
+                continue
+            if found is not None:
+                return found
+        return ()
+
+    return read
+
+
+def wheel_licenses(wheel: Path) -> tuple[DeclaredLicense, ...] | None:
+    """What a wheel's METADATA declares; ``None`` when it cannot be read."""
+    import zipfile  # noqa: PLC0415
+
+    from packaging.metadata import parse_email  # noqa: PLC0415
+
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            names = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+            if len(names) != 1:
+                return None
+            raw, _unparsed = parse_email(archive.read(names[0]))
+    except (OSError, zipfile.BadZipFile, KeyError):
+        return None
+    expression = raw.get("license_expression")
+    if expression:
+        return (DeclaredLicense(expression=expression.strip()),)
+    found = []
+    text = (raw.get("license") or "").strip()
+    # A one-line License field names a license; a longer one is the license text itself.
+    if text and "\n" not in text and len(text) <= 200 and text.upper() != "UNKNOWN":
+        found.append(DeclaredLicense(name=text))
+    for classifier in raw.get("classifiers", []):
+        parts = [p.strip() for p in classifier.split("::")]
+        if len(parts) > 1 and parts[0] == "License" and parts[-1] not in ("OSI Approved",):
+            found.append(DeclaredLicense(name=parts[-1]))
+    return tuple(dict.fromkeys(found))
+
+
+def conda_licenses(archive: Path, filename: str) -> tuple[DeclaredLicense, ...] | None:
+    """The ``license`` of a conda archive's ``info/index.json``; ``None`` when unreadable."""
+    import tempfile  # noqa: PLC0415
+
+    if "/" in filename or filename in (".", ".."):
+        return None
+    try:
+        import rattler  # noqa: PLC0415
+    except ImportError:
+        return None
+    with tempfile.TemporaryDirectory(prefix="lockdown-sbom-") as tmp:
+        # rattler tells the archive format by the file name, which the cache does not keep.
+        link = Path(tmp) / filename
+        link.symlink_to(archive)
+        try:
+            index = rattler.IndexJson.from_package_archive(link)
+        except Exception:
+            return None
+    license_ = (index.license or "").strip()
+    return (DeclaredLicense(expression=license_),) if license_ else ()
+
+
+def is_conda_lock(path: Path) -> bool:
+    """Whether ``path`` names a conda lock (``conda-lock.yml`` or any ``.yml``/``.yaml``)."""
+    return path.suffix in (".yml", ".yaml")
+
+
+def sbom_inventory(
+    path: Path,
+    *,
+    selection: Selection | None = None,
+    platform: str | None = None,
+    cache_root: Path | None = None,
+) -> Inventory:
+    """Read the lock at ``path`` once and gather its SBOM inventory.
+
+    ``selection`` picks one environment of a ``pylock.toml``, ``platform`` one
+    platform of a ``conda-lock.yml``; with neither, the whole lock. Licenses
+    come from the artifact cache at ``cache_root`` (none without it).
+    """
+    licenses = cached_licenses(cache_root) if cache_root is not None else no_licenses
+    if is_conda_lock(path):
+        if selection is not None:
+            raise UsageError(
+                f"{path}: --python, --extra and --group select from a pylock.toml; "
+                "for a conda lock use --platform"
+            )
+        from lockdown.conda.lockfile import read_conda_lock  # noqa: PLC0415
+
+        return conda_inventory(read_conda_lock(path), platform, licenses)
+    if platform is not None:
+        raise UsageError(
+            f"{path}: --platform selects from a conda lock; for a pylock.toml use --python"
+        )
+    from lockdown.lock.pylock import read_lock  # noqa: PLC0415
+
+    return pylock_inventory(read_lock(path), selection, licenses)

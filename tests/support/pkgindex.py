@@ -245,6 +245,7 @@ class _Distribution:
         requires_python: str | None,
         files: Mapping[str, bytes] | None,
         console_scripts: Mapping[str, str] | None,
+        metadata: Sequence[str] = (),
     ) -> _Distribution:
         # Normalize the version once so filenames, METADATA and the module agree.
         version = str(Version(version))
@@ -254,6 +255,7 @@ class _Distribution:
         if requires_python is not None:
             SpecifierSet(requires_python)  # fail at build time, not inside an installer
             lines.append(f"Requires-Python: {requires_python}")
+        lines += list(metadata)  # e.g. "License-Expression: MIT"
         lines += [f"Requires-Dist: {Requirement(dep)}" for dep in dependencies]
         for extra, extra_dependencies in sorted(extras.items()):
             extra_name = canonicalize_name(extra)  # PEP 685
@@ -293,6 +295,7 @@ def build_wheel(
     tag: str = "py3-none-any",
     files: Mapping[str, bytes] | None = None,
     console_scripts: Mapping[str, str] | None = None,
+    metadata: Sequence[str] = (),
 ) -> Path:
     """Write an installable wheel into ``dest_dir`` and return its path.
 
@@ -310,6 +313,7 @@ def build_wheel(
         requires_python=requires_python,
         files=files,
         console_scripts=console_scripts,
+        metadata=metadata,
     )
     dest_dir.mkdir(parents=True, exist_ok=True)
     path = dest_dir / f"{distribution.stem}-{tag}.whl"
@@ -334,6 +338,7 @@ def build_sdist(
     requires_python: str | None = None,
     files: Mapping[str, bytes] | None = None,
     console_scripts: Mapping[str, str] | None = None,
+    metadata: Sequence[str] = (),
 ) -> Path:
     """Write a ``.tar.gz`` sdist into ``dest_dir`` and return its path.
 
@@ -349,6 +354,7 @@ def build_sdist(
         requires_python=requires_python,
         files=files,
         console_scripts=console_scripts,
+        metadata=metadata,
     )
     top = distribution.stem
     members = {
@@ -552,6 +558,7 @@ class PackageIndex:
         upload_time: datetime | None = None,
         yanked: bool | str = False,
         console_scripts: Mapping[str, str] | None = None,
+        metadata: Sequence[str] = (),
     ) -> list[Path]:
         """Build one wheel per tag (and an sdist) for ``name==version`` and publish them.
 
@@ -574,6 +581,7 @@ class PackageIndex:
                 requires_python=requires_python,
                 tag=tag,
                 console_scripts=console_scripts,
+                metadata=metadata,
             )
             for tag in wheel_tags
         ]
@@ -587,6 +595,7 @@ class PackageIndex:
                     extras=extras,
                     requires_python=requires_python,
                     console_scripts=console_scripts,
+                    metadata=metadata,
                 )
             )
         project = canonicalize_name(name)
