@@ -63,11 +63,22 @@ class Demo:
         self.lockdown = list(lockdown)
         self.env = {**os.environ, "LOCKDOWN_KEY_PASSWORD": KEY_PASSWORD, "NO_COLOR": "1"}
         self.step_no = 0
+        #: When each step started (``time.monotonic()``), for the closing summary.
+        self.started: list[float] = []
 
     def step(self, title: str) -> None:
         """One titled line per step."""
         self.step_no += 1
+        self.started.append(time.monotonic())
         print(f"\n== {self.step_no}. {title}", flush=True)
+
+    def timings(self) -> str:
+        """How long each step took: ``1: 12.0 s, 2: 3.1 s, ...``."""
+        ends = [*self.started[1:], time.monotonic()]
+        return ", ".join(
+            f"{n}: {end - start:.1f} s"
+            for n, (start, end) in enumerate(zip(self.started, ends, strict=True), 1)
+        )
 
     @staticmethod
     def say(line: str) -> None:
@@ -312,7 +323,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if not args.keep and args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
-    print(f"\ndemo done in {time.monotonic() - started:.0f} s; {example} is as committed.")
+    print(f"\nsteps: {demo.timings()}")
+    print(f"demo done in {time.monotonic() - started:.0f} s; {example} is as committed.")
     return 0
 
 
