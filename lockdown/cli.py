@@ -521,6 +521,34 @@ def _cmd_check(args: Args, reporter: Reporter) -> int:
     return report.exit_code()
 
 
+def _cmd_audit(args: Args, reporter: Reporter) -> int:
+    from lockdown.audit.service import run_audit  # noqa: PLC0415
+    from lockdown.report.audit import render  # noqa: PLC0415
+    from lockdown.report.render import write_report  # noqa: PLC0415
+
+    max_age = None
+    if args.max_db_age is not None:
+        from lockdown.audit.settings import parse_age  # noqa: PLC0415
+
+        max_age = parse_age(args.max_db_age, "--max-db-age")
+    config = _optional_config(args.project)
+    report, lines = run_audit(
+        project=args.project,
+        config=config,
+        lock=args.lock,
+        venv=args.venv,
+        python=args.python,
+        prefix=args.prefix,
+        db=args.db,
+        max_db_age=max_age,
+        cache_dir=args.cache_dir,
+        notify=reporter.note,
+    )
+    if not (args.quiet and args.format == "text" and args.output is None):
+        write_report(render(report, args.format, lines), args.output)
+    return report.exit_code()
+
+
 def _check_conda(args: Args, config: Config | None) -> DriftReport:
     from lockdown.conda.check import run_conda_check  # noqa: PLC0415
 
@@ -578,6 +606,7 @@ HANDLERS: dict[str, Handler] = {
     "install": _cmd_install,
     "guard": _cmd_guard,
     "check": _cmd_check,
+    "audit": _cmd_audit,
 }
 
 

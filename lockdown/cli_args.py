@@ -329,6 +329,37 @@ def _add_check(sub: Any, common: argparse.ArgumentParser) -> None:
     check.add_argument("--cache-dir", type=Path, metavar="DIR", help="the artifact cache")
 
 
+def _add_audit(sub: Any, common: argparse.ArgumentParser) -> None:
+    """The ``audit`` command's arguments."""
+    audit = sub.add_parser(
+        "audit",
+        parents=[common],
+        help="known vulnerabilities and malicious packages in a lock or an environment",
+        description="Match every pinned (or installed) name and version against OSV "
+        "advisories: a local database (--db: a directory of OSV files or an OSV export zip, "
+        "offline) or the configured [tool.lockdown.audit] source. Says which database it "
+        "used and how old it is. Exit code: 0 nothing found, 1 a finding that is not ignored, "
+        "70 no usable database (missing, empty, older than --max-db-age).",
+        epilog="examples:\n  lockdown audit --db /srv/advisories\n"
+        "  lockdown audit --venv /srv/app/.venv --db osv-pypi.zip --max-db-age 7d\n"
+        "  lockdown audit --lock conda-lock.yml --format sarif -o audit.sarif",
+    )
+    target = audit.add_mutually_exclusive_group()
+    target.add_argument("--lock", type=Path, metavar="FILE", help="the lock to audit")
+    target.add_argument("--venv", type=Path, metavar="DIR", help="a venv to audit")
+    target.add_argument("--python", metavar="EXE", help="an interpreter's environment to audit")
+    target.add_argument("--prefix", type=Path, metavar="DIR", help="a conda prefix to audit")
+    audit.add_argument(
+        "--db", type=Path, metavar="PATH", help="OSV database: a directory or an export zip"
+    )
+    audit.add_argument(
+        "--max-db-age", metavar="AGE", help="refuse a database older than this (7d, 12h)"
+    )
+    audit.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    audit.add_argument("-o", "--output", type=Path, metavar="FILE", help="write the report here")
+    audit.add_argument("--cache-dir", type=Path, metavar="DIR", help="where the index is cached")
+
+
 def _add_guard(sub: Any, common: argparse.ArgumentParser) -> None:
     """The ``guard`` command's arguments."""
     guard = sub.add_parser(
@@ -417,6 +448,7 @@ _COMMANDS: dict[str, Callable[[Any, argparse.ArgumentParser], None]] = {
     "install": _add_install,
     "guard": _add_guard,
     "check": _add_check,
+    "audit": _add_audit,
 }
 
 

@@ -19,6 +19,7 @@ from lockdown.errors import ConfigError, InputError
 from lockdown.names import normalize_name as canonicalize_name
 
 if TYPE_CHECKING:
+    from lockdown.audit.settings import AuditSettings
     from lockdown.policy.settings import Policy
     from lockdown.sign.trust import TrustPolicy
 
@@ -59,6 +60,7 @@ KNOWN_KEYS = frozenset(
         "install",
         "policy",
         "conda",
+        "audit",
     }
 )
 INSTALL_KEYS = frozenset({"installer", "keep"})
@@ -104,6 +106,8 @@ class Config:
     policy_table: Policy | None = None
     #: ``[tool.lockdown.conda]`` as written (validated by :mod:`lockdown.conda.inputs`).
     conda: Mapping[str, Any] | None = None
+    #: ``[tool.lockdown.audit]``: advisory sources and ignores; ``None`` when absent.
+    audit: AuditSettings | None = None
 
     @property
     def policy(self) -> Policy:
@@ -295,6 +299,7 @@ def parse_config(
 
         reject_unknown(conda, CONDA_KEYS, source=source, where=f"{where} conda")
     return Config(
+        audit=_audit(table.get("audit"), source=source, project_dir=project_dir, where=where),
         conda=conda,
         policy_table=policy,
         installer=installer,
@@ -322,6 +327,17 @@ def parse_config(
         requirements=tuple(_str_list(table.get("requirements", []), "requirements", source)),
         requires_python=requires_python,
     )
+
+
+def _audit(table: object, *, source: Path, project_dir: Path, where: str) -> AuditSettings | None:
+    """``[tool.lockdown.audit]``, validated by :mod:`lockdown.audit.settings` when present."""
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: {where} audit must be a table")
+    from lockdown.audit.settings import parse_audit  # noqa: PLC0415 - only when configured
+
+    return parse_audit(table, source=source, project_dir=project_dir, where=f"{where} audit")
 
 
 def reject_unknown(

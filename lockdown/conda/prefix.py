@@ -50,6 +50,8 @@ class CondaRecord:
     #: The record's plain ``files`` list (what conda removes on uninstall); it
     #: should name exactly the paths of ``files`` above.
     names: tuple[str, ...] = ()
+    #: The record's ``depends`` match specs (``python >=3.9``...), as written.
+    depends: tuple[str, ...] = ()
 
 
 #: A conda-meta record larger than this is refused (big packages list many
@@ -111,6 +113,7 @@ def _record(raw: Mapping[str, Any], path: Path) -> CondaRecord:
             )
         )
     names = raw.get("files", [])
+    depends = raw.get("depends", [])
     return CondaRecord(
         name=str(raw["name"]),
         version=str(raw.get("version", "")),
@@ -122,6 +125,9 @@ def _record(raw: Mapping[str, Any], path: Path) -> CondaRecord:
         files=tuple(files),
         subdir=str(raw.get("subdir") or ""),
         names=tuple(n for n in names if isinstance(n, str)) if isinstance(names, list) else (),
+        depends=(
+            tuple(d for d in depends if isinstance(d, str)) if isinstance(depends, list) else ()
+        ),
     )
 
 

@@ -1,0 +1,249 @@
+"""``lockdown audit``: the packages of a lock or an environment against OSV advisories.
+
+The steps, in order:
+
+1. the target's packages: every pinned name and version of a lock
+   (``pylock.toml``, or a ``conda-lock.yml`` with its ``pip:`` wheels), or
+   every distribution installed in a venv / interpreter (read from its
+   dist-info, never imported), or every package of a conda prefix (its
+   ``conda-meta`` records);
+2. the database: ``--db`` (or ``[tool.lockdown.audit] db``), read offline and
+   indexed once; or the OSV API (``--api-url``, ``[tool.lockdown.audit]
+   api-url``, else the public one), asked in batches, its answers cached;
+3. fail closed when the database holds no advisories at all, or is older
+   than ``--max-db-age`` (or the configured ``max-db-age``);
+4. match (:mod:`lockdown.audit.match`), ignores and the clock passed in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lockdown.audit.match import match
+from lockdown.audit.model import AuditReport, DatabaseInfo, Package, describe_age
+from lockdown.audit.sources import AdvisoryDatabase, AdvisoryDatabaseError, open_database
+from lockdown.errors import UsageError
+from lockdown.names import normalize_name
+
+if TYPE_CHECKING:
+    from lockdown.audit.settings import AuditSettings
+    from lockdown.config import Config
+
+Notify = Callable[[str], None]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def lock_packages(path: Path) -> tuple[list[Package], str, list[str]]:
+    """The packages a lock pins, its kind (``lock`` / ``conda-lock``), and notes."""
+    if path.suffix in (".yml", ".yaml"):
+        from lockdown.conda.lockfile import read_conda_lock  # noqa: PLC0415
+
+        conda = read_conda_lock(path)
+        packages = [
+            Package(ecosystem="PyPI", name=normalize_name(p.name), version=p.version)
+            if p.manager == "pip"
+            else Package(
+                ecosystem="conda",
+                name=p.name,
+                version=p.version,
+                python="python" in p.dependencies,
+            )
+            for p in conda.packages
+        ]
+        return _distinct(packages), "conda-lock", []
+    from lockdown.lock.pylock import read_lock  # noqa: PLC0415
+
+    lock = read_lock(path)
+    packages, notes = [], []
+    for package in lock.pylock.packages:
+        name = normalize_name(package.name)
+        if package.version is None:
+            notes.append(f"{name}: locked without a version (a VCS or path source); not audited")
+            continue
+        packages.append(Package(ecosystem="PyPI", name=name, version=str(package.version)))
+    return _distinct(packages), "lock", notes
+
+
+def environment_packages(venv: Path | None, python: str | None) -> tuple[list[Package], str]:
+    """The distributions installed in a venv or an interpreter's environment, and its path."""
+    from lockdown.env.python_env import (  # noqa: PLC0415
+        inspect_interpreter,
+        installed_distributions,
+        target_interpreter,
+    )
+
+    interpreter, _exists = target_interpreter(venv, python)
+    target = inspect_interpreter(interpreter)
+    installed = installed_distributions(target.site_packages)
+    packages = [Package(ecosystem="PyPI", name=d.name, version=d.version) for d in installed]
+    where = target.prefix if target.in_venv else target.executable
+    return _distinct(packages), str(where)
+
+
+def prefix_packages(prefix: Path) -> list[Package]:
+    """The packages of a conda prefix, from its ``conda-meta`` records."""
+    from lockdown.conda.prefix import read_prefix  # noqa: PLC0415
+
+    return _distinct(
+        [
+            Package(
+                ecosystem="conda",
+                name=r.name,
+                version=r.version,
+                python=any(d.split()[0] == "python" for d in r.depends if d.strip()),
+            )
+            for r in read_prefix(prefix)
+        ]
+    )
+
+
+def _distinct(packages: Sequence[Package]) -> list[Package]:
+    return sorted(set(packages), key=lambda p: (p.name, p.version, p.ecosystem))
+
+
+def open_source(
+    *,
+    db: Path | None,
+    settings: AuditSettings | None,
+    cache_dir: Path | None,
+    notify: Notify | None,
+) -> AdvisoryDatabase:
+    """The local database: ``db``, else the configured one."""
+    path = db if db is not None else settings.db if settings is not None else None
+    if path is None:
+        raise UsageError(
+            "no advisory database given",
+            hint="pass --db DIR_OR_ZIP, or set [tool.lockdown.audit] db",
+        )
+    return open_database(path, cache_dir=cache_dir, notify=notify)
+
+
+def check_database(info: DatabaseInfo, *, now: datetime, max_age: timedelta | None) -> None:
+    """Fail closed on an empty database or one older than ``max_age``."""
+    if info.advisories == 0:
+        skipped = f"; {len(info.unreadable)} files unreadable" if info.unreadable else ""
+        raise AdvisoryDatabaseError(
+            f"the advisory database {info.location} holds no advisories{skipped}: "
+            "nothing can be checked against it",
+            hint="point --db at a directory of OSV files or an OSV export zip",
+        )
+    if max_age is None:
+        return
+    age = info.age(now)
+    if age is None or age > max_age:
+        from lockdown.policy.settings import format_duration  # noqa: PLC0415
+
+        raise AdvisoryDatabaseError(
+            f"the advisory database {info.location} is {describe_age(age)}"
+            f"{_as_of(info)}, older than the maximum age of {format_duration(max_age)}",
+            hint="update the database (or raise max-db-age)",
+        )
+
+
+def _as_of(info: DatabaseInfo) -> str:
+    if info.fetched_at is not None:
+        return f" (fetched {info.fetched_at:%Y-%m-%d %H:%M} UTC)"
+    if info.newest is not None:
+        return f" (newest entry {info.newest:%Y-%m-%d})"
+    return ""
+
+
+def lock_lines(path: Path, names: Sequence[str]) -> dict[str, int]:
+    """The line of each package's ``name = …`` (or ``- name: …``) in a lock, 1-based."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    wanted = {normalize_name(n): n for n in names}
+    pattern = re.compile(r"""^\s*-?\s*name\s*[=:]\s*["']?([^"'\s]+)["']?\s*$""")
+    lines: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        found = pattern.match(line)
+        if found is not None:
+            key = normalize_name(found.group(1))
+            if key in wanted:
+                lines.setdefault(wanted[key], number)
+    return lines
+
+
+def run_audit(
+    *,
+    project: Path,
+    config: Config | None,
+    lock: Path | None = None,
+    venv: Path | None = None,
+    python: str | None = None,
+    prefix: Path | None = None,
+    db: Path | None = None,
+    max_db_age: timedelta | None = None,
+    cache_dir: Path | None = None,
+    clock: Callable[[], datetime] = _utc_now,
+    notify: Notify | None = None,
+) -> tuple[AuditReport, dict[str, int]]:
+    """Audit one target; see the module docstring. Returns the report and, for a lock,
+    the line of each package in it (for SARIF locations)."""
+    from lockdown.fsutil import default_cache_dir  # noqa: PLC0415
+
+    if sum(x is not None for x in (lock, venv, python, prefix)) > 1:
+        raise UsageError("audit one target: --lock, --venv, --python or --prefix")
+    now = clock()
+    settings = config.audit if config is not None else None
+    # 1. The packages.
+    notes: list[str] = []
+    lines: dict[str, int] = {}
+    if venv is not None or python is not None:
+        packages, target = environment_packages(venv, python)
+        kind = "environment"
+    elif prefix is not None:
+        packages, target, kind = prefix_packages(prefix), str(prefix), "conda-prefix"
+    else:
+        path = lock if lock is not None else default_lock(project, config)
+        packages, kind, notes = lock_packages(path)
+        target = str(path)
+        lines = lock_lines(path, [p.name for p in packages])
+    # 2. The database.
+    database = open_source(
+        db=db, settings=settings, cache_dir=cache_dir or default_cache_dir(), notify=notify
+    )
+    # 3. Fail closed on an empty or stale one.
+    limit = max_db_age if max_db_age is not None else settings.max_db_age if settings else None
+    check_database(database.info, now=now, max_age=limit)
+    # 4. Match.
+    findings = match(
+        packages, database.lookup, ignores=settings.ignores if settings else (), now=now
+    )
+    report = AuditReport(
+        target=target,
+        kind=kind,  # type: ignore[arg-type]
+        packages=tuple(packages),
+        findings=tuple(findings),
+        database=database.info,
+        audited_at=now,
+        notes=tuple(notes),
+    )
+    return report, lines
+
+
+def default_lock(project: Path, config: Config | None) -> Path:
+    """The configured ``pylock.toml``, else the conda lock when only that exists."""
+    from lockdown.conda import CONDA_LOCK  # noqa: PLC0415
+
+    pylock = config.output_path if config is not None else project / "pylock.toml"
+    if pylock.exists():
+        return pylock
+    table = config.conda if config is not None else None
+    base = config.project_dir if config is not None else project
+    conda = base / str((table or {}).get("output", CONDA_LOCK))
+    if conda.exists():
+        return conda
+    raise UsageError(
+        f"no lock to audit: neither {pylock} nor {conda} exists",
+        hint="pass --lock FILE, or --venv/--python/--prefix for an environment",
+    )
