@@ -73,7 +73,7 @@ def test_the_demo_walks_every_step_against_the_local_index(
         "S.5......  lib/python",  # the edited file, rpm -V style
         "beta/__init__.py",
         "!! the installed RECORD does not match the locked wheel's",
-        "~ beta 1.0 -> 1.0 (reinstall: 2 files differ from the locked wheel)",
+        "~ beta 1.0 -> 1.0 (reinstall: 1 file differs from the locked wheel)",
         "BLOCKED  beta 1.0 → 1.1 (minor upgrade; needs approval)",
         "| ok | `beta` | 1.0 → 1.1 |",
         "the file changed after signing",

@@ -427,14 +427,15 @@ def _damaged(
         groups=groups,
         cache_dir=cache_dir,
     )
-    counts: dict[str, int] = {}
+    # A file can be reported twice (its content, and its RECORD row): count paths.
+    paths: dict[str, set[str]] = {}
     for drift in report.files:
         if drift.package is not None:
-            counts[drift.package] = counts.get(drift.package, 0) + 1
+            paths.setdefault(drift.package, set()).add(drift.path)
     against = "its RECORD" if level == "files" else "the locked wheel"
     return {
-        name: f"{n} file{'s differ' if n > 1 else ' differs'} from {against}"
-        for name, n in sorted(counts.items())
+        name: f"{len(p)} file{'s differ' if len(p) > 1 else ' differs'} from {against}"
+        for name, p in sorted(paths.items())
     }
 
 

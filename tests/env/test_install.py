@@ -442,7 +442,7 @@ def test_install_level_artifacts_repairs_what_a_forged_record_hides(
     assert files.code == 0
     result = cli("install", "--project", locked, "--venv", env, "--level", "artifacts")
     assert result.code == 0, result.err
-    assert "~ alpha 1.1 -> 1.1 (reinstall: 2 files differ from the locked wheel)" in result.out
+    assert "~ alpha 1.1 -> 1.1 (reinstall: 1 file differs from the locked wheel)" in result.out
     assert not module.read_bytes().endswith(b"# not from the wheel\n")
     assert cli("check", "--project", locked, "--venv", env, "--level", "artifacts").code == 0
 
@@ -454,3 +454,17 @@ def test_install_level_with_prefix_is_a_usage_error(locked: Path, cli: Cli, tmp_
     assert "--prefix installs a conda environment; it takes none of" in result.err
     assert "--level" in result.err
     assert not prefix.exists()
+
+
+def test_install_level_files_counts_each_drifted_file_of_a_package(
+    env: Path, locked: Path, cli: Cli
+) -> None:
+    _edit_alpha(env, forge_record=False)
+    site = next((env / "lib").glob("python3*/site-packages"))
+    metadata = next(site.glob("alpha-*.dist-info")) / "METADATA"
+    metadata.write_bytes(metadata.read_bytes() + b"\nedited\n")
+    result = cli("install", "--project", locked, "--venv", env, "--level", "files")
+    assert result.code == 0, result.err
+    assert "~ alpha 1.1 -> 1.1 (reinstall: 2 files differ from its RECORD)" in result.out
+    assert not metadata.read_bytes().endswith(b"\nedited\n")
+    assert cli("check", "--project", locked, "--venv", env, "--level", "files").code == 0
