@@ -65,12 +65,19 @@ class Demo:
         self.step_no = 0
         #: When each step started (``time.monotonic()``), for the closing summary.
         self.started: list[float] = []
+        #: Everything printed, for ``--transcript``.
+        self.transcript: list[str] = []
+
+    def emit(self, text: str, end: str = "\n") -> None:
+        """Print ``text`` and keep it for the transcript."""
+        print(text, end=end, flush=True)
+        self.transcript.append(text + end)
 
     def step(self, title: str) -> None:
         """One titled line per step."""
         self.step_no += 1
         self.started.append(time.monotonic())
-        print(f"\n== {self.step_no}. {title}", flush=True)
+        self.emit(f"\n== {self.step_no}. {title}")
 
     def timings(self) -> str:
         """How long each step took: ``1: 12.0 s, 2: 3.1 s, ...``."""
@@ -80,14 +87,13 @@ class Demo:
             for n, (start, end) in enumerate(zip(self.started, ends, strict=True), 1)
         )
 
-    @staticmethod
-    def say(line: str) -> None:
+    def say(self, line: str) -> None:
         """A line of the demo's own (not a command's output)."""
-        print(f"   ({line})", flush=True)
+        self.emit(f"   ({line})")
 
     def run(self, *args: str, expect: int = 0, shown_env: str = "") -> str:
         """``lockdown ARGS`` in the project: print it and its output; assert its exit code."""
-        print(f"$ {shown_env}lockdown {shlex.join(args)}", flush=True)
+        self.emit(f"$ {shown_env}lockdown {shlex.join(args)}")
         proc = subprocess.run(
             [*self.lockdown, *args],
             cwd=self.project,
@@ -97,13 +103,13 @@ class Demo:
             text=True,
             check=False,
         )
-        print(proc.stdout, end="", flush=True)
+        self.emit(proc.stdout, end="")
         if proc.returncode != expect:
             raise DemoFailed(
                 f"`lockdown {shlex.join(args)}` exited {proc.returncode}, expected {expect}"
             )
         if expect:
-            print(f"   (exit {proc.returncode}, as expected)", flush=True)
+            self.emit(f"   (exit {proc.returncode}, as expected)")
         return proc.stdout
 
 
@@ -269,9 +275,9 @@ def cron(demo: Demo, work: Path) -> None:
     demo.step("cron on the host: the venv is behind the new lock, in Prometheus' textfile format")
     prom = "../lockdown.prom"
     demo.run("check", "--venv", "../venv", "--format", "prometheus", "-o", prom, expect=4)
-    print(f"$ grep -v '^#' {prom}    # the samples (the file has HELP and TYPE lines too)")
+    demo.emit(f"$ grep -v '^#' {prom}    # the samples (the file has HELP and TYPE lines too)")
     text = (work / "lockdown.prom").read_text(encoding="utf-8")
-    print("".join(line for line in text.splitlines(True) if not line.startswith("#")), end="")
+    demo.emit("".join(line for line in text.splitlines(True) if not line.startswith("#")), end="")
 
     demo.step("roll out the approved lock: install, then the host is in sync again")
     demo.run("install", "--venv", "../venv")
@@ -297,6 +303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tamper", help="the installed package edited (default: the held one)")
     parser.add_argument("--workdir", type=Path, help="an empty scratch directory (default: temp)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    parser.add_argument("--transcript", type=Path, help="also write the session to this file")
     args = parser.parse_args(argv)
     example = args.example.resolve()
     hold = Requirement(args.hold)
@@ -313,7 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _pyproject(example, args.index_url, str(hold)), encoding="utf-8"
         )
         demo = Demo(project, _lockdown_command(), args.index_url)
-        print(f"lockdown demo: a scratch copy of {example.name} in {work}")
+        demo.emit(f"lockdown demo: a scratch copy of {example.name} in {work}")
         walk(demo, work=work, example=example, hold=hold, tamper_name=args.tamper or hold.name)
         if _tree_digest(example) != committed:
             raise DemoFailed(f"the demo changed files in {example}")
@@ -323,8 +330,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if not args.keep and args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
-    print(f"\nsteps: {demo.timings()}")
-    print(f"demo done in {time.monotonic() - started:.0f} s; {example} is as committed.")
+    demo.emit(f"\nsteps: {demo.timings()}")
+    shown = os.path.relpath(example) if example.is_relative_to(Path.cwd()) else str(example)
+    demo.emit(f"demo done in {time.monotonic() - started:.0f} s; {shown} is as committed.")
+    if args.transcript is not None:
+        # The scratch directory's name is random: shown as $SCRATCH, so runs compare.
+        text = "".join(demo.transcript).replace(str(work), "$SCRATCH")
+        args.transcript.write_text(text, encoding="utf-8")
     return 0
 
 

@@ -60,8 +60,18 @@ def test_the_demo_walks_every_step_against_the_local_index(
     before = _tree(example)
     work = tmp_path / "work"
 
+    transcript = tmp_path / "session.txt"
     proc = _demo(
-        "--example", example, "--index-url", catalog.url, "--hold", "beta<1.1", "--workdir", work
+        "--example",
+        example,
+        "--index-url",
+        catalog.url,
+        "--hold",
+        "beta<1.1",
+        "--workdir",
+        work,
+        "--transcript",
+        transcript,
     )
 
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -91,6 +101,9 @@ def test_the_demo_walks_every_step_against_the_local_index(
     assert 'name = "beta"\nversion = "1.1"' in lock
     assert (work / "svc" / "pylock.toml.sigstore.json").is_file()
     assert not (example / "pylock.toml").exists()
+    # The transcript is the session as printed, the random scratch path named $SCRATCH.
+    assert transcript.read_text(encoding="utf-8") == out.replace(str(work), "$SCRATCH")
+    assert "$SCRATCH/svc/pylock.toml" in transcript.read_text(encoding="utf-8")
 
 
 def test_the_demo_fails_loudly_when_a_step_does_not_do_what_it_shows(
