@@ -69,12 +69,15 @@ def _cmd_lock(args: Args, reporter: Reporter) -> int:
     if result.blocked:
         return _blocked(result.gate, result.path)
     if not args.quiet:
+        from lockdown.policy.render import render_findings  # noqa: PLC0415
         from lockdown.report.lock_summary import summarize  # noqa: PLC0415
 
         print(summarize(result))
         if result.gate.changes:
             print("changes:")
             sys.stdout.write(render_text(result.gate))
+        elif result.gate.findings:
+            print("\n".join(render_findings(result.gate)))
     return EXIT_OK
 
 

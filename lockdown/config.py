@@ -61,6 +61,7 @@ KNOWN_KEYS = frozenset(
         "policy",
         "conda",
         "audit",
+        "sources",
     }
 )
 INSTALL_KEYS = frozenset({"installer", "keep"})
@@ -108,6 +109,9 @@ class Config:
     conda: Mapping[str, Any] | None = None
     #: ``[tool.lockdown.audit]``: advisory sources and ignores; ``None`` when absent.
     audit: AuditSettings | None = None
+    #: ``[tool.lockdown.sources]``: normalized package name → the configured index it is
+    #: resolved from (only), as ``(name, url)`` pairs sorted by name.
+    sources: tuple[tuple[str, str], ...] = ()
 
     @property
     def policy(self) -> Policy:
@@ -247,7 +251,6 @@ def parse_config(
             f"{source}: output {output!r} is not a PEP 751 lock file name",
             hint="use 'pylock.toml' or 'pylock.<name>.toml'",
         )
-    index_url = table.get("index-url")
     requires_python = table.get("requires-python")
     if requires_python is not None:
         requires_python = _str(requires_python, "requires-python", source)
@@ -298,8 +301,10 @@ def parse_config(
         from lockdown.conda.inputs import CONDA_KEYS  # noqa: PLC0415
 
         reject_unknown(conda, CONDA_KEYS, source=source, where=f"{where} conda")
+    index, extra_index_urls, sources = _indexes(table, policy, source=source, where=where)
     return Config(
         audit=_audit(table.get("audit"), source=source, project_dir=project_dir, where=where),
+        sources=sources,
         conda=conda,
         policy_table=policy,
         installer=installer,
@@ -309,11 +314,8 @@ def parse_config(
         project_dir=project_dir,
         environments=environments,
         environments_explicit=env_raw is not None,
-        index_url=None if index_url is None else parse_index_url(index_url, "index-url", source),
-        extra_index_urls=tuple(
-            parse_index_url(u, "extra-index-urls", source)
-            for u in _str_list(table.get("extra-index-urls", []), "extra-index-urls", source)
-        ),
+        index_url=index,
+        extra_index_urls=extra_index_urls,
         resolver=resolver,
         output=output,
         extras=_names_or_all(table.get("extras"), "extras", source),
@@ -338,6 +340,55 @@ def _audit(table: object, *, source: Path, project_dir: Path, where: str) -> Aud
     from lockdown.audit.settings import parse_audit  # noqa: PLC0415 - only when configured
 
     return parse_audit(table, source=source, project_dir=project_dir, where=f"{where} audit")
+
+
+def _indexes(
+    table: Mapping[str, Any], policy: Policy | None, *, source: Path, where: str
+) -> tuple[str | None, tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """``index-url``, ``extra-index-urls`` and the ``sources`` pins to them."""
+    raw = table.get("index-url")
+    index = None if raw is None else parse_index_url(raw, "index-url", source)
+    extra = tuple(
+        parse_index_url(u, "extra-index-urls", source)
+        for u in _str_list(table.get("extra-index-urls", []), "extra-index-urls", source)
+    )
+    allowed = policy.allowed_indexes if policy is not None else ()
+    sources = _sources(table.get("sources", {}), allowed=allowed, source=source, where=where)
+    return index, extra, sources
+
+
+def _sources(
+    value: object, *, allowed: tuple[str, ...], source: Path, where: str
+) -> tuple[tuple[str, str], ...]:
+    """``[tool.lockdown.sources]``: ``NAME = "INDEX-URL"``, normalized and sorted by name.
+
+    Whether each URL is one of the configured indexes is checked when locking
+    (:func:`lockdown.policy.origins.check_pins`): with no ``index-url`` the
+    default index is whatever pip says, and asking it here would slow every
+    command that reads the config. A pin outside ``allowed-indexes`` could
+    never be locked, so it is refused here.
+    """
+    if not isinstance(value, dict):
+        raise ConfigError(f'{source}: {where} sources must be a table of NAME = "INDEX-URL"')
+    if not value:
+        return ()
+    from lockdown.policy.changes import index_key  # noqa: PLC0415 - the one URL comparison
+
+    allowed_keys = {index_key(u) for u in allowed}
+    pins: dict[str, str] = {}
+    for raw_name, raw_url in value.items():
+        key = f"{where} sources.{raw_name}"
+        url = parse_index_url(raw_url, key, source)
+        if allowed and index_key(url) not in allowed_keys:
+            raise ConfigError(
+                f"{source}: {key}: {url} is not in allowed-indexes",
+                hint="pin it to an allowed index, or add this one to allowed-indexes",
+            )
+        name = canonicalize_name(str(raw_name))
+        if name in pins:
+            raise ConfigError(f"{source}: {key}: {name} is pinned twice (names are normalized)")
+        pins[name] = url
+    return tuple(sorted(pins.items()))
 
 
 def reject_unknown(

@@ -75,6 +75,10 @@ class PackageIndexError(LockdownError):
     exit_code = EXIT_INTERNAL
 
 
+class ProjectNotFoundError(PackageIndexError):
+    """The index has no page for the project (HTTP 404): it does not serve that name."""
+
+
 class IntegrityError(LockdownError):
     """An artifact's bytes do not match what the index or lock declares (exit 16)."""
 

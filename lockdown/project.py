@@ -264,5 +264,8 @@ def input_digest(inputs: ProjectInputs, config: Config, resolver: str) -> str:
     if age is not None:
         # A cooldown changes what resolves; absent, the digest is what it always was.
         payload["min-release-age"] = int(age.total_seconds())
+    if config.sources:
+        # Pins change where packages resolve from; absent, the digest is unchanged.
+        payload["sources"] = dict(config.sources)
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
     return "sha256:" + hashlib.sha256(blob).hexdigest()

@@ -51,6 +51,8 @@ class LockMetadata:
     #: ``[packages.tool.lockdown]`` per (normalized name, version): the approval
     #: that admitted the package's change, as the gate recorded it.
     package_tool: Mapping[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict)
+    #: ``[tool.lockdown.sources]`` as configured: ``(name, index URL)`` pins.
+    sources: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,6 +133,8 @@ def lock_document(resolution: Resolution, meta: LockMetadata) -> dict[str, Any]:
         "resolver-version": resolution.resolver_version,
         "indexes": list(meta.indexes),
     }
+    if meta.sources:
+        tool["sources"] = dict(meta.sources)
     if meta.min_release_age is not None and meta.cooldown_cutoff is not None:
         tool["min-release-age"] = meta.min_release_age
         tool["cooldown-cutoff"] = meta.cooldown_cutoff

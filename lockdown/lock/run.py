@@ -42,11 +42,20 @@ from lockdown.names import normalize_name
 from lockdown.policy.approvals import read_approvals
 from lockdown.policy.changes import LockedState, states_from_lock, states_from_resolution
 from lockdown.policy.gate import GateResult, judge
+from lockdown.policy.origins import (
+    ALSO_SERVED_BY,
+    Pin,
+    check_pins,
+    judge_origins,
+    pins_for,
+    with_origins,
+)
 from lockdown.policy.settings import format_duration
 from lockdown.progress import Reporter
 from lockdown.project import ProjectInputs, input_digest, read_inputs
 from lockdown.resolve import default_index_url, get_resolver
 from lockdown.resolve.interface import Artifact, Resolution, Resolver, ResolveRequest
+from lockdown.resolve.origins import indexes_serving, latest_versions
 
 T = TypeVar("T")
 
@@ -122,6 +131,10 @@ def lock_project(
     wanted_upgrades = _names(upgrade_packages)
     backend = backend or get_resolver(name, notify=reporter.note)
     index_url = config.index_url or default_index_url()
+    indexes = (index_url, *config.extra_index_urls)
+    old_states = states_from_lock(previous) if previous is not None else None
+    # Origins: sources pins and the previous lock's indexes, asked before resolving.
+    pins, served = _origin_pins(config, indexes, old_states, reporter)
     resolve_inputs = inputs
     if inputs.requires_python is None:
         # A lock must say which Pythons it covers; without a declaration the
@@ -144,6 +157,9 @@ def lock_project(
         exclude_newer=cutoff,
         exclude_newer_exempt=tuple(sorted(policy.cooldown_exempt)),
         now=now,
+        index_pins=tuple(
+            (n, pin.index) for n, pin in sorted(pins.items()) if len(served.get(n, ())) > 1
+        ),
     )
     # 2. Resolve: the only step that talks to the network (with step 3's downloads).
     with reporter.status(f"resolving with {name} from {index_url}"):
@@ -151,14 +167,13 @@ def lock_project(
     # 3. Check the index's hashes against the files themselves.
     if verify_artifacts:
         resolution = _verify(resolution, cache_dir, reporter)
-    old_states = states_from_lock(previous) if previous is not None else None
     attestations = None
     if policy.provenance != "off":
         with reporter.status("verifying PEP 740 provenance"):
             resolution, attestations = attest_resolution(
                 resolution, old_states, cache_dir=cache_dir
             )
-    # 4. The gate.
+    # 4. The gate, with the origin of every package (one index each; shadows found).
     new_states = states_from_resolution(resolution.packages)
     yanked: dict[tuple[str, str], str] = {}
     if policy.yanked == "deny":
@@ -174,6 +189,9 @@ def lock_project(
         now=now,
         cutoff=cutoff,
         yanked=yanked,
+    )
+    result, origin_records = _judge_origins(
+        result, new_states, pins, served, indexes, reporter, policy.allowed_indexes
     )
     path = config.output_path
     if result.blocked:
@@ -192,7 +210,10 @@ def lock_project(
             format_duration(policy.min_release_age) if policy.min_release_age else None
         ),
         cooldown_cutoff=cutoff,
-        package_tool=_approval_records(old_states, new_states, result),
+        package_tool=_merge_records(
+            _approval_records(old_states, new_states, result), origin_records
+        ),
+        sources=config.sources,
     )
     data = render_lock(resolution, meta)
     # 6. Write atomically, serialized with any other lockdown run on this lock.
@@ -420,6 +441,69 @@ def _approval_records(
         elif previous is not None:
             records[key] = {"approval": previous}
     return records
+
+
+def _origin_pins(
+    config: Config,
+    indexes: Sequence[str],
+    old: Sequence[LockedState] | None,
+    reporter: Reporter,
+) -> tuple[dict[str, Pin], dict[str, tuple[str, ...]]]:
+    """Each package's pin, and which indexes serve the pinned names (asked only with 2+).
+
+    Only a pinned name that more than one index serves needs the resolver told
+    (``ResolveRequest.index_pins``); the answers are kept for the shadow check.
+    """
+    where = "[tool.lockdown]" if config.source.name == "pyproject.toml" else config.source.name
+    check_pins(config.sources, indexes, source=config.source, where=where)
+    pins = pins_for(config.sources, old, indexes)
+    if len(indexes) < 2 or not pins:
+        return pins, {}
+    with reporter.status(f"asking {len(indexes)} indexes which serve the {len(pins)} pinned names"):
+        return pins, indexes_serving(pins, indexes)
+
+
+def _judge_origins(
+    result: GateResult,
+    states: Sequence[LockedState],
+    pins: Mapping[str, Pin],
+    served: dict[str, tuple[str, ...]],
+    indexes: Sequence[str],
+    reporter: Reporter,
+    config_allowed: Sequence[str],
+) -> tuple[GateResult, dict[tuple[str, str], Mapping[str, Any]]]:
+    """The shadow check: every locked name asked of every index (2+), then judged.
+
+    Returns the gate's result with the origin verdicts and findings, and each
+    shadowed package's ``also-served-by`` record for the lock.
+    """
+    if len(indexes) < 2:
+        return result, {}
+    missing = sorted({s.name for s in states} - set(served))
+    with reporter.status(f"asking {len(indexes)} indexes which serve the {len(missing)} names"):
+        served = {**served, **indexes_serving(missing, indexes)}
+    found = judge_origins(states, pins=pins, served=served, allowed=config_allowed)
+    shadows = tuple(
+        dataclasses.replace(s, latest=latest_versions(s.name, s.others)) for s in found.shadows
+    )
+    records: dict[tuple[str, str], Mapping[str, Any]] = {
+        (s.name, st.version): {ALSO_SERVED_BY: list(s.others)}
+        for s in shadows
+        for st in states
+        if st.name == s.name
+    }
+    return with_origins(result, dataclasses.replace(found, shadows=shadows)), records
+
+
+def _merge_records(
+    *records: Mapping[tuple[str, str], Mapping[str, Any]],
+) -> dict[tuple[str, str], Mapping[str, Any]]:
+    """Each package's ``[packages.tool.lockdown]`` from several sources, keys side by side."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for table in records:
+        for key, values in table.items():
+            merged.setdefault(key, {}).update(values)
+    return dict(merged)
 
 
 def _verify(resolution: Resolution, cache_dir: Path | None, reporter: Reporter) -> Resolution:

@@ -60,6 +60,8 @@ class LockedState:
     approval: Mapping[str, Any] | None = None
     #: PEP 751 ``attestation-identities``: the verified PEP 740 publishers (empty: none).
     publishers: frozenset[Publisher] = frozenset()
+    #: ``[packages.tool.lockdown] also-served-by``: other indexes serving the name (shadows).
+    also_served_by: tuple[str, ...] = ()
 
     @property
     def hashes(self) -> frozenset[str]:
@@ -320,6 +322,7 @@ def states_from_lock(lock: LockFile) -> list[LockedState]:
         raw = raw_packages[index] if index < len(raw_packages) else {}
         tool = raw.get("tool", {}).get("lockdown", {}) if isinstance(raw, Mapping) else {}
         approval = tool.get("approval") if isinstance(tool, Mapping) else None
+        shadows = tool.get("also-served-by") if isinstance(tool, Mapping) else None
         states.append(
             LockedState(
                 name=normalize_name(package.name),
@@ -330,6 +333,9 @@ def states_from_lock(lock: LockFile) -> list[LockedState]:
                 has_wheels=bool(package.wheels),
                 approval=approval if isinstance(approval, Mapping) else None,
                 publishers=publishers_from_tables(package.attestation_identities),
+                also_served_by=(
+                    tuple(str(u) for u in shadows) if isinstance(shadows, list) else ()
+                ),
             )
         )
     return states

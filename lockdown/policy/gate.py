@@ -66,6 +66,8 @@ class GateResult:
     #: ``None`` for a first lock (nothing to compare with).
     changes: tuple[Change, ...] | None
     verdicts: tuple[Verdict, ...]
+    #: What is worth knowing but blocks nothing (a pinned name another index also serves).
+    findings: tuple[str, ...] = ()
 
     @property
     def blocked(self) -> tuple[Verdict, ...]:

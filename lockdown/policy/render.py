@@ -35,14 +35,19 @@ def render_text(result: GateResult, *, admitted: bool = True) -> str:
             continue
         label = "ok     " if verdict.admitted else "BLOCKED"
         lines.append(f"  {label}  {_what(verdict)} ({verdict.reason})")
-        if verdict.fix and not verdict.admitted:
+        if verdict.fix and not verdict.admitted and verdict.fix not in verdict.reason:
             lines.append(f"           {verdict.fix}")
     if not lines:
         if not admitted and result.verdicts:
             lines.append("  nothing blocked")
         else:
             lines.append("  no changes" if result.changes is not None else "  first lock")
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, *render_findings(result)]) + "\n"
+
+
+def render_findings(result: GateResult) -> list[str]:
+    """One ``note`` line per finding (what blocks nothing but is worth knowing)."""
+    return [f"  note     {finding}" for finding in result.findings]
 
 
 def _cell(text: str) -> str:
@@ -55,6 +60,8 @@ def render_markdown(result: GateResult) -> str:
     changes = len(result.changes or ())
     head = f"**lockdown: {blocked} blocked**" if blocked else "**lockdown: every change admitted**"
     lines = [f"{head} ({changes} change{'s' if changes != 1 else ''})", ""]
+    if result.findings:
+        lines += ["Findings:", "", *(f"- {_cell(f)}" for f in result.findings), ""]
     if not result.verdicts:
         lines.append("No changes.")
         return "\n".join(lines) + "\n"
@@ -102,6 +109,7 @@ def render_json(result: GateResult) -> str:
             for c in result.changes or ()
         ],
         "verdicts": [verdict(v) for v in _ordered(result)],
+        "findings": list(result.findings),
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 

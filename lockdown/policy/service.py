@@ -19,6 +19,7 @@ from lockdown.lock.pylock import LockFile, parse_lock_bytes, read_lock
 from lockdown.policy.approvals import Approval, append_approval, parse_target, read_approvals
 from lockdown.policy.changes import states_from_lock
 from lockdown.policy.gate import GateResult, judge
+from lockdown.policy.origins import OriginResult, shadows_in_lock, with_origins
 from lockdown.policy.settings import Policy, parse_duration
 
 Clock = Callable[[], datetime]
@@ -125,14 +126,19 @@ def diff(
         recorded = new_lock.tool.get("cooldown-cutoff")
         if isinstance(recorded, datetime) and recorded.tzinfo is not None:
             cutoff = min(cutoff, recorded.astimezone(timezone.utc))
-    return judge(
+    new_states = states_from_lock(new_lock)
+    result = judge(
         states_from_lock(old_lock) if old_lock is not None else None,
-        states_from_lock(new_lock),
+        new_states,
         policy=policy,
         approvals=approvals,
         now=now,
         cutoff=cutoff,
     )
+    # The shadows the new lock recorded (asking the indexes is lock's job, not diff's).
+    recorded = new_lock.tool.get("sources")
+    shadows = shadows_in_lock(new_states, recorded if isinstance(recorded, dict) else {})
+    return with_origins(result, OriginResult(verdicts=(), shadows=shadows))
 
 
 def _optional_config(project_dir: Path) -> Config | None:

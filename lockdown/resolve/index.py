@@ -29,7 +29,7 @@ from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 from packaging.utils import canonicalize_name
 
 from lockdown import __version__
-from lockdown.errors import PackageIndexError
+from lockdown.errors import PackageIndexError, ProjectNotFoundError
 
 __all__ = ["ACCEPT", "INTEGRITY_TYPE", "IndexClient", "IndexFile", "fetch_sha256", "stream_url"]
 
@@ -326,8 +326,8 @@ class IndexClient:
             ) from None
         return body, page_url, "text/html", "utf-8"
 
-    def _not_found(self, project: str) -> PackageIndexError:
-        return PackageIndexError(
+    def _not_found(self, project: str) -> ProjectNotFoundError:
+        return ProjectNotFoundError(
             f"project {project} not found on package index {self._index_url}",
             hint="check the package name and the index URL",
         )

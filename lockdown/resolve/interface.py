@@ -78,6 +78,10 @@ class ResolveRequest:
     exclude_newer_exempt: tuple[str, ...] = ()
     #: The lock's "now": the moment exempt packages are limited to.
     now: datetime | None = None
+    #: ``(name, index URL)``: packages to resolve from that index only (names more
+    #: than one index serves, pinned by ``[tool.lockdown.sources]`` or by the
+    #: previous lock), sorted by name.
+    index_pins: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

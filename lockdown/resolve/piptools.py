@@ -203,14 +203,15 @@ class PipToolsResolver:
             for u in (request.index_url, *request.extra_index_urls)
         ]
         tags = list(sys_tags())
+        pinned = dict(request.index_pins)
+
+        def package(item: tuple[str, Pin]) -> LockedPackage:
+            name, pin = item
+            return self._package(pin, reached[name], _pinned_first(clients, pinned.get(name)), tags)
+
         # One simple-API page per package; fetched in parallel, assembled in order.
         with ThreadPoolExecutor(max_workers=8) as pool:
-            packages = tuple(
-                pool.map(
-                    lambda item: self._package(item[1], reached[item[0]], clients, tags),
-                    sorted(pins.items()),
-                )
-            )
+            packages = tuple(pool.map(package, sorted(pins.items())))
         return Resolution(
             packages=packages,
             environments=(environment,),
@@ -330,6 +331,18 @@ class PipToolsResolver:
             "platform with the hashes it reported",
             hint="check the index; nothing was written",
         )
+
+
+def _pinned_first(clients: list[IndexClient], pin: str | None) -> list[IndexClient]:
+    """The clients, the pinned index's first: pip-compile's hashes cover every index's
+    files of the version, and a pinned package's files are taken from its pin when it has
+    them. When it does not, pip took the version from another index, and the lock's
+    origin check refuses it (pip cannot resolve one package from one index only).
+    """
+    if pin is None:
+        return clients
+    first = [c for c in clients if c.index_url == pin]
+    return first + [c for c in clients if c.index_url != pin]
 
 
 def pip_explanation(lines: list[str]) -> list[str]:

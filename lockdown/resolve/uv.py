@@ -46,6 +46,11 @@ ANONYMOUS_PROJECT = "lockdown-locked-project"
 Notify = Callable[[str], None]
 
 
+#: The scratch project's dependency group naming every pinned package, so that
+#: uv applies its ``[tool.uv.sources]`` pin wherever the package is required (uv
+#: applies sources to the project's own requirements only). Never exported.
+PINS_GROUP = "lockdown-index-pins"
+
 #: ``uv export`` arguments for every package with its artifacts (PEP 751).
 EXPORT_EVERYTHING = (
     *("export", "--format", "pylock.toml", "--frozen", "--no-header"),
@@ -109,6 +114,8 @@ class UvResolver:
             # requirements export per selection (which packages, under which
             # marker). They only read uv.lock, so they run side by side.
             everything = list(EXPORT_EVERYTHING)
+            if request.index_pins:
+                everything += ["--no-group", PINS_GROUP]
             per_selection = [export_selection(args) for _condition, args in selections]
             with ThreadPoolExecutor(max_workers=min(8, 1 + len(selections))) as pool:
                 outputs = list(
@@ -190,10 +197,17 @@ def scratch_pyproject(request: ResolveRequest) -> str:
             extras[name] = list(reqs)
         project["optional-dependencies"] = extras
     doc["project"] = project
-    if inputs.groups:
+    if PINS_GROUP in inputs.groups:
+        raise ResolutionError(
+            f"the dependency group name {PINS_GROUP!r} is reserved by lockdown",
+            hint="rename the group",
+        )
+    if inputs.groups or request.index_pins:
         groups = tomlkit.table()
         for name, reqs in sorted(inputs.groups.items()):
             groups[name] = list(reqs)
+        if request.index_pins:
+            groups[PINS_GROUP] = [name for name, _url in request.index_pins]
         doc["dependency-groups"] = groups
     uv = tomlkit.table()
     uv["package"] = False
@@ -201,10 +215,37 @@ def scratch_pyproject(request: ResolveRequest) -> str:
     if request.preferences:
         # The previous lock's versions, kept unless the inputs now exclude them.
         uv["constraint-dependencies"] = list(request.preferences)
+    if request.index_pins:
+        _pin_indexes(uv, request.index_pins)
     tool = tomlkit.table(is_super_table=True)
     tool["uv"] = uv
     doc["tool"] = tool
     return tomlkit.dumps(doc)
+
+
+def _pin_indexes(uv: Any, pins: Sequence[tuple[str, str]]) -> None:
+    """Named, explicit indexes and ``[tool.uv.sources]``: each pinned name from its index only.
+
+    The indexes the lock searches are still given on the command line; these
+    entries only name them, so that sources can refer to them (uv reads source
+    indexes from the project, even with ``--no-config``).
+    """
+    names: dict[str, str] = {}
+    for _package, url in pins:
+        names.setdefault(url, f"lockdown-{len(names)}")
+    indexes = tomlkit.aot()
+    for url, name in names.items():
+        entry = tomlkit.table()
+        entry["name"] = name
+        entry["url"] = url
+        entry["explicit"] = True
+        indexes.append(entry)
+    uv["index"] = indexes
+    sources = tomlkit.table()
+    for package, url in pins:
+        sources[package] = tomlkit.inline_table()
+        sources[package]["index"] = names[url]
+    uv["sources"] = sources
 
 
 _HASH_MISMATCH = re.compile(r"[Hh]ash mismatch for `([^`]+)`")

@@ -258,51 +258,46 @@ def test_an_artifact_without_upload_time_is_blocked_under_a_cooldown(tmp_path: P
         assert not (project / "pylock.toml").exists()
 
 
-def test_a_package_appearing_on_another_index_is_blocked(
+def test_a_package_appearing_on_another_index_keeps_its_locked_index(
     project: Path, catalog: PackageIndex, tmp_path: Path
 ) -> None:
     lock(project)
-    before = (project / "pylock.toml").read_bytes()
     with PackageIndex(tmp_path / "second") as second:
         # The same name on an extra index (which uv prefers): dependency confusion.
         second.add("alpha", "1.1", dependencies=["beta>=1.0"])
         other = second.url
         add_extra_index(project, catalog, other)
-        with_policy(project, 'upgrades = "allow"\nauto-approve = ["source"]\n')
         outcome = lock(project)
-    assert blocked(outcome) == [
-        (
-            "alpha",
-            "1.1",
-            f"index changed from {catalog.url} to {other}; needs approval "
-            "(a package keeps its first index)",
-        )
-    ]
-    assert (project / "pylock.toml").read_bytes() == before
+    # The previous lock pins alpha to its index: not blocked, reported.
+    assert blocked(outcome) == []
+    assert outcome.gate.findings == (
+        f"alpha 1.1 is also published on {other}; ignored, locked 1.1 from {catalog.url} "
+        "(kept from the lock)",
+    )
+    data = tomllib.loads((project / "pylock.toml").read_text(encoding="utf-8"))
+    alpha = next(p for p in data["packages"] if p["name"] == "alpha")
+    assert alpha["index"] == catalog.url
+    assert alpha["tool"]["lockdown"]["also-served-by"] == [other]
 
 
-def test_an_upgrade_from_another_index_is_blocked_whatever_the_policy_admits(
+def test_an_upgrade_offered_only_by_another_index_is_not_taken(
     project: Path, catalog: PackageIndex, tmp_path: Path
 ) -> None:
     lock(project)
-    before = (project / "pylock.toml").read_bytes()
     with PackageIndex(tmp_path / "second") as second:
-        # A newer alpha that exists only on the extra index: an upgrade and a
-        # switch of index at once.
+        # A newer alpha that exists only on the extra index: taking it would be
+        # an upgrade and a switch of index at once.
         second.add("alpha", "1.2", dependencies=["beta>=1.0"])
         other = second.url
         add_extra_index(project, catalog, other)
         with_policy(project, 'upgrades = "allow"\nauto-approve = ["patch", "minor", "major"]\n')
         outcome = lock(project, upgrade=True)
-    assert blocked(outcome) == [
-        (
-            "alpha",
-            "1.2",
-            f"minor upgrade; index changed from {catalog.url} to {other}; needs approval "
-            "(a package keeps its first index)",
-        )
-    ]
-    assert (project / "pylock.toml").read_bytes() == before
+    assert blocked(outcome) == []
+    assert versions(project)["alpha"] == "1.1"
+    assert outcome.gate.findings == (
+        f"alpha 1.2 is also published on {other}; ignored, locked 1.1 from {catalog.url} "
+        "(kept from the lock)",
+    )
 
 
 def test_allowed_indexes_refuse_any_other(
@@ -314,8 +309,16 @@ def test_allowed_indexes_refuse_any_other(
         add_extra_index(project, catalog, other)
         with_policy(project, f'allowed-indexes = ["{catalog.url}"]\n')
         outcome = lock(project)
+    # devtool is on both indexes: the pin suggested is to the allowed one.
     assert blocked(outcome) == [
-        ("devtool", "0.5", f"from {other}, which is not in allowed-indexes")
+        ("devtool", "0.5", f"from {other}, which is not in allowed-indexes"),
+        (
+            "devtool",
+            "0.5",
+            f"served by more than one index ({catalog.url} and {other}) and not pinned, so "
+            "its origin is ambiguous (dependency confusion); pin it in "
+            f'[tool.lockdown.sources]: devtool = "{catalog.url}"',
+        ),
     ]
     assert not (project / "pylock.toml").exists()
 

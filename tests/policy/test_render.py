@@ -185,7 +185,14 @@ def test_json_parses_back() -> None:
     text = render_json(mixed())
     assert text.endswith("}\n")
     data = json.loads(text)
-    assert list(data) == ["schema_version", "blocked", "first_lock", "changes", "verdicts"]
+    assert list(data) == [
+        "schema_version",
+        "blocked",
+        "first_lock",
+        "changes",
+        "verdicts",
+        "findings",
+    ]
     assert data["schema_version"] == SCHEMA_VERSION == 1
     assert data["blocked"] == 3
     assert data["first_lock"] is False
@@ -293,6 +300,7 @@ def test_json_first_lock_and_no_changes() -> None:
         "first_lock": True,
         "changes": [],
         "verdicts": [],
+        "findings": [],
     }
     same = json.loads(render_json(unchanged()))
     assert (same["first_lock"], same["changes"], same["blocked"]) == (False, [], 0)
