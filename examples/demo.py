@@ -146,6 +146,19 @@ def _pyproject(example: Path, index_url: str | None, hold: str | None) -> str:
     return tomlkit.dumps(doc)
 
 
+def require_signature(pyproject: Path, public_key: Path) -> None:
+    """Make ``install`` and ``check`` of the project verify the lock with ``public_key``."""
+    doc = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
+    trust = tomlkit.table()
+    trust["require"] = True
+    signer = tomlkit.inline_table()
+    signer["public-key"] = str(public_key)
+    trust["signers"] = [signer]
+    tool = doc.setdefault("tool", tomlkit.table())
+    tool.setdefault("lockdown", tomlkit.table())["trust"] = trust
+    pyproject.write_text(tomlkit.dumps(doc), encoding="utf-8")
+
+
 def _dist_info(venv: Path, name: str) -> Path:
     """The installed ``*.dist-info`` of ``name`` in ``venv``."""
     wanted = canonicalize_name(name)
@@ -217,6 +230,12 @@ def lock_and_sign(demo: Demo, example: Path, hold: Requirement) -> None:
     demo.run("keygen", str(KEY), shown_env=PASSPHRASE_SHOWN)
     demo.run(*SIGN, shown_env=PASSPHRASE_SHOWN)
     demo.run(*VERIFY)
+    require_signature(demo.project / "pyproject.toml", KEY.with_suffix(".pub"))
+    signer = f'{{ public-key = "{KEY.with_suffix(".pub")}" }}'
+    demo.say(
+        "the scratch pyproject.toml now says [tool.lockdown.trust] require = true, "
+        f"signers = [{signer}]: install and check verify first"
+    )
 
 
 def install_and_tamper(demo: Demo, work: Path, tamper_name: str) -> None:
@@ -265,8 +284,9 @@ def upgrade_gate(demo: Demo, work: Path, package: str) -> None:
     demo.run("lock", "--upgrade-package", package)
     demo.run("diff", "../pylock.before.toml", "pylock.toml", "--format", "markdown")
 
-    demo.step("the signature covers the old lock: verify refuses the new one until it is re-signed")
+    demo.step("the signature covers the old lock: hosts refuse the new one until it is re-signed")
     demo.run(*VERIFY, expect=16)
+    demo.run("install", "--venv", "../venv", expect=16)
     demo.run(*SIGN, shown_env=PASSPHRASE_SHOWN)
 
 

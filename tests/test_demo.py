@@ -88,11 +88,13 @@ def test_the_demo_walks_every_step_against_the_local_index(
         "| ok | `beta` | 1.0 → 1.1 |",
         "the file changed after signing",
         'lockdown_drift_packages{kind="version"} 1',
+        "lockdown_lock_signature_valid 1",
         "~ beta 1.0 -> 1.1",
     ):
         assert what in out, what
     assert out.count("(exit 8, as expected)") == 2
-    for code in (3, 16, 4):
+    assert out.count("(exit 16, as expected)") == 2  # verify, and install, of the stale signature
+    for code in (3, 4):
         assert f"(exit {code}, as expected)" in out
     assert out.rstrip().endswith("is as committed.")
     # The example is untouched; the scratch copy holds the approved, signed lock.
