@@ -173,7 +173,7 @@ def _record_b64(data: bytes) -> str:
 
 
 def tamper(venv: Path, name: str) -> tuple[Path, str]:
-    """Append a line to the installed package's main module; return its RECORD row and path."""
+    """Append a line to the installed package's main module: the file, and its RECORD path."""
     dist_info = _dist_info(venv, name)
     rows = list(csv.reader(io.StringIO(dist_info.joinpath("RECORD").read_text(encoding="utf-8"))))
     modules = [
