@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from lockdown.conda.lockfile import CondaLock
     from lockdown.config import Config
     from lockdown.drift.model import DriftReport
+    from lockdown.lock.pylock import LockFile
     from lockdown.policy.gate import GateResult
 
 Handler = Callable[["Args", Reporter], int]
@@ -332,16 +333,51 @@ def _cmd_verify(args: Args, reporter: Reporter) -> int:
         config = dataclasses.replace(
             config, trust=dataclasses.replace(configured, instance=instance)
         )
-    result = verify(
-        path,
-        config=config,
-        flags_policy=flags_policy,
-        bundle_path=args.bundle,
-        as_lock=True if args.as_lock else None,
-    )
-    if not args.quiet:
-        print(f"verified {path}: signed by {result.verified.signer}{result.lock_note}")
+    trusted = flags_policy is not None or (configured is not None and not configured.empty)
+    lock = None
+    if trusted or not args.provenance:
+        result = verify(
+            path,
+            config=config,
+            flags_policy=flags_policy,
+            bundle_path=args.bundle,
+            as_lock=True if args.as_lock else None,
+        )
+        lock = result.lock
+        if not args.quiet:
+            print(f"verified {path}: signed by {result.verified.signer}{result.lock_note}")
+    if args.provenance:
+        _verify_provenance(path, lock, signed=trusted, reporter=reporter, quiet=args.quiet)
     return EXIT_OK
+
+
+def _verify_provenance(
+    path: Path, lock: LockFile | None, *, signed: bool, reporter: Reporter, quiet: bool
+) -> None:
+    """``verify --provenance``: every attested file's PEP 740 provenance, fetched again."""
+    from lockdown.lock.attest import check_locked_provenance  # noqa: PLC0415
+    from lockdown.lock.pylock import read_lock  # noqa: PLC0415
+
+    if lock is None:
+        if signed:
+            raise UsageError(
+                f"{path}: --provenance checks a PEP 751 lock, and this file is not one",
+                hint="pass the pylock.toml, or --as-lock",
+            )
+        lock = read_lock(path)
+    with reporter.status("fetching PEP 740 provenance from the lock's indexes"):
+        packages, files = check_locked_provenance(lock)
+    if quiet:
+        return
+    unsigned = "" if signed else " (signature not checked: no trust policy)"
+    if not packages:
+        print(f"{path}: records no attestation identities; no provenance to check{unsigned}")
+        return
+    print(
+        f"verified {path} provenance: {packages} attested package{'s' if packages != 1 else ''} "
+        f"({files} file{'s' if files != 1 else ''}) still attested by the publishers the lock "
+        f"records{unsigned}"
+    )
 
 
 def _conda_lock_path(args: Args, config: Config | None) -> Path:
@@ -365,10 +401,11 @@ def _install_conda(args: Args, reporter: Reporter) -> int:
         or args.group
         or args.installer
         or args.level != "versions"
+        or args.insecure_no_verify_provenance
     ):
         raise UsageError(
-            "--prefix installs a conda environment; it takes none of "
-            "--venv, --python, --extra, --group, --installer, --level"
+            "--prefix installs a conda environment; it takes none of --venv, --python, "
+            "--extra, --group, --installer, --level, --insecure-no-verify-provenance"
         )
     config = _optional_config(args.project)
     lock_path = _conda_lock_path(args, config)
@@ -430,6 +467,12 @@ def _cmd_install(args: Args, reporter: Reporter) -> int:
     if args.prefix is not None:
         return _install_conda(args, reporter)
 
+    if args.insecure_no_verify_provenance:
+        # Said even with --quiet: a check was turned off.
+        print(
+            "lockdown: warning: PEP 740 provenance not checked (--insecure-no-verify-provenance)",
+            file=sys.stderr,
+        )
     config = _optional_config(args.project)
     lock_path = _lock_path(args, config)
     outcome = install(
@@ -447,10 +490,18 @@ def _cmd_install(args: Args, reporter: Reporter) -> int:
         level=args.level,
         notify=reporter.note,
         status=reporter.status,
+        verify_provenance=not args.insecure_no_verify_provenance,
     )
     if not args.quiet:
         if outcome.signer:
             print(f"verified {lock_path}: signed by {outcome.signer}")
+        if outcome.provenance is not None and outcome.provenance[0]:
+            packages, files = outcome.provenance
+            print(
+                f"verified provenance: {packages} package{'s' if packages != 1 else ''} "
+                f"({files} file{'s' if files != 1 else ''}) still attested by their locked "
+                "publishers"
+            )
         target = outcome.python.parent.parent if args.venv else outcome.python
         _print_plan(
             outcome.plan, target, Path(lock_path), args.dry_run, created=outcome.created_venv

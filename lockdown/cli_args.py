@@ -227,7 +227,8 @@ def _add_verify(sub: Any, common: argparse.ArgumentParser) -> None:
         "  lockdown verify --identity https://github.com/acme/svc/.github/workflows/"
         "lock.yml@refs/heads/main \\\n"
         "                  --issuer https://token.actions.githubusercontent.com\n"
-        "  lockdown verify --key release.pub",
+        "  lockdown verify --key release.pub\n"
+        "  lockdown verify --provenance   # also re-check every file's PEP 740 publisher",
     )
     verify.add_argument("file", nargs="?", metavar="FILE", help="the file to verify")
     verify.add_argument("--bundle", type=Path, metavar="FILE", help="the bundle to check")
@@ -248,6 +249,12 @@ def _add_verify(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     verify.add_argument(
         "--online", action="store_true", help="refresh Sigstore's trusted root over TUF"
+    )
+    verify.add_argument(
+        "--provenance",
+        action="store_true",
+        help="also fetch each attested file's PEP 740 provenance from its index (network) and "
+        "check it against the pinned sha256 and the lock's attestation-identities",
     )
     verify.add_argument(
         "--as-lock",
@@ -295,6 +302,11 @@ def _add_install(sub: Any, common: argparse.ArgumentParser) -> None:
         help="also reinstall packages whose files `check --level` finds drifted",
     )
     install.add_argument("--cache-dir", type=Path, metavar="DIR", help="the artifact cache")
+    install.add_argument(
+        "--insecure-no-verify-provenance",
+        action="store_true",
+        help="do not re-check the PEP 740 publishers the lock records before installing",
+    )
 
 
 def _add_check(sub: Any, common: argparse.ArgumentParser) -> None:

@@ -111,6 +111,8 @@ def _entry(
         executable=str(target.executable),
         in_venv=target.in_venv,
         python_version=target.environment.get("python_full_version", "?"),
+        lock_packages=len(lock.pylock.packages),
+        lock_attested=sum(1 for p in lock.pylock.packages if p.attestation_identities),
     )
 
 
@@ -207,6 +209,8 @@ def run_check(
         duration_seconds=time.perf_counter() - tick,
         files_checked=checked,
         matching=matching,
+        lock_packages=entry.lock_packages,
+        lock_attested=entry.lock_attested,
     )
 
 

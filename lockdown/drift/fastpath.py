@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from lockdown.env.python_env import TargetInfo
     from lockdown.lock.pylock import LockFile
 
-FORMAT = 3
+FORMAT = 4
 #: The first line of every entry.
 MAGIC = f"lockdown-check-cache {FORMAT}"
 
@@ -67,6 +67,9 @@ class CachedTarget(NamedTuple):
     selected: tuple[SelectedRow, ...] = ()
     #: ``check`` only: the locked sources beyond "an index", in name order.
     sources: tuple[SourceRow, ...] = ()
+    #: The whole lock's package count, and how many record PEP 740 attestation identities.
+    lock_packages: int = 0
+    lock_attested: int = 0
 
     def pins(self) -> dict[str, "ExpectedPin"]:
         """The expected set as :class:`~lockdown.drift.compare.ExpectedPin` values."""
@@ -169,6 +172,7 @@ def load(cache_dir: Path, key: str) -> CachedTarget | None:
     sources: list[SourceRow] = []
     sites: list[str] = []
     scalars: dict[str, str] = {}
+    attested: tuple[int, int] | None = None
     for line in lines[1:-1]:
         fields = line.split("\t")
         if fields[0] == "pin" and len(fields) == 4 and fields[3] in ("0", "1"):
@@ -191,11 +195,13 @@ def load(cache_dir: Path, key: str) -> CachedTarget | None:
             sources.append((fields[1], fields[2], fields[3], fields[4], fields[5], fields[6]))
         elif fields[0] == "site" and len(fields) == 2:
             sites.append(fields[1])
+        elif fields[0] == "attested" and len(fields) == 3 and all(_count(f) for f in fields[1:]):
+            attested = (int(fields[1]), int(fields[2]))
         elif len(fields) == 2 and fields[0] in _SCALARS:
             scalars[fields[0]] = fields[1]
         else:
             return None
-    if set(scalars) != set(_SCALARS) or scalars["in_venv"] not in ("0", "1"):
+    if set(scalars) != set(_SCALARS) or scalars["in_venv"] not in ("0", "1") or attested is None:
         return None
     return CachedTarget(
         expected=expected,
@@ -206,7 +212,13 @@ def load(cache_dir: Path, key: str) -> CachedTarget | None:
         python_version=scalars["python_version"],
         selected=tuple(selected),
         sources=tuple(sources),
+        lock_packages=attested[0],
+        lock_attested=attested[1],
     )
+
+
+def _count(text: str) -> bool:
+    return text.isascii() and text.isdigit()
 
 
 _SCALARS = ("prefix", "executable", "in_venv", "python_version")
@@ -223,6 +235,7 @@ def store(cache_dir: Path, key: str, entry: CachedTarget) -> None:
     lines = [MAGIC]
     lines += [f"{k}\t{v}" for k, v in zip(_SCALARS, _scalars(entry), strict=True)]
     lines += [f"site\t{site}" for site in entry.site_packages]
+    lines.append(f"attested\t{entry.lock_packages}\t{entry.lock_attested}")
     lines += [
         f"pin\t{name}\t{version or ''}\t{int(from_index)}"
         for name, (version, from_index) in sorted(entry.expected.items())

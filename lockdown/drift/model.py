@@ -102,6 +102,17 @@ class DriftReport(NamedTuple):
     #: The locked packages installed exactly as locked: ``(name, version)``, by
     #: name. Empty when the producer does not list them (only counts them).
     matching: tuple[tuple[str, str], ...] = ()
+    #: PEP 740: packages in the whole lock, and how many of them record verified
+    #: ``attestation-identities``; ``None`` when not known (a conda lock).
+    lock_packages: int | None = None
+    lock_attested: int | None = None
+
+    @property
+    def attested_share(self) -> float | None:
+        """The share of the lock's packages that are attested (0 to 1), when known."""
+        if self.lock_packages is None or self.lock_attested is None:
+            return None
+        return self.lock_attested / self.lock_packages if self.lock_packages else 0.0
 
     def counts(self) -> dict[str, int]:
         """Drifted packages by kind and drifted files by kind (always every key)."""

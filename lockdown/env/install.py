@@ -449,6 +449,9 @@ class InstallOutcome:
     dry_run: bool
     #: Who signed the lock, when its signature was verified.
     signer: str | None
+    #: PEP 740: (packages, files) whose provenance was checked again before
+    #: installing; ``None`` when not checked (nothing to install, or turned off).
+    provenance: tuple[int, int] | None = None
 
 
 def install(
@@ -467,8 +470,14 @@ def install(
     level: Level = "versions",
     notify: Notify | None = None,
     status: Callable[[str], Status] | None = None,
+    verify_provenance: bool = True,
 ) -> InstallOutcome:
     """Make the environment match ``lock_path``: plan, fetch and verify all, then apply.
+
+    With ``verify_provenance`` (the default), the packages about to be
+    installed whose lock entry records PEP 740 ``attestation-identities`` have
+    their provenance fetched again from their index and checked against the
+    pinned sha256 and those publishers before anything changes (exit 16).
 
     At ``level`` ``files`` or ``artifacts``, installed packages are also checked
     as ``lockdown check`` checks them at that level, and those whose files
@@ -495,6 +504,7 @@ def install(
             "(--python chooses the interpreter of a new venv; remove the venv to change it)"
         )
     signer: str | None = None
+    lock: LockFile | None = None
     if signature_required(config, require_signature):
         # 1. and 2. The lock, read once and verified; its selection worked out afresh.
         from lockdown.sign.service import load_lock  # noqa: PLC0415
@@ -542,7 +552,20 @@ def install(
         return InstallOutcome(
             plan=the_plan, python=venv_exe, created_venv=False, dry_run=dry_run, signer=signer
         )
-    # 3. Every artifact fetched and verified before anything changes.
+    # 3. The publishers the lock records, checked again for what is installed...
+    provenance = None
+    if verify_provenance:
+        from lockdown.lock.attest import check_locked_provenance  # noqa: PLC0415
+        from lockdown.lock.pylock import read_lock  # noqa: PLC0415
+
+        moving = {(s.name, s.version) for s in (*the_plan.add, *(n for _o, n in the_plan.change))}
+        with status("checking PEP 740 provenance"):
+            provenance = check_locked_provenance(
+                lock if lock is not None else read_lock(lock_path),
+                cache_dir=cache_dir,
+                select=lambda state: (state.name, state.version) in moving,
+            )
+    # ...and every artifact fetched and verified before anything changes.
     cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()))
     with status("downloading and verifying artifacts") as shown:
         files = fetch(
@@ -563,5 +586,10 @@ def install(
             created = True
         apply(the_plan, files, venv_exe, installer=chosen)
     return InstallOutcome(
-        plan=the_plan, python=venv_exe, created_venv=created, dry_run=False, signer=signer
+        plan=the_plan,
+        python=venv_exe,
+        created_venv=created,
+        dry_run=False,
+        signer=signer,
+        provenance=provenance,
     )

@@ -1,8 +1,10 @@
 """The gate's verdicts for people and machines: text (terminal, CI log), Markdown, JSON.
 
 ``lock`` prints the text form when it blocks; ``diff`` prints any of the
-three (Markdown for a pull-request comment). Blocked verdicts come first, each
-with the command that would admit it when an approval can.
+three (Markdown for a pull-request comment). Publisher changes and lost
+attestations (PEP 740) come first, whatever their verdict, as the likeliest
+sign of a taken-over account; then blocked verdicts, each with the command
+that would admit it when an approval can.
 """
 
 from __future__ import annotations
@@ -17,8 +19,15 @@ SCHEMA_VERSION = 1
 FORMATS = ("text", "markdown", "json")
 
 
+def _republished(verdict: Verdict) -> bool:
+    return verdict.change is not None and verdict.change.publisher_change is not None
+
+
 def _ordered(result: GateResult) -> list[Verdict]:
-    return sorted(result.verdicts, key=lambda v: (v.admitted, v.name, v.version or ""))
+    return sorted(
+        result.verdicts,
+        key=lambda v: (not _republished(v), v.admitted, v.name, v.version or ""),
+    )
 
 
 def _what(verdict: Verdict) -> str:
@@ -59,7 +68,14 @@ def render_markdown(result: GateResult) -> str:
     blocked = len(result.blocked)
     changes = len(result.changes or ())
     head = f"**lockdown: {blocked} blocked**" if blocked else "**lockdown: every change admitted**"
-    lines = [f"{head} ({changes} change{'s' if changes != 1 else ''})", ""]
+    republished = sum(1 for c in result.changes or () if c.publisher_change is not None)
+    publishers = (
+        f", {republished} publisher change{'s' if republished != 1 else ''} or loss"
+        f"{'es' if republished != 1 else ''}"
+        if republished
+        else ""
+    )
+    lines = [f"{head} ({changes} change{'s' if changes != 1 else ''}{publishers})", ""]
     if result.findings:
         lines += ["Findings:", "", *(f"- {_cell(f)}" for f in result.findings), ""]
     if not result.verdicts:
@@ -93,10 +109,12 @@ def render_json(result: GateResult) -> str:
             }
         return out
 
+    changes = sorted(result.changes or (), key=lambda c: c.publisher_change is None)
     doc = {
         "schema_version": SCHEMA_VERSION,
         "blocked": len(result.blocked),
         "first_lock": result.changes is None,
+        "publisher_changes": sum(1 for c in changes if c.publisher_change is not None),
         "changes": [
             {
                 "name": c.name,
@@ -105,8 +123,9 @@ def render_json(result: GateResult) -> str:
                 "old_version": c.old_version,
                 "new_version": c.new_version,
                 "detail": c.detail,
+                "publisher_change": c.publisher_change,
             }
-            for c in result.changes or ()
+            for c in changes
         ],
         "verdicts": [verdict(v) for v in _ordered(result)],
         "findings": list(result.findings),

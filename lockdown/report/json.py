@@ -61,6 +61,18 @@ def counts_to_dict(report: DriftReport) -> dict[str, object]:
     }
 
 
+def provenance_to_dict(report: DriftReport) -> dict[str, object] | None:
+    """The lock's PEP 740 attested share, or ``None`` when not known (a conda lock)."""
+    share = report.attested_share
+    if share is None:
+        return None
+    return {
+        "packages": report.lock_packages,
+        "attested": report.lock_attested,
+        "attested_share": round(share, 4),
+    }
+
+
 def report_to_dict(report: DriftReport) -> dict[str, object]:
     """The report as JSON-ready data, keys in the documented order."""
     packages = sorted(report.packages, key=lambda p: (p.name, PACKAGE_KINDS.index(p.kind)))
@@ -83,6 +95,7 @@ def report_to_dict(report: DriftReport) -> dict[str, object]:
         "expected": report.expected,
         "installed": report.installed,
         "files_checked": report.files_checked,
+        "provenance": provenance_to_dict(report),
         "counts": counts_to_dict(report),
         "packages": [package_to_dict(p) for p in packages],
         "files": [file_to_dict(f) for f in files],

@@ -213,6 +213,21 @@ def report_metrics(report: DriftReport) -> list[Metric]:
             ),
         ]
     metrics += _signature(report.signature != "not-checked", report.signature == "verified")
+    share = report.attested_share
+    if share is not None and report.lock_attested is not None:
+        metrics += [
+            _gauge(
+                "lockdown_lock_packages_attested",
+                "Packages in the lock with verified PEP 740 attestation identities.",
+                report.lock_attested,
+            ),
+            _gauge(
+                "lockdown_lock_attested_ratio",
+                "Share of the lock's packages with verified PEP 740 attestation identities "
+                "(0 to 1).",
+                share,
+            ),
+        ]
     if report.guarded is not None:
         metrics.append(
             _gauge(

@@ -14,17 +14,14 @@ attested, so the lock must fail with exit 16.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from lockdown._compat import tomllib
 from lockdown.errors import IntegrityError
-from lockdown.lock.run import LockOutcome, lock_project
 from lockdown.policy.service import approve
 from lockdown.report.lock_summary import summarize
-from lockdown.resolve.interface import Artifact, LockedPackage, Resolution, ResolveRequest
 from tests.conftest import CliResult
 from tests.support.attestations import (
     GCB_EMAIL,
@@ -32,91 +29,27 @@ from tests.support.attestations import (
     GCB_PROJECT,
     GCB_PUBLISHER,
     GCB_SHA256,
+    NEXT_FILE,
+    NOW,
+    attested_project,
     gcb_provenance,
     gcb_with_flipped_signature,
+    serve_attested,
+)
+from tests.support.attestations import (
+    lock_pinned as lock,
 )
 from tests.support.pkgindex import PackageIndex
-
-NOW = datetime(2025, 6, 1, tzinfo=timezone.utc)
-NEXT_FILE = "gcb_attestation_test-0.0.1.tar.gz"
-NEXT_SHA256 = "cd" * 32
-
-PROJECT = """\
-[project]
-name = "svc"
-version = "1.0"
-requires-python = ">=3.10"
-dependencies = ["gcb-attestation-test"]
-
-[tool.lockdown]
-index-url = "{index}"
-"""
-
-
-class PinnedResolver:
-    """Pins the files it is given, as the index lists them (their bytes are not here)."""
-
-    name = "uv"
-
-    def __init__(self, index: PackageIndex, *files: str) -> None:
-        self.index = index
-        self.files = files
-
-    def version(self) -> str:
-        return "pinned"
-
-    def resolve(self, request: ResolveRequest) -> Resolution:
-        packages = []
-        for filename in self.files:
-            listed = self.index.file(filename)
-            sdist = Artifact(
-                url=self.index.files_url + filename,
-                filename=filename,
-                sha256=listed.advertised_sha256,
-                size=listed.size,
-                upload_time=listed.upload_time,
-            )
-            packages.append(
-                LockedPackage(
-                    name=listed.project,
-                    version=listed.version,
-                    marker=None,
-                    index=request.index_url,
-                    wheels=(),
-                    sdist=sdist,
-                )
-            )
-        return Resolution(
-            packages=tuple(packages),
-            environments=request.environments,
-            resolver="pinned",
-            resolver_version="1",
-        )
 
 
 @pytest.fixture
 def attested(package_index: PackageIndex) -> PackageIndex:
-    package_index.list_file(GCB_FILE, GCB_SHA256)
-    package_index.list_file(NEXT_FILE, NEXT_SHA256)
-    package_index.set_provenance(GCB_FILE, gcb_provenance())
-    return package_index
+    return serve_attested(package_index)
 
 
 @pytest.fixture
 def svc(tmp_path: Path, attested: PackageIndex) -> Path:
-    root = tmp_path / "svc"
-    root.mkdir()
-    (root / "pyproject.toml").write_text(PROJECT.format(index=attested.url), encoding="utf-8")
-    return root
-
-
-def lock(project: Path, index: PackageIndex, *files: str) -> LockOutcome:
-    return lock_project(
-        project,
-        backend=PinnedResolver(index, *files),
-        verify_artifacts=False,  # the bytes are not in the fixtures; the digests are
-        clock=lambda: NOW,
-    )
+    return attested_project(tmp_path / "svc", attested)
 
 
 def locked_package(project: Path) -> dict[str, object]:

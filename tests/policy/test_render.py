@@ -189,10 +189,12 @@ def test_json_parses_back() -> None:
         "schema_version",
         "blocked",
         "first_lock",
+        "publisher_changes",
         "changes",
         "verdicts",
         "findings",
     ]
+    assert data["publisher_changes"] == 0
     assert data["schema_version"] == SCHEMA_VERSION == 1
     assert data["blocked"] == 3
     assert data["first_lock"] is False
@@ -204,6 +206,7 @@ def test_json_parses_back() -> None:
             "old_version": "1.0",
             "new_version": "1.1",
             "detail": "minor upgrade",
+            "publisher_change": None,
         },
         {
             "name": "b",
@@ -212,6 +215,7 @@ def test_json_parses_back() -> None:
             "old_version": "1.0",
             "new_version": "2.0",
             "detail": "major upgrade",
+            "publisher_change": None,
         },
         {
             "name": "gone",
@@ -220,6 +224,7 @@ def test_json_parses_back() -> None:
             "old_version": "1.0",
             "new_version": None,
             "detail": "no longer locked",
+            "publisher_change": None,
         },
         {
             "name": "n",
@@ -228,6 +233,7 @@ def test_json_parses_back() -> None:
             "old_version": None,
             "new_version": "0.1",
             "detail": "new package",
+            "publisher_change": None,
         },
         {
             "name": "p",
@@ -236,6 +242,7 @@ def test_json_parses_back() -> None:
             "old_version": "1.0",
             "new_version": "1.0.1",
             "detail": "patch upgrade",
+            "publisher_change": None,
         },
     ]
     verdicts = data["verdicts"]
@@ -298,6 +305,7 @@ def test_json_first_lock_and_no_changes() -> None:
         "schema_version": 1,
         "blocked": 0,
         "first_lock": True,
+        "publisher_changes": 0,
         "changes": [],
         "verdicts": [],
         "findings": [],

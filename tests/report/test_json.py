@@ -32,6 +32,7 @@ TOP_LEVEL_KEYS = [
     "expected",
     "installed",
     "files_checked",
+    "provenance",
     "counts",
     "packages",
     "files",
@@ -52,6 +53,7 @@ def test_drifted_report_parses_back() -> None:
     assert (data["level"], data["expected"], data["installed"]) == ("artifacts", 14, 12)
     assert (data["checked_at"], data["duration_seconds"]) == (1718000000.25, 0.042)
     assert data["files_checked"] == 230
+    assert data["provenance"] == {"packages": 16, "attested": 12, "attested_share": 0.75}
     assert data["exit_code"] == 1 | 2 | 4 | 8
     assert data["in_sync"] is False
     assert data["counts"] == {
@@ -96,6 +98,7 @@ def test_clean_report() -> None:
     assert (data["in_sync"], data["exit_code"]) == (True, 0)
     assert (data["signature"], data["signer"], data["guarded"]) == ("not-checked", None, None)
     assert data["packages"] == data["files"] == data["notes"] == []
+    assert data["provenance"] is None  # not known (a conda lock, say)
     assert set(data["counts"]["packages"].values()) == {0}
     assert set(data["counts"]["files"].values()) == {0}
     assert data["counts"]["files_high_severity"] == 0

@@ -143,6 +143,8 @@ def test_drifted_report() -> None:
         "lockdown_lock_signature_checked": 1,
         "lockdown_lock_signature_valid": 1,
         "lockdown_guard_enabled": 0,
+        "lockdown_lock_packages_attested": 12,
+        "lockdown_lock_attested_ratio": 0.75,
     }
     failed = {
         dict(labels)["reason"]: v
@@ -162,6 +164,8 @@ def test_clean_versions_level_has_every_package_kind_and_no_file_metrics() -> No
         "lockdown_files_checked",
         "lockdown_drift_files_high_severity",
         "lockdown_guard_enabled",  # not known
+        "lockdown_lock_attested_ratio",  # not known either
+        "lockdown_lock_packages_attested",
     }
     assert samples["lockdown_in_sync", ()] == 1
     assert samples["lockdown_check_exit_code", ()] == 0

@@ -43,6 +43,8 @@ def drifted_report() -> DriftReport:
         signature="verified",
         signer=SIGNER,
         guarded=False,
+        lock_packages=16,
+        lock_attested=12,
         notes=("2 files listed in RECORD without a hash were not checked",),
         packages=(
             PackageDrift(

@@ -13,8 +13,13 @@ exactly one way the README lists.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Final
+
+from lockdown.lock.run import LockOutcome, lock_project
+from lockdown.resolve.interface import Artifact, LockedPackage, Resolution, ResolveRequest
+from tests.support.pkgindex import PackageIndex
 
 FIXTURES: Final = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "attestations"
 
@@ -29,6 +34,22 @@ JKU_FILE: Final = "pypi_attestations-0.0.19.tar.gz"
 JKU_SHA256: Final = "9bb1add04b1b4e182be6b0b80931593f7a291eb49d69b4fd728a5d4cbcdc4bd3"
 
 OTHER_SHA256: Final = "0" * 63 + "1"
+#: A later release of the attested project, listed without provenance.
+NEXT_FILE: Final = "gcb_attestation_test-0.0.1.tar.gz"
+NEXT_SHA256: Final = "cd" * 32
+#: The clock of the lock tests: after every listed upload.
+NOW: Final = datetime(2025, 6, 1, tzinfo=timezone.utc)
+
+PROJECT: Final = """\
+[project]
+name = "svc"
+version = "1.0"
+requires-python = ">=3.10"
+dependencies = ["gcb-attestation-test"]
+
+[tool.lockdown]
+index-url = "{index}"
+"""
 
 
 def _fixture_dir() -> Path:
@@ -77,3 +98,69 @@ def gcb_with_flipped_signature() -> bytes:
     replacement = "A" if signature[position] != "A" else "B"
     envelope["signature"] = signature[:position] + replacement + signature[position + 1 :]
     return json.dumps(data).encode("utf-8")
+
+
+class PinnedResolver:
+    """Pins the files it is given, as the index lists them (their bytes are not here)."""
+
+    name = "uv"
+
+    def __init__(self, index: PackageIndex, *files: str) -> None:
+        self.index = index
+        self.files = files
+
+    def version(self) -> str:
+        return "pinned"
+
+    def resolve(self, request: ResolveRequest) -> Resolution:
+        packages = []
+        for filename in self.files:
+            listed = self.index.file(filename)
+            sdist = Artifact(
+                url=self.index.files_url + filename,
+                filename=filename,
+                sha256=listed.advertised_sha256,
+                size=listed.size,
+                upload_time=listed.upload_time,
+            )
+            packages.append(
+                LockedPackage(
+                    name=listed.project,
+                    version=listed.version,
+                    marker=None,
+                    index=request.index_url,
+                    wheels=(),
+                    sdist=sdist,
+                )
+            )
+        return Resolution(
+            packages=tuple(packages),
+            environments=request.environments,
+            resolver="pinned",
+            resolver_version="1",
+        )
+
+
+def serve_attested(index: PackageIndex) -> PackageIndex:
+    """List the GCB file (with its real provenance) and an unattested later release."""
+    index.list_file(GCB_FILE, GCB_SHA256)
+    index.list_file(NEXT_FILE, NEXT_SHA256)
+    index.set_provenance(GCB_FILE, gcb_provenance())
+    return index
+
+
+def attested_project(root: Path, index: PackageIndex) -> Path:
+    """A project depending on the attested project, locked from ``index``."""
+    root.mkdir(parents=True)
+    (root / "pyproject.toml").write_text(PROJECT.format(index=index.url), encoding="utf-8")
+    return root
+
+
+def lock_pinned(project: Path, index: PackageIndex, *files: str) -> LockOutcome:
+    """``lock`` the project with :class:`PinnedResolver` pinning ``files``."""
+    return lock_project(
+        project,
+        backend=PinnedResolver(index, *files),
+        verify_artifacts=False,  # the bytes are not in the fixtures; the digests are
+        clock=lambda: NOW,
+    )
