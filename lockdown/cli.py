@@ -31,7 +31,9 @@ if TYPE_CHECKING:
     # What a command's function receives: argparse's namespace, or a namespace
     # with the same attributes from fast_check_args.
     from argparse import Namespace as Args
+    from typing import TextIO
 
+    from lockdown.audit.gate import GateAudit
     from lockdown.conda.lockfile import CondaLock
     from lockdown.config import Config
     from lockdown.drift.model import DriftReport
@@ -68,18 +70,29 @@ def _cmd_lock(args: Args, reporter: Reporter) -> int:
     from lockdown.policy.render import render_text  # noqa: PLC0415
 
     if result.blocked:
+        _vulnerability_line(result.vulnerabilities, sys.stderr)
         return _blocked(result.gate, result.path)
     if not args.quiet:
         from lockdown.policy.render import render_findings  # noqa: PLC0415
         from lockdown.report.lock_summary import summarize  # noqa: PLC0415
 
         print(summarize(result))
-        if result.gate.changes:
-            print("changes:")
+        if result.gate.changes or result.gate.verdicts:
+            # A first lock has no changes, but may have admitted verdicts (a known
+            # vulnerability admitted by an approval, an ignore or vulnerable = "warn").
+            print("changes:" if result.gate.changes else "admitted:")
             sys.stdout.write(render_text(result.gate))
         elif result.gate.findings:
             print("\n".join(render_findings(result.gate)))
     return EXIT_OK
+
+
+def _vulnerability_line(audit: GateAudit | None, stream: TextIO, *, always: bool = False) -> None:
+    """What the vulnerability rule checked against what (``always``: also when it did not)."""
+    if audit is not None and (always or audit.database is not None):
+        from datetime import datetime, timezone  # noqa: PLC0415
+
+        print(f"lockdown: {audit.line(datetime.now(timezone.utc))}", file=stream)
 
 
 def _blocked(gate: GateResult, path: Path) -> int:
@@ -115,6 +128,7 @@ def _lock_conda(args: Args, reporter: Reporter) -> int:
     from lockdown.policy.render import render_text  # noqa: PLC0415
 
     if outcome.blocked:
+        _vulnerability_line(outcome.vulnerabilities, sys.stderr)
         return _blocked(outcome.gate, outcome.path)
     if not args.quiet:
         names = {p.name for p in outcome.packages}
@@ -123,8 +137,11 @@ def _lock_conda(args: Args, reporter: Reporter) -> int:
             f"sha256 pinned) for {', '.join(outcome.platforms)} -> {outcome.path.name} "
             f"({'updated' if outcome.changed else 'unchanged'})"
         )
-        if outcome.gate.changes:
-            print("changes:")
+        _vulnerability_line(outcome.vulnerabilities, sys.stdout, always=True)
+        if outcome.gate.changes or outcome.gate.verdicts:
+            # A first lock has no changes, but may have admitted verdicts (a known
+            # vulnerability admitted by an approval, an ignore or vulnerable = "warn").
+            print("changes:" if outcome.gate.changes else "admitted:")
             sys.stdout.write(render_text(outcome.gate))
     return EXIT_OK
 
@@ -594,6 +611,7 @@ def _cmd_audit(args: Args, reporter: Reporter) -> int:
         python=args.python,
         prefix=args.prefix,
         db=args.db,
+        api_url=args.api_url.rstrip("/") if args.api_url else None,
         max_db_age=max_age,
         cache_dir=args.cache_dir,
         notify=reporter.note,

@@ -343,15 +343,17 @@ def _add_check(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def _add_audit(sub: Any, common: argparse.ArgumentParser) -> None:
     """The ``audit`` command's arguments."""
+    from lockdown.audit.settings import DEFAULT_API_URL  # noqa: PLC0415
+
     audit = sub.add_parser(
         "audit",
         parents=[common],
         help="known vulnerabilities and malicious packages in a lock or an environment",
         description="Match every pinned (or installed) name and version against OSV "
         "advisories: a local database (--db: a directory of OSV files or an OSV export zip, "
-        "offline) or the configured [tool.lockdown.audit] source. Says which database it "
-        "used and how old it is. Exit code: 0 nothing found, 1 a finding that is not ignored, "
-        "70 no usable database (missing, empty, older than --max-db-age).",
+        "offline), the OSV API (--api-url) or the configured [tool.lockdown.audit] source. "
+        "Says which database it used and how old it is. Exit code: 0 nothing found, "
+        "1 a finding that is not ignored, 70 no usable database (missing, empty, too old).",
         epilog="examples:\n  lockdown audit --db /srv/advisories\n"
         "  lockdown audit --venv /srv/app/.venv --db osv-pypi.zip --max-db-age 7d\n"
         "  lockdown audit --lock conda-lock.yml --format sarif -o audit.sarif",
@@ -363,6 +365,13 @@ def _add_audit(sub: Any, common: argparse.ArgumentParser) -> None:
     target.add_argument("--prefix", type=Path, metavar="DIR", help="a conda prefix to audit")
     audit.add_argument(
         "--db", type=Path, metavar="PATH", help="OSV database: a directory or an export zip"
+    )
+    audit.add_argument(
+        "--api-url",
+        nargs="?",
+        const=DEFAULT_API_URL,
+        metavar="URL",
+        help=f"ask this OSV API (a mirror; alone: {DEFAULT_API_URL}); answers are cached",
     )
     audit.add_argument(
         "--max-db-age", metavar="AGE", help="refuse a database older than this (7d, 12h)"

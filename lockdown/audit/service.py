@@ -43,20 +43,10 @@ def _utc_now() -> datetime:
 def lock_packages(path: Path) -> tuple[list[Package], str, list[str]]:
     """The packages a lock pins, its kind (``lock`` / ``conda-lock``), and notes."""
     if path.suffix in (".yml", ".yaml"):
+        from lockdown.audit.gate import conda_packages  # noqa: PLC0415
         from lockdown.conda.lockfile import read_conda_lock  # noqa: PLC0415
 
-        conda = read_conda_lock(path)
-        packages = [
-            Package(ecosystem="PyPI", name=normalize_name(p.name), version=p.version)
-            if p.manager == "pip"
-            else Package(
-                ecosystem="conda",
-                name=p.name,
-                version=p.version,
-                python="python" in p.dependencies,
-            )
-            for p in conda.packages
-        ]
+        packages = conda_packages(read_conda_lock(path).packages)
         return _distinct(packages), "conda-lock", []
     from lockdown.lock.pylock import read_lock  # noqa: PLC0415
 
@@ -109,25 +99,42 @@ def _distinct(packages: Sequence[Package]) -> list[Package]:
 
 
 def open_source(
+    packages: Sequence[Package],
     *,
     db: Path | None,
+    api_url: str | None,
     settings: AuditSettings | None,
-    cache_dir: Path | None,
+    cache_dir: Path,
+    now: datetime,
+    max_age: timedelta | None,
     notify: Notify | None,
 ) -> AdvisoryDatabase:
-    """The local database: ``db``, else the configured one."""
-    path = db if db is not None else settings.db if settings is not None else None
-    if path is None:
-        raise UsageError(
-            "no advisory database given",
-            hint="pass --db DIR_OR_ZIP, or set [tool.lockdown.audit] db",
+    """The flags' database (``--db``, else ``--api-url``), else the configured one."""
+    if db is None and api_url is None and settings is not None:
+        db, api_url = settings.db, settings.api_url
+    if db is not None:
+        return open_database(db, cache_dir=cache_dir, notify=notify)
+    if api_url is not None:
+        from lockdown.audit.sources import api_database  # noqa: PLC0415
+
+        answered = api_database(
+            api_url, packages, cache_dir=cache_dir, now=now, max_age=max_age, notify=notify
         )
-    return open_database(path, cache_dir=cache_dir, notify=notify)
+        assert answered is not None  # noqa: S101 - only an offline lookup answers None
+        return answered
+    raise UsageError(
+        "no advisory database given",
+        hint="pass --db DIR_OR_ZIP or --api-url [URL], or set [tool.lockdown.audit] db or api-url",
+    )
 
 
 def check_database(info: DatabaseInfo, *, now: datetime, max_age: timedelta | None) -> None:
-    """Fail closed on an empty database or one older than ``max_age``."""
-    if info.advisories == 0:
+    """Fail closed on an empty local database or one older than ``max_age``.
+
+    (The API answers only about the versions asked: no advisory there means
+    none is known, not an empty database.)
+    """
+    if info.advisories == 0 and info.kind != "osv-api":
         skipped = f"; {len(info.unreadable)} files unreadable" if info.unreadable else ""
         raise AdvisoryDatabaseError(
             f"the advisory database {info.location} holds no advisories{skipped}: "
@@ -182,6 +189,7 @@ def run_audit(
     python: str | None = None,
     prefix: Path | None = None,
     db: Path | None = None,
+    api_url: str | None = None,
     max_db_age: timedelta | None = None,
     cache_dir: Path | None = None,
     clock: Callable[[], datetime] = _utc_now,
@@ -209,11 +217,18 @@ def run_audit(
         target = str(path)
         lines = lock_lines(path, [p.name for p in packages])
     # 2. The database.
+    limit = max_db_age if max_db_age is not None else settings.max_db_age if settings else None
     database = open_source(
-        db=db, settings=settings, cache_dir=cache_dir or default_cache_dir(), notify=notify
+        packages,
+        db=db,
+        api_url=api_url,
+        settings=settings,
+        cache_dir=cache_dir or default_cache_dir(),
+        now=now,
+        max_age=limit,
+        notify=notify,
     )
     # 3. Fail closed on an empty or stale one.
-    limit = max_db_age if max_db_age is not None else settings.max_db_age if settings else None
     check_database(database.info, now=now, max_age=limit)
     # 4. Match.
     findings = match(

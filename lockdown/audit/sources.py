@@ -23,12 +23,12 @@ import hashlib
 import json
 import os
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from lockdown.audit.model import DatabaseInfo, DatabaseKind
+from lockdown.audit.model import DatabaseInfo, DatabaseKind, Package
 from lockdown.audit.osv import Advisory, AdvisoryError, parse_advisory, parse_time, reduce
 from lockdown.errors import EXIT_INTERNAL, LockdownError, UsageError, one_line
 
@@ -286,3 +286,266 @@ def _write_cache(path: Path, document: Mapping[str, Any]) -> None:
         atomic_write(path, json.dumps(document, separators=(",", ":")).encode("utf-8"))
     except (OSError, LockdownError):
         pass
+
+
+# --- the OSV query API -------------------------------------------------------
+#
+# POST {url}/v1/querybatch answers, for each (package, version), the ids (and
+# modified times) of the advisories that affect it; GET {url}/v1/vulns/{id}
+# gives each advisory in full. Answers and advisories are cached per API URL;
+# the database's age is the age of the oldest answer used.
+
+#: Cached answers younger than this are used without asking again.
+API_REUSE: Final = timedelta(hours=1)
+#: The API takes at most this many queries per batch.
+API_BATCH: Final = 1000
+#: An answer or advisory larger than this is refused.
+MAX_API_BYTES: Final = 32 << 20
+#: Attempts per request (the first and two retries), and the pause before each retry.
+API_ATTEMPTS: Final = 3
+API_BACKOFF: Final = (0.5, 2.0)
+#: Pages of one query's answer followed at most (a package with very many advisories).
+MAX_PAGES: Final = 20
+
+
+class _ApiUnreachable(Exception):
+    """The API could not be asked (after the retries); the message says why."""
+
+
+def _request_json(url: str, body: object | None, *, timeout: float) -> object:
+    """GET (``body`` None) or POST JSON to ``url``; the decoded answer. Retries what may pass."""
+    import time  # noqa: PLC0415
+    import urllib.error  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
+    # The package index's transport: same-origin redirects, size caps, no trickling.
+    from lockdown.resolve.index import _opener, _read_all, _reason  # noqa: PLC0415
+
+    data = None if body is None else json.dumps(body).encode("utf-8")
+    headers = {"Accept": "application/json", "User-Agent": f"lockdown/{_version()}"}
+    if data is not None:
+        headers["Content-Type"] = "application/json"
+    last = "no answer"
+    for attempt in range(API_ATTEMPTS):
+        if attempt:
+            time.sleep(API_BACKOFF[min(attempt - 1, len(API_BACKOFF) - 1)])
+        request = urllib.request.Request(url, data=data, headers=headers)  # noqa: S310
+        try:
+            with _opener().open(request, timeout=timeout) as response:
+                raw = _read_all(response, timeout=timeout, limit=MAX_API_BYTES, what=url)
+        except urllib.error.HTTPError as error:
+            error.close()
+            last = f"HTTP {error.code} {error.reason}"
+            if error.code in (429, 500, 502, 503, 504):
+                continue
+            raise _ApiUnreachable(last) from None
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            last = _reason(getattr(error, "reason", error))
+            continue
+        except LockdownError as error:  # too large, too slow, a redirect elsewhere
+            raise _ApiUnreachable(error.message) from None
+        try:
+            return json.loads(raw)
+        except (ValueError, RecursionError) as error:
+            raise _ApiUnreachable(f"not JSON: {error}") from None
+    raise _ApiUnreachable(last)
+
+
+def _version() -> str:
+    from lockdown import __version__  # noqa: PLC0415
+
+    return __version__
+
+
+class _ApiCache:
+    """Answers (``ecosystem/name/version`` → ids and when asked) and advisories, per API URL."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        document = _read_json(path)
+        answers = document.get("answers") if isinstance(document, dict) else None
+        vulns = document.get("vulns") if isinstance(document, dict) else None
+        self.answers: dict[str, dict[str, Any]] = answers if isinstance(answers, dict) else {}
+        self.vulns: dict[str, dict[str, Any]] = vulns if isinstance(vulns, dict) else {}
+
+    def answer(self, query: tuple[str, str, str]) -> dict[str, Any] | None:
+        """The cached answer to one query, if any."""
+        answer = self.answers.get("\x00".join(query))
+        return answer if isinstance(answer, dict) and isinstance(answer.get("ids"), list) else None
+
+    def save(self) -> None:
+        _write_cache(
+            self.path, {"format": INDEX_FORMAT, "answers": self.answers, "vulns": self.vulns}
+        )
+
+
+def _read_json(path: Path) -> object:
+    try:
+        return json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return None
+
+
+def _answer_ids(result: object, where: str) -> tuple[list[tuple[str, str | None]], str | None]:
+    """``(id, modified)`` of one querybatch result, and its next page token."""
+    if not isinstance(result, dict):
+        raise _ApiUnreachable(f"{where} is not an object")
+    vulns = result.get("vulns", [])
+    if not isinstance(vulns, list):
+        raise _ApiUnreachable(f"{where}.vulns is not a list")
+    found = []
+    for vuln in vulns:
+        if not isinstance(vuln, dict) or not isinstance(vuln.get("id"), str):
+            raise _ApiUnreachable(f"{where}.vulns has an entry without an id")
+        modified = vuln.get("modified")
+        found.append((str(vuln["id"]), modified if isinstance(modified, str) else None))
+    token = result.get("next_page_token")
+    return found, token if isinstance(token, str) and token else None
+
+
+def _ask(
+    url: str, queries: list[tuple[str, str, str]], *, timeout: float
+) -> dict[tuple[str, str, str], list[tuple[str, str | None]]]:
+    """Every query's advisory ids, in batches, following next-page tokens."""
+    out: dict[tuple[str, str, str], list[tuple[str, str | None]]] = {}
+    pending: list[tuple[tuple[str, str, str], str | None]] = [(q, None) for q in queries]
+    for _page in range(MAX_PAGES):
+        if not pending:
+            return out
+        later: list[tuple[tuple[str, str, str], str | None]] = []
+        for start in range(0, len(pending), API_BATCH):
+            chunk = pending[start : start + API_BATCH]
+            body = {
+                "queries": [
+                    {
+                        "package": {"ecosystem": eco, "name": name},
+                        "version": version,
+                        **({"page_token": token} if token else {}),
+                    }
+                    for (eco, name, version), token in chunk
+                ]
+            }
+            answer = _request_json(f"{url}/v1/querybatch", body, timeout=timeout)
+            results = answer.get("results") if isinstance(answer, dict) else None
+            if not isinstance(results, list) or len(results) != len(chunk):
+                raise _ApiUnreachable("the querybatch answer has not one result per query")
+            for index, ((query, _token), result) in enumerate(zip(chunk, results, strict=True)):
+                ids, token = _answer_ids(result, f"results[{index}]")
+                out.setdefault(query, []).extend(ids)
+                if token:
+                    later.append((query, token))
+        pending = later
+    raise _ApiUnreachable(f"more than {MAX_PAGES} pages of advisories for one package")
+
+
+def api_database(
+    url: str,
+    packages: Sequence[Package],
+    *,
+    cache_dir: Path,
+    now: datetime,
+    max_age: timedelta | None = None,
+    offline: bool = False,
+    notify: Notify | None = None,
+    timeout: float = 30.0,
+) -> AdvisoryDatabase | None:
+    """The advisories the OSV API at ``url`` knows for ``packages``, cached with their age.
+
+    Answers younger than an hour (or ``max_age``, when shorter) are reused;
+    the others are asked in batches, then each advisory not cached at its
+    ``modified`` time is fetched. When the API cannot be reached, cached
+    answers of any age are used, saying so (the caller's ``max_age`` check
+    then decides); with none, :class:`AdvisoryDatabaseError`. ``offline``:
+    cached answers only, ``None`` when some are missing.
+    """
+    from lockdown.audit.match import advisory_key  # noqa: PLC0415
+
+    cache = _ApiCache(cache_dir / "audit" / f"osv-api-{_sha256(url.encode())[:16]}.json")
+    queries = sorted({(*advisory_key(p), p.version) for p in packages})
+    reuse = min(API_REUSE, max_age) if max_age is not None else API_REUSE
+    stale = [
+        q
+        for q in queries
+        if (answer := cache.answer(q)) is None
+        or (at := _asked_at(answer)) is None
+        or now - at >= reuse
+    ]
+    if stale and offline:
+        return None
+    if stale:
+        try:
+            _refresh(url, cache, stale, now=now, timeout=timeout)
+        except _ApiUnreachable as exc:
+            missing = [q for q in stale if cache.answer(q) is None]
+            if missing:
+                raise AdvisoryDatabaseError(
+                    f"cannot ask the OSV API at {url}: {exc}; no cached answer for "
+                    f"{len(missing)} of {len(queries)} versions",
+                    hint="check the network or the api-url, or use a local database (--db)",
+                ) from None
+            if notify is not None:
+                notify(f"cannot ask the OSV API at {url}: {exc}; using cached answers")
+    return _assemble(url, cache, queries)
+
+
+def _asked_at(answer: Mapping[str, Any]) -> datetime | None:
+    try:
+        return parse_time(answer.get("at"), "at")
+    except AdvisoryError:
+        return None
+
+
+def _refresh(
+    url: str,
+    cache: _ApiCache,
+    stale: list[tuple[str, str, str]],
+    *,
+    now: datetime,
+    timeout: float,
+) -> None:
+    """Ask about ``stale``, fetch the advisories not cached at their ``modified`` time, save."""
+    fresh = _ask(url, stale, timeout=timeout)
+    wanted = {ident: modified for ids in fresh.values() for ident, modified in ids}
+    for ident, modified in sorted(wanted.items()):
+        known = cache.vulns.get(ident)
+        if isinstance(known, dict) and modified and known.get("modified") == modified:
+            continue
+        document = _request_json(f"{url}/v1/vulns/{ident}", None, timeout=timeout)
+        try:
+            advisory = parse_advisory(document)
+        except AdvisoryError as exc:
+            raise _ApiUnreachable(f"advisory {ident}: {exc}") from None
+        cache.vulns[ident] = {"modified": modified, "doc": reduce(advisory)}
+    stamp = now.isoformat()
+    for query, ids in fresh.items():
+        cache.answers["\x00".join(query)] = {"ids": sorted({i for i, _ in ids}), "at": stamp}
+    cache.save()
+
+
+def _assemble(url: str, cache: _ApiCache, queries: list[tuple[str, str, str]]) -> AdvisoryDatabase:
+    """The cached answers to ``queries`` as a database; its age is the oldest answer's."""
+    records: dict[str, list[dict[str, Any]]] = {}
+    oldest: datetime | None = None
+    used: dict[str, dict[str, Any]] = {}
+    for query in queries:
+        answer = cache.answer(query)
+        if answer is None:  # pragma: no cover - every query was answered or refused before
+            continue
+        at = _asked_at(answer)
+        if at is not None and (oldest is None or at < oldest):
+            oldest = at
+        for ident in answer["ids"]:
+            vuln = cache.vulns.get(str(ident))
+            if isinstance(vuln, dict) and isinstance(vuln.get("doc"), dict):
+                used[str(ident)] = vuln["doc"]
+                records.setdefault(_key(query[0], query[1]), []).append(vuln["doc"])
+    modified = [parse_time(doc.get("modified"), "modified") for doc in used.values()]
+    info = DatabaseInfo(
+        kind="osv-api",
+        location=url,
+        digest=None,
+        advisories=len(used),
+        newest=max((m for m in modified if m is not None), default=None),
+        fetched_at=oldest,
+    )
+    return AdvisoryDatabase(info, records)

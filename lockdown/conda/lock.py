@@ -37,6 +37,7 @@ from lockdown.names import normalize_name
 from lockdown.policy.changes import ArtifactFacts, LockedState
 
 if TYPE_CHECKING:
+    from lockdown.audit.gate import GateAudit
     from lockdown.config import Config
     from lockdown.policy.gate import GateResult
     from lockdown.progress import Reporter
@@ -60,6 +61,8 @@ class CondaLockOutcome:
     platforms: tuple[str, ...]
     #: The gate's verdicts; when any blocks, nothing was written.
     gate: GateResult
+    #: What the vulnerability rule looked up, and where.
+    vulnerabilities: GateAudit | None = None
 
     @property
     def blocked(self) -> bool:
@@ -199,6 +202,19 @@ def lock_conda(
         cutoff=cutoff,
     )
     result = _merged(conda_result, pip_result)
+    # 3b. Known vulnerabilities and malicious versions among the new and changed ones.
+    from lockdown.audit.gate import conda_packages, vulnerability_gate  # noqa: PLC0415
+
+    result, vulnerabilities = vulnerability_gate(
+        result,
+        conda_packages(packages),
+        policy=policy,
+        settings=config.audit if config is not None else None,
+        approvals=approvals,
+        now=now,
+        cache_dir=cache_dir,
+        notify=reporter.note if reporter is not None else None,
+    )
     if result.blocked:
         return CondaLockOutcome(
             path=output,
@@ -206,6 +222,7 @@ def lock_conda(
             packages=tuple(packages),
             platforms=inputs.platforms,
             gate=result,
+            vulnerabilities=vulnerabilities,
         )
     # 4. The file, validated before it is written.
     custom = {"lockdown-version": __version__, "input-digest": inputs.digest()}
@@ -235,6 +252,7 @@ def lock_conda(
         packages=tuple(packages),
         platforms=inputs.platforms,
         gate=result,
+        vulnerabilities=vulnerabilities,
     )
 
 

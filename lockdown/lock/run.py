@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from lockdown.artifacts import ArtifactCache, Expected, ensure_cache_dir, verify_all
+from lockdown.audit.gate import GateAudit, packages_of, vulnerability_gate
 from lockdown.config import Config, load_config
 from lockdown.errors import IntegrityError, LockFileError, PackageIndexError, ResolutionError
 from lockdown.fsutil import atomic_write, default_cache_dir, run_lock
@@ -76,6 +77,8 @@ class LockOutcome:
     gate: GateResult
     #: What the provenance step found; ``None`` with ``provenance = "off"``.
     attestations: AttestationSummary | None = None
+    #: What the vulnerability rule looked up, and where (``None``: not reached).
+    vulnerabilities: GateAudit | None = None
 
     @property
     def blocked(self) -> bool:
@@ -193,10 +196,27 @@ def lock_project(
     result, origin_records = _judge_origins(
         result, new_states, pins, served, indexes, reporter, policy.allowed_indexes
     )
+    # 4b. Known vulnerabilities and malicious versions among the new and changed ones.
+    with reporter.status("checking new versions against the advisory database"):
+        result, vulnerabilities = vulnerability_gate(
+            result,
+            packages_of(new_states),
+            policy=policy,
+            settings=config.audit,
+            approvals=approvals,
+            now=now,
+            cache_dir=cache_dir,
+            notify=reporter.note,
+        )
     path = config.output_path
     if result.blocked:
         return LockOutcome(
-            path=path, changed=False, resolution=resolution, gate=result, attestations=attestations
+            path=path,
+            changed=False,
+            resolution=resolution,
+            gate=result,
+            attestations=attestations,
+            vulnerabilities=vulnerabilities,
         )
     # 5. Render and validate in memory.
     meta = LockMetadata(
@@ -226,7 +246,12 @@ def lock_project(
         if changed:
             atomic_write(path, data)
     return LockOutcome(
-        path=path, changed=changed, resolution=resolution, gate=result, attestations=attestations
+        path=path,
+        changed=changed,
+        resolution=resolution,
+        gate=result,
+        attestations=attestations,
+        vulnerabilities=vulnerabilities,
     )
 
 

@@ -100,7 +100,9 @@ def diff(
     judged when ``lock`` runs, since only the index knows them. The policy is
     the project's — except with ``base``, where it is the policy as it was at
     ``base`` when there was one: a change cannot relax the gate that judges it
-    (``notify`` hears when the two differ).
+    (``notify`` hears when the two differ). Known vulnerabilities of the new
+    and changed versions are judged from ``[tool.lockdown.audit] db`` (or the
+    API answers already cached), offline too.
     """
     if (old is None) == (base is None):
         raise UsageError("give the old lock as a file or as --base REV (one of them)")
@@ -138,7 +140,23 @@ def diff(
     # The shadows the new lock recorded (asking the indexes is lock's job, not diff's).
     recorded = new_lock.tool.get("sources")
     shadows = shadows_in_lock(new_states, recorded if isinstance(recorded, dict) else {})
-    return with_origins(result, OriginResult(verdicts=(), shadows=shadows))
+    result = with_origins(result, OriginResult(verdicts=(), shadows=shadows))
+    # Known vulnerabilities of the new and changed versions, offline (lockdown.audit.gate).
+    from lockdown.audit.gate import packages_of, vulnerability_gate  # noqa: PLC0415
+
+    result, vulnerabilities = vulnerability_gate(
+        result,
+        packages_of(new_states),
+        policy=policy,
+        settings=config.audit if config is not None else None,
+        approvals=approvals,
+        now=now,
+        notify=notify,
+        offline=True,
+    )
+    if notify is not None and vulnerabilities.database is not None:
+        notify(vulnerabilities.line(now))
+    return result
 
 
 def _optional_config(project_dir: Path) -> Config | None:

@@ -33,6 +33,7 @@ POLICY_KEYS = frozenset(
         "allowed-channels",
         "provenance",
         "provenance-exempt",
+        "vulnerable",
     }
 )
 #: ``provenance``: ``pin`` (trust on first use, then no publisher change or loss
@@ -71,6 +72,12 @@ class Policy:
     provenance: Literal["pin", "require", "off"] = "pin"
     #: Packages ``provenance = "require"`` does not apply to (normalized names).
     provenance_exempt: frozenset[str] = frozenset()
+    #: A new or changed version with a known vulnerability: ``deny`` blocks it (an
+    #: approval or an ignore admits it), ``warn`` admits it saying so, ``off`` does
+    #: not look. A known-malicious version is blocked unless ``off``.
+    vulnerable: Literal["deny", "warn", "off"] = "deny"
+    #: Whether ``vulnerable`` was written (then a missing database fails closed).
+    vulnerable_set: bool = False
 
 
 def parse_policy(table: Mapping[str, Any], *, source: Path, where: str) -> Policy:
@@ -117,6 +124,11 @@ def parse_policy(table: Mapping[str, Any], *, source: Path, where: str) -> Polic
         raise ConfigError(
             f"{source}: {where} provenance must be 'pin', 'require' or 'off', not {provenance!r}"
         )
+    vulnerable = table.get("vulnerable", "deny")
+    if vulnerable not in ("deny", "warn", "off"):
+        raise ConfigError(
+            f"{source}: {where} vulnerable must be 'deny', 'warn' or 'off', not {vulnerable!r}"
+        )
     approvals = table.get("approvals", DEFAULT_APPROVALS)
     if not isinstance(approvals, str) or not approvals:
         raise ConfigError(f"{source}: {where} approvals must be a file name")
@@ -151,6 +163,8 @@ def parse_policy(table: Mapping[str, Any], *, source: Path, where: str) -> Polic
                 table.get("provenance-exempt", []), f"{where} provenance-exempt", source
             )
         ),
+        vulnerable=vulnerable,
+        vulnerable_set="vulnerable" in table,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import datetime, timezone
 
 from packaging.markers import InvalidMarker, Marker, default_environment
 
@@ -90,9 +91,15 @@ def summarize(outcome: LockOutcome) -> str:
         f"{len(resolution.environments)} environment(s) with {resolution.resolver} "
         f"{resolution.resolver_version} -> {outcome.path.name} ({state})"
     )
+    if outcome.vulnerabilities is not None:
+        lines.append(outcome.vulnerabilities.line(_now()))
     if outcome.attestations is not None:
         lines.append(attestation_line(outcome.attestations))
     return "\n".join(lines)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 def attestation_line(summary: AttestationSummary) -> str:

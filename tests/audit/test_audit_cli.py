@@ -258,8 +258,8 @@ def test_no_database_is_a_usage_error(vulnerable_project: Path, cli: Cli) -> Non
     result = cli("audit", "--project", vulnerable_project)
     assert result.code == 64
     assert result.err == (
-        "lockdown: error: no advisory database given; pass --db DIR_OR_ZIP, or set "
-        "[tool.lockdown.audit] db\n"
+        "lockdown: error: no advisory database given; pass --db DIR_OR_ZIP or --api-url [URL], "
+        "or set [tool.lockdown.audit] db or api-url\n"
     )
 
 

@@ -92,7 +92,7 @@ def test_deny_rules_are_normalized() -> None:
             {"auto-aprove": ["patch"]},
             f"{SOURCE}: unknown key 'auto-aprove' in {WHERE}; known keys: allowed-channels, "
             "allowed-indexes, approvals, auto-approve, cooldown-exempt, deny, min-release-age, "
-            "provenance, provenance-exempt, require-wheels, upgrades, yanked",
+            "provenance, provenance-exempt, require-wheels, upgrades, vulnerable, yanked",
             id="unknown-key",
         ),
         pytest.param(
@@ -188,6 +188,11 @@ def test_deny_rules_are_normalized() -> None:
             f"{PREFIX} allowed-indexes 'index.example/simple' is not an http(s) or file URL; "
             "give the simple API URL of the index",
             id="allowed-indexes-no-scheme",
+        ),
+        pytest.param(
+            {"vulnerable": "block"},
+            f"{PREFIX} vulnerable must be 'deny', 'warn' or 'off', not 'block'",
+            id="vulnerable-unknown",
         ),
         pytest.param(
             {"approvals": ""}, f"{PREFIX} approvals must be a file name", id="approvals-empty"
