@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from lockdown.policy.changes import LockedState
     from lockdown.policy.gate import GateResult
     from lockdown.policy.settings import Policy
+    from lockdown.progress import Reporter
 
 Notify = Callable[[str], None]
 
@@ -184,22 +185,34 @@ def vulnerability_gate(
     cache_dir: Path | None = None,
     notify: Notify | None = None,
     offline: bool = False,
+    reporter: Reporter | None = None,
 ) -> tuple[GateResult, GateAudit]:
     """``result`` with the vulnerability rule's verdicts, and what it used.
 
     ``packages`` are every package of the new lock; the new and changed ones
-    among them (:func:`moving`) are looked up.
+    among them (:func:`moving`) are looked up. ``reporter`` (instead of
+    ``notify``) also shows a spinner on a terminal while they are.
     """
+    import contextlib  # noqa: PLC0415
+
     from lockdown.policy.vulnerable import judge_vulnerable, with_verdicts  # noqa: PLC0415
 
-    audit = audit_moving(
-        moving(result, packages),
-        policy=policy,
-        settings=settings,
-        now=now,
-        cache_dir=cache_dir,
-        notify=notify,
-        offline=offline,
+    if reporter is not None:
+        notify = reporter.note
+    spinner = (
+        reporter.status("checking new versions against the advisory database")
+        if reporter is not None
+        else contextlib.nullcontext()
     )
+    with spinner:
+        audit = audit_moving(
+            moving(result, packages),
+            policy=policy,
+            settings=settings,
+            now=now,
+            cache_dir=cache_dir,
+            notify=notify,
+            offline=offline,
+        )
     verdicts = judge_vulnerable(audit.findings, policy=policy, approvals=approvals, now=now)
     return with_verdicts(result, verdicts), audit

@@ -213,7 +213,7 @@ def lock_conda(
         approvals=approvals,
         now=now,
         cache_dir=cache_dir,
-        notify=reporter.note if reporter is not None else None,
+        reporter=reporter,
     )
     if result.blocked:
         return CondaLockOutcome(

@@ -197,17 +197,16 @@ def lock_project(
         result, new_states, pins, served, indexes, reporter, policy.allowed_indexes
     )
     # 4b. Known vulnerabilities and malicious versions among the new and changed ones.
-    with reporter.status("checking new versions against the advisory database"):
-        result, vulnerabilities = vulnerability_gate(
-            result,
-            packages_of(new_states),
-            policy=policy,
-            settings=config.audit,
-            approvals=approvals,
-            now=now,
-            cache_dir=cache_dir,
-            notify=reporter.note,
-        )
+    result, vulnerabilities = vulnerability_gate(
+        result,
+        packages_of(new_states),
+        policy=policy,
+        settings=config.audit,
+        approvals=approvals,
+        now=now,
+        cache_dir=cache_dir,
+        reporter=reporter,
+    )
     path = config.output_path
     if result.blocked:
         return LockOutcome(
