@@ -186,10 +186,11 @@ class SbomFile:
 class DeclaredLicense:
     """A license as the package's own metadata declares it; never guessed."""
 
-    #: ``License-Expression`` (an SPDX expression), or a conda ``license`` field.
-    expression: str | None = None
-    #: The free-text ``License`` field, or a ``License ::`` classifier's last part.
-    name: str | None = None
+    #: What the metadata says: an SPDX expression, a license's name or id.
+    text: str
+    #: Where it says it, strongest first: ``License-Expression`` (or a conda
+    #: archive's ``license``), the ``License`` field, a ``License ::`` classifier.
+    source: Literal["expression", "license", "classifier"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -491,18 +492,18 @@ def wheel_licenses(wheel: Path) -> tuple[DeclaredLicense, ...] | None:
             raw, _unparsed = parse_email(archive.read(names[0]))
     except (OSError, zipfile.BadZipFile, KeyError):
         return None
-    expression = raw.get("license_expression")
+    expression = (raw.get("license_expression") or "").strip()
     if expression:
-        return (DeclaredLicense(expression=expression.strip()),)
+        return (DeclaredLicense(text=expression, source="expression"),)
     found = []
     text = (raw.get("license") or "").strip()
     # A one-line License field names a license; a longer one is the license text itself.
     if text and "\n" not in text and len(text) <= 200 and text.upper() != "UNKNOWN":
-        found.append(DeclaredLicense(name=text))
+        found.append(DeclaredLicense(text=text, source="license"))
     for classifier in raw.get("classifiers", []):
         parts = [p.strip() for p in classifier.split("::")]
         if len(parts) > 1 and parts[0] == "License" and parts[-1] not in ("OSI Approved",):
-            found.append(DeclaredLicense(name=parts[-1]))
+            found.append(DeclaredLicense(text=parts[-1], source="classifier"))
     return tuple(dict.fromkeys(found))
 
 
@@ -525,7 +526,7 @@ def conda_licenses(archive: Path, filename: str) -> tuple[DeclaredLicense, ...] 
         except Exception:
             return None
     license_ = (index.license or "").strip()
-    return (DeclaredLicense(expression=license_),) if license_ else ()
+    return (DeclaredLicense(text=license_, source="expression"),) if license_ else ()
 
 
 def is_conda_lock(path: Path) -> bool:

@@ -9,7 +9,8 @@ own data lives only under ``[tool.lockdown]``, which installers ignore.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -89,10 +90,16 @@ def _artifact_table(artifact: Artifact) -> dict[str, Any]:
     return table
 
 
-def _package_table(package: LockedPackage, tool: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def _package_table(
+    package: LockedPackage,
+    tool: Mapping[str, Any] | None = None,
+    repeated: Collection[str] = (),
+) -> dict[str, Any]:
     table: dict[str, Any] = {"name": package.name, "version": package.version}
     if package.marker:
         table["marker"] = package.marker
+    if package.dependencies is not None:
+        table["dependencies"] = _dependency_entries(package.dependencies, repeated)
     if package.index:
         table["index"] = package.index
     if package.sdist is not None:
@@ -110,6 +117,23 @@ def _package_table(package: LockedPackage, tool: Mapping[str, Any] | None = None
     return table
 
 
+def _dependency_entries(
+    dependencies: Collection[tuple[str, str | None]], repeated: Collection[str]
+) -> list[dict[str, str]]:
+    """PEP 751 ``dependencies``: each entry just enough to name one package of the lock.
+
+    The name alone, or with the version when the lock holds that name more
+    than once (the standard asks for the minimum that is unambiguous).
+    """
+    entries = []
+    for name, version in sorted(set(dependencies), key=lambda d: (d[0], d[1] or "")):
+        entry = {"name": name}
+        if version is not None and name in repeated:
+            entry["version"] = version
+        entries.append(entry)
+    return entries
+
+
 def lock_document(resolution: Resolution, meta: LockMetadata) -> dict[str, Any]:
     """The lock as plain data, keys in PEP 751's order."""
     doc: dict[str, Any] = {
@@ -122,8 +146,10 @@ def lock_document(resolution: Resolution, meta: LockMetadata) -> dict[str, Any]:
     doc["dependency-groups"] = list(meta.dependency_groups)
     doc["default-groups"] = list(meta.default_groups)
     doc["created-by"] = CREATED_BY
+    names = Counter(normalize_name(p.name) for p in resolution.packages)
+    repeated = {name for name, count in names.items() if count > 1}
     doc["packages"] = [
-        _package_table(p, meta.package_tool.get((normalize_name(p.name), p.version)))
+        _package_table(p, meta.package_tool.get((normalize_name(p.name), p.version)), repeated)
         for p in sorted(resolution.packages, key=lambda p: (p.name, p.version))
     ]
     tool: dict[str, Any] = {

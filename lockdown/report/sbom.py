@@ -173,17 +173,15 @@ def _cdx_licenses(declared: Sequence[DeclaredLicense]) -> list[Any]:
     factory = LicenseFactory()
     declared_ = LicenseAcknowledgement.DECLARED
     for item in declared:
-        if item.expression and _spdx_valid(item.expression):
+        if item.source == "expression" and _spdx_valid(item.text):
             # A lone identifier is a license id; anything else an expression.
-            made = factory.make_from_string(item.expression, license_acknowledgement=declared_)
-            return [made]
+            return [factory.make_from_string(item.text, license_acknowledgement=declared_)]
     licenses = []
     for item in declared:
-        text = item.expression or item.name or ""
         try:
-            licenses.append(factory.make_with_id(text, acknowledgement=declared_))
+            licenses.append(factory.make_with_id(item.text, acknowledgement=declared_))
         except InvalidSpdxLicenseException:
-            licenses.append(factory.make_with_name(text, acknowledgement=declared_))
+            licenses.append(factory.make_with_name(item.text, acknowledgement=declared_))
     return licenses
 
 
@@ -349,34 +347,38 @@ def _spdx_packages(component: SbomComponent, own: str, licenses: dict[str, Any])
 def _spdx_license(
     declared: Sequence[DeclaredLicense], licenses: dict[str, Any]
 ) -> tuple[Any, str | None]:
-    """(licenseDeclared, licenseComments): an SPDX expression, one ``LicenseRef-``, or none.
+    """(licenseDeclared, licenseComments) from what the metadata declares.
 
-    A name that is not an SPDX identifier becomes a ``LicenseRef-`` with the
-    name as its text; several names are listed in the comment and the
-    declaration is NOASSERTION: how they combine is not for lockdown to say.
+    The strongest source decides: ``License-Expression``, else the ``License``
+    field, else a single ``License ::`` classifier; a name that is not an SPDX
+    identifier becomes a ``LicenseRef-`` with the name as its text. Several
+    classifiers and nothing stronger: NOASSERTION, for how they combine is not
+    for lockdown to say. The comment lists everything declared when there is
+    more than the one used.
     """
     from spdx_tools.common.spdx_licensing import spdx_licensing  # noqa: PLC0415
     from spdx_tools.spdx.model import ExtractedLicensingInfo, SpdxNoAssertion  # noqa: PLC0415
 
     if not declared:
         return SpdxNoAssertion(), None
-    for item in declared:
-        if item.expression and _spdx_valid(item.expression):
-            return spdx_licensing.parse(item.expression), None
-    names = [item.expression or item.name or "" for item in declared]
-    if len(names) > 1:
-        return SpdxNoAssertion(), "declared by the package metadata: " + "; ".join(names)
-    name = names[0]
-    if _spdx_valid(name):
-        return spdx_licensing.parse(name), None
-    ref = f"LicenseRef-{_spdx_id(name)}"
+    comment = None
+    if len(declared) > 1:
+        comment = "declared by the package metadata: " + "; ".join(
+            f"{item.source}: {item.text}" for item in declared
+        )
+    first = declared[0]
+    if first.source == "classifier" and len(declared) > 1:
+        return SpdxNoAssertion(), comment
+    if _spdx_valid(first.text):
+        return spdx_licensing.parse(first.text), comment
+    ref = f"LicenseRef-{_spdx_id(first.text)}"
     licenses[ref] = ExtractedLicensingInfo(
         license_id=ref,
-        extracted_text=name,
-        license_name=name,
+        extracted_text=first.text,
+        license_name=first.text,
         comment="as declared by the package metadata",
     )
-    return spdx_licensing.parse(ref), None
+    return spdx_licensing.parse(ref), comment
 
 
 def _spdx_annotations(

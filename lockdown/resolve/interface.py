@@ -57,6 +57,10 @@ class LockedPackage:
     #: PEP 740: the Trusted Publishers whose attestations over every file verified
     #: (PEP 751 ``attestation-identities``); empty when not attested or not checked.
     attestation_identities: frozenset[Publisher] = frozenset()
+    #: Its direct dependencies among the resolution's packages, as (normalized
+    #: name, version or ``None`` when the name is unambiguous); ``None`` when
+    #: the backend does not say. Written as PEP 751 ``dependencies``.
+    dependencies: tuple[tuple[str, str | None], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

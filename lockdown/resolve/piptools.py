@@ -137,6 +137,23 @@ def selections_of(
     return reached
 
 
+def dependencies_of(pins: Mapping[str, Pin]) -> dict[str, set[str]]:
+    """Each pin's direct dependencies among the pins: ``# via`` read the other way round.
+
+    pip-compile names, under each pin, the packages that required it; an
+    input file (``-r``) or constraints file (``-c``) is not a package.
+    """
+    children: dict[str, set[str]] = {name: set() for name in pins}
+    for name, pin in pins.items():
+        for parent in pin.via:
+            if parent.startswith(("-r ", "-c ")):
+                continue
+            parent_name = canonicalize_name(parent.split("[")[0].strip())
+            if parent_name in children:
+                children[parent_name].add(name)
+    return children
+
+
 class PipToolsResolver:
     """Resolve with pip-compile for the running interpreter only."""
 
@@ -198,6 +215,7 @@ class PipToolsResolver:
             self._compile(request, work, [*options, *files], out)
             pins = parse_compiled(out.read_text(encoding="utf-8"))
         reached = selections_of(pins, {f: cond for f, (cond, _r) in files.items()})
+        children = dependencies_of(pins)
         clients = [
             IndexClient(u, timeout=self._timeout)
             for u in (request.index_url, *request.extra_index_urls)
@@ -207,7 +225,9 @@ class PipToolsResolver:
 
         def package(item: tuple[str, Pin]) -> LockedPackage:
             name, pin = item
-            return self._package(pin, reached[name], _pinned_first(clients, pinned.get(name)), tags)
+            return self._package(
+                pin, reached[name], children[name], _pinned_first(clients, pinned.get(name)), tags
+            )
 
         # One simple-API page per package; fetched in parallel, assembled in order.
         with ThreadPoolExecutor(max_workers=8) as pool:
@@ -286,6 +306,7 @@ class PipToolsResolver:
         self,
         pin: Pin,
         selections: set[str | None],
+        dependencies: set[str],
         clients: list[IndexClient],
         tags: list[Tag],
     ) -> LockedPackage:
@@ -325,6 +346,7 @@ class PipToolsResolver:
                     index=client.index_url,
                     wheels=tuple(wheels),
                     sdist=sdist,
+                    dependencies=tuple((d, None) for d in sorted(dependencies)),
                 )
         raise PackageIndexError(
             f"pip-compile pinned {pin.name}=={pin.version} but no index lists a file for this "

@@ -11,6 +11,7 @@ says exactly which extras or groups need it.
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import re
 import subprocess
@@ -121,6 +122,7 @@ class UvResolver:
                 outputs = list(
                     pool.map(lambda a: self._run(a, cwd=work).stdout, [everything, *per_selection])
                 )
+            graph = uv_lock_graph((work / "uv.lock").read_text(encoding="utf-8"))
         packages = merge_exports(
             tomllib.loads(outputs[0]),
             [
@@ -129,7 +131,7 @@ class UvResolver:
             ],
         )
         return Resolution(
-            packages=packages,
+            packages=with_dependencies(packages, graph),
             environments=request.environments,
             resolver=self.name,
             resolver_version=self.version(),
@@ -365,6 +367,58 @@ def merge_exports(
     if missing:
         raise ResolutionError(f"uv exported {missing[0][0]}=={missing[0][1]} without artifacts")
     return tuple(sorted(packages, key=lambda p: (p.name, p.version)))
+
+
+def uv_lock_graph(text: str) -> dict[tuple[str, str], set[tuple[str, str | None]]]:
+    """(name, version) → its direct dependencies, from ``uv.lock``.
+
+    The one place lockdown reads uv's own lock format: each ``[[package]]``'s
+    ``dependencies`` and ``optional-dependencies`` entries name a package
+    (with its version when uv locked that name more than once). The scratch
+    project itself (a virtual source) is not a package of the lock.
+    """
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ResolutionError(f"cannot read uv.lock: {exc}") from None
+    graph: dict[tuple[str, str], set[tuple[str, str | None]]] = {}
+    for package in doc.get("package", []):
+        source = package.get("source", {})
+        if "virtual" in source or "version" not in package:
+            continue
+        entries = list(package.get("dependencies", []))
+        for extra in package.get("optional-dependencies", {}).values():
+            entries += extra
+        graph[(canonicalize_name(str(package["name"])), str(package["version"]))] = {
+            (canonicalize_name(str(e["name"])), str(e["version"]) if "version" in e else None)
+            for e in entries
+        }
+    return graph
+
+
+def with_dependencies(
+    packages: Sequence[LockedPackage],
+    graph: Mapping[tuple[str, str], set[tuple[str, str | None]]],
+) -> tuple[LockedPackage, ...]:
+    """``packages`` with their dependencies from ``graph``, kept to those locked."""
+    locked = {(p.name, p.version) for p in packages}
+    names = {p.name for p in packages}
+
+    def kept(edge: tuple[str, str | None]) -> bool:
+        return edge in locked if edge[1] is not None else edge[0] in names
+
+    return tuple(
+        dataclasses.replace(
+            p, dependencies=tuple(sorted((e for e in graph[key] if kept(e)), key=_edge_key))
+        )
+        if (key := (p.name, p.version)) in graph
+        else p
+        for p in packages
+    )
+
+
+def _edge_key(edge: tuple[str, str | None]) -> tuple[str, str]:
+    return edge[0], edge[1] or ""
 
 
 def combine_markers(by_marker: Mapping[str | None, Sequence[str | None]]) -> str | None:

@@ -60,6 +60,43 @@ def lock_files(lock: Path) -> dict[str, set[tuple[str, str]]]:
     return files
 
 
+def lock_graph(lock: Path) -> dict[str, list[str]]:
+    """purl → sorted purls of its recorded dependencies (packages recording none left out)."""
+    packages = tomllib.loads(lock.read_text(encoding="utf-8"))["packages"]
+
+    def purl(package: dict[str, Any]) -> str:
+        return f"pkg:pypi/{package['name']}@{package['version']}"
+
+    return {
+        purl(package): sorted(
+            purl(target)
+            for entry in package["dependencies"]
+            for target in packages
+            if all(target.get(k) == v for k, v in entry.items())
+        )
+        for package in packages
+        if "dependencies" in package
+    }
+
+
+def cyclonedx_graph(document: dict[str, Any]) -> dict[str, list[str]]:
+    return {d["ref"]: sorted(d.get("dependsOn", [])) for d in document.get("dependencies", [])}
+
+
+def spdx_graph(document: dict[str, Any]) -> dict[str, list[str]]:
+    """purl → sorted purls it DEPENDS_ON (every described package, with or without edges)."""
+    purls = {
+        p["SPDXID"]: p["externalRefs"][0]["referenceLocator"]
+        for p in document["packages"]
+        if p.get("externalRefs")
+    }
+    edges: dict[str, list[str]] = {purl: [] for purl in purls.values()}
+    for rel in document["relationships"]:
+        if rel["relationshipType"] == "DEPENDS_ON":
+            edges[purls[rel["spdxElementId"]]].append(purls[rel["relatedSpdxElement"]])
+    return {k: sorted(v) for k, v in edges.items()}
+
+
 def cyclonedx_files(document: dict[str, Any]) -> dict[str, set[tuple[str, str]]]:
     return {
         c["purl"]: {
@@ -122,6 +159,9 @@ def test_cyclonedx_of_the_whole_lock(locked: Path, cli: Cli, tmp_path: Path) -> 
         "pkg:pypi/speedup@2.0",
         "pkg:pypi/winonly@1.0",
     ]
+    # The graph lockdown recorded in the lock, edge for edge.
+    assert cyclonedx_graph(document) == lock_graph(lock)
+    assert lock_graph(lock)["pkg:pypi/alpha@1.1"] == ["pkg:pypi/beta@1.1"]
     props = {p["name"]: p["value"] for p in document["metadata"]["properties"]}
     assert props["lockdown:scope"] == "the whole lock"
     assert props["lockdown:lock"] == "pylock.toml"
@@ -132,6 +172,7 @@ def test_spdx_of_the_whole_lock(locked: Path, cli: Cli, tmp_path: Path) -> None:
     out = export(cli, tmp_path, "spdx", "--project", locked)
     document = spdx_valid(out)
     assert spdx_files(document) == lock_files(locked / "pylock.toml")
+    assert spdx_graph(document) == lock_graph(locked / "pylock.toml")
     described = [
         r["relatedSpdxElement"]
         for r in document["relationships"]
@@ -178,11 +219,30 @@ def test_same_lock_same_bytes_and_the_serial_follows_the_lock(
     assert other["serialNumber"] != document["serialNumber"]
 
 
+def test_an_sbom_signs_and_verifies_like_a_lock(
+    locked: Path, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOCKDOWN_KEY_PASSWORD", "sbom-test")
+    assert cli("keygen", tmp_path / "release.key").code == 0
+    sbom = export(cli, tmp_path, "cyclonedx", "--project", locked)
+    assert cli("sign", sbom, "--key", tmp_path / "release.key").code == 0
+    result = cli("verify", sbom, "--key", tmp_path / "release.pub")
+    assert result.code == 0, result.err
+    # A re-export of the same lock is the same bytes, so the signature still holds.
+    again = export(cli, tmp_path, "cyclonedx", "--project", locked)
+    again.rename(sbom)
+    assert cli("verify", sbom, "--key", tmp_path / "release.pub").code == 0
+
+
 def test_one_environment(locked: Path, cli: Cli, tmp_path: Path) -> None:
     out = export(cli, tmp_path, "cyclonedx", "--project", locked, "--extra", "fast")
     document = cyclonedx_valid(out.read_text(encoding="utf-8"))
     names = sorted(c["name"] for c in document["components"])
     assert names == ["alpha", "beta", "gamma", "speedup"]  # not winonly, not the dev group
+    chosen = {c["purl"] for c in document["components"]}
+    assert cyclonedx_graph(document) == {
+        k: v for k, v in lock_graph(locked / "pylock.toml").items() if k in chosen
+    }
     props = {p["name"]: p["value"] for p in document["metadata"]["properties"]}
     assert props["lockdown:scope"].startswith("Python ")
     assert props["lockdown:scope"].endswith("; extras fast")
@@ -215,6 +275,7 @@ def test_a_recorded_graph_is_exported(locked: Path, cli: Cli, tmp_path: Path) ->
     raw = tomllib.loads(lock.read_text(encoding="utf-8"))
     graph = {"alpha": ["beta"], "speedup": ["beta"], "beta": [], "gamma": []}
     for package in raw["packages"]:
+        package.pop("dependencies", None)
         if package["name"] in graph:
             package["dependencies"] = [{"name": n} for n in graph[package["name"]]]
     recorded = tmp_path / "pylock.toml"
@@ -228,20 +289,10 @@ def test_a_recorded_graph_is_exported(locked: Path, cli: Cli, tmp_path: Path) ->
         "pkg:pypi/speedup@2.0": ["pkg:pypi/beta@1.1"],
     }  # devtool and winonly record nothing: left out, not "no dependencies"
     spdx = spdx_valid(export(cli, tmp_path, "spdx", "--lock", recorded))
-    purls = {
-        p["SPDXID"]: p["externalRefs"][0]["referenceLocator"]
-        for p in spdx["packages"]
-        if p.get("externalRefs")
+    assert {k: v for k, v in spdx_graph(spdx).items() if v} == {
+        "pkg:pypi/alpha@1.1": ["pkg:pypi/beta@1.1"],
+        "pkg:pypi/speedup@2.0": ["pkg:pypi/beta@1.1"],
     }
-    depends = sorted(
-        (purls[r["spdxElementId"]], purls[r["relatedSpdxElement"]])
-        for r in spdx["relationships"]
-        if r["relationshipType"] == "DEPENDS_ON"
-    )
-    assert depends == [
-        ("pkg:pypi/alpha@1.1", "pkg:pypi/beta@1.1"),
-        ("pkg:pypi/speedup@2.0", "pkg:pypi/beta@1.1"),
-    ]
 
 
 def test_publisher_identities_are_properties(locked: Path, cli: Cli, tmp_path: Path) -> None:
@@ -273,12 +324,46 @@ def test_publisher_identities_are_properties(locked: Path, cli: Cli, tmp_path: P
     assert annotation["annotationType"] == "OTHER"
 
 
+@pytest.mark.online
+@pytest.mark.slow
+def test_the_example_webapp_lock(tmp_path: Path, cli: Cli) -> None:
+    """examples/webapp locked against the real default index: six platforms, extras, groups."""
+    import shutil
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "webapp"
+    root = tmp_path / "webapp"
+    shutil.copytree(example, root, ignore=shutil.ignore_patterns(".venv*", "pylock.toml"))
+    result = cli("lock", "--project", root)
+    assert result.code == 0, result.err
+    lock = root / "pylock.toml"
+    cdx = cyclonedx_valid(export(cli, tmp_path, "cyclonedx", "--project", root).read_text())
+    assert cyclonedx_files(cdx) == lock_files(lock)
+    assert cyclonedx_graph(cdx) == lock_graph(lock)
+    flask = next(p for p in lock_graph(lock) if p.startswith("pkg:pypi/flask@"))
+    assert any(d.startswith("pkg:pypi/werkzeug@") for d in lock_graph(lock)[flask])
+    # lock verified every file into the artifact cache; flask's metadata declares a license.
+    licensed = {c["name"] for c in cdx["components"] if c.get("licenses")}
+    assert "flask" in licensed
+    spdx = spdx_valid(export(cli, tmp_path, "spdx", "--project", root))
+    assert spdx_files(spdx) == lock_files(lock)
+    assert spdx_graph(spdx) == lock_graph(lock)
+    # A real host is an SPDX download location (the test index's 127.0.0.1 is not).
+    assert all(
+        p["downloadLocation"].startswith("https://") for p in spdx["packages"] if p.get("checksums")
+    )
+    one = cyclonedx_valid(
+        export(cli, tmp_path, "cyclonedx", "--project", root, "--extra", "postgres").read_text()
+    )
+    assert "psycopg" in {c["name"] for c in one["components"]}
+    assert "ruff" not in {c["name"] for c in one["components"]}
+
+
 # --- licenses, as the package metadata declares them ---------------------------------
 
 
 @pytest.fixture
 def licensed(tmp_path: Path, package_index: PackageIndex, cli: Cli) -> Path:
-    """A lock of four packages declaring their licenses four ways (one declares none)."""
+    """A lock of five packages declaring their licenses five ways (one declares none)."""
     package_index.add("expr", "1.0", metadata=["License-Expression: MIT OR Apache-2.0"])
     package_index.add(
         "classic",
@@ -286,12 +371,20 @@ def licensed(tmp_path: Path, package_index: PackageIndex, cli: Cli) -> Path:
         metadata=["License: BSD-3-Clause", "Classifier: License :: OSI Approved :: BSD License"],
     )
     package_index.add("custom", "1.0", metadata=["License: Acme Internal Use 2.1"])
+    package_index.add(
+        "dual",
+        "1.0",
+        metadata=[
+            "Classifier: License :: OSI Approved :: MIT License",
+            "Classifier: License :: OSI Approved :: Apache Software License",
+        ],
+    )
     package_index.add("silent", "1.0")
     root = tmp_path / "licensed"
     root.mkdir()
     (root / "pyproject.toml").write_text(
         '[project]\nname = "lic"\nversion = "1"\nrequires-python = ">=3.10"\n'
-        'dependencies = ["expr", "classic", "custom", "silent"]\n'
+        'dependencies = ["expr", "classic", "custom", "dual", "silent"]\n'
         f'[tool.lockdown]\nindex-url = "{package_index.url}"\n',
         encoding="utf-8",
     )
@@ -313,6 +406,10 @@ def test_licenses_from_the_verified_files_metadata(
             {"license": {"name": "BSD License", "acknowledgement": "declared"}},
         ],
         "custom": [{"license": {"name": "Acme Internal Use 2.1", "acknowledgement": "declared"}}],
+        "dual": [  # cyclonedx-python-lib sorts them
+            {"license": {"name": "Apache Software License", "acknowledgement": "declared"}},
+            {"license": {"name": "MIT License", "acknowledgement": "declared"}},
+        ],
         "silent": None,
     }
     spdx = spdx_valid(export(cli, tmp_path, "spdx", "--project", licensed))
@@ -324,10 +421,15 @@ def test_licenses_from_the_verified_files_metadata(
     assert declared == {
         "expr": ("MIT OR Apache-2.0", None),
         "classic": (
-            "NOASSERTION",
-            "declared by the package metadata: BSD-3-Clause; BSD License",
+            "BSD-3-Clause",
+            "declared by the package metadata: license: BSD-3-Clause; classifier: BSD License",
         ),
         "custom": ("LicenseRef-Acme-Internal-Use-2.1", None),
+        "dual": (
+            "NOASSERTION",
+            "declared by the package metadata: classifier: MIT License; "
+            "classifier: Apache Software License",
+        ),
         "silent": ("NOASSERTION", None),
     }
     assert spdx["hasExtractedLicensingInfos"] == [
@@ -348,7 +450,7 @@ def test_no_metadata_read_no_license(
     document = cyclonedx_valid(
         export(cli, tmp_path, "cyclonedx", "--project", licensed).read_text()
     )
-    assert [c.get("licenses") for c in document["components"]] == [None] * 4
+    assert [c.get("licenses") for c in document["components"]] == [None] * 5
 
 
 # --- locks written by uv and pip ---------------------------------------------------
@@ -547,12 +649,13 @@ def test_conda_lock_as_cyclonedx(conda_locked: Path, cli: Cli, tmp_path: Path) -
             "subdir": "noarch",
             "type": "conda" if entry["url"].endswith(".conda") else "tar.bz2",
         }
-    # The graph conda-lock.yml records: alpha depends on beta, beta on nothing.
+    # The graph conda-lock.yml records, by name, for each platform: alpha needs beta.
     names = {c["bom-ref"]: c["name"] for c in document["components"]}
     edges = {
         names[d["ref"]]: sorted(names[r] for r in d.get("dependsOn", []))
         for d in document["dependencies"]
     }
+    assert edges == {e["name"]: sorted(e["dependencies"]) for e in entries}
     assert edges == {"alpha": ["beta"], "beta": []}
 
 
