@@ -217,6 +217,13 @@ def _cmd_export(args: Args, reporter: Reporter) -> int:
             path, selection=selection, platform=args.platform, cache_root=default_cache_dir()
         )
         data = render_sbom(inventory, args.format)
+        unread = [c for c in inventory.components if not c.metadata_read]
+        if unread:
+            reporter.note(
+                f"no license for {len(unread)} of {len(inventory.components)} packages: none "
+                "of their files is in the artifact cache (lockdown install or lockdown lock "
+                "fetches them), or they have only sdists"
+            )
     else:
         from lockdown.lock.export import render_export  # noqa: PLC0415
         from lockdown.lock.pylock import read_lock  # noqa: PLC0415

@@ -207,6 +207,8 @@ class SbomComponent:
     #: the lock does not record this package's dependencies at all.
     dependencies: tuple[str, ...] | None
     licenses: tuple[DeclaredLicense, ...] = ()
+    #: Whether any metadata of its files was read (``licenses`` is then what it declares).
+    metadata_read: bool = False
     #: The lock's verified publisher identities (PEP 751 ``attestation-identities``).
     publishers: tuple[Mapping[str, Any], ...] = ()
 
@@ -319,6 +321,7 @@ def pylock_inventory(
             if len(hits) == 1:
                 edges.add(refs[hits[0]])
         files = _pylock_files(package)
+        declared = licenses(files)
         components.append(
             SbomComponent(
                 ref=refs[i],
@@ -327,7 +330,8 @@ def pylock_inventory(
                 purl=_pypi_purl(package.name, str(package.version)),
                 files=tuple(files),
                 dependencies=None if package.dependencies is None else tuple(sorted(edges)),
-                licenses=licenses(files),
+                licenses=declared or (),
+                metadata_read=declared is not None,
                 publishers=tuple(package.attestation_identities or ()),
             )
         )
@@ -410,6 +414,7 @@ def conda_inventory(lock: CondaLock, platform: str | None, licenses: LicenseRead
             filename=package.filename,
             hashes=tuple(sorted([*digests, ("sha256", package.sha256)])),
         )
+        declared = licenses((file,))
         components.append(
             SbomComponent(
                 ref=refs[key],
@@ -418,7 +423,8 @@ def conda_inventory(lock: CondaLock, platform: str | None, licenses: LicenseRead
                 purl=purl(package),
                 files=(file,),
                 dependencies=tuple(sorted(edges[key])),
-                licenses=licenses((file,)),
+                licenses=declared or (),
+                metadata_read=declared is not None,
             )
         )
     cutoff = lock.custom.get("cooldown-cutoff")
@@ -435,13 +441,14 @@ def conda_inventory(lock: CondaLock, platform: str | None, licenses: LicenseRead
     )
 
 
-#: Reads the licenses declared by a component's files (``()`` when none is known).
-LicenseReader = Callable[[Sequence[SbomFile]], tuple[DeclaredLicense, ...]]
+#: Reads the licenses a component's files declare: ``()`` when their metadata
+#: declares none, ``None`` when no metadata of theirs could be read.
+LicenseReader = Callable[[Sequence[SbomFile]], "tuple[DeclaredLicense, ...] | None"]
 
 
-def no_licenses(_files: Sequence[SbomFile]) -> tuple[DeclaredLicense, ...]:
+def no_licenses(_files: Sequence[SbomFile]) -> tuple[DeclaredLicense, ...] | None:
     """A reader that knows no metadata."""
-    return ()
+    return None
 
 
 def cached_licenses(cache_root: Path) -> LicenseReader:
@@ -459,7 +466,7 @@ def cached_licenses(cache_root: Path) -> LicenseReader:
 
     cache = ArtifactCache(cache_root)
 
-    def read(files: Sequence[SbomFile]) -> tuple[DeclaredLicense, ...]:
+    def read(files: Sequence[SbomFile]) -> tuple[DeclaredLicense, ...] | None:
         for file in files:
             sha256 = dict(file.hashes).get("sha256")
             if sha256 is None or not cache.has(sha256):
@@ -473,7 +480,7 @@ def cached_licenses(cache_root: Path) -> LicenseReader:
                 continue
             if found is not None:
                 return found
-        return ()
+        return None
 
     return read
 

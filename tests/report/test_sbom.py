@@ -395,9 +395,10 @@ def licensed(tmp_path: Path, package_index: PackageIndex, cli: Cli) -> Path:
 def test_licenses_from_the_verified_files_metadata(
     licensed: Path, cli: Cli, tmp_path: Path
 ) -> None:
-    document = cyclonedx_valid(
-        export(cli, tmp_path, "cyclonedx", "--project", licensed).read_text()
-    )
+    out = tmp_path / "sbom.cdx.json"
+    result = cli("export", "--format", "cyclonedx", "--project", licensed, "-o", out)
+    assert result.err == f"lockdown: wrote {out}\n"  # every package's metadata was read
+    document = cyclonedx_valid(out.read_text())
     licenses = {c["name"]: c.get("licenses") for c in document["components"]}
     assert licenses == {
         "expr": [{"expression": "MIT OR Apache-2.0", "acknowledgement": "declared"}],
@@ -447,10 +448,17 @@ def test_no_metadata_read_no_license(
 ) -> None:
     # An empty artifact cache: lockdown has read no package's metadata, so it says nothing.
     monkeypatch.setenv("LOCKDOWN_CACHE_DIR", str(tmp_path / "empty-cache"))
-    document = cyclonedx_valid(
-        export(cli, tmp_path, "cyclonedx", "--project", licensed).read_text()
+    out = tmp_path / "sbom.json"
+    result = cli("export", "--format", "cyclonedx", "--project", licensed, "-o", out)
+    assert result.code == 0
+    assert result.err.splitlines()[0] == (
+        "lockdown: no license for 5 of 5 packages: none of their files is in the artifact "
+        "cache (lockdown install or lockdown lock fetches them), or they have only sdists"
     )
+    document = cyclonedx_valid(out.read_text())
     assert [c.get("licenses") for c in document["components"]] == [None] * 5
+    quiet = cli("export", "--format", "spdx", "--project", licensed, "-o", out, "--quiet")
+    assert quiet.err == ""
 
 
 # --- locks written by uv and pip ---------------------------------------------------
