@@ -487,17 +487,10 @@ def cached_licenses(cache_root: Path) -> LicenseReader:
 
 def wheel_licenses(wheel: Path) -> tuple[DeclaredLicense, ...] | None:
     """What a wheel's METADATA declares; ``None`` when it cannot be read."""
-    import zipfile  # noqa: PLC0415
+    from lockdown.lock.metadata import wheel_metadata  # noqa: PLC0415
 
-    from packaging.metadata import parse_email  # noqa: PLC0415
-
-    try:
-        with zipfile.ZipFile(wheel) as archive:
-            names = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
-            if len(names) != 1:
-                return None
-            raw, _unparsed = parse_email(archive.read(names[0]))
-    except (OSError, zipfile.BadZipFile, KeyError):
+    raw = wheel_metadata(wheel)
+    if raw is None:
         return None
     expression = (raw.get("license_expression") or "").strip()
     if expression:

@@ -403,19 +403,10 @@ def _exactly_pinned(
 
 def _wheel_requirements(wheel: Path) -> list[str] | None:
     """``Requires-Dist`` of a verified wheel in the cache; ``None`` when it cannot be read."""
-    import zipfile  # noqa: PLC0415
+    from lockdown.lock.metadata import wheel_metadata  # noqa: PLC0415
 
-    from packaging.metadata import parse_email  # noqa: PLC0415
-
-    try:
-        with zipfile.ZipFile(wheel) as archive:
-            names = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
-            if len(names) != 1:
-                return None
-            raw, _unparsed = parse_email(archive.read(names[0]))
-    except (OSError, zipfile.BadZipFile, KeyError):
-        return None
-    return list(raw.get("requires_dist", []))
+    raw = wheel_metadata(wheel)
+    return None if raw is None else list(raw.get("requires_dist", []))
 
 
 def _yanked(states: Sequence[LockedState]) -> dict[tuple[str, str], str]:
