@@ -63,7 +63,7 @@ def _cmd_lock(args: Args, reporter: Reporter) -> int:
         resolver=args.resolver,
         reporter=reporter,
         cache_dir=args.cache_dir,
-        verify_artifacts=not args.insecure_no_verify_artifacts,
+        verify_artifacts=args.verify_artifacts,
         upgrade=args.upgrade,
         upgrade_packages=args.upgrade_package or (),
     )

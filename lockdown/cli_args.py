@@ -133,9 +133,12 @@ def _add_lock(sub: Any, common: argparse.ArgumentParser) -> None:
         "user cache dir)",
     )
     lock.add_argument(
-        "--insecure-no-verify-artifacts",
-        action="store_true",
-        help="trust the index's declared hashes without downloading the files to check them",
+        "--verify-artifacts",
+        choices=("host", "all"),
+        default=None,
+        help="also download and hash artifacts at lock time: what this machine would "
+        "install (host) or every pinned file (all); by default the index's digests are "
+        "pinned as declared and install verifies every byte",
     )
 
 

@@ -69,6 +69,17 @@ class ResolutionError(LockdownError):
     exit_code = EXIT_INTERNAL
 
 
+class UnservableEnvironmentError(ResolutionError):
+    """The resolver found no wheel (and no sdist) of a package for a listed environment (70)."""
+
+    def __init__(self, message: str, *, package: str, environment: str) -> None:
+        super().__init__(message)
+        #: The package without files for ``environment``, as the resolver named it.
+        self.package = package
+        #: The environment (a marker) as the resolver wrote it.
+        self.environment = environment
+
+
 class PackageIndexError(LockdownError):
     """The package index is unreachable or answered something unusable (exit 70)."""
 

@@ -246,6 +246,7 @@ class HeldToConda:
     def __init__(self, backend: Resolver, constraints: Sequence[str]) -> None:
         self.backend = backend
         self.name = backend.name
+        self.refuses_yanked_dependencies = backend.refuses_yanked_dependencies
         self.constraints = tuple(constraints)
         #: The error of the last (most relaxed) attempt, for the message.
         self.last_error: ResolutionError | None = None

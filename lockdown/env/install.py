@@ -107,7 +107,7 @@ def select_artifacts(
     from packaging.pylock import PylockSelectError  # noqa: PLC0415
     from packaging.tags import parse_tag  # noqa: PLC0415
 
-    from lockdown.lock.export import checked_selection  # noqa: PLC0415
+    from lockdown.lock.export import checked_selection, dropped_hint  # noqa: PLC0415
 
     checked_selection(lock, extras, groups)
     platform = (
@@ -127,7 +127,8 @@ def select_artifacts(
     except PylockSelectError as exc:
         raise IntegrityError(
             f"{lock.path}: cannot install for Python {python} on {platform}: {exc}",
-            hint="re-lock with this platform in [tool.lockdown] environments",
+            hint=dropped_hint(lock, target.environment)
+            or "re-lock with this platform in [tool.lockdown] environments",
         ) from None
     selected = []
     for package, artifact in chosen:

@@ -48,6 +48,30 @@ class Selection:
     groups: Collection[str] | None = None
 
 
+def dropped_hint(lock: LockFile, env: Mapping[str, str]) -> str | None:
+    """Why ``lockdown lock`` left this environment out, when the lock recorded it."""
+    from packaging.markers import InvalidMarker, Marker  # noqa: PLC0415
+
+    dropped = lock.tool.get("dropped-environments")
+    python = ".".join(env.get("python_full_version", "").split(".")[:2])
+    for record in dropped if isinstance(dropped, list) else ():
+        if not isinstance(record, Mapping):
+            continue
+        try:
+            matches = Marker(str(record.get("environment", ""))).evaluate(dict(env))
+        except InvalidMarker:
+            continue
+        pythons = record.get("pythons")
+        if matches and (not isinstance(pythons, list) or python in pythons):
+            package, version = record.get("package"), record.get("version")
+            return (
+                f"lockdown lock left it out because {package} {version} publishes no wheel "
+                f"for it and no sdist; constrain {package}, or list the environments you "
+                "need in [tool.lockdown] environments and re-lock"
+            )
+    return None
+
+
 def applicable_packages(lock: LockFile, selection: Selection) -> list[Package]:
     """The lock's packages that apply to ``selection``, in lock order.
 
@@ -72,7 +96,7 @@ def applicable_packages(lock: LockFile, selection: Selection) -> list[Package]:
         raise UsageError(
             f"{lock.path}: no locked environment matches this one "
             f"({env.get('sys_platform')} {env.get('platform_machine')}); locked for: {covered}",
-            hint="add it to [tool.lockdown] environments and re-lock",
+            hint=dropped_hint(lock, env) or "add it to [tool.lockdown] environments and re-lock",
         )
     extras, groups = checked_selection(lock, selection.extras, selection.groups)
     context: dict[str, str | frozenset[str]] = {

@@ -54,6 +54,10 @@ class LockMetadata:
     package_tool: Mapping[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict)
     #: ``[tool.lockdown.sources]`` as configured: ``(name, index URL)`` pins.
     sources: tuple[tuple[str, str], ...] = ()
+    #: The environments asked for, when some could not be served (else empty)...
+    requested_environments: tuple[str, ...] = ()
+    #: ...and what was dropped or narrowed of them, each with the package to blame.
+    shortfalls: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -164,6 +168,9 @@ def lock_document(resolution: Resolution, meta: LockMetadata) -> dict[str, Any]:
     if meta.min_release_age is not None and meta.cooldown_cutoff is not None:
         tool["min-release-age"] = meta.min_release_age
         tool["cooldown-cutoff"] = meta.cooldown_cutoff
+    if meta.shortfalls:
+        tool["requested-environments"] = list(meta.requested_environments)
+        tool["dropped-environments"] = [dict(s) for s in meta.shortfalls]
     doc["tool"] = {"lockdown": tool}
     return doc
 

@@ -30,12 +30,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from lockdown.artifacts import ArtifactCache, Expected, ensure_cache_dir, verify_all
 from lockdown.audit.gate import GateAudit, packages_of, vulnerability_gate
 from lockdown.config import Config, load_config
-from lockdown.errors import IntegrityError, LockFileError, PackageIndexError, ResolutionError
+from lockdown.errors import (
+    IntegrityError,
+    LockFileError,
+    PackageIndexError,
+    ResolutionError,
+    UnservableEnvironmentError,
+)
 from lockdown.fsutil import atomic_write, default_cache_dir, run_lock
 from lockdown.lock.attest import AttestationSummary, attest_resolution
 from lockdown.lock.pylock import LockFile, LockMetadata, read_lock, render_lock
@@ -55,10 +61,24 @@ from lockdown.policy.settings import format_duration
 from lockdown.progress import Reporter
 from lockdown.project import ProjectInputs, input_digest, read_inputs
 from lockdown.resolve import default_index_url, get_resolver
-from lockdown.resolve.interface import Artifact, Resolution, Resolver, ResolveRequest
+from lockdown.resolve.interface import (
+    Artifact,
+    LockedPackage,
+    Resolution,
+    Resolver,
+    ResolveRequest,
+)
 from lockdown.resolve.origins import indexes_serving, latest_versions
 
+if TYPE_CHECKING:
+    from lockdown.resolve.platforms import Coverage, Shortfall
+
 T = TypeVar("T")
+
+#: ``lock --verify-artifacts``: ``None`` pins the index's digests, downloading only
+#: files it declares no size for; ``"host"`` also downloads and hashes what this
+#: machine would install; ``"all"`` every pinned file.
+VerifyArtifacts = Literal["host", "all"] | None
 
 
 def _utc_now() -> datetime:
@@ -109,7 +129,7 @@ def lock_project(
     resolver: str | None = None,
     reporter: Reporter | None = None,
     cache_dir: Path | None = None,
-    verify_artifacts: bool = True,
+    verify_artifacts: VerifyArtifacts = None,
     upgrade: bool = False,
     upgrade_packages: Sequence[str] = (),
     clock: Callable[[], datetime] = _utc_now,
@@ -117,12 +137,15 @@ def lock_project(
 ) -> LockOutcome:
     """Resolve the project in ``project_dir``, judge the result, and write its lock file.
 
-    With ``verify_artifacts`` (the default), every artifact the lock will pin
-    is downloaded once into the content-addressed cache and its sha256 and
-    size checked against what the index declared, so a lock never records a
-    hash its file does not have. ``clock`` is the gate's "now" (approvals'
-    validity, the cooldown's cutoff). ``backend`` replaces the configured
-    resolver (the provenance tests pin files whose bytes they do not have).
+    Each artifact is pinned with the sha256 and size the index declares,
+    without downloading it (as uv and ``pip lock`` do); a file the index gives
+    no size for is downloaded once into the content-addressed cache and
+    hashed. ``verify_artifacts`` downloads and hashes more: ``"host"`` what
+    this machine would install, ``"all"`` every pinned file. ``install`` and
+    ``check --level artifacts`` verify every byte they use either way.
+    ``clock`` is the gate's "now" (approvals' validity, the cooldown's cutoff).
+    ``backend`` replaces the configured resolver (the provenance tests pin
+    files whose bytes they do not have).
     """
     reporter = reporter or Reporter(quiet=True)
     now = clock()
@@ -154,6 +177,7 @@ def lock_project(
     request = ResolveRequest(
         inputs=resolve_inputs,
         environments=config.environments,
+        environments_are_candidates=not config.environments_explicit,
         index_url=index_url,
         extra_index_urls=config.extra_index_urls,
         preferences=() if upgrade else _preferences(previous, wanted_upgrades),
@@ -166,10 +190,12 @@ def lock_project(
     )
     # 2. Resolve: the only step that talks to the network (with step 3's downloads).
     with reporter.status(f"resolving with {name} from {index_url}"):
-        resolution = resolve_relaxing(backend, request, reporter)
-    # 3. Check the index's hashes against the files themselves.
-    if verify_artifacts:
-        resolution = _verify(resolution, cache_dir, reporter)
+        resolution, platforms = resolve_served(backend, request, reporter)
+    # 3. The index's digests are pinned as declared; files it declares no size
+    #    for, and those --verify-artifacts names, are downloaded and hashed.
+    resolution = _verify(
+        resolution, _to_download(resolution, inputs, verify_artifacts), cache_dir, reporter
+    )
     attestations = None
     if policy.provenance != "off":
         with reporter.status("verifying PEP 740 provenance"):
@@ -181,7 +207,9 @@ def lock_project(
     yanked: dict[tuple[str, str], str] = {}
     if policy.yanked == "deny":
         moving = _moving(old_states, new_states)
-        candidates = _exactly_pinned(moving, inputs, cache_dir)
+        candidates = _exactly_pinned(
+            moving, inputs, cache_dir, dependencies=not backend.refuses_yanked_dependencies
+        )
         with reporter.status("checking the index for yanked releases"):
             yanked = _yanked(candidates)
     result = judge(
@@ -233,6 +261,8 @@ def lock_project(
             _approval_records(old_states, new_states, result), origin_records
         ),
         sources=config.sources,
+        requested_environments=request.environments if platforms.shortfalls else (),
+        shortfalls=tuple(s.record() for s in platforms.shortfalls),
     )
     data = render_lock(resolution, meta)
     # 6. Write atomically, serialized with any other lockdown run on this lock.
@@ -254,6 +284,74 @@ def lock_project(
     )
 
 
+def resolve_served(
+    backend: Resolver, request: ResolveRequest, reporter: Reporter
+) -> tuple[Resolution, Coverage]:
+    """Resolve, and keep the environments the result can really install.
+
+    Candidate environments (lockdown's defaults) that the locked packages
+    cannot serve are narrowed or dropped, one note each. A listed environment
+    that cannot be served ends the run: the project asked for it.
+    """
+    from lockdown.resolve.platforms import coverage  # noqa: PLC0415
+
+    try:
+        resolution = resolve_relaxing(backend, request, reporter)
+    except UnservableEnvironmentError as exc:
+        # Only listed environments get here (candidates go to uv as one). Lock
+        # them as candidates to learn which package, at which version, is short.
+        try:
+            resolution = resolve_relaxing(
+                backend,
+                dataclasses.replace(request, environments_are_candidates=True),
+                Reporter(quiet=True),
+            )
+        except ResolutionError:
+            raise exc from None
+        found = coverage(
+            resolution.packages,
+            request.environments,
+            requires_python=request.inputs.requires_python,
+            extras=request.inputs.extras,
+            groups=request.inputs.groups,
+        )
+        if not found.shortfalls:
+            raise
+        raise _unservable(found.shortfalls[0]) from None
+    found = coverage(
+        resolution.packages,
+        resolution.environments,
+        requires_python=request.inputs.requires_python,
+        extras=request.inputs.extras,
+        groups=request.inputs.groups,
+    )
+    if found.shortfalls and not request.environments_are_candidates:
+        raise _unservable(found.shortfalls[0])
+    for shortfall in found.shortfalls:
+        reporter.note(f"{shortfall.describe()}; set `environments` to choose")
+    if not found.served:
+        first = found.shortfalls[0]
+        raise ResolutionError(
+            f"the locked packages cannot be installed on any of the default platforms: "
+            f"{first.package} {first.version} publishes no wheel for {first.label} and no sdist, "
+            "and the others fall short the same way",
+            hint="set [tool.lockdown] environments to the platforms you deploy to",
+        )
+    return dataclasses.replace(resolution, environments=found.served), found
+
+
+def _unservable(shortfall: Shortfall) -> ResolutionError:
+    """The one-line error for a listed environment the lock cannot serve."""
+    where = shortfall.environment
+    pythons = "" if shortfall.dropped else f" on Python {', '.join(shortfall.pythons)}"
+    return ResolutionError(
+        f"environment {where!r} cannot be served{pythons}: {shortfall.package} "
+        f"{shortfall.version} publishes no wheel for it and no sdist",
+        hint=f"remove it from [tool.lockdown] environments, or constrain {shortfall.package} "
+        "(a marker that leaves that platform out, or a version with a wheel for it)",
+    )
+
+
 def resolve_relaxing(backend: Resolver, request: ResolveRequest, reporter: Reporter) -> Resolution:
     """Resolve, relaxing what lockdown asked for (never what the project asked for).
 
@@ -270,11 +368,15 @@ def resolve_relaxing(backend: Resolver, request: ResolveRequest, reporter: Repor
     if request.exclude_newer is not None:
         attempts.append(dataclasses.replace(request, preferences=(), exclude_newer=None))
     first: ResolutionError | None = None
+    unservable: UnservableEnvironmentError | None = None
     for attempt, relaxed in enumerate(attempts):
         try:
             return backend.resolve(relaxed)
         except ResolutionError as exc:
             first = first or exc
+            if isinstance(exc, UnservableEnvironmentError):
+                # Relaxing got past the conflict to the real obstacle: say that one.
+                unservable = unservable or exc
             if attempt + 1 < len(attempts):
                 what = (
                     "the locked versions"
@@ -283,7 +385,7 @@ def resolve_relaxing(backend: Resolver, request: ResolveRequest, reporter: Repor
                 )
                 reporter.note(f"cannot resolve with {what} ({exc.message}); relaxing it")
     assert first is not None  # noqa: S101 - at least one attempt ran and failed
-    raise first
+    raise unservable or first
 
 
 def _names(names: Sequence[str]) -> frozenset[str]:
@@ -361,7 +463,11 @@ def _moving(old: Sequence[LockedState] | None, new: Sequence[LockedState]) -> li
 
 
 def _exactly_pinned(
-    states: Sequence[LockedState], inputs: ProjectInputs, cache_dir: Path | None
+    states: Sequence[LockedState],
+    inputs: ProjectInputs,
+    cache_dir: Path | None,
+    *,
+    dependencies: bool,
 ) -> list[LockedState]:
     """The moving packages a resolver could have chosen although yanked.
 
@@ -370,20 +476,20 @@ def _exactly_pinned(
     ones pinned with ``==``/``===`` by the project's inputs or by the
     dependencies of any locked package (read from its verified wheel's
     METADATA). A package whose metadata cannot be read here is asked about
-    anyway: unknown is treated as pinned.
+    anyway: unknown is treated as pinned. Without ``dependencies`` (a backend
+    that refuses yanked releases a dependency pins), only the inputs count.
     """
     from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415
 
     cache = ArtifactCache(cache_dir or default_cache_dir())
-    requirements = [
+    requirements: list[str] = [
         *inputs.dependencies,
         *(r for reqs in inputs.extras.values() for r in reqs),
         *(r for reqs in inputs.groups.values() for r in reqs),
     ]
     unknown: set[str] = set()
-    for state in states:
-        wheel = next((a for a in state.artifacts if a.filename.endswith(".whl")), None)
-        metadata = _wheel_requirements(cache.path_for(wheel.sha256)) if wheel else None
+    read = _requirements_of(states, cache) if dependencies else [[] for _ in states]
+    for state, metadata in zip(states, read, strict=True):
         if metadata is None:
             unknown.add(state.name)
         else:
@@ -399,6 +505,52 @@ def _exactly_pinned(
         ):
             pinned.add(normalize_name(req.name))
     return [s for s in states if s.name in pinned or s.name in unknown]
+
+
+def _requirements_of(states: Sequence[LockedState], cache: ArtifactCache) -> list[list[str] | None]:
+    """Each package's ``Requires-Dist``, from one of its wheels; ``None`` when unknown.
+
+    From the wheel itself when it is in the cache (verified), else from the
+    core metadata file the index serves next to it (PEP 658: a few kB, where
+    the wheel can be hundreds of MB), fetched a few at a time.
+    """
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    def one(state: LockedState) -> list[str] | None:
+        wheel = next((a for a in state.artifacts if a.filename.endswith(".whl")), None)
+        if wheel is None:
+            return None
+        path = cache.path_for(wheel.sha256)
+        if path.is_file():
+            return _wheel_requirements(path)
+        return _metadata_requirements(wheel.url) if wheel.url else None
+
+    if not states:
+        return []
+    with ThreadPoolExecutor(max_workers=min(8, len(states))) as pool:
+        return list(pool.map(one, states))
+
+
+#: A core metadata file larger than this is not one (the largest real ones are ~100 kB).
+MAX_METADATA_BYTES = 4 << 20
+
+
+def _metadata_requirements(wheel_url: str) -> list[str] | None:
+    """``Requires-Dist`` from the PEP 658 ``<wheel>.metadata`` file; ``None`` when not served."""
+    from packaging.metadata import parse_email  # noqa: PLC0415
+
+    from lockdown.resolve.index import stream_url  # noqa: PLC0415
+
+    body = bytearray()
+    try:
+        for chunk in stream_url(wheel_url + ".metadata"):
+            body += chunk
+            if len(body) > MAX_METADATA_BYTES:
+                return None
+    except PackageIndexError:
+        return None
+    raw, _unparsed = parse_email(bytes(body))
+    return list(raw.get("requires_dist", []))
 
 
 def _wheel_requirements(wheel: Path) -> list[str] | None:
@@ -521,12 +673,70 @@ def _merge_records(
     return dict(merged)
 
 
-def _verify(resolution: Resolution, cache_dir: Path | None, reporter: Reporter) -> Resolution:
-    """Check every artifact against its bytes; fill in sizes the index did not give.
+def _to_download(
+    resolution: Resolution, inputs: ProjectInputs, mode: VerifyArtifacts
+) -> list[tuple[LockedPackage, Artifact]]:
+    """The artifacts to download and hash: those without a declared size, and ``mode``'s."""
+    chosen: list[tuple[LockedPackage, Artifact]] = []
+    host: set[str] = set()
+    if mode == "host":
+        host = _host_artifacts(resolution.packages, inputs)
+    for package in resolution.packages:
+        for artifact in (*package.wheels, *((package.sdist,) if package.sdist else ())):
+            if artifact.size is None or mode == "all" or artifact.sha256 in host:
+                chosen.append((package, artifact))
+    return chosen
+
+
+def _host_artifacts(packages: Sequence[LockedPackage], inputs: ProjectInputs) -> set[str]:
+    """sha256 of the file this machine would install of each package (every extra and group).
+
+    The best wheel by this interpreter's tag priority, else the sdist, as a
+    PEP 751 installer chooses.
+    """
+    from packaging.markers import Marker, default_environment  # noqa: PLC0415
+    from packaging.tags import sys_tags  # noqa: PLC0415
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename  # noqa: PLC0415
+
+    env = {
+        **default_environment(),
+        "extras": frozenset(inputs.extras),
+        "dependency_groups": frozenset(inputs.groups),
+    }
+    priority = {tag: rank for rank, tag in enumerate(sys_tags())}
+    chosen: set[str] = set()
+    for package in packages:
+        if package.marker and not Marker(package.marker).evaluate(env, "lock_file"):  # type: ignore[arg-type]
+            continue
+        ranked = []
+        for wheel in package.wheels:
+            try:
+                tags = parse_wheel_filename(wheel.filename)[3]
+            except InvalidWheelFilename:
+                continue
+            ranks = [priority[t] for t in tags if t in priority]
+            if ranks:
+                ranked.append((min(ranks), wheel.filename, wheel.sha256))
+        if ranked:
+            chosen.add(min(ranked)[2])
+        elif package.sdist is not None:
+            chosen.add(package.sdist.sha256)
+    return chosen
+
+
+def _verify(
+    resolution: Resolution,
+    todo: Sequence[tuple[LockedPackage, Artifact]],
+    cache_dir: Path | None,
+    reporter: Reporter,
+) -> Resolution:
+    """Download and hash ``todo`` against the declared digests; fill in sizes not declared.
 
     A size measured from the verified file is a fact, not a guess, so it is
     recorded; an upload time the index did not give stays absent.
     """
+    if not todo:
+        return resolution
     cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()))
     expected = [
         Expected(
@@ -536,8 +746,7 @@ def _verify(resolution: Resolution, cache_dir: Path | None, reporter: Reporter) 
             size=a.size,
             source=f"the package index ({p.index or 'unknown index'})",
         )
-        for p in resolution.packages
-        for a in (*p.wheels, *((p.sdist,) if p.sdist else ()))
+        for p, a in todo
     ]
     with reporter.status(f"verifying {len(expected)} artifacts") as status:
 

@@ -70,6 +70,10 @@ class ResolveRequest:
     inputs: ProjectInputs
     #: The environments to resolve for (PEP 508 markers).
     environments: tuple[str, ...]
+    #: True when ``environments`` are candidates (lockdown's defaults): the backend
+    #: need not serve each one, lockdown keeps those the result can install.
+    #: False: every environment must be served (the project listed them).
+    environments_are_candidates: bool = False
     #: The primary index (already defaulted to uv/pip's default).
     index_url: str
     extra_index_urls: tuple[str, ...] = ()
@@ -111,6 +115,9 @@ class Resolver(Protocol):
 
     #: The name used in config and recorded in the lock (``uv``, ``pip-tools``).
     name: str
+    #: True when the backend never locks a yanked release that only a dependency
+    #: pins exactly (uv); then only the project's own exact pins can bring one in.
+    refuses_yanked_dependencies: bool
 
     def version(self) -> str:
         """The backend's version, recorded in the lock."""

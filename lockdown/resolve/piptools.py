@@ -158,6 +158,7 @@ class PipToolsResolver:
     """Resolve with pip-compile for the running interpreter only."""
 
     name = "pip-tools"
+    refuses_yanked_dependencies = False
 
     def __init__(self, *, notify: Notify | None = None, timeout: float = 60.0) -> None:
         self._notify = notify or (lambda _message: None)

@@ -30,7 +30,12 @@ from packaging.utils import canonicalize_name
 
 from lockdown._compat import tomllib
 from lockdown.config import normalize_marker
-from lockdown.errors import IntegrityError, PackageIndexError, ResolutionError
+from lockdown.errors import (
+    IntegrityError,
+    PackageIndexError,
+    ResolutionError,
+    UnservableEnvironmentError,
+)
 from lockdown.resolve.interface import (
     Artifact,
     LockedPackage,
@@ -86,6 +91,7 @@ class UvResolver:
     """Resolve with ``uv lock`` (universal) and read the result as PEP 751."""
 
     name = "uv"
+    refuses_yanked_dependencies = True
 
     def __init__(self, *, notify: Notify | None = None) -> None:
         self._notify = notify or (lambda _message: None)
@@ -213,7 +219,7 @@ def scratch_pyproject(request: ResolveRequest) -> str:
         doc["dependency-groups"] = groups
     uv = tomlkit.table()
     uv["package"] = False
-    uv["environments"] = list(request.environments)
+    uv["environments"] = uv_environments(request)
     if request.preferences:
         # The previous lock's versions, kept unless the inputs now exclude them.
         uv["constraint-dependencies"] = list(request.preferences)
@@ -250,7 +256,22 @@ def _pin_indexes(uv: Any, pins: Sequence[tuple[str, str]]) -> None:
     uv["sources"] = sources
 
 
+def uv_environments(request: ResolveRequest) -> list[str]:
+    """``[tool.uv] environments`` for the request.
+
+    uv insists that a package without an sdist has a wheel for every listed
+    environment. Listed ones must be served, so they go to uv as they are;
+    candidates go as one marker (their union), so uv locks what the platforms
+    have in common and lockdown then keeps the candidates the result serves.
+    """
+    if request.environments_are_candidates and len(request.environments) > 1:
+        return [normalize_marker(" or ".join(f"({e})" for e in request.environments))]
+    return list(request.environments)
+
+
 _HASH_MISMATCH = re.compile(r"[Hh]ash mismatch for `([^`]+)`")
+#: uv's words for "this package has files for none of the platforms of this environment".
+_NO_WHEELS = re.compile(r"Because (\S+) has no `([^`]+)`-compatible wheels")
 _NETWORK = re.compile(
     r"(Failed to fetch|error sending request|Connection refused|dns error|timed out|"
     r"Could not connect|tcp connect error|client error \(Connect\))"
@@ -273,6 +294,12 @@ def classify_uv_failure(stderr: str) -> ResolutionError | PackageIndexError | In
             hint="the index or a proxy is corrupt or tampered with; nothing was written",
         )
     if "No solution found" in stderr or "unsatisfiable" in stderr:
+        if match := _NO_WHEELS.search(text):
+            return UnservableEnvironmentError(
+                f"cannot resolve dependencies: {_shorten(text)}",
+                package=canonicalize_name(re.split(r"[<>=!~ ]", match.group(1), maxsplit=1)[0]),
+                environment=match.group(2),
+            )
         explanation = _shorten(text.replace("No solution found when resolving dependencies: ", ""))
         return ResolutionError(
             f"cannot resolve dependencies: {explanation}",

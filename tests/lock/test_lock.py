@@ -202,16 +202,87 @@ def test_html_only_index_omits_what_it_does_not_say(
             assert artifact["hashes"]["sha256"] == served_sha256(catalog, filename)
 
 
-def test_without_verification_unknown_sizes_stay_unknown(
-    project: Path, catalog: PackageIndex, cli: Cli
+def cached_digests(cache: Path) -> set[str]:
+    """The sha256 of every file lockdown's artifact cache holds."""
+    return {p.name for p in (cache / "sha256").glob("*/*")} if cache.exists() else set()
+
+
+def test_a_default_lock_pins_the_declared_digests_without_downloading(
+    project: Path, catalog: PackageIndex, cli: Cli, artifact_cache: Path
 ) -> None:
-    catalog.json_api = False
-    result = cli("lock", "--project", project, "--insecure-no-verify-artifacts")
+    result = cli("lock", "--project", project)
     assert result.code == 0, result.err
+    # The index declares every sha256 and size: lockdown downloads nothing itself.
+    assert cached_digests(artifact_cache) == set()
     for package in load(project / "pylock.toml")["packages"]:
         for artifact in [*package.get("wheels", []), package["sdist"]]:
-            assert "size" not in artifact
-            assert "upload-time" not in artifact
+            filename = artifact["url"].rsplit("/", 1)[-1]
+            assert artifact["size"] == (catalog.root / "files" / filename).stat().st_size
+            assert artifact["hashes"]["sha256"] == served_sha256(catalog, filename)
+
+
+def test_files_without_a_declared_size_are_downloaded_and_hashed(
+    project: Path, catalog: PackageIndex, cli: Cli, artifact_cache: Path
+) -> None:
+    catalog.sizes = False
+    result = cli("lock", "--project", project)
+    assert result.code == 0, result.err
+    lock = load(project / "pylock.toml")
+    pinned = {
+        a["hashes"]["sha256"]: a
+        for p in lock["packages"]
+        for a in [*p.get("wheels", []), p["sdist"]]
+    }
+    assert cached_digests(artifact_cache) == set(pinned)
+    for artifact in pinned.values():
+        filename = artifact["url"].rsplit("/", 1)[-1]
+        assert artifact["size"] == (catalog.root / "files" / filename).stat().st_size
+
+
+def test_verify_artifacts_all_downloads_every_pinned_file(
+    project: Path, catalog: PackageIndex, cli: Cli, artifact_cache: Path
+) -> None:
+    result = cli("lock", "--project", project, "--verify-artifacts", "all")
+    assert result.code == 0, result.err
+    lock = load(project / "pylock.toml")
+    pinned = {
+        a["hashes"]["sha256"] for p in lock["packages"] for a in [*p.get("wheels", []), p["sdist"]]
+    }
+    assert cached_digests(artifact_cache) == pinned
+
+
+def test_verify_artifacts_host_downloads_what_this_machine_installs(
+    project: Path, catalog: PackageIndex, cli: Cli, artifact_cache: Path
+) -> None:
+    from packaging.markers import default_environment
+
+    if (default_environment()["sys_platform"], default_environment()["platform_machine"]) != (
+        "linux",
+        "x86_64",
+    ):
+        pytest.fail("this test expects to run on linux/x86_64 (the catalog's wheels are chosen so)")
+    result = cli("lock", "--project", project, "--verify-artifacts", "host")
+    assert result.code == 0, result.err
+    # Every extra and group, this platform's best file of each: the pure wheels,
+    # gamma's manylinux x86_64 wheel; nothing of winonly (win32 only), no sdist.
+    expected = {
+        served_sha256(catalog, name)
+        for name in (
+            "alpha-1.1-py3-none-any.whl",
+            "beta-1.1-py3-none-any.whl",
+            "gamma-1.0-py3-none-manylinux_2_17_x86_64.whl",
+            "speedup-2.0-py3-none-any.whl",
+            "devtool-0.5-py3-none-any.whl",
+        )
+    }
+    assert cached_digests(artifact_cache) == expected
+
+
+def test_the_insecure_flag_is_gone(project: Path, cli: Cli) -> None:
+    result = cli("lock", "--project", project, "--insecure-no-verify-artifacts")
+    assert result.code == 64
+    assert "unrecognized arguments: --insecure-no-verify-artifacts" in result.err
+    assert not (project / "pylock.toml").exists()
 
 
 def test_upload_time_is_utc(project: Path, catalog: PackageIndex, cli: Cli) -> None:

@@ -104,7 +104,7 @@ def test_index_unreachable(
     ("resolver", "message"),
     [
         # uv reads metadata with range requests and never hashes the file;
-        # lockdown's own verification of every artifact catches it.
+        # lockdown's own download of every artifact catches it.
         ("uv", "alpha-1.1-py3-none-any.whl: the package index ({index}) declares sha256 "),
         # pip downloads the wheel to read its metadata and checks it itself.
         ("pip-tools", "the package index {index} served a file whose hash does not match"),
@@ -114,34 +114,42 @@ def test_index_hash_does_not_match_file(
     project: Path, catalog: PackageIndex, old_lock: Path, cli: Cli, resolver: str, message: str
 ) -> None:
     catalog.corrupt_hash("alpha-1.1-py3-none-any.whl")
-    result = cli("lock", "--project", project, "--resolver", resolver)
+    result = cli("lock", "--project", project, "--resolver", resolver, "--verify-artifacts", "all")
     assert_failed(result, 70, message.format(index=catalog.url), old_lock)
+
+
+def test_a_declared_hash_that_lies_is_pinned_and_install_refuses_it(
+    project: Path, catalog: PackageIndex, cli: Cli, tmp_path: Path
+) -> None:
+    # Without --verify-artifacts the lock records what the index declares (as
+    # uv and pip lock do); the bytes are checked where they are used.
+    catalog.corrupt_hash("alpha-1.1-py3-none-any.whl")
+    declared = catalog.file("alpha-1.1-py3-none-any.whl").advertised_sha256
+    assert cli("lock", "--project", project).code == 0
+    assert declared in (project / "pylock.toml").read_text()
+    venv = tmp_path / "venv"
+    result = cli("install", "--project", project, "--venv", venv)
+    assert result.code == 16, result.err
+    assert f"declares sha256 {declared}" in result.err
+    assert not venv.exists()
 
 
 def test_sdist_hash_mismatch_is_caught_too(
     project: Path, catalog: PackageIndex, old_lock: Path, cli: Cli
 ) -> None:
     catalog.corrupt_hash("beta-1.1.tar.gz")
-    result = cli("lock", "--project", project)
+    result = cli("lock", "--project", project, "--verify-artifacts", "all")
     assert_failed(result, 70, "beta-1.1.tar.gz: the package index", old_lock)
     assert "but the file served has sha256 " in result.err
 
 
-def test_insecure_flag_skips_verification(project: Path, catalog: PackageIndex, cli: Cli) -> None:
-    catalog.corrupt_hash("beta-1.1.tar.gz")
-    declared = catalog.file("beta-1.1.tar.gz").advertised_sha256
-    result = cli("lock", "--project", project, "--insecure-no-verify-artifacts")
-    assert result.code == 0, result.err
-    assert declared in (project / "pylock.toml").read_text()  # the index's word, unchecked
-
-
-def test_a_locked_file_whose_hash_changed_is_blocked_even_unverified(
+def test_a_locked_file_whose_hash_changed_is_blocked(
     project: Path, catalog: PackageIndex, old_lock: Path, cli: Cli
 ) -> None:
     # Same version, other bytes: a re-upload or a tampered index. The gate sees a
     # source change of an already locked release, which nobody approved.
     catalog.corrupt_hash("beta-1.1.tar.gz")
-    result = cli("lock", "--project", project, "--insecure-no-verify-artifacts")
+    result = cli("lock", "--project", project)
     assert result.code == 3, result.err
     assert "BLOCKED  beta 1.1 (same version, different artifacts (hashes changed)" in result.err
     assert old_lock.read_bytes() == _ORIGINAL[old_lock]
