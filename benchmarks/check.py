@@ -7,10 +7,8 @@ Two environments, each checked against its own lock, in one run:
   science, web and tooling stack), locked with ``lockdown lock`` (lockdown's
   defaults: six platforms, ``requires-python >= 3.10``, the default index)
   and installed with ``lockdown install --venv``. The lock records the
-  index's declared hashes (``--insecure-no-verify-artifacts``: verifying
-  would download every wheel of every platform and Python, gigabytes, and the
-  lock's bytes are the same either way); ``lockdown install`` still verifies
-  every artifact it installs.
+  index's declared hashes (lockdown's default; ``lockdown install`` verifies
+  every artifact it installs).
 * **synthetic**: a ``uv venv`` whose site-packages holds 2,000 fake but
   well-formed distributions (``*.dist-info`` with METADATA, WHEEL, INSTALLER
   and a RECORD listing the correct sha256 and size of two small modules and of
@@ -447,7 +445,6 @@ def build_real(project: Path, venv: Path, requirements: Sequence[str], env: dict
             "lock",
             "--project",
             str(project),
-            "--insecure-no-verify-artifacts",
             "-q",
         ],
         cwd=project,
