@@ -179,9 +179,14 @@ def _cmd_diff(args: Args, reporter: Reporter) -> int:
 
 
 def _cmd_init(args: Args, reporter: Reporter) -> int:
+    from lockdown.lock.run import plan_environments  # noqa: PLC0415
     from lockdown.policy.service import init  # noqa: PLC0415
 
-    path = init(args.project, standalone=args.standalone)
+    path = init(
+        args.project,
+        standalone=args.standalone,
+        plan_environments=lambda project: plan_environments(project, reporter),
+    )
     if not args.quiet:
         where = path.name if args.standalone else f"[tool.lockdown] in {path.name}"
         print(f"wrote {where}; review it, then run lockdown lock")

@@ -71,6 +71,7 @@ from lockdown.resolve.interface import (
 from lockdown.resolve.origins import indexes_serving, latest_versions
 
 if TYPE_CHECKING:
+    from lockdown.policy.service import PlannedEnvironments
     from lockdown.resolve.platforms import Coverage, Shortfall
 
 T = TypeVar("T")
@@ -161,13 +162,7 @@ def lock_project(
     old_states = states_from_lock(previous) if previous is not None else None
     # Origins: sources pins and the previous lock's indexes, asked before resolving.
     pins, served = _origin_pins(config, indexes, old_states, reporter)
-    resolve_inputs = inputs
-    if inputs.requires_python is None:
-        # A lock must say which Pythons it covers; without a declaration the
-        # honest answer is "this one and newer".
-        floor = f">={sys.version_info.major}.{sys.version_info.minor}"
-        reporter.note(f"no requires-python declared; locking for Python {floor}")
-        resolve_inputs = dataclasses.replace(inputs, requires_python=floor)
+    resolve_inputs = _with_requires_python(inputs, reporter)
     cutoff = cooldown_cutoff(
         *_recorded_cutoff(previous),
         policy.min_release_age,
@@ -281,6 +276,48 @@ def lock_project(
         gate=result,
         attestations=attestations,
         vulnerabilities=vulnerabilities,
+    )
+
+
+def _with_requires_python(inputs: ProjectInputs, reporter: Reporter) -> ProjectInputs:
+    """``inputs`` with a ``requires-python``: a lock must say which Pythons it covers.
+
+    Without a declaration the honest answer is "this one and newer".
+    """
+    if inputs.requires_python is not None:
+        return inputs
+    floor = f">={sys.version_info.major}.{sys.version_info.minor}"
+    reporter.note(f"no requires-python declared; locking for Python {floor}")
+    return dataclasses.replace(inputs, requires_python=floor)
+
+
+def plan_environments(
+    project_dir: Path, reporter: Reporter, *, index_url: str | None = None
+) -> PlannedEnvironments | None:
+    """Which of the default environments a lock of the project would serve (for ``init``).
+
+    Resolves as ``lock`` does with no ``environments`` set, writing nothing;
+    ``None`` when the project declares nothing to lock. ``index_url``
+    replaces the configured (or default) index.
+    """
+    from lockdown.config import DEFAULT_ENVIRONMENTS  # noqa: PLC0415
+    from lockdown.policy.service import PlannedEnvironments  # noqa: PLC0415
+
+    config, inputs, name, _digest = _prepare(project_dir, None)
+    if not (inputs.dependencies or inputs.extras or inputs.groups):
+        return None
+    request = ResolveRequest(
+        inputs=_with_requires_python(inputs, reporter),
+        environments=DEFAULT_ENVIRONMENTS,
+        environments_are_candidates=True,
+        index_url=index_url or config.index_url or default_index_url(),
+        extra_index_urls=config.extra_index_urls,
+    )
+    backend = get_resolver(name, notify=reporter.note)
+    with reporter.status("checking which platforms the project's packages serve"):
+        _resolution, served = resolve_served(backend, request, Reporter(quiet=True))
+    return PlannedEnvironments(
+        served=served.served, reasons=tuple(s.describe() for s in served.shortfalls)
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import subprocess
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -225,9 +226,51 @@ def _policy_at(revision: str, project_dir: Path) -> Policy | None:
     return None
 
 
-def starter_config(*, standalone: bool) -> str:
-    """The starter settings, in ``pyproject.toml`` form or as a standalone ``lockdown.toml``."""
+#: The template's environments block: from this line to the first ``# ]``.
+_ENVIRONMENTS_BLOCK = "# The platforms the lock covers"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlannedEnvironments:
+    """What a lock of the project would serve of the default environments."""
+
+    served: tuple[str, ...]
+    #: One line per environment dropped or narrowed, saying why.
+    reasons: tuple[str, ...]
+
+
+def environments_block(coverage: PlannedEnvironments) -> str:
+    """``environments`` as ``init`` writes it for a project it checked, with the reasons."""
+    lines = [
+        "# The platforms the lock covers, as PEP 508 markers; the Python versions come",
+        "# from requires-python. lockdown init tried its defaults (Linux, macOS and",
+        "# Windows, each on x86_64 and arm64) against this project's packages:",
+    ]
+    if coverage.reasons:
+        lines += [f"#   {reason}" for reason in coverage.reasons]
+    else:
+        lines.append("#   all of them serve it.")
+    lines += [
+        "# Listed, each one must be served (lockdown lock fails otherwise). Remove the",
+        "# key to let lockdown choose among the defaults on every lock.",
+        "environments = [",
+        *(f'    "{e}",' for e in coverage.served),
+        "]",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def starter_config(*, standalone: bool, environments: PlannedEnvironments | None = None) -> str:
+    """The starter settings, in ``pyproject.toml`` form or as a standalone ``lockdown.toml``.
+
+    With ``environments`` (what a lock of the project would serve), they are
+    written out with the reasons; without, the defaults stay a comment.
+    """
     text = resources.files("lockdown").joinpath("templates/init.toml").read_text("utf-8")
+    if environments is not None:
+        start = text.index(_ENVIRONMENTS_BLOCK)
+        end = text.index("# ]\n", start) + len("# ]\n")
+        text = text[:start] + environments_block(environments) + text[end:]
     if not standalone:
         return text
     # lockdown.toml holds the same keys at its top level.
@@ -235,8 +278,18 @@ def starter_config(*, standalone: bool) -> str:
     return text.lstrip("\n")
 
 
-def init(project_dir: Path, *, standalone: bool = False) -> Path:
-    """Write the starter ``[tool.lockdown]`` (or ``lockdown.toml``); never overwrite settings."""
+def init(
+    project_dir: Path,
+    *,
+    standalone: bool = False,
+    plan_environments: Callable[[Path], PlannedEnvironments | None] | None = None,
+) -> Path:
+    """Write the starter ``[tool.lockdown]`` (or ``lockdown.toml``); never overwrite settings.
+
+    ``plan_environments`` says which default environments a lock of the
+    project would serve (it resolves); it is asked only once nothing else
+    stands in the way, and for a ``pyproject.toml`` project only.
+    """
     import tomlkit  # noqa: PLC0415
     from tomlkit.exceptions import TOMLKitError  # noqa: PLC0415
 
@@ -272,7 +325,8 @@ def init(project_dir: Path, *, standalone: bool = False) -> Path:
             hint="edit it, or remove it first to start from the template",
         )
     updated = current + ("" if current.endswith("\n") or not current else "\n")
-    updated += starter_config(standalone=False)
+    planned = plan_environments(project_dir) if plan_environments is not None else None
+    updated += starter_config(standalone=False, environments=planned)
     try:
         merged = tomlkit.parse(updated)
     except TOMLKitError as exc:

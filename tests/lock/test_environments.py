@@ -246,3 +246,53 @@ def test_install_on_a_dropped_platform_says_why(
         "environments and re-lock\n"
     )
     assert not venv.exists()
+
+
+def test_init_writes_the_environments_lock_would_use_and_why(
+    tmp_path: Path, package_index: PackageIndex
+) -> None:
+    from lockdown.config import load_config
+    from lockdown.lock.run import plan_environments
+    from lockdown.policy.service import init
+    from lockdown.progress import Reporter
+
+    package_index.add(
+        "binonly", "1.0", wheel_tags=wheel_tags(("cp310",), skip=("win32/ARM64",)), sdist=False
+    )
+    project = tmp_path / "svc"
+    project.mkdir()
+    original = (
+        '[project]\nname = "svc"\nversion = "1.0"\nrequires-python = ">=3.10"\n'
+        'dependencies = ["binonly"]\n'
+    )
+    (project / "pyproject.toml").write_text(original, encoding="utf-8")
+    # What `lockdown init` runs, pointed at the test index instead of the default one.
+    init(
+        project,
+        plan_environments=lambda p: plan_environments(
+            p, Reporter(quiet=True), index_url=package_index.url
+        ),
+    )
+    text = (project / "pyproject.toml").read_text(encoding="utf-8")
+    assert text.startswith(original)
+    assert (
+        "# Windows, each on x86_64 and arm64) against this project's packages:\n"
+        "#   dropped win32/ARM64: binonly 1.0 publishes no wheel for it and no sdist\n"
+    ) in text
+    config, _ = load_config(project)
+    assert config.environments_explicit
+    assert config.environments == DEFAULT_ENVIRONMENTS[:5]
+
+
+def test_init_without_dependencies_leaves_the_defaults_as_a_comment(
+    tmp_path: Path, cli: Cli
+) -> None:
+    from lockdown.config import load_config
+
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "1"\n')
+    result = cli("init", "--project", tmp_path)
+    assert result.code == 0, result.err
+    text = (tmp_path / "pyproject.toml").read_text(encoding="utf-8")
+    assert "\n# environments = [\n" in text
+    config, _ = load_config(tmp_path)
+    assert not config.environments_explicit

@@ -104,6 +104,7 @@ class PinnedResolver:
     """Pins the files it is given, as the index lists them (their bytes are not here)."""
 
     name = "uv"
+    refuses_yanked_dependencies = True
 
     def __init__(self, index: PackageIndex, *files: str) -> None:
         self.index = index
@@ -161,6 +162,7 @@ def lock_pinned(project: Path, index: PackageIndex, *files: str) -> LockOutcome:
     return lock_project(
         project,
         backend=PinnedResolver(index, *files),
-        verify_artifacts=False,  # the bytes are not in the fixtures; the digests are
+        # The default: the declared digests are pinned, no bytes are fetched
+        # (the fixtures have only the digests).
         clock=lambda: NOW,
     )
