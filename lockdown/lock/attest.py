@@ -86,12 +86,14 @@ def attest_resolution(
     # 2. Everything else: what the index offers, verified against the pinned sha256.
     fetched = fetch_provenance(wanted, client_for=client_for or IndexClient) if wanted else []
     cache = ProvenanceCache(cache_dir or default_cache_dir())
-    verified: dict[tuple[str, str], frozenset[Publisher] | None] = {}
+    # Keyed by index too: two indexes may offer different provenance for one file.
+    verified: dict[tuple[str, str, str], frozenset[Publisher] | None] = {}
     for item in fetched:
+        slot = (item.file.index, item.file.filename, item.file.sha256)
         if item.document is None:
-            verified[(item.file.filename, item.file.sha256)] = None
+            verified[slot] = None
             continue
-        verified[(item.file.filename, item.file.sha256)] = verify_provenance(
+        verified[slot] = verify_provenance(
             item.file.filename,
             item.file.sha256,
             item.document,
@@ -104,7 +106,7 @@ def attest_resolution(
     for number, package in enumerate(resolution.packages):
         publishers = carried.get(number)
         if publishers is None and package.index is not None:
-            found = [verified.get((a.filename, a.sha256)) for a in _files(package)]
+            found = [verified.get((package.index, a.filename, a.sha256)) for a in _files(package)]
             if found and all(f is not None for f in found):
                 publishers = frozenset(p for f in found if f is not None for p in f)
             elif any(f is not None for f in found):

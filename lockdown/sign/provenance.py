@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lockdown.errors import IntegrityError
-from lockdown.fsutil import atomic_write, is_sha256
+from lockdown.fsutil import is_sha256
 from lockdown.lock.attestation import Publisher, describe_publishers
 
 if TYPE_CHECKING:
@@ -70,9 +70,21 @@ class ProvenanceCache:
         if path is None:
             return
         body = {"version": _CACHE_VERSION, "publishers": [p.table() for p in sorted(publishers)]}
+        import os  # noqa: PLC0415
+        import tempfile  # noqa: PLC0415
+
+        # Renamed into place, not fsynced: a cache entry lost or cut short by a
+        # crash reads as a miss (verified again), and fsync doubled the cold cost.
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, json.dumps(body, sort_keys=True).encode("utf-8"))
+            fd, tmp = tempfile.mkstemp(prefix=".entry.", suffix=".tmp", dir=path.parent)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(json.dumps(body, sort_keys=True).encode("utf-8"))
+                os.replace(tmp, path)
+            except OSError:
+                Path(tmp).unlink(missing_ok=True)
+                raise
         except OSError:
             return
 

@@ -13,6 +13,7 @@ attested, so the lock must fail with exit 16.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -274,3 +275,29 @@ def test_real_uv_lock_refuses_provenance_for_other_bytes(
         "Verification failed: subject does not match distribution digest"
     )
     assert not (svc / "pylock.toml").exists()
+
+
+def test_diff_of_two_real_locks_shows_the_lost_attestation_first(
+    svc: Path, attested: PackageIndex, cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    lock(svc, attested, GCB_FILE)
+    old = tmp_path / "old.toml"
+    old.write_bytes((svc / "pylock.toml").read_bytes())
+    add_policy(svc, 'upgrades = "allow"\nprovenance = "off"\n')  # let the new lock be written
+    lock(svc, attested, NEXT_FILE)
+    reviewer = tmp_path / "reviewer"  # no config: the default policy, provenance = "pin"
+    reviewer.mkdir()
+    new = svc / "pylock.toml"
+    text = cli("diff", old, new, "--project", reviewer)
+    assert text.code == 3
+    assert text.out.splitlines()[0] == (
+        f"  BLOCKED  {GCB_PROJECT} 0.0.0 \u2192 0.0.1 (patch upgrade; attestations lost (was "
+        f"Google (email={GCB_EMAIL})); needs approval (a package keeps its publisher))"
+    )
+    data = json.loads(cli("diff", old, new, "--project", reviewer, "--format", "json").out)
+    assert data["publisher_changes"] == 1
+    assert data["changes"][0]["publisher_change"] == (
+        f"attestations lost (was Google (email={GCB_EMAIL}))"
+    )
+    markdown = cli("diff", old, new, "--project", reviewer, "--format", "markdown").out
+    assert markdown.startswith("**lockdown: 1 blocked** (1 change, 1 publisher change or loss)")

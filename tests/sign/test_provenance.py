@@ -151,3 +151,13 @@ def test_a_damaged_cache_entry_is_verified_again(tmp_path: Path) -> None:
     entry.write_text("{not json")
     assert verify_provenance(GCB_FILE, GCB_SHA256, gcb_provenance(), cache=cache) == {GOOGLE}
     assert json.loads(entry.read_text())["publishers"] == [GCB_PUBLISHER]
+
+
+def test_a_cache_that_cannot_be_written_only_costs_time(tmp_path: Path) -> None:
+    # A file where the cache's directory should be (the tests run as root, so a
+    # read-only mode would not stop them): every write fails, nothing else does.
+    (tmp_path / "provenance").write_text("not a directory")
+    cache = ProvenanceCache(tmp_path)
+    for _ in range(2):
+        assert verify_provenance(GCB_FILE, GCB_SHA256, gcb_provenance(), cache=cache) == {GOOGLE}
+    assert (tmp_path / "provenance").read_text() == "not a directory"
