@@ -54,6 +54,7 @@ from lockdown.policy.origins import (
     Pin,
     check_pins,
     judge_origins,
+    known_origins,
     pins_for,
     with_origins,
 )
@@ -663,8 +664,10 @@ def _origin_pins(
     pins = pins_for(config.sources, old, indexes)
     if len(indexes) < 2 or not pins:
         return pins, {}
+    # The index a package was locked from served it then; a sources pin is asked too.
+    locked = {name: pin.index if pin.kind == "lock" else None for name, pin in pins.items()}
     with reporter.status(f"asking {len(indexes)} indexes which serve the {len(pins)} pinned names"):
-        return pins, indexes_serving(pins, indexes)
+        return pins, indexes_serving(locked, indexes)
 
 
 def _judge_origins(
@@ -683,7 +686,7 @@ def _judge_origins(
     """
     if len(indexes) < 2:
         return result, {}
-    missing = sorted({s.name for s in states} - set(served))
+    missing = {n: u for n, u in known_origins(states, indexes).items() if n not in served}
     with reporter.status(f"asking {len(indexes)} indexes which serve the {len(missing)} names"):
         served = {**served, **indexes_serving(missing, indexes)}
     found = judge_origins(states, pins=pins, served=served, allowed=config_allowed)

@@ -116,6 +116,19 @@ def pins_for(
     return pins
 
 
+def known_origins(states: Sequence[LockedState], indexes: Sequence[str]) -> dict[str, str | None]:
+    """name → the configured index (as ``indexes`` spell it) each package came from.
+
+    That index needs no asking whether it serves the name; ``None`` when the
+    package came from no configured index.
+    """
+    canonical = {index_key(u): u for u in indexes}
+    return {
+        s.name: canonical.get(index_key(s.index))
+        for s in sorted(states, key=lambda s: (s.name, s.version), reverse=True)
+    }
+
+
 def judge_origins(
     states: Sequence[LockedState],
     *,

@@ -10,7 +10,7 @@ their existence.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 
 from lockdown.errors import ProjectNotFoundError
 from lockdown.names import normalize_name
@@ -21,20 +21,27 @@ WORKERS = 8
 
 
 def indexes_serving(
-    names: Iterable[str], indexes: Sequence[str], *, workers: int = WORKERS
+    names: Mapping[str, str | None], indexes: Sequence[str], *, workers: int = WORKERS
 ) -> dict[str, tuple[str, ...]]:
     """name → the ``indexes`` (in their order) that have a project page for it.
 
-    Names no index serves map to ``()``. With fewer than two indexes there is
-    nothing to compare, and nothing is asked.
+    ``names`` maps each name to the index already known to serve it (the one
+    it was resolved or locked from, spelled as in ``indexes``), which is not
+    asked again: a lock of N packages from two indexes asks N pages, not 2N.
+    With fewer than two indexes there is nothing to compare, and nothing is asked.
     """
-    wanted = sorted({normalize_name(n) for n in names})
-    if len(indexes) < 2 or not wanted:
-        return {name: tuple(indexes) for name in wanted}
+    known = {normalize_name(n): u for n, u in names.items()}
+    if len(indexes) < 2 or not known:
+        return {name: tuple(indexes) for name in sorted(known)}
     from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
 
     clients = [IndexClient(url) for url in indexes]
-    pairs = [(number, name) for name in wanted for number in range(len(clients))]
+    pairs = [
+        (number, name)
+        for name, origin in sorted(known.items())
+        for number in range(len(clients))
+        if indexes[number] != origin
+    ]
 
     def serves(pair: tuple[int, str]) -> bool:
         number, name = pair
@@ -45,13 +52,17 @@ def indexes_serving(
             return False
         return True
 
-    with ThreadPoolExecutor(max_workers=min(workers, len(pairs))) as pool:
-        answers = list(pool.map(serves, pairs))
-    served: dict[str, list[str]] = {name: [] for name in wanted}
-    for (number, name), yes in zip(pairs, answers, strict=True):
-        if yes:
-            served[name].append(indexes[number])
-    return {name: tuple(found) for name, found in served.items()}
+    answers: list[bool] = []
+    if pairs:
+        with ThreadPoolExecutor(max_workers=min(workers, len(pairs))) as pool:
+            answers = list(pool.map(serves, pairs))
+    yes = {pair for pair, served in zip(pairs, answers, strict=True) if served}
+    return {
+        name: tuple(
+            url for number, url in enumerate(indexes) if url == origin or (number, name) in yes
+        )
+        for name, origin in sorted(known.items())
+    }
 
 
 def latest_versions(name: str, indexes: Sequence[str]) -> dict[str, str | None]:
