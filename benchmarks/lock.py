@@ -26,6 +26,11 @@ Every subprocess gets an environment without ``PIP_*`` and ``UV_*`` variables
 (except the cache locations) and with ``PIP_CONFIG_FILE=/dev/null``, so a
 machine's pip or uv settings (extra indexes, find-links) cannot skew a result.
 
+A third set, ``shadow``, is local: the cost of the shadow check (every
+locked name asked of every other configured index) on a 150-package lock from
+two local test indexes, against the same lock from one index, and the check
+itself timed in a fresh process (cold) and repeated (warm).
+
 Usage: ``make bench`` or ``.venv/bin/python benchmarks/lock.py [--runs N]
 [--budget SECONDS] [--set NAME] [--json FILE]``.
 """
@@ -34,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import re
 import shutil
 import sys
@@ -554,6 +560,160 @@ def tool_versions() -> dict[str, str]:
     }
 
 
+SHADOW = "shadow"
+#: The shadow set: public packages on the main index, private ones on the extra index.
+SHADOW_PUBLIC = 140
+SHADOW_PRIVATE = 10
+#: The shadow check may add at most this much to a lock.
+SHADOW_BUDGET = 0.2
+
+SHADOW_PROJECT = """\
+[project]
+name = "shadow-bench"
+version = "0"
+requires-python = ">=3.10"
+dependencies = {dependencies}
+
+[tool.lockdown]
+index-url = "{index}"
+{extra}
+environments = ["sys_platform == 'linux' and platform_machine == 'x86_64'"]
+
+[tool.lockdown.policy]
+auto-approve = ["new"]
+"""
+
+#: Run in a fresh interpreter: the shadow check exactly as ``lock`` calls it, timed.
+SHADOW_PROBE = """\
+import json, sys, time
+from lockdown.resolve.origins import indexes_serving
+origins, indexes, runs = json.loads(sys.argv[1])
+times = []
+cpu = time.process_time()
+for _ in range(runs):
+    started = time.perf_counter()
+    served = indexes_serving(origins, indexes)
+    times.append(time.perf_counter() - started)
+assert all(len(v) == 1 for v in served.values()), "a benchmark name is on both indexes"
+print(json.dumps([times, (time.process_time() - cpu) / runs]))
+"""
+
+
+def shadow_benchmark(root: Path, *, runs: int) -> dict[str, Any]:
+    """Lock 150 packages from two local indexes and from one; time the shadow check alone."""
+    import json  # noqa: PLC0415
+    import statistics  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+
+    sys.path.insert(0, str(REPO))
+    from tests.support.pkgindex import PackageIndex  # noqa: PLC0415
+
+    public = [f"bench-public-{i:03d}" for i in range(SHADOW_PUBLIC)]
+    private = [f"bench-private-{i:03d}" for i in range(SHADOW_PRIVATE)]
+    env = common.scrubbed_environ()
+    script = _console_script("lockdown")
+    lockdown = [str(script)] if script else [sys.executable, "-m", "lockdown"]
+    with (
+        PackageIndex(root / "main") as main,
+        PackageIndex(root / "extra") as extra,
+        PackageIndex(root / "single") as single,
+    ):
+        for name in public:
+            main.add(name, "1.0", sdist=False)
+            single.add(name, "1.0", sdist=False)
+        for name in private:
+            extra.add(name, "1.0", sdist=False)
+            single.add(name, "1.0", sdist=False)
+        dependencies = json.dumps(public + private)
+        projects = {}
+        for label, index, more in (
+            ("one index", single.url, ""),
+            ("two indexes", main.url, f'extra-index-urls = ["{extra.url}"]'),
+        ):
+            project = root / label.replace(" ", "-")
+            project.mkdir()
+            (project / "pyproject.toml").write_text(
+                SHADOW_PROJECT.format(dependencies=dependencies, index=index, extra=more),
+                encoding="utf-8",
+            )
+            projects[label] = project
+        cmd = [*lockdown, "lock", "-q", "--project"]
+        times: dict[str, list[float]] = {}
+        # Warm uv's and lockdown's caches, then interleave: first locks (the lock
+        # removed before each) and re-locks (the lock kept: every name is pinned).
+        for project in projects.values():
+            run_timed([*cmd, str(project)], cwd=root, env=env)
+        for _ in range(runs):
+            for label, project in projects.items():
+                (project / "pylock.toml").unlink()
+                times.setdefault(f"first lock, {label}", []).append(
+                    run_timed([*cmd, str(project)], cwd=root, env=env)
+                )
+            for label, project in projects.items():
+                times.setdefault(f"re-lock, {label}", []).append(
+                    run_timed([*cmd, str(project)], cwd=root, env=env)
+                )
+        origins = dict.fromkeys(public, main.url) | dict.fromkeys(private, extra.url)
+        probe = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                SHADOW_PROBE,
+                json.dumps([origins, [main.url, extra.url], runs + 1]),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        check_times, check_cpu = json.loads(probe.stdout)
+        load = os.getloadavg()[0]
+    medians = {label: statistics.median(values) for label, values in times.items()}
+    return {
+        "packages": SHADOW_PUBLIC + SHADOW_PRIVATE,
+        "runs": runs,
+        "lock_seconds": {k: round(v, 3) for k, v in medians.items()},
+        "extra_seconds": round(
+            medians["first lock, two indexes"] - medians["first lock, one index"], 3
+        ),
+        "extra_relock_seconds": round(
+            medians["re-lock, two indexes"] - medians["re-lock, one index"], 3
+        ),
+        "check_cold_seconds": round(check_times[0], 3),
+        "check_warm_seconds": round(statistics.median(check_times[1:]), 3),
+        "check_cpu_seconds": round(check_cpu, 3),
+        "load_average": round(load, 2),
+        "pages_asked": SHADOW_PUBLIC + SHADOW_PRIVATE,
+        "budget_seconds": SHADOW_BUDGET,
+    }
+
+
+def render_shadow(result: dict[str, Any]) -> str:
+    """The shadow set's figures, and the verdict against its budget."""
+    lines = [
+        f"shadow check: {result['packages']} packages from two local indexes "
+        f"({result['pages_asked']} project pages asked), medians of {result['runs']} runs, "
+        f"load average {result['load_average']:.1f} on {os.cpu_count()} cpus"
+    ]
+    for label, seconds in result["lock_seconds"].items():
+        lines.append(f"  lockdown lock, {label:<24} {seconds:6.2f} s")
+    lines.append(
+        f"  two indexes over one: first lock {result['extra_seconds']:+.2f} s, re-lock "
+        f"{result['extra_relock_seconds']:+.2f} s (uv asking the second index included)"
+    )
+    lines.append(
+        f"  the check alone: cold {result['check_cold_seconds']:.3f} s, "
+        f"warm {result['check_warm_seconds']:.3f} s wall; "
+        f"{result['check_cpu_seconds']:.3f} s CPU per check"
+    )
+    ok = result["check_cold_seconds"] <= result["budget_seconds"]
+    lines.append(
+        f"shadow check: {result['check_cold_seconds']:.2f} s cold "
+        f"({'within' if ok else 'OVER'} the {result['budget_seconds']:.1f} s budget)"
+    )
+    return "\n".join(lines)
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = common.argument_parser(
         "Time lockdown lock against uv and pip-tools on the same requirements.",
@@ -571,7 +731,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--set",
         action="append",
-        choices=[s.name for s in SETS],
+        choices=[*(s.name for s in SETS), SHADOW],
         dest="sets",
         help="only this requirement set (repeatable; default: all)",
     )
@@ -586,12 +746,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     sets = [s for s in SETS if not args.sets or s.name in args.sets]
     workloads = [load_workload(s) for s in sets]
     results: dict[str, dict[str, Series]] = {}
+    shadow: dict[str, Any] | None = None
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="lockdown-bench-") as tmp:
         for workload in workloads:
             results[workload.name] = benchmark(
                 workload, Path(tmp), runs=args.runs, budget=args.budget
             )
+        if not args.sets or SHADOW in args.sets:
+            shadow_root = Path(tmp) / SHADOW
+            shadow_root.mkdir()
+            shadow = shadow_benchmark(shadow_root, runs=args.runs)
     total = time.perf_counter() - started
 
     print()
@@ -606,7 +771,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     for workload in workloads:
         print(verdict(workload.name, results[workload.name]))
-    print(verdict_no_discovery(results))
+    if workloads:
+        print(verdict_no_discovery(results))
+    if shadow is not None:
+        print()
+        print(render_shadow(shadow))
 
     if args.json is not None:
         payload = {
@@ -634,6 +803,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 }
                 for w in workloads
             },
+            "shadow": shadow,
         }
         common.write_json(args.json, payload)
         print(f"\nwrote {args.json}")

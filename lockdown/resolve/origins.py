@@ -16,7 +16,8 @@ from lockdown.errors import ProjectNotFoundError
 from lockdown.names import normalize_name
 from lockdown.resolve.index import IndexClient
 
-#: Project pages asked at once (across all indexes).
+#: Project pages asked at once (across all indexes): enough to hide a remote
+#: index's latency, few enough for a small server's accept queue.
 WORKERS = 8
 
 

@@ -913,6 +913,9 @@ class _IndexServer(ThreadingHTTPServer):
     """The HTTP server; ``index`` is the ``PackageIndex`` whose state it serves."""
 
     daemon_threads = True
+    #: A listen backlog like a real server's (socketserver's default is 5): clients
+    #: that ask many pages at once must not see connections dropped and retried.
+    request_queue_size = 128
     index: PackageIndex
 
 
@@ -920,6 +923,9 @@ class _Handler(BaseHTTPRequestHandler):
     """Turns HTTP requests into ``PackageIndex._respond`` calls."""
 
     protocol_version = "HTTP/1.1"
+    #: Headers and body go out in separate writes; without TCP_NODELAY a kept-alive
+    #: connection waits for the client's delayed ACK (~40 ms) on every response.
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         self._send(include_body=True)
