@@ -82,6 +82,8 @@ class Change:
     detail: str
     #: For a source change: True when the index differs (dependency confusion).
     index_changed: bool = False
+    #: ``index changed from A to B`` when the package moved to another index.
+    origin_change: str | None = None
     #: PEP 740: ``publisher changed from A to B`` / ``attestations lost (was A)``
     #: when the new version is not attested by the publishers the name had.
     publisher_change: str | None = None
@@ -171,6 +173,7 @@ def _changes_of(
                 classification=kind,
                 detail="; ".join(d for d in (_WORDS[kind], republished, moved) if d),
                 index_changed=moved is not None,
+                origin_change=moved,
                 publisher_change=republished,
             )
         )
@@ -197,6 +200,7 @@ def _changes_of(
                 classification="new",
                 detail="; ".join(d for d in ("new package", republished, moved) if d),
                 index_changed=moved is not None,
+                origin_change=moved,
                 publisher_change=republished,
             )
         )
@@ -248,6 +252,7 @@ def _source_change(old: LockedState, new: LockedState) -> list[Change]:
             classification="source",
             detail="; ".join(d for d in (detail, republished) if d),
             index_changed=moved is not None,
+            origin_change=moved,
             publisher_change=republished,
         )
     ]

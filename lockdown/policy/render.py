@@ -1,9 +1,10 @@
 """The gate's verdicts for people and machines: text (terminal, CI log), Markdown, JSON.
 
 ``lock`` prints the text form when it blocks; ``diff`` prints any of the
-three (Markdown for a pull-request comment). Publisher changes and lost
-attestations (PEP 740) come first, whatever their verdict, as the likeliest
-sign of a taken-over account; then blocked verdicts, each with the command
+three (Markdown for a pull-request comment). Origin changes (a package
+moving to another index: dependency confusion) and publisher changes and
+lost attestations (PEP 740) come first, whatever their verdict, as the
+likeliest signs of an attack; then blocked verdicts, each with the command
 that would admit it when an approval can.
 """
 
@@ -20,7 +21,19 @@ FORMATS = ("text", "markdown", "json")
 
 
 def _republished(verdict: Verdict) -> bool:
-    return verdict.change is not None and verdict.change.publisher_change is not None
+    change = verdict.change
+    return change is not None and (
+        change.publisher_change is not None or change.origin_change is not None
+    )
+
+
+def _origin_changes(result: GateResult) -> list[str]:
+    """``name version: index changed from A to B``, one per package that moved index."""
+    return [
+        f"{c.name} {c.new_version}: {c.origin_change}"
+        for c in result.changes or ()
+        if c.origin_change is not None
+    ]
 
 
 def _ordered(result: GateResult) -> list[Verdict]:
@@ -51,7 +64,8 @@ def render_text(result: GateResult, *, admitted: bool = True) -> str:
             lines.append("  nothing blocked")
         else:
             lines.append("  no changes" if result.changes is not None else "  first lock")
-    return "\n".join([*lines, *render_findings(result)]) + "\n"
+    origins = [f"  ORIGIN   {line}" for line in _origin_changes(result)]
+    return "\n".join([*origins, *lines, *render_findings(result)]) + "\n"
 
 
 def render_findings(result: GateResult) -> list[str]:
@@ -75,7 +89,15 @@ def render_markdown(result: GateResult) -> str:
         if republished
         else ""
     )
-    lines = [f"{head} ({changes} change{'s' if changes != 1 else ''}{publishers})", ""]
+    moved = _origin_changes(result)
+    origins = f", {len(moved)} origin change{'s' if len(moved) != 1 else ''}" if moved else ""
+    lines = [
+        f"{head} ({changes} change{'s' if changes != 1 else ''}{origins}{publishers})",
+        "",
+    ]
+    if moved:
+        lines += ["**Origin changes** (a package from another index):", ""]
+        lines += [*(f"- {_cell(m)}" for m in moved), ""]
     if result.findings:
         lines += ["Findings:", "", *(f"- {_cell(f)}" for f in result.findings), ""]
     if not result.verdicts:
@@ -109,12 +131,16 @@ def render_json(result: GateResult) -> str:
             }
         return out
 
-    changes = sorted(result.changes or (), key=lambda c: c.publisher_change is None)
+    changes = sorted(
+        result.changes or (),
+        key=lambda c: c.publisher_change is None and c.origin_change is None,
+    )
     doc = {
         "schema_version": SCHEMA_VERSION,
         "blocked": len(result.blocked),
         "first_lock": result.changes is None,
         "publisher_changes": sum(1 for c in changes if c.publisher_change is not None),
+        "origin_changes": sum(1 for c in changes if c.origin_change is not None),
         "changes": [
             {
                 "name": c.name,
@@ -124,6 +150,7 @@ def render_json(result: GateResult) -> str:
                 "new_version": c.new_version,
                 "detail": c.detail,
                 "publisher_change": c.publisher_change,
+                "origin_change": c.origin_change,
             }
             for c in changes
         ],

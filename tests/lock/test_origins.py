@@ -10,6 +10,7 @@ was locked and imports it catches an impostor that got through.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -308,3 +309,50 @@ def test_a_pin_outside_allowed_indexes_is_a_usage_error(
         in result.err
     )
     assert sorted(p.name for p in project.iterdir()) == ["pyproject.toml"]
+
+
+# --- diff --base: an origin change comes first ---
+
+
+def _git(root: Path, *args: str) -> None:
+    proc = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_diff_base_shows_a_package_moved_to_another_index_first(
+    tmp_path: Path, indexes: Indexes, cli: Cli
+) -> None:
+    project = make_project(tmp_path, indexes, "uv")
+    assert cli("lock", "--project", project).code == 0
+    _git(project, "init", "-q")
+    _git(project, "add", "pylock.toml", "pyproject.toml")
+    _git(project, "commit", "-q", "-m", "lock")
+    # A pull request that moves acme-util to the other index (a hand-edited lock).
+    path = project / "pylock.toml"
+    genuine, other = indexes.genuine.url, indexes.other.url
+    text = path.read_text(encoding="utf-8")
+    start = text.index('name = "acme-util"')
+    end = text.index("[[packages]]", start)
+    block = text[start:end]
+    assert f'index = "{genuine}"' in block
+    moved = text[:start] + block.replace(genuine, other) + text[end:]
+    path.write_text(moved, encoding="utf-8")
+    origin = f"acme-util 0.2.0: index changed from {genuine} to {other}"
+    result = cli("diff", "--project", project, "--base", "HEAD")
+    assert result.code == 3
+    assert result.out.splitlines()[0] == f"  ORIGIN   {origin}"
+    markdown = cli("diff", "--project", project, "--base", "HEAD", "--format", "markdown")
+    assert markdown.out.startswith("**lockdown: 1 blocked** (1 change, 1 origin change)\n")
+    assert f"**Origin changes** (a package from another index):\n\n- {origin}\n" in markdown.out
+    document = json.loads(
+        cli("diff", "--project", project, "--base", "HEAD", "--format", "json").out
+    )
+    assert document["origin_changes"] == 1
+    assert document["changes"][0]["origin_change"] == f"index changed from {genuine} to {other}"

@@ -190,6 +190,7 @@ def test_json_parses_back() -> None:
         "blocked",
         "first_lock",
         "publisher_changes",
+        "origin_changes",
         "changes",
         "verdicts",
         "findings",
@@ -207,6 +208,7 @@ def test_json_parses_back() -> None:
             "new_version": "1.1",
             "detail": "minor upgrade",
             "publisher_change": None,
+            "origin_change": None,
         },
         {
             "name": "b",
@@ -216,6 +218,7 @@ def test_json_parses_back() -> None:
             "new_version": "2.0",
             "detail": "major upgrade",
             "publisher_change": None,
+            "origin_change": None,
         },
         {
             "name": "gone",
@@ -225,6 +228,7 @@ def test_json_parses_back() -> None:
             "new_version": None,
             "detail": "no longer locked",
             "publisher_change": None,
+            "origin_change": None,
         },
         {
             "name": "n",
@@ -234,6 +238,7 @@ def test_json_parses_back() -> None:
             "new_version": "0.1",
             "detail": "new package",
             "publisher_change": None,
+            "origin_change": None,
         },
         {
             "name": "p",
@@ -243,6 +248,7 @@ def test_json_parses_back() -> None:
             "new_version": "1.0.1",
             "detail": "patch upgrade",
             "publisher_change": None,
+            "origin_change": None,
         },
     ]
     verdicts = data["verdicts"]
@@ -306,6 +312,7 @@ def test_json_first_lock_and_no_changes() -> None:
         "blocked": 0,
         "first_lock": True,
         "publisher_changes": 0,
+        "origin_changes": 0,
         "changes": [],
         "verdicts": [],
         "findings": [],
