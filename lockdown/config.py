@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from lockdown._compat import tomllib
 from lockdown.env import DEFAULT_KEEP
 from lockdown.errors import ConfigError, InputError
+from lockdown.names import index_key
 from lockdown.names import normalize_name as canonicalize_name
 
 if TYPE_CHECKING:
@@ -372,8 +373,6 @@ def _sources(
         raise ConfigError(f'{source}: {where} sources must be a table of NAME = "INDEX-URL"')
     if not value:
         return ()
-    from lockdown.policy.changes import index_key  # noqa: PLC0415 - the one URL comparison
-
     allowed_keys = {index_key(u) for u in allowed}
     pins: dict[str, str] = {}
     for raw_name, raw_url in value.items():

@@ -1,4 +1,4 @@
-"""PEP 503 project-name normalization, without importing packaging."""
+"""PEP 503 project-name normalization (without importing packaging), and index URLs as compared."""
 
 from __future__ import annotations
 
@@ -18,3 +18,14 @@ def normalize_name(name: str) -> NormalizedName:
     fast path must not pay for importing packaging to apply it.
     """
     return cast("NormalizedName", _SEPARATORS.sub("-", name).lower())
+
+
+def index_key(url: str | None) -> str | None:
+    """An index URL compared as URLs are: scheme and host case-insensitive, one final ``/``."""
+    if url is None:
+        return None
+    from urllib.parse import urlsplit  # noqa: PLC0415 - only callers comparing indexes need it
+
+    parts = urlsplit(url.strip())
+    path = parts.path.rstrip("/") + "/"
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{path}"

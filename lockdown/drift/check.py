@@ -41,7 +41,10 @@ def _expected(
     from lockdown.drift.compare import ExpectedPin  # noqa: PLC0415
     from lockdown.env.python_env import normalize_name  # noqa: PLC0415
     from lockdown.lock.export import Selection, applicable_packages  # noqa: PLC0415
+    from lockdown.lock.pylock import check_origins  # noqa: PLC0415
 
+    # Each package's index as the lock recorded it: one of the lock's own indexes and pins.
+    check_origins(lock)
     wanted = applicable_packages(
         lock, Selection(environment=target.environment, extras=extras, groups=groups)
     )

@@ -108,8 +108,11 @@ def select_artifacts(
     from packaging.tags import parse_tag  # noqa: PLC0415
 
     from lockdown.lock.export import checked_selection, dropped_hint  # noqa: PLC0415
+    from lockdown.lock.pylock import check_origins  # noqa: PLC0415
 
     checked_selection(lock, extras, groups)
+    # Each package's index as the lock recorded it: one of the lock's own indexes and pins.
+    check_origins(lock)
     platform = (
         f"{target.environment.get('sys_platform')} {target.environment.get('platform_machine')}"
     )

@@ -22,7 +22,7 @@ from lockdown import __version__
 from lockdown._compat import tomllib
 from lockdown.errors import LockFileError
 from lockdown.fsutil import is_sha256, read_lock_bytes
-from lockdown.names import normalize_name
+from lockdown.names import index_key, normalize_name
 
 if TYPE_CHECKING:
     from lockdown.resolve.interface import Artifact, LockedPackage, Resolution
@@ -230,6 +230,39 @@ def _check_digests(model: Pylock, path: Path) -> None:
                     "is not 64 lowercase hex digits",
                     hint="the lock is corrupt or tampered with; re-create it with lockdown lock",
                 )
+
+
+def check_origins(lock: LockFile) -> None:
+    """Every package's ``index`` is one the lock says it used (fail closed, exit 16).
+
+    A lockdown lock records the indexes it resolved from (``[tool.lockdown]
+    indexes``) and the ``sources`` pins; a package whose recorded index is
+    another, or not its pin, was moved by hand: ``install`` and ``check``
+    refuse the lock. Locks other tools wrote (no ``indexes``) are not judged.
+    """
+    indexes = lock.tool.get("indexes")
+    if not isinstance(indexes, list) or not indexes:
+        return
+    sources = lock.tool.get("sources")
+    pins = sources if isinstance(sources, Mapping) else {}
+    known = {index_key(str(u)) for u in indexes}
+    for number, package in enumerate(lock.pylock.packages):
+        if package.index is None:
+            continue
+        where = f"{lock.path}: packages[{number}] ({package.name})"
+        index = index_key(package.index)
+        pin = pins.get(normalize_name(package.name))
+        if index not in known:
+            listed = ", ".join(str(u) for u in indexes)
+            problem = f"index {package.index} is not one of the lock's indexes ({listed})"
+        elif pin is not None and index != index_key(str(pin)):
+            problem = f"index {package.index} is not its [tool.lockdown] sources pin {pin}"
+        else:
+            continue
+        raise LockFileError(
+            f"{where}: {problem}",
+            hint="the lock was edited by hand or tampered with; re-create it with lockdown lock",
+        )
 
 
 def read_lock(path: Path) -> LockFile:

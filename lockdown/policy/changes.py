@@ -14,12 +14,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, get_args
-from urllib.parse import urlsplit
 
 from packaging.version import InvalidVersion, Version
 
 from lockdown.lock.attestation import Publisher, describe_publishers, publishers_from_tables
-from lockdown.names import normalize_name
+from lockdown.names import index_key, normalize_name
 
 if TYPE_CHECKING:
     from lockdown.lock.pylock import LockFile
@@ -256,15 +255,6 @@ def _source_change(old: LockedState, new: LockedState) -> list[Change]:
             publisher_change=republished,
         )
     ]
-
-
-def index_key(url: str | None) -> str | None:
-    """An index URL compared as URLs are: scheme and host case-insensitive, one final ``/``."""
-    if url is None:
-        return None
-    parts = urlsplit(url.strip())
-    path = parts.path.rstrip("/") + "/"
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{path}"
 
 
 def _by_name(states: Iterable[LockedState]) -> dict[str, dict[str, LockedState]]:

@@ -37,8 +37,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from lockdown.names import index_key
 from lockdown.policy.approvals import Approval, find_approval
-from lockdown.policy.changes import Change, LockedState, change_set, index_key
+from lockdown.policy.changes import Change, LockedState, change_set
 from lockdown.policy.settings import Policy, deny_rules, format_duration
 
 

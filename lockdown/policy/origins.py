@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Literal
 
 from lockdown.errors import ConfigError
-from lockdown.policy.changes import LockedState, index_key
+from lockdown.names import index_key
+from lockdown.policy.changes import LockedState
 from lockdown.policy.gate import GateResult, Verdict
 
 #: The ``[packages.tool.lockdown]`` key listing the other indexes that serve a locked name.

@@ -356,3 +356,45 @@ def test_diff_base_shows_a_package_moved_to_another_index_first(
     )
     assert document["origin_changes"] == 1
     assert document["changes"][0]["origin_change"] == f"index changed from {genuine} to {other}"
+
+
+# --- install and check: each package's index is one the lock recorded ---
+
+
+def _move_in_lock(project: Path, name: str, old: str, new: str) -> bytes:
+    """Point ``name``'s recorded index at ``new`` in the lock (a hand edit); the new bytes."""
+    path = project / "pylock.toml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index(f'name = "{name}"')
+    end = text.index("[[packages]]", start) if "[[packages]]" in text[start:] else len(text)
+    block = text[start:end]
+    assert f'index = "{old}"' in block
+    moved = block.replace(f'index = "{old}"', f'index = "{new}"')
+    path.write_text(text[:start] + moved + text[end:], encoding="utf-8")
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("where", "problem"),
+    [
+        ("elsewhere", "is not one of the lock's indexes"),
+        ("other", "is not its [tool.lockdown] sources pin"),
+    ],
+)
+def test_install_and_check_refuse_a_package_moved_off_its_recorded_index(
+    tmp_path: Path, indexes: Indexes, cli: Cli, where: str, problem: str
+) -> None:
+    genuine = indexes.genuine.url
+    project = make_project(tmp_path, indexes, "uv", sources=f'acme-util = "{genuine}"')
+    assert cli("lock", "--project", project).code == 0
+    venv = tmp_path / "venv"
+    assert cli("install", "--project", project, "--venv", venv).code == 0
+    target = "https://elsewhere.invalid/simple/" if where == "elsewhere" else indexes.other.url
+    _move_in_lock(project, "acme-util", genuine, target)
+    installed = sorted(p.name for p in (venv / "lib").glob("python3*/site-packages/*"))
+    for command in ("install", "check"):
+        result = cli(command, "--project", project, "--venv", venv)
+        assert result.code == 16, (command, result.err)
+        assert f"packages[0] (acme-util): index {target} {problem}" in result.err, result.err
+    # The refused install changed nothing in the environment.
+    assert sorted(p.name for p in (venv / "lib").glob("python3*/site-packages/*")) == installed

@@ -574,7 +574,7 @@ def test_changes_are_the_change_set() -> None:
 
 
 def test_allowed_indexes_compare_scheme_and_host_case_insensitively() -> None:
-    from lockdown.policy.changes import index_key
+    from lockdown.names import index_key
 
     assert index_key("HTTPS://Mirror.Example/simple") == "https://mirror.example/simple/"
     assert index_key("https://mirror.example/Simple/") != index_key(
