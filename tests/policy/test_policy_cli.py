@@ -337,6 +337,9 @@ def test_init_adds_the_starter_settings_and_keeps_the_rest(tmp_path: Path, cli: 
     assert config.policy.min_release_age is not None
     assert config.trust is not None
     assert not config.trust.require
+    # The sources table is there, explained, and pins nothing until edited.
+    assert "[tool.lockdown.sources]\n# One index per package." in text
+    assert config.sources == ()
     # A second run refuses: existing settings are never overwritten.
     before = snapshot(project)
     assert_refused(
