@@ -118,6 +118,7 @@ class ManyIndexes:
     """Pins the GCB file once from each of the given indexes."""
 
     name = "uv"
+    refuses_yanked_dependencies = True
 
     def __init__(self, indexes: list[str]) -> None:
         self.indexes = indexes
@@ -297,7 +298,7 @@ def lock_benchmark(scratch: Path, files: int, runs: int, document: bytes) -> dic
             outcome = lock_project(
                 projects[mode],
                 backend=resolver,
-                verify_artifacts=False,
+                verify_artifacts=None,
                 cache_dir=cache[-1],
                 clock=lambda: NOW,
             )
