@@ -67,8 +67,10 @@ def attest_resolution(
     from lockdown.resolve.provenance import PinnedFile, fetch_provenance  # noqa: PLC0415
     from lockdown.sign.provenance import ProvenanceCache, verify_provenance  # noqa: PLC0415
 
-    # 1. Unchanged packages keep what the previous lock recorded.
-    kept = {(s.name, s.version, s.hashes): s.publishers for s in previous or () if s.publishers}
+    # 1. Unchanged packages keep what the previous lock recorded, publishers or
+    #    none: provenance is uploaded with a file, so the same files cannot have
+    #    gained any (and asking again costs a page per package on every re-lock).
+    kept = {(s.name, s.version, s.hashes): s.publishers for s in previous or ()}
     carried: dict[int, frozenset[Publisher]] = {}
     wanted: list[PinnedFile] = []
     for number, package in enumerate(resolution.packages):

@@ -94,6 +94,19 @@ def test_a_relock_with_nothing_changed_fetches_no_provenance(
     assert (again.attestations.attested, again.attestations.verified_files) == (1, 0)
 
 
+def test_a_relock_of_an_unattested_package_fetches_nothing_either(
+    svc: Path, attested: PackageIndex
+) -> None:
+    lock(svc, attested, NEXT_FILE)
+    before = (svc / "pylock.toml").read_bytes()
+    attested.requests.clear()
+    again = lock(svc, attested, NEXT_FILE)
+    assert (svc / "pylock.toml").read_bytes() == before
+    assert attested.requests == []  # same files: no provenance can have appeared
+    assert again.attestations is not None
+    assert again.attestations.attested == 0
+
+
 def test_a_second_project_reuses_the_cached_verification(
     svc: Path, attested: PackageIndex, artifact_cache: Path
 ) -> None:

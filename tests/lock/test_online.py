@@ -67,3 +67,91 @@ def test_pip_tools_backend_against_the_real_index(real_project: Path, cli: Cli) 
     Pylock.from_dict(raw)
     names = {p["name"] for p in raw["packages"]}
     assert names == {"attrs", "click", "idna", "iniconfig"}  # not colorama: not this platform
+
+
+# --- real projects of our users, default config (no [tool.lockdown] at all) ---
+
+#: What `lockdown lock` may print when the index drops a connection: tried again.
+_TRANSIENT = ("cannot reach", "timed out", "connection", "HTTP 5")
+
+
+def lock_with_retries(cli: Cli, project: Path, tries: int = 3) -> CliResult:
+    """``lockdown lock``, again after a transient network failure (never skipped)."""
+    for _attempt in range(tries - 1):
+        result = cli("lock", "--project", project)
+        if result.code == 0 or not any(word in result.err for word in _TRANSIENT):
+            return result
+    return cli("lock", "--project", project)
+
+
+def default_config_project(root: Path, dependencies: list[str], extra: str = "") -> Path:
+    root.mkdir()
+    deps = ", ".join(f'"{d}"' for d in dependencies)
+    (root / "pyproject.toml").write_text(
+        f'[project]\nname = "{root.name}"\nversion = "1.0"\nrequires-python = ">=3.10"\n'
+        f"dependencies = [{deps}]\n{extra}",
+        encoding="utf-8",
+    )
+    return root
+
+
+def test_a_psycopg_binary_project_locks_with_the_default_config(
+    tmp_path: Path, cli: Cli, artifact_cache: Path
+) -> None:
+    project = default_config_project(
+        tmp_path / "pgsvc",
+        ["requests", "click", "attrs"],
+        '\n[project.optional-dependencies]\npg = ["psycopg[binary]>=3.1"]\n'
+        '\n[dependency-groups]\ndev = ["pytest"]\n',
+    )
+    result = lock_with_retries(cli, project)
+    assert result.code == 0, result.err
+    raw = tomllib.loads((project / "pylock.toml").read_text(encoding="utf-8"))
+    Pylock.from_dict(raw)
+    binary = next(p for p in raw["packages"] if p["name"] == "psycopg-binary")
+    win_arm = "sys_platform == 'win32' and platform_machine == 'ARM64'"
+    # psycopg-binary publishes no Windows ARM64 wheel (and no sdist): that
+    # platform is dropped, said, and recorded; the other five stay.
+    assert win_arm not in raw["environments"]
+    assert len(raw["environments"]) == 5
+    assert (
+        f"lockdown: dropped win32/ARM64: psycopg-binary {binary['version']} publishes no wheel "
+        "for it and no sdist; set `environments` to choose"
+    ) in result.err
+    tool = raw["tool"]["lockdown"]
+    assert tool["dropped-environments"] == [
+        {"environment": win_arm, "package": "psycopg-binary", "version": binary["version"]}
+    ]
+    assert len(tool["requested-environments"]) == 6
+    # Nothing was downloaded to pin the index's digests.
+    assert not (artifact_cache / "sha256").exists() or not any(
+        (artifact_cache / "sha256").rglob("*")
+    )
+    assert cli("lock", "--check", "--project", project).code == 0
+
+
+def test_a_torch_project_locks_with_the_default_config(tmp_path: Path, cli: Cli) -> None:
+    project = default_config_project(
+        tmp_path / "mlapp", ["torch>=2.4", "transformers", "accelerate", "safetensors"]
+    )
+    result = lock_with_retries(cli, project)
+    assert result.code == 0, result.err
+    raw = tomllib.loads((project / "pylock.toml").read_text(encoding="utf-8"))
+    Pylock.from_dict(raw)
+    torch = next(p for p in raw["packages"] if p["name"] == "torch")
+    mac_intel = "sys_platform == 'darwin' and platform_machine == 'x86_64'"
+    # torch stopped publishing macOS Intel wheels before 2.4: that platform goes.
+    assert not any(e.startswith(mac_intel) for e in raw["environments"])
+    assert (
+        f"lockdown: dropped darwin/x86_64: torch {torch['version']} publishes no wheel for it "
+        "and no sdist; set `environments` to choose"
+    ) in result.err
+    for kept in (
+        "sys_platform == 'linux' and platform_machine == 'x86_64'",
+        "sys_platform == 'linux' and platform_machine == 'aarch64'",
+        "sys_platform == 'darwin' and platform_machine == 'arm64'",
+        "sys_platform == 'win32' and platform_machine == 'AMD64'",
+    ):
+        assert any(e.startswith(kept) for e in raw["environments"]), raw["environments"]
+    dropped = {d["environment"] for d in raw["tool"]["lockdown"]["dropped-environments"]}
+    assert mac_intel in dropped
