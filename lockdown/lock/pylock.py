@@ -175,20 +175,25 @@ def lock_document(resolution: Resolution, meta: LockMetadata) -> dict[str, Any]:
     return doc
 
 
-def render_lock(resolution: Resolution, meta: LockMetadata) -> bytes:
+def render_lock(
+    resolution: Resolution, meta: LockMetadata, *, validated: bytes | None = None
+) -> bytes:
     """The lock file's bytes: deterministic, validated by ``packaging.pylock``.
 
     Written with tomli-w, the writer pip itself uses for ``pylock.toml``: it is
     deterministic for the same data and ~50x faster than tomlkit on a lock of a
     thousand artifacts. (tomlkit is for files people edit, where comments and
-    layout must survive; nobody edits a lock.)
+    layout must survive; nobody edits a lock.) ``validated`` is bytes already
+    validated this run (the previous lock, as read): the same bytes again need
+    no second validation, which is most of a re-lock's own time on a big lock.
     """
     import tomli_w  # noqa: PLC0415 - only the writer needs it
 
     text = HEADER + tomli_w.dumps(lock_document(resolution, meta))
     data = text.encode("utf-8")
     # Validate the very bytes that will be written, not the object they came from.
-    parse_lock_bytes(data, Path("pylock.toml"))
+    if data != validated:
+        parse_lock_bytes(data, Path("pylock.toml"))
     return data
 
 

@@ -260,7 +260,7 @@ def lock_project(
         requested_environments=request.environments if platforms.shortfalls else (),
         shortfalls=tuple(s.record() for s in platforms.shortfalls),
     )
-    data = render_lock(resolution, meta)
+    data = render_lock(resolution, meta, validated=previous.data if previous else None)
     # 6. Write atomically, serialized with any other lockdown run on this lock.
     with run_lock(path):
         try:
