@@ -220,7 +220,7 @@ def lock_and_sign(demo: Demo, example: Path, hold: Requirement) -> None:
         _pyproject(example, demo.index_url, None), encoding="utf-8"
     )
 
-    demo.step("lock: every platform you deploy to, every artifact sha256-pinned")
+    demo.step("lock: the platforms its packages install on (any dropped is named), all pinned")
     out = demo.run("lock")
     if f"{canonicalize_name(hold.name)} " not in out:
         raise DemoFailed(f"the lock does not list {hold.name}")
