@@ -23,11 +23,23 @@ pytestmark = pytest.mark.slow
 
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo.py"
 
-#: The catalog project without an index: the demo's ``--index-url`` points it at one.
-EXAMPLE = CATALOG_PROJECT.replace('index-url = "{index}"\n', "")
+#: The catalog project without an index (the demo's ``--index-url`` points it at
+#: one), and, like examples/webapp's psycopg-binary, an extra whose only files
+#: are wheels for every default platform but Windows on ARM64.
+EXAMPLE = CATALOG_PROJECT.replace('index-url = "{index}"\n', "").replace(
+    'fast = ["speedup"]', 'fast = ["speedup"]\npg = ["pgbin"]'
+)
+PGBIN_TAGS = (
+    "py3-none-manylinux_2_17_x86_64",
+    "py3-none-manylinux_2_17_aarch64",
+    "py3-none-macosx_11_0_x86_64",
+    "py3-none-macosx_11_0_arm64",
+    "py3-none-win_amd64",
+)
 
 
-def _example(root: Path) -> Path:
+def _example(root: Path, index: PackageIndex) -> Path:
+    index.add("pgbin", "3.0", wheel_tags=PGBIN_TAGS, sdist=False)
     root.mkdir()
     (root / "pyproject.toml").write_text(EXAMPLE, encoding="utf-8")
     (root / "README.md").write_text("a swapped-in example\n", encoding="utf-8")
@@ -56,7 +68,7 @@ def _demo(*args: str | Path) -> subprocess.CompletedProcess[str]:
 def test_the_demo_walks_every_step_against_the_local_index(
     tmp_path: Path, catalog: PackageIndex
 ) -> None:
-    example = _example(tmp_path / "svc")
+    example = _example(tmp_path / "svc", catalog)
     before = _tree(example)
     work = tmp_path / "work"
 
@@ -80,6 +92,8 @@ def test_the_demo_walks_every_step_against_the_local_index(
     assert [t.split(".", 1)[0] for t in titles] == [f"== {n}" for n in range(1, 13)]
     # The expected failures, each asserted by the demo itself.
     for what in (
+        "lockdown: dropped win32/ARM64: pgbin 3.0 publishes no wheel for it and no sdist",
+        "for 5 environment(s)",
         "S.5......  lib/python",  # the edited file, rpm -V style
         "beta/__init__.py",
         "!! the installed RECORD does not match the locked wheel's",
@@ -112,7 +126,7 @@ def test_the_demo_fails_loudly_when_a_step_does_not_do_what_it_shows(
     tmp_path: Path, catalog: PackageIndex
 ) -> None:
     # A hold that holds nothing back: the "blocked" upgrade has nothing to upgrade.
-    example = _example(tmp_path / "svc")
+    example = _example(tmp_path / "svc", catalog)
     before = _tree(example)
 
     proc = _demo(
