@@ -204,7 +204,7 @@ def _cmd_export(args: Args, reporter: Reporter) -> int:
         # Said before anything is read, so a missing extra is the one line the user sees.
         from lockdown.report.sbom import require_sbom  # noqa: PLC0415
 
-        require_sbom()
+        require_sbom(args.format)
     path = _export_path(args)
     selection = None
     if not sbom or args.python is not None or args.extra or args.group:

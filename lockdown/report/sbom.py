@@ -44,12 +44,19 @@ IDENTITY_PROPERTY = "lockdown:attestation-identity"
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:lockdown:sbom")
 
 
-def require_sbom() -> None:
-    """Fail with one clear line when the ``sbom`` extra is not installed."""
+def require_sbom(fmt: SbomFormat) -> None:
+    """Fail with one clear line when the ``sbom`` extra's library for ``fmt`` is missing.
+
+    Only the format's own library is imported (spdx-tools alone costs half a
+    second), so a CycloneDX export never pays for SPDX.
+    """
     try:
-        import cyclonedx.model.bom  # noqa: F401, PLC0415
         import packageurl  # noqa: F401, PLC0415
-        import spdx_tools.spdx.model  # noqa: F401, PLC0415
+
+        if fmt == "cyclonedx":
+            import cyclonedx.model.bom  # noqa: F401, PLC0415
+        else:
+            import spdx_tools.spdx.model  # noqa: F401, PLC0415
     except ImportError as exc:
         raise UsageError(
             "SBOM export needs cyclonedx-python-lib and spdx-tools "
@@ -65,7 +72,7 @@ def serial(inventory: Inventory, fmt: SbomFormat) -> uuid.UUID:
 
 def render_sbom(inventory: Inventory, fmt: SbomFormat) -> bytes:
     """The document's bytes (UTF-8 JSON, ending in a newline)."""
-    require_sbom()
+    require_sbom(fmt)
     text = render_cyclonedx(inventory) if fmt == "cyclonedx" else render_spdx(inventory)
     return (text.rstrip("\n") + "\n").encode("utf-8")
 
@@ -172,8 +179,10 @@ def _cdx_licenses(declared: Sequence[DeclaredLicense]) -> list[Any]:
 
     factory = LicenseFactory()
     declared_ = LicenseAcknowledgement.DECLARED
+    from cyclonedx.spdx import is_expression  # noqa: PLC0415
+
     for item in declared:
-        if item.source == "expression" and _spdx_valid(item.text):
+        if item.source == "expression" and is_expression(item.text):
             # A lone identifier is a license id; anything else an expression.
             return [factory.make_from_string(item.text, license_acknowledgement=declared_)]
     licenses = []

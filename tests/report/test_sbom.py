@@ -584,16 +584,19 @@ def test_platform_needs_an_sbom_format(locked: Path, cli: Cli) -> None:
     assert "--platform selects a conda lock's platform for --format cyclonedx|spdx" in result.err
 
 
-@pytest.mark.parametrize("missing", ["cyclonedx", "spdx_tools"])
+@pytest.mark.parametrize(
+    ("missing", "fmt"),
+    [("cyclonedx", "cyclonedx"), ("spdx_tools", "spdx"), ("packageurl", "cyclonedx")],
+)
 def test_without_the_sbom_extra_the_command_says_how_to_get_it(
-    locked: Path, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, missing: str
+    locked: Path, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, missing: str, fmt: str
 ) -> None:
     for name in list(sys.modules):
         if name == missing or name.startswith(missing + "."):
             monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, missing, None)  # as if it were not installed
     out = tmp_path / "sbom.json"
-    result = cli("export", "--project", locked, "--format", "cyclonedx", "-o", out)
+    result = cli("export", "--project", locked, "--format", fmt, "-o", out)
     assert result.code == 64
     assert result.err == (
         "lockdown: error: SBOM export needs cyclonedx-python-lib and spdx-tools "
