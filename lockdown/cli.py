@@ -581,6 +581,20 @@ def _cmd_check(args: Args, reporter: Reporter) -> int:
                 require_signature=args.require_signature,
                 cache_dir=args.cache_dir,
             )
+        if args.audit or args.db is not None:
+            # Imported here: a check without --audit pays nothing for it.
+            from lockdown.audit.service import audit_drift  # noqa: PLC0415
+
+            report = report._replace(
+                audit=audit_drift(
+                    report,
+                    prefix=args.prefix,
+                    config=config,
+                    db=args.db,
+                    cache_dir=args.cache_dir,
+                    notify=reporter.note,
+                )
+            )
     except Exception as exc:
         if args.format == "prometheus" and args.output is not None:
             # Monitoring must see a failed check, not a stale "all good".
@@ -713,6 +727,7 @@ _CHECK_VALUES = {
     "--output": "output",
     "--cache-dir": "cache_dir",
     "--prefix": "prefix",
+    "--db": "db",
 }
 _CHECK_LISTS = {"--extra": "extra", "--group": "group"}
 _CHECK_FLAGS = {
@@ -721,12 +736,13 @@ _CHECK_FLAGS = {
     "-v": "verbose",
     "--verbose": "verbose",
     "--require-signature": "require_signature",
+    "--audit": "audit",
 }
 _CHECK_CHOICES = {
     "level": ("versions", "files", "artifacts"),
     "format": ("text", "json", "prometheus", "junit"),
 }
-_CHECK_PATHS = frozenset({"project", "venv", "lock", "output", "cache_dir", "prefix"})
+_CHECK_PATHS = frozenset({"project", "venv", "lock", "output", "cache_dir", "prefix", "db"})
 
 
 def fast_check_args(argv: Sequence[str]) -> Args | None:
@@ -759,6 +775,8 @@ def fast_check_args(argv: Sequence[str]) -> Args | None:
         "require_signature": False,
         "cache_dir": None,
         "prefix": None,
+        "audit": False,
+        "db": None,
     }
     words = iter(argv[1:])
     for word in words:

@@ -321,12 +321,14 @@ def _add_check(sub: Any, common: argparse.ArgumentParser) -> None:
         description="Compare a venv (or interpreter) with the lock: packages (versions "
         "level), every installed file against its RECORD (files), or against the RECORD "
         "inside the locked, hash-verified wheel (artifacts). Exit code: 0 in sync, else a "
-        "bitmask: 1 unexpected, 2 missing, 4 changed version or source, 8 modified files.",
+        "bitmask: 1 unexpected, 2 missing, 4 changed version or source, 8 modified files, "
+        "32 (--audit) a known-vulnerable or malicious version installed.",
         epilog="examples:\n  lockdown check --venv /srv/app/.venv\n"
         "  lockdown check --python /srv/app/.venv/bin/python --level files\n"
         "  lockdown check --venv /srv/app/.venv --format prometheus \\\n"
         "      --output /var/lib/node_exporter/textfile_collector/lockdown.prom\n"
-        "  lockdown check --venv /srv/app/.venv --format json | jq .",
+        "  lockdown check --venv /srv/app/.venv --format json | jq .\n"
+        "  lockdown check --venv /srv/app/.venv --audit --db /srv/advisories",
     )
     check.add_argument("--venv", type=Path, metavar="DIR", help="the venv to check")
     check.add_argument("--python", metavar="EXE", help="the interpreter to check")
@@ -342,6 +344,15 @@ def _add_check(sub: Any, common: argparse.ArgumentParser) -> None:
         "--require-signature", action="store_true", help="refuse a lock that does not verify"
     )
     check.add_argument("--cache-dir", type=Path, metavar="DIR", help="the artifact cache")
+    check.add_argument(
+        "--audit",
+        action="store_true",
+        help="also audit the installed versions against the advisories of "
+        "[tool.lockdown.audit] (exit bit 32: a known-vulnerable or malicious version)",
+    )
+    check.add_argument(
+        "--db", type=Path, metavar="PATH", help="with --audit: this OSV database (implies --audit)"
+    )
 
 
 def _add_audit(sub: Any, common: argparse.ArgumentParser) -> None:

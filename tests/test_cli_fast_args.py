@@ -24,8 +24,9 @@ OPTIONS: dict[str, list[str]] = {
     "--extra": ["postgres", "redis"],
     "--group": ["dev"],
     "--cache-dir": ["/var/cache/lockdown"],
+    "--db": ["/srv/advisories", "osv.zip"],
 }
-FLAGS = ["-q", "--quiet", "-v", "--verbose", "--require-signature"]
+FLAGS = ["-q", "--quiet", "-v", "--verbose", "--require-signature", "--audit"]
 
 
 def _argparse(argv: list[str]) -> dict[str, object]:

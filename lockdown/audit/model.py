@@ -17,8 +17,6 @@ from typing import Literal
 Severity = Literal["malicious", "critical", "high", "medium", "low", "unknown"]
 SEVERITIES: tuple[Severity, ...] = ("malicious", "critical", "high", "medium", "low", "unknown")
 
-#: ``check --audit`` adds this bit to the drift bitmask when any finding is not ignored.
-EXIT_VULNERABLE = 32
 #: ``lockdown audit`` exits with this when any finding is not ignored.
 EXIT_FINDINGS = 1
 

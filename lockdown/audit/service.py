@@ -32,6 +32,7 @@ from lockdown.names import normalize_name
 if TYPE_CHECKING:
     from lockdown.audit.settings import AuditSettings
     from lockdown.config import Config
+    from lockdown.drift.model import DriftReport
 
 Notify = Callable[[str], None]
 
@@ -197,8 +198,6 @@ def run_audit(
 ) -> tuple[AuditReport, dict[str, int]]:
     """Audit one target; see the module docstring. Returns the report and, for a lock,
     the line of each package in it (for SARIF locations)."""
-    from lockdown.fsutil import default_cache_dir  # noqa: PLC0415
-
     if sum(x is not None for x in (lock, venv, python, prefix)) > 1:
         raise UsageError("audit one target: --lock, --venv, --python or --prefix")
     now = clock()
@@ -216,6 +215,39 @@ def run_audit(
         packages, kind, notes = lock_packages(path)
         target = str(path)
         lines = lock_lines(path, [p.name for p in packages])
+    report = audit_packages(
+        packages,
+        target=target,
+        kind=kind,
+        settings=settings,
+        db=db,
+        api_url=api_url,
+        max_db_age=max_db_age,
+        cache_dir=cache_dir,
+        now=now,
+        notify=notify,
+        notes=notes,
+    )
+    return report, lines
+
+
+def audit_packages(
+    packages: Sequence[Package],
+    *,
+    target: str,
+    kind: str,
+    settings: AuditSettings | None,
+    db: Path | None,
+    api_url: str | None,
+    max_db_age: timedelta | None,
+    cache_dir: Path | None,
+    now: datetime,
+    notify: Notify | None,
+    notes: Sequence[str] = (),
+) -> AuditReport:
+    """Steps 2 to 4 for packages already read (``audit`` and ``check --audit``)."""
+    from lockdown.fsutil import default_cache_dir  # noqa: PLC0415
+
     # 2. The database.
     limit = max_db_age if max_db_age is not None else settings.max_db_age if settings else None
     database = open_source(
@@ -234,7 +266,7 @@ def run_audit(
     findings = match(
         packages, database.lookup, ignores=settings.ignores if settings else (), now=now
     )
-    report = AuditReport(
+    return AuditReport(
         target=target,
         kind=kind,  # type: ignore[arg-type]
         packages=tuple(packages),
@@ -243,7 +275,45 @@ def run_audit(
         audited_at=now,
         notes=tuple(notes),
     )
-    return report, lines
+
+
+def audit_drift(
+    report: DriftReport,
+    *,
+    prefix: Path | None,
+    config: Config | None,
+    db: Path | None = None,
+    cache_dir: Path | None = None,
+    clock: Callable[[], datetime] = _utc_now,
+    notify: Notify | None = None,
+) -> AuditReport:
+    """``check --audit``: what the checked target has installed, against advisories.
+
+    A venv's installed versions come from the drift report (the packages
+    installed as locked and the installed side of every drifted one); a
+    conda prefix's from its ``conda-meta`` records.
+    """
+    if prefix is not None:
+        packages, kind = prefix_packages(prefix), "conda-prefix"
+    else:
+        installed = {*report.matching}
+        installed |= {(p.name, p.installed) for p in report.packages if p.installed}
+        packages = _distinct(
+            [Package(ecosystem="PyPI", name=normalize_name(n), version=v) for n, v in installed]
+        )
+        kind = "environment"
+    return audit_packages(
+        packages,
+        target=report.target,
+        kind=kind,
+        settings=config.audit if config is not None else None,
+        db=db,
+        api_url=None,
+        max_db_age=None,
+        cache_dir=cache_dir,
+        now=clock(),
+        notify=notify,
+    )
 
 
 def default_lock(project: Path, config: Config | None) -> Path:

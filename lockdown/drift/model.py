@@ -13,7 +13,10 @@ No ``from __future__ import annotations`` here: with string annotations,
 ``NamedTuple`` compiles each field's annotation at import time.
 """
 
-from typing import Literal, NamedTuple, get_args
+from typing import TYPE_CHECKING, Literal, NamedTuple, get_args
+
+if TYPE_CHECKING:
+    from lockdown.audit.model import AuditReport
 
 #: Bumped when a field of the JSON rendering changes meaning or disappears.
 SCHEMA_VERSION = 1
@@ -47,6 +50,8 @@ EXIT_UNEXPECTED = 1
 EXIT_MISSING = 2
 EXIT_CHANGED = 4
 EXIT_FILES = 8
+#: ``check --audit``: an installed version is known vulnerable or malicious (not ignored).
+EXIT_VULNERABLE = 32
 
 
 class PackageDrift(NamedTuple):
@@ -106,6 +111,8 @@ class DriftReport(NamedTuple):
     #: ``attestation-identities``; ``None`` when not known (a conda lock).
     lock_packages: int | None = None
     lock_attested: int | None = None
+    #: ``check --audit``: the installed versions against advisories; ``None`` without it.
+    audit: "AuditReport | None" = None
 
     @property
     def attested_share(self) -> float | None:
@@ -130,7 +137,8 @@ class DriftReport(NamedTuple):
         return not self.packages and not self.files
 
     def exit_code(self) -> int:
-        """The bitmask: 1 unexpected, 2 missing, 4 changed version or source, 8 files."""
+        """The bitmask: 1 unexpected, 2 missing, 4 changed version or source, 8 files,
+        32 (``--audit``) a known-vulnerable or malicious version installed."""
         code = 0
         kinds = {p.kind for p in self.packages}
         if "unexpected" in kinds:
@@ -141,4 +149,6 @@ class DriftReport(NamedTuple):
             code |= EXIT_CHANGED
         if self.files:
             code |= EXIT_FILES
+        if self.audit is not None and self.audit.active:
+            code |= EXIT_VULNERABLE
         return code

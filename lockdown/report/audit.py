@@ -77,20 +77,7 @@ def render_text(report: AuditReport) -> str:
     for note in report.notes:
         lines.append(f"note: {note}")
     for finding in ordered(report.findings):
-        label = (
-            "MALICIOUS"
-            if finding.malicious
-            else ("ignored" if not finding.active else finding.severity)
-        )
-        package = f"{finding.package.name} {finding.package.version}"
-        if finding.package.ecosystem == "conda":
-            package += " (conda)"
-        fix = (
-            f"; fixed in {', '.join(finding.fixed)}"
-            if finding.fixed
-            else ("" if finding.malicious else "; no fixed version known")
-        )
-        lines.append(f"  {label:<9}  {package}  {_ids(finding)}{fix}")
+        lines.append(f"  {finding_line(finding)}")
         if finding.summary:
             lines.append(f"             {finding.summary}")
         if finding.ignored_by is not None:
@@ -176,15 +163,7 @@ def render_json(report: AuditReport) -> str:
         "target": report.target,
         "kind": report.kind,
         "audited_at": _time(report.audited_at),
-        "database": database_json(report.database, report.audited_at),
-        "packages": len(report.packages),
-        "summary": {
-            "findings": len(report.active),
-            "ignored": len(report.findings) - len(report.active),
-            "malicious": sum(1 for f in report.active if f.malicious),
-            "by_severity": report.counts(),
-        },
-        "findings": [finding_json(f) for f in ordered(report.findings)],
+        **check_json(report),
         "notes": list(report.notes),
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
@@ -280,6 +259,49 @@ def render_sarif(report: AuditReport, lines: Mapping[str, int] | None = None) ->
         ],
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def finding_line(finding: Finding) -> str:
+    """``MALICIOUS 0requests 0.0.1 MAL-…`` / ``high idna 3.6 PYSEC-… (CVE-…); fixed in 3.7``."""
+    label = (
+        "MALICIOUS" if finding.malicious else "ignored" if not finding.active else finding.severity
+    )
+    package = f"{finding.package.name} {finding.package.version}"
+    if finding.package.ecosystem == "conda":
+        package += " (conda)"
+    fix = (
+        f"; fixed in {', '.join(finding.fixed)}"
+        if finding.fixed
+        else ("" if finding.malicious else "; no fixed version known")
+    )
+    return f"{label:<9}  {package}  {_ids(finding)}{fix}"
+
+
+def check_lines(report: AuditReport) -> list[str]:
+    """The ``check --audit`` part of the text report: the database, each finding, a summary."""
+    lines = [f"audit: {describe_database(report.database, report.audited_at)}"]
+    for finding in ordered(report.findings):
+        line = f"audit: {finding_line(finding)}"
+        if finding.expired_ignore is not None:
+            line += f" (ignore expired {finding.expired_ignore.expires:%Y-%m-%d %H:%M} UTC)"
+        lines.append(line)
+    lines.append(f"audit: {summary_line(report)}")
+    return lines
+
+
+def check_json(report: AuditReport) -> dict[str, Any]:
+    """The ``audit`` member of ``check``'s JSON report (the audit JSON's fields, less target)."""
+    return {
+        "database": database_json(report.database, report.audited_at),
+        "packages": len(report.packages),
+        "summary": {
+            "findings": len(report.active),
+            "ignored": len(report.findings) - len(report.active),
+            "malicious": sum(1 for f in report.active if f.malicious),
+            "by_severity": report.counts(),
+        },
+        "findings": [finding_json(f) for f in ordered(report.findings)],
+    }
 
 
 def render(report: AuditReport, fmt: str, lines: Mapping[str, int] | None = None) -> str:

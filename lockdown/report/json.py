@@ -100,7 +100,17 @@ def report_to_dict(report: DriftReport) -> dict[str, object]:
         "packages": [package_to_dict(p) for p in packages],
         "files": [file_to_dict(f) for f in files],
         "notes": [printable(note) for note in report.notes],
+        "audit": audit_to_dict(report),
     }
+
+
+def audit_to_dict(report: DriftReport) -> dict[str, object] | None:
+    """``check --audit``'s findings (see lockdown audit's JSON), or ``None`` without it."""
+    if report.audit is None:
+        return None
+    from lockdown.report.audit import check_json  # noqa: PLC0415 - only with --audit
+
+    return check_json(report.audit)
 
 
 def render_json(report: DriftReport) -> str:

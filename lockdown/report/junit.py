@@ -165,9 +165,45 @@ def _properties(report: DriftReport) -> list[tuple[str, str]]:
     return facts
 
 
+def audit_cases(report: DriftReport) -> list[JUnitCase]:
+    """``check --audit``: one failing case per package version with a finding that counts,
+    or one passing case saying which database found none."""
+    audit = report.audit
+    if audit is None:
+        return []
+    from lockdown.report.audit import describe_database, finding_line  # noqa: PLC0415
+
+    database = describe_database(audit.database, audit.audited_at)
+    by_package: dict[tuple[str, str], list[str]] = {}
+    kinds: dict[tuple[str, str], str] = {}
+    for finding in audit.active:
+        key = (finding.package.name, finding.package.version)
+        by_package.setdefault(key, []).append(finding_line(finding))
+        if finding.malicious or key not in kinds:
+            kinds[key] = "malicious" if finding.malicious else "vulnerable"
+    if not by_package:
+        return [
+            JUnitCase(
+                classname="lockdown.audit",
+                name="known vulnerabilities",
+                output=f"none known; database: {database}",
+            )
+        ]
+    return [
+        JUnitCase(
+            classname="lockdown.audit",
+            name=printable(f"{name} {version}"),
+            failure_type=kinds[(name, version)],
+            failure_message=printable(f"{name} {version} is known {kinds[(name, version)]}"),
+            failure_text=printable("\n".join([*lines, f"database: {database}"])),
+        )
+        for (name, version), lines in sorted(by_package.items())
+    ]
+
+
 def render_junit(report: DriftReport) -> str:
     """The JUnit XML document, UTF-8, indented, newline-terminated."""
-    cases = [*package_cases(report), files_case(report)]
+    cases = [*package_cases(report), files_case(report), *audit_cases(report)]
     counts = {
         "tests": str(len(cases)),
         "failures": str(sum(1 for c in cases if c.failure_type is not None)),

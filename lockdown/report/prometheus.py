@@ -18,11 +18,14 @@ import math
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 from lockdown import __version__
 from lockdown.drift.model import FILE_KINDS, PACKAGE_KINDS, DriftReport
 from lockdown.errors import EXIT_INTEGRITY, EXIT_USAGE, LockdownError, LockFileError
+
+if TYPE_CHECKING:
+    from lockdown.audit.model import AuditReport
 
 FailureReason = Literal["usage", "lock", "signature", "environment", "internal"]
 #: Why a check failed, as ``lockdown_check_failed{reason=…}`` says it:
@@ -228,12 +231,57 @@ def report_metrics(report: DriftReport) -> list[Metric]:
                 share,
             ),
         ]
+    if report.audit is not None:
+        metrics += audit_metrics(report.audit)
     if report.guarded is not None:
         metrics.append(
             _gauge(
                 "lockdown_guard_enabled",
                 "1 if lockdown guard constrains pip in the target venv, else 0.",
                 int(report.guarded),
+            )
+        )
+    return metrics
+
+
+def audit_metrics(audit: AuditReport) -> list[Metric]:
+    """``check --audit``: findings by severity (every level always present), malicious
+    package versions, ignored findings, and the advisory database's size and age."""
+    from lockdown.audit.model import SEVERITIES  # noqa: PLC0415 - only with --audit
+
+    counts = audit.counts()
+    malicious = {(f.package.name, f.package.version) for f in audit.active if f.malicious}
+    metrics = [
+        _by_label(
+            "lockdown_vulnerabilities",
+            "Known vulnerabilities of installed versions that are not ignored, by severity "
+            "(critical, high, medium, low: CVSS; unknown: none given).",
+            "severity",
+            {level: counts[level] for level in SEVERITIES if level != "malicious"},
+        ),
+        _gauge(
+            "lockdown_malicious_packages",
+            "Installed package versions known to be malicious (OSV MAL- entries).",
+            len(malicious),
+        ),
+        _gauge(
+            "lockdown_vulnerabilities_ignored",
+            "Findings silenced by an ignore in force ([[tool.lockdown.audit.ignore]]).",
+            len(audit.findings) - len(audit.active),
+        ),
+        _gauge(
+            "lockdown_audit_advisories",
+            "Advisories in the database the audit used (for the OSV API: fetched).",
+            audit.database.advisories,
+        ),
+    ]
+    age = audit.database.age(audit.audited_at)
+    if age is not None:
+        metrics.append(
+            _gauge(
+                "lockdown_audit_database_age_seconds",
+                "Age of the advisory database (its newest entry, or the oldest API answer used).",
+                int(age.total_seconds()),
             )
         )
     return metrics

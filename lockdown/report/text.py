@@ -198,6 +198,11 @@ def render_text(report: DriftReport, *, color: bool = False) -> str:
         hue = _RED if file.severity == "high" else _YELLOW
         lines.append(_paint(file_line(file), hue, color=color))
     lines += [f"note: {printable(note)}" for note in report.notes]
+    if report.audit is not None:
+        from lockdown.report.audit import check_lines  # noqa: PLC0415 - only with --audit
+
+        hue = _RED + _BOLD if report.audit.active else _GREEN
+        lines += [_paint(printable(line), hue, color=color) for line in check_lines(report.audit)]
     summary = summary_line(report)
     lines.append(_paint(summary, _GREEN if report.in_sync else _RED + _BOLD, color=color))
     return "\n".join(lines) + "\n"

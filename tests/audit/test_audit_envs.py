@@ -108,3 +108,14 @@ def test_a_conda_lock_and_its_prefix(conda_project: Path, cli: Cli, tmp_path: Pa
     assert installed.code == 1, installed.err
     assert json.loads(installed.out)["kind"] == "conda-prefix"
     assert findings(installed) == CONDA_FINDINGS
+    # check --audit of the prefix: in sync with its lock, yet exit bit 32.
+    checked = cli(
+        "check", "--prefix", prefix, "--project", conda_project, "--audit", "--db", ADVISORIES,
+        "--format", "json",
+    )  # fmt: skip
+    assert checked.code == 32, checked.err
+    doc = json.loads(checked.out)
+    assert doc["in_sync"] is True
+    assert {
+        (f["ecosystem"], f["package"], f["version"], f["id"]) for f in doc["audit"]["findings"]
+    } == CONDA_FINDINGS

@@ -37,6 +37,7 @@ TOP_LEVEL_KEYS = [
     "packages",
     "files",
     "notes",
+    "audit",
 ]
 
 
