@@ -44,20 +44,12 @@ from lockdown.errors import (
 )
 from lockdown.fsutil import atomic_write, default_cache_dir, run_lock
 from lockdown.lock.attest import AttestationSummary, attest_resolution
+from lockdown.lock.origin_check import OriginCheck, PinningResolver
 from lockdown.lock.pylock import LockFile, LockMetadata, read_lock, render_lock
 from lockdown.names import normalize_name
 from lockdown.policy.approvals import read_approvals
 from lockdown.policy.changes import LockedState, states_from_lock, states_from_resolution
 from lockdown.policy.gate import GateResult, judge
-from lockdown.policy.origins import (
-    ALSO_SERVED_BY,
-    Pin,
-    check_pins,
-    judge_origins,
-    known_origins,
-    pins_for,
-    with_origins,
-)
 from lockdown.policy.settings import format_duration
 from lockdown.progress import Reporter
 from lockdown.project import ProjectInputs, input_digest, read_inputs
@@ -69,7 +61,6 @@ from lockdown.resolve.interface import (
     Resolver,
     ResolveRequest,
 )
-from lockdown.resolve.origins import indexes_serving, latest_versions
 
 if TYPE_CHECKING:
     from lockdown.policy.service import PlannedEnvironments
@@ -161,8 +152,14 @@ def lock_project(
     index_url = config.index_url or default_index_url()
     indexes = (index_url, *config.extra_index_urls)
     old_states = states_from_lock(previous) if previous is not None else None
-    # Origins: sources pins and the previous lock's indexes, asked before resolving.
-    pins, served = _origin_pins(config, indexes, old_states, reporter)
+    # Origins: the sources pins and the previous lock's indexes (asked while resolving).
+    origins = OriginCheck(
+        config.sources,
+        indexes,
+        old_states,
+        source=config.source,
+        where="[tool.lockdown]" if config.source.name == "pyproject.toml" else config.source.name,
+    )
     resolve_inputs = _with_requires_python(inputs, reporter)
     cutoff = cooldown_cutoff(
         *_recorded_cutoff(previous),
@@ -180,13 +177,13 @@ def lock_project(
         exclude_newer=cutoff,
         exclude_newer_exempt=tuple(sorted(policy.cooldown_exempt)),
         now=now,
-        index_pins=tuple(
-            (n, pin.index) for n, pin in sorted(pins.items()) if len(served.get(n, ())) > 1
-        ),
+        index_pins=origins.index_pins(),
     )
     # 2. Resolve: the only step that talks to the network (with step 3's downloads).
     with reporter.status(f"resolving with {name} from {index_url}"):
-        resolution, platforms = resolve_served(backend, request, reporter)
+        request, resolution, platforms = _resolve_keeping_origins(
+            backend, request, origins, reporter
+        )
     # 3. The index's digests are pinned as declared; files it declares no size
     #    for, and those --verify-artifacts names, are downloaded and hashed.
     resolution = _verify(
@@ -217,9 +214,8 @@ def lock_project(
         cutoff=cutoff,
         yanked=yanked,
     )
-    result, origin_records = _judge_origins(
-        result, new_states, pins, served, indexes, reporter, policy.allowed_indexes
-    )
+    with reporter.status(f"asking {len(indexes)} indexes which serve the locked names"):
+        result, origin_records = origins.judge(result, new_states, policy.allowed_indexes)
     # 4b. Known vulnerabilities and malicious versions among the new and changed ones.
     result, vulnerabilities = vulnerability_gate(
         result,
@@ -278,6 +274,25 @@ def lock_project(
         attestations=attestations,
         vulnerabilities=vulnerabilities,
     )
+
+
+def _resolve_keeping_origins(
+    backend: Resolver, request: ResolveRequest, origins: OriginCheck, reporter: Reporter
+) -> tuple[ResolveRequest, Resolution, Coverage]:
+    """Resolve; again if a locked name gained a shadow and was taken from it (see origin_check)."""
+    pinning = PinningResolver(backend, origins)
+    try:
+        resolution, platforms = resolve_served(pinning, request, reporter)
+        repin = origins.repins(resolution, request.index_pins)
+        if repin:
+            reporter.note(f"{', '.join(repin)} now also served by another index; resolving again")
+            resolution, platforms = resolve_served(pinning, request, reporter)
+        request = dataclasses.replace(request, index_pins=origins.index_pins())
+    except BaseException:
+        origins.close()
+        raise
+    origins.ask_the_rest(resolution)
+    return request, resolution, platforms
 
 
 def _with_requires_python(inputs: ProjectInputs, reporter: Reporter) -> ProjectInputs:
@@ -646,60 +661,6 @@ def _approval_records(
         elif previous is not None:
             records[key] = {"approval": previous}
     return records
-
-
-def _origin_pins(
-    config: Config,
-    indexes: Sequence[str],
-    old: Sequence[LockedState] | None,
-    reporter: Reporter,
-) -> tuple[dict[str, Pin], dict[str, tuple[str, ...]]]:
-    """Each package's pin, and which indexes serve the pinned names (asked only with 2+).
-
-    Only a pinned name that more than one index serves needs the resolver told
-    (``ResolveRequest.index_pins``); the answers are kept for the shadow check.
-    """
-    where = "[tool.lockdown]" if config.source.name == "pyproject.toml" else config.source.name
-    check_pins(config.sources, indexes, source=config.source, where=where)
-    pins = pins_for(config.sources, old, indexes)
-    if len(indexes) < 2 or not pins:
-        return pins, {}
-    # The index a package was locked from served it then; a sources pin is asked too.
-    locked = {name: pin.index if pin.kind == "lock" else None for name, pin in pins.items()}
-    with reporter.status(f"asking {len(indexes)} indexes which serve the {len(pins)} pinned names"):
-        return pins, indexes_serving(locked, indexes)
-
-
-def _judge_origins(
-    result: GateResult,
-    states: Sequence[LockedState],
-    pins: Mapping[str, Pin],
-    served: dict[str, tuple[str, ...]],
-    indexes: Sequence[str],
-    reporter: Reporter,
-    config_allowed: Sequence[str],
-) -> tuple[GateResult, dict[tuple[str, str], Mapping[str, Any]]]:
-    """The shadow check: every locked name asked of every index (2+), then judged.
-
-    Returns the gate's result with the origin verdicts and findings, and each
-    shadowed package's ``also-served-by`` record for the lock.
-    """
-    if len(indexes) < 2:
-        return result, {}
-    missing = {n: u for n, u in known_origins(states, indexes).items() if n not in served}
-    with reporter.status(f"asking {len(indexes)} indexes which serve the {len(missing)} names"):
-        served = {**served, **indexes_serving(missing, indexes)}
-    found = judge_origins(states, pins=pins, served=served, allowed=config_allowed)
-    shadows = tuple(
-        dataclasses.replace(s, latest=latest_versions(s.name, s.others)) for s in found.shadows
-    )
-    records: dict[tuple[str, str], Mapping[str, Any]] = {
-        (s.name, st.version): {ALSO_SERVED_BY: list(s.others)}
-        for s in shadows
-        for st in states
-        if st.name == s.name
-    }
-    return with_origins(result, dataclasses.replace(found, shadows=shadows)), records
 
 
 def _merge_records(

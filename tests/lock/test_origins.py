@@ -243,6 +243,8 @@ def test_a_shadow_upload_after_the_first_lock_is_a_finding_not_a_blocker(
     )
     result = cli("lock", "--project", project)
     assert result.code == 0, result.err
+    # The locked version was never given up on the way (no "relaxing" of preferences).
+    assert "relaxing" not in result.err
     after = locked(project)
     assert after["acme-util"]["version"] == before["acme-util"]["version"] == "0.2.0"
     assert after["acme-util"]["index"] == indexes.genuine.url
@@ -253,6 +255,30 @@ def test_a_shadow_upload_after_the_first_lock_is_a_finding_not_a_blocker(
     ) in result.out
     imported = import_in_venv(cli, project, tmp_path / "venv")
     assert (imported.returncode, imported.stdout.strip()) == (0, "0.2.0"), imported.stderr
+
+
+def test_an_upgrade_after_a_shadow_upload_stays_on_the_locked_index(
+    tmp_path: Path, indexes: Indexes, cli: Cli
+) -> None:
+    project = make_project(tmp_path, indexes, "uv")
+    assert cli("lock", "--project", project).code == 0
+    indexes.upload_impostor(tmp_path)
+    # --upgrade drops every kept version: only the pin keeps the impostor out.
+    result = cli("lock", "--project", project, "--upgrade")
+    assert result.code == 0, result.err
+    # uv searches the extra index first: from there it took the impostor, and was
+    # told to resolve again with the pin; from the main index it never saw it.
+    repinned = "acme-util now also served by another index; resolving again" in result.err
+    assert repinned == (indexes.genuine_on == "main")
+    assert locked(project)["acme-util"]["index"] == indexes.genuine.url
+    assert locked(project)["acme-util"]["version"] == "0.2.0"
+    imported = import_in_venv(cli, project, tmp_path / "venv")
+    assert (imported.returncode, imported.stdout.strip()) == (0, "0.2.0"), imported.stderr
+    # Recorded now: the next re-lock pins it before resolving, and says nothing new.
+    again = cli("lock", "--project", project, "--upgrade")
+    assert again.code == 0, again.err
+    assert "resolving again" not in again.err
+    assert "also published" in again.out
 
 
 def test_diff_reports_the_recorded_shadow_in_every_format(
