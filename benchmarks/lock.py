@@ -599,6 +599,37 @@ print(json.dumps([times, (time.process_time() - cpu) / runs]))
 """
 
 
+#: Run in a fresh interpreter: ``lock`` in-process, timing only where it waits for the
+#: shadow check (the questions asked before resolving, and the joins after).
+SHADOW_CRITICAL_PROBE = """\
+import json, sys, time
+from pathlib import Path
+from lockdown.lock import origin_check
+from lockdown.lock.run import lock_project
+project, runs = json.loads(sys.argv[1])
+spent = [0.0]
+def timed(method):
+    def wrapper(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            spent[0] += time.perf_counter() - started
+    return wrapper
+for name in ("__init__", "answered", "judge"):
+    setattr(origin_check.OriginCheck, name, timed(getattr(origin_check.OriginCheck, name)))
+out = {"first lock": [], "re-lock": []}
+for _ in range(runs):
+    for label, times in out.items():
+        if label == "first lock":
+            Path(project, "pylock.toml").unlink(missing_ok=True)
+        spent[0] = 0.0
+        assert not lock_project(Path(project)).blocked
+        times.append(spent[0])
+print(json.dumps(out))
+"""
+
+
 def shadow_benchmark(root: Path, *, runs: int) -> dict[str, Any]:
     """Lock 150 packages from two local indexes and from one; time the shadow check alone."""
     import json  # noqa: PLC0415
@@ -667,6 +698,19 @@ def shadow_benchmark(root: Path, *, runs: int) -> dict[str, Any]:
             check=True,
         )
         check_times, check_cpu = json.loads(probe.stdout)
+        critical = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                SHADOW_CRITICAL_PROBE,
+                json.dumps([str(projects["two indexes"]), runs]),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        waits = {k: statistics.median(v) for k, v in json.loads(critical.stdout).items()}
         load = os.getloadavg()[0]
     medians = {label: statistics.median(values) for label, values in times.items()}
     return {
@@ -682,6 +726,7 @@ def shadow_benchmark(root: Path, *, runs: int) -> dict[str, Any]:
         "check_cold_seconds": round(check_times[0], 3),
         "check_warm_seconds": round(statistics.median(check_times[1:]), 3),
         "check_cpu_seconds": round(check_cpu, 3),
+        "lock_waits_seconds": {k: round(v, 3) for k, v in waits.items()},
         "load_average": round(load, 2),
         "pages_asked": SHADOW_PUBLIC + SHADOW_PRIVATE,
         "budget_seconds": SHADOW_BUDGET,
@@ -706,9 +751,15 @@ def render_shadow(result: dict[str, Any]) -> str:
         f"warm {result['check_warm_seconds']:.3f} s wall; "
         f"{result['check_cpu_seconds']:.3f} s CPU per check"
     )
-    ok = result["check_cold_seconds"] <= result["budget_seconds"]
+    waits = result["lock_waits_seconds"]
     lines.append(
-        f"shadow check: {result['check_cold_seconds']:.2f} s cold "
+        f"  lock waiting for it: first lock {waits['first lock']:.3f} s, "
+        f"re-lock {waits['re-lock']:.3f} s (the rest runs beside the resolver)"
+    )
+    worst = max(waits.values())
+    ok = worst <= result["budget_seconds"]
+    lines.append(
+        f"shadow check: {worst:.2f} s added to a lock "
         f"({'within' if ok else 'OVER'} the {result['budget_seconds']:.1f} s budget)"
     )
     return "\n".join(lines)
