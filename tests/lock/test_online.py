@@ -15,6 +15,7 @@ from packaging.pylock import Pylock
 from lockdown._compat import tomllib
 from lockdown.resolve import default_index_url
 from tests.conftest import CliResult
+from tests.support.pkgindex import PackageIndex
 from tests.support.projects import write_tiny_project
 from tests.support.venvs import installed, make_venv, pip, uv_pip
 
@@ -155,3 +156,39 @@ def test_a_torch_project_locks_with_the_default_config(tmp_path: Path, cli: Cli)
         assert any(e.startswith(kept) for e in raw["environments"]), raw["environments"]
     dropped = {d["environment"] for d in raw["tool"]["lockdown"]["dropped-environments"]}
     assert mac_intel in dropped
+
+
+def test_a_private_name_the_default_index_also_serves_is_caught_on_the_first_lock(
+    tmp_path: Path, cli: Cli, package_index: PackageIndex
+) -> None:
+    # A private index publishing "attrs" (a name the default index serves too):
+    # the shape of every dependency-confusion attack, with the real index.
+    package_index.add("attrs", "0.0.1")
+    default = default_index_url()
+    project = tmp_path / "svc"
+    project.mkdir()
+    pyproject = (
+        '[project]\nname = "svc"\nversion = "1"\nrequires-python = ">=3.10"\n'
+        'dependencies = ["attrs"]\n\n[tool.lockdown]\n'
+        f'extra-index-urls = ["{package_index.url}"]\n'
+        "environments = [\"sys_platform == 'linux' and platform_machine == 'x86_64'\"]\n"
+    )
+    (project / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+    blocked = cli("lock", "--project", project)
+    assert blocked.code == 3, blocked.err
+    assert f"served by more than one index ({default} and {package_index.url})" in blocked.err
+    assert not (project / "pylock.toml").exists()
+    # Pinned to the default index: locked from there, the private one reported.
+    (project / "pyproject.toml").write_text(
+        pyproject + f'\n[tool.lockdown.sources]\nattrs = "{default}"\n', encoding="utf-8"
+    )
+    pinned = cli("lock", "--project", project)
+    assert pinned.code == 0, pinned.err
+    attrs = next(
+        p
+        for p in tomllib.loads((project / "pylock.toml").read_text())["packages"]
+        if p["name"] == "attrs"
+    )
+    assert attrs["index"] == default
+    assert attrs["tool"]["lockdown"]["also-served-by"] == [package_index.url]
+    assert f"attrs 0.0.1 is also published on {package_index.url}; ignored" in pinned.out
