@@ -190,7 +190,9 @@ def pyproject(project: Project) -> str:
 
     lines = [
         "[project]",
-        f'name = "{project.name}"',
+        # Not the project's own name: a project called "torch" that needs torch
+        # would depend on itself.
+        f'name = "realworld-{project.name}"',
         'version = "1.0"',
         f'requires-python = "{project.requires_python}"',
         f"dependencies = {array(project.dependencies)}",
