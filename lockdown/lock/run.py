@@ -178,6 +178,12 @@ def lock_project(
         exclude_newer_exempt=tuple(sorted(policy.cooldown_exempt)),
         now=now,
         index_pins=origins.index_pins(),
+        # Moving nothing: start from what the backend left when it made the previous lock.
+        resolver_state=(
+            None
+            if previous is None or upgrade or wanted_upgrades
+            else load_resolver_state(cache_dir, backend.name, previous.data)
+        ),
     )
     # 2. Resolve: the only step that talks to the network (with step 3's downloads).
     with reporter.status(f"resolving with {name} from {index_url}"):
@@ -266,6 +272,8 @@ def lock_project(
         changed = old != data
         if changed:
             atomic_write(path, data)
+    if resolution.resolver_state is not None:
+        save_resolver_state(cache_dir, backend.name, data, resolution.resolver_state)
     return LockOutcome(
         path=path,
         changed=changed,
@@ -293,6 +301,35 @@ def _resolve_keeping_origins(
         raise
     origins.ask_the_rest(resolution)
     return request, resolution, platforms
+
+
+def _resolver_state_path(cache_dir: Path | None, backend: str, lock: bytes) -> Path:
+    """Where the backend's state for the lock with these bytes is kept (by their sha256)."""
+    import hashlib  # noqa: PLC0415
+
+    digest = hashlib.sha256(lock).hexdigest()
+    return (cache_dir or default_cache_dir()) / "resolver-state" / backend / digest
+
+
+def load_resolver_state(cache_dir: Path | None, backend: str, lock: bytes) -> bytes | None:
+    """What ``backend`` left when it made the lock with these bytes; ``None`` if not kept."""
+    try:
+        return _resolver_state_path(cache_dir, backend, lock).read_bytes()
+    except OSError:
+        return None
+
+
+def save_resolver_state(cache_dir: Path | None, backend: str, lock: bytes, state: bytes) -> None:
+    """Keep ``state`` for the next lock of the project whose lock has these bytes.
+
+    A cache, not a record: failing to write it only costs the next run its head start.
+    """
+    import contextlib  # noqa: PLC0415
+
+    path = _resolver_state_path(cache_dir, backend, lock)
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, state)
 
 
 def _with_requires_python(inputs: ProjectInputs, reporter: Reporter) -> ProjectInputs:
@@ -416,10 +453,12 @@ def resolve_relaxing(backend: Resolver, request: ResolveRequest, reporter: Repor
        instead of only that nothing resolves.
     """
     attempts = [request]
-    if request.preferences:
-        attempts.append(dataclasses.replace(request, preferences=()))
+    if request.preferences or request.resolver_state is not None:
+        attempts.append(dataclasses.replace(request, preferences=(), resolver_state=None))
     if request.exclude_newer is not None:
-        attempts.append(dataclasses.replace(request, preferences=(), exclude_newer=None))
+        attempts.append(
+            dataclasses.replace(request, preferences=(), exclude_newer=None, resolver_state=None)
+        )
     first: ResolutionError | None = None
     unservable: UnservableEnvironmentError | None = None
     for attempt, relaxed in enumerate(attempts):

@@ -86,6 +86,10 @@ class ResolveRequest:
     exclude_newer_exempt: tuple[str, ...] = ()
     #: The lock's "now": the moment exempt packages are limited to.
     now: datetime | None = None
+    #: What this backend left behind when it made the previous lock (uv: its
+    #: ``uv.lock``), to start from; ``None`` to resolve afresh. Only a head
+    #: start: the result is judged against the previous lock like any other.
+    resolver_state: bytes | None = None
     #: ``(name, index URL)``: packages to resolve from that index only (names more
     #: than one index serves, pinned by ``[tool.lockdown.sources]`` or by the
     #: previous lock), sorted by name.
@@ -103,6 +107,8 @@ class Resolution:
     environments: tuple[str, ...]
     resolver: str
     resolver_version: str
+    #: What the backend can start from next time (see ``ResolveRequest.resolver_state``).
+    resolver_state: bytes | None = None
 
 
 def utc_timestamp(moment: datetime) -> str:

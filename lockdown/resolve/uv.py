@@ -105,6 +105,10 @@ class UvResolver:
         with tempfile.TemporaryDirectory(prefix="lockdown-uv-") as tmp:
             work = Path(tmp)
             (work / "pyproject.toml").write_text(scratch_pyproject(request), encoding="utf-8")
+            if request.resolver_state is not None:
+                # The previous run's uv.lock: uv keeps it when the scratch project
+                # is unchanged (no resolution, no index traffic), else prefers it.
+                (work / "uv.lock").write_bytes(request.resolver_state)
             index_args = ["--default-index", request.index_url]
             for url in request.extra_index_urls:
                 index_args += ["--index", url]
@@ -128,7 +132,8 @@ class UvResolver:
                 outputs = list(
                     pool.map(lambda a: self._run(a, cwd=work).stdout, [everything, *per_selection])
                 )
-            graph = uv_lock_graph((work / "uv.lock").read_text(encoding="utf-8"))
+            state = (work / "uv.lock").read_bytes()
+            graph = uv_lock_graph(state.decode("utf-8"))
         packages = merge_exports(
             tomllib.loads(outputs[0]),
             [
@@ -141,6 +146,7 @@ class UvResolver:
             environments=request.environments,
             resolver=self.name,
             resolver_version=self.version(),
+            resolver_state=state,
         )
 
     def _run(self, args: Sequence[str], *, cwd: Path | None) -> subprocess.CompletedProcess[str]:

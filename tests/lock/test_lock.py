@@ -316,3 +316,34 @@ def test_concurrent_locks_on_one_project_are_serialized(project: Path) -> None:
     assert sorted(o.changed for o in outcomes) == [False, True]
     Pylock.from_dict(load(project / "pylock.toml"))
     assert [p.name for p in project.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_a_relock_that_moves_nothing_starts_from_uvs_previous_resolution(
+    project: Path, catalog: PackageIndex, cli: Cli, artifact_cache: Path
+) -> None:
+    # The second lock settles the scratch project (it now holds the locked
+    # versions); from then on uv keeps its own lock and asks the index nothing.
+    assert cli("lock", "--project", project).code == 0
+    assert cli("lock", "--project", project).code == 0
+    data = (project / "pylock.toml").read_bytes()
+    kept = artifact_cache / "resolver-state" / "uv" / hashlib.sha256(data).hexdigest()
+    assert kept.read_bytes().startswith(b"version = ")
+    catalog.pages_served.clear()
+    assert cli("lock", "--project", project).code == 0
+    assert (project / "pylock.toml").read_bytes() == data
+    assert catalog.pages_served == []
+    # --upgrade resolves afresh against the index.
+    assert cli("lock", "--project", project, "--upgrade").code == 0
+    assert catalog.pages_served != []
+
+
+def test_a_damaged_kept_resolution_only_costs_the_head_start(
+    project: Path, catalog: PackageIndex, cli: Cli, artifact_cache: Path
+) -> None:
+    assert cli("lock", "--project", project).code == 0
+    data = (project / "pylock.toml").read_bytes()
+    kept = artifact_cache / "resolver-state" / "uv" / hashlib.sha256(data).hexdigest()
+    kept.write_bytes(b"not a uv.lock [[[\n")
+    result = cli("lock", "--project", project)
+    assert result.code == 0, result.err
+    assert (project / "pylock.toml").read_bytes() == data
