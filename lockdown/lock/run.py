@@ -167,23 +167,30 @@ def lock_project(
         now,
         moving=upgrade or bool(wanted_upgrades),
     )
+    # Moving nothing: start from what the backend left when it made the previous
+    # lock (uv then asks the index nothing). Moving, or checking files against the
+    # index's current word (--verify-artifacts), resolves afresh.
+    state = (
+        None
+        if previous is None or upgrade or wanted_upgrades or verify_artifacts is not None
+        else load_resolver_state(cache_dir, backend.name, previous.data)
+    )
     request = ResolveRequest(
         inputs=resolve_inputs,
         environments=config.environments,
         environments_are_candidates=not config.environments_explicit,
         index_url=index_url,
         extra_index_urls=config.extra_index_urls,
-        preferences=() if upgrade else _preferences(previous, wanted_upgrades),
+        # The backend's own previous resolution keeps the locked versions by
+        # itself (uv prefers its uv.lock); without it, they are constraints.
+        preferences=(
+            () if upgrade or state is not None else _preferences(previous, wanted_upgrades)
+        ),
         exclude_newer=cutoff,
         exclude_newer_exempt=tuple(sorted(policy.cooldown_exempt)),
         now=now,
         index_pins=origins.index_pins(),
-        # Moving nothing: start from what the backend left when it made the previous lock.
-        resolver_state=(
-            None
-            if previous is None or upgrade or wanted_upgrades
-            else load_resolver_state(cache_dir, backend.name, previous.data)
-        ),
+        resolver_state=state,
     )
     # 2. Resolve: the only step that talks to the network (with step 3's downloads).
     with reporter.status(f"resolving with {name} from {index_url}"):

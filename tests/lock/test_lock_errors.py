@@ -147,9 +147,11 @@ def test_a_locked_file_whose_hash_changed_is_blocked(
     project: Path, catalog: PackageIndex, old_lock: Path, cli: Cli
 ) -> None:
     # Same version, other bytes: a re-upload or a tampered index. The gate sees a
-    # source change of an already locked release, which nobody approved.
+    # source change of an already locked release, which nobody approved. (A
+    # re-lock that moves nothing does not ask the index again: letting beta move
+    # does; install would refuse the new bytes either way.)
     catalog.corrupt_hash("beta-1.1.tar.gz")
-    result = cli("lock", "--project", project)
+    result = cli("lock", "--project", project, "--upgrade-package", "beta")
     assert result.code == 3, result.err
     assert "BLOCKED  beta 1.1 (same version, different artifacts (hashes changed)" in result.err
     assert old_lock.read_bytes() == _ORIGINAL[old_lock]
