@@ -21,10 +21,10 @@ provenance (bytes made unique by whitespace, so no cache or de-duplication
 can skip a verification) from N static PEP 503 indexes that ``http.server``
 serves on 127.0.0.1 from another process: the one real attested file name can
 only appear once per index, so the lock pins it once per index (N entries
-told apart by markers). The resolver is replaced
-by one that pins those files (their bytes are not in the fixtures; the digest
-is), and artifact downloads are off for the same reason, so the rows time
-what provenance adds: N page reads, N provenance fetches, N verifications.
+told apart by markers). The resolver is replaced by one that pins those files
+with a declared size (their bytes are not in the fixtures; the digest is), so
+lock downloads nothing and the rows time what provenance adds: N page reads,
+N provenance fetches, N verifications.
 
 * ``lock, provenance off``: the same lock with ``provenance = "off"``;
 * ``lock, cold``: a first lock with an empty provenance cache;
@@ -138,7 +138,7 @@ class ManyIndexes:
                     url=index + f"../files/{GCB_FILE}",
                     filename=GCB_FILE,
                     sha256=GCB_SHA256,
-                    size=None,
+                    size=0,  # declared, so lock pins it without downloading (no bytes here)
                     upload_time=None,
                 ),
             )
@@ -298,7 +298,6 @@ def lock_benchmark(scratch: Path, files: int, runs: int, document: bytes) -> dic
             outcome = lock_project(
                 projects[mode],
                 backend=resolver,
-                verify_artifacts=None,
                 cache_dir=cache[-1],
                 clock=lambda: NOW,
             )

@@ -376,15 +376,21 @@ def _cmd_verify(args: Args, reporter: Reporter) -> int:
         if not args.quiet:
             print(f"verified {path}: signed by {result.verified.signer}{result.lock_note}")
     if args.provenance:
-        _verify_provenance(path, lock, signed=trusted, reporter=reporter, quiet=args.quiet)
+        _verify_provenance(path, lock, config, signed=trusted, reporter=reporter, quiet=args.quiet)
     return EXIT_OK
 
 
 def _verify_provenance(
-    path: Path, lock: LockFile | None, *, signed: bool, reporter: Reporter, quiet: bool
+    path: Path,
+    lock: LockFile | None,
+    config: Config | None,
+    *,
+    signed: bool,
+    reporter: Reporter,
+    quiet: bool,
 ) -> None:
     """``verify --provenance``: every attested file's PEP 740 provenance, fetched again."""
-    from lockdown.lock.attest import check_locked_provenance  # noqa: PLC0415
+    from lockdown.lock.attest import check_locked_provenance, provenance_root  # noqa: PLC0415
     from lockdown.lock.pylock import read_lock  # noqa: PLC0415
 
     if lock is None:
@@ -395,7 +401,7 @@ def _verify_provenance(
             )
         lock = read_lock(path)
     with reporter.status("fetching PEP 740 provenance from the lock's indexes"):
-        packages, files = check_locked_provenance(lock)
+        packages, files = check_locked_provenance(lock, trusted_root=provenance_root(config))
     if quiet:
         return
     unsigned = "" if signed else " (signature not checked: no trust policy)"

@@ -559,7 +559,7 @@ def install(
     # 3. The publishers the lock records, checked again for what is installed...
     provenance = None
     if verify_provenance:
-        from lockdown.lock.attest import check_locked_provenance  # noqa: PLC0415
+        from lockdown.lock.attest import check_locked_provenance, provenance_root  # noqa: PLC0415
         from lockdown.lock.pylock import read_lock  # noqa: PLC0415
 
         moving = {(s.name, s.version) for s in (*the_plan.add, *(n for _o, n in the_plan.change))}
@@ -568,6 +568,7 @@ def install(
                 lock if lock is not None else read_lock(lock_path),
                 cache_dir=cache_dir,
                 select=lambda state: (state.name, state.version) in moving,
+                trusted_root=provenance_root(config),
             )
     # ...and every artifact fetched and verified before anything changes.
     cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()))

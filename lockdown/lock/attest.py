@@ -27,6 +27,7 @@ from lockdown.lock.attestation import Publisher
 from lockdown.names import normalize_name
 
 if TYPE_CHECKING:
+    from lockdown.config import Config
     from lockdown.lock.pylock import LockFile
     from lockdown.policy.changes import LockedState
     from lockdown.resolve.index import IndexClient
@@ -57,6 +58,7 @@ def attest_resolution(
     *,
     cache_dir: Path | None = None,
     client_for: Callable[[str], IndexClient] | None = None,
+    trusted_root: Path | None = None,
 ) -> tuple[Resolution, AttestationSummary]:
     """``resolution`` with each package's verified publishers, and a summary.
 
@@ -87,7 +89,7 @@ def attest_resolution(
             ]
     # 2. Everything else: what the index offers, verified against the pinned sha256.
     fetched = fetch_provenance(wanted, client_for=client_for or IndexClient) if wanted else []
-    cache = ProvenanceCache(cache_dir or default_cache_dir())
+    cache = ProvenanceCache(cache_dir or default_cache_dir(), trusted_root=trusted_root)
     # Keyed by index too: two indexes may offer different provenance for one file.
     verified: dict[tuple[str, str, str], frozenset[Publisher] | None] = {}
     for item in fetched:
@@ -101,6 +103,7 @@ def attest_resolution(
             item.document,
             cache=cache,
             where=f"from {item.file.index}",
+            trusted_root=trusted_root,
         )
     # 3. A package is attested when all of its files are.
     packages = []
@@ -140,6 +143,7 @@ def check_locked_provenance(
     cache_dir: Path | None = None,
     client_for: Callable[[str], IndexClient] | None = None,
     select: Callable[[LockedState], bool] | None = None,
+    trusted_root: Path | None = None,
 ) -> tuple[int, int]:
     """Fetch again and check every attested package's files; (packages, files) checked.
 
@@ -179,5 +183,15 @@ def check_locked_provenance(
     if not files:
         return 0, 0
     fetched = fetch_provenance(files, client_for=client_for or IndexClient)
-    cache = ProvenanceCache(cache_dir or default_cache_dir())
-    return packages, check_provenance(fetched, recorded, cache=cache, where=where)
+    cache = ProvenanceCache(cache_dir or default_cache_dir(), trusted_root=trusted_root)
+    checked = check_provenance(
+        fetched, recorded, cache=cache, where=where, trusted_root=trusted_root
+    )
+    return packages, checked
+
+
+def provenance_root(config: Config | None) -> Path | None:
+    """The configured ``provenance-trusted-root``, resolved against the project."""
+    if config is None or config.policy.provenance_trusted_root is None:
+        return None
+    return config.project_dir / config.policy.provenance_trusted_root

@@ -43,7 +43,7 @@ from lockdown.errors import (
     UnservableEnvironmentError,
 )
 from lockdown.fsutil import atomic_write, default_cache_dir, run_lock
-from lockdown.lock.attest import AttestationSummary, attest_resolution
+from lockdown.lock.attest import AttestationSummary, attest_resolution, provenance_root
 from lockdown.lock.origin_check import OriginCheck, PinningResolver
 from lockdown.lock.pylock import LockFile, LockMetadata, read_lock, render_lock
 from lockdown.names import normalize_name
@@ -206,7 +206,7 @@ def lock_project(
     if policy.provenance != "off":
         with reporter.status("verifying PEP 740 provenance"):
             resolution, attestations = attest_resolution(
-                resolution, old_states, cache_dir=cache_dir
+                resolution, old_states, cache_dir=cache_dir, trusted_root=provenance_root(config)
             )
     # 4. The gate, with the origin of every package (one index each; shadows found).
     new_states = states_from_resolution(resolution.packages)

@@ -33,6 +33,7 @@ POLICY_KEYS = frozenset(
         "allowed-channels",
         "provenance",
         "provenance-exempt",
+        "provenance-trusted-root",
         "vulnerable",
     }
 )
@@ -72,6 +73,9 @@ class Policy:
     provenance: Literal["pin", "require", "off"] = "pin"
     #: Packages ``provenance = "require"`` does not apply to (normalized names).
     provenance_exempt: frozenset[str] = frozenset()
+    #: A private Sigstore deployment's ``trusted_root.json`` (relative to the project)
+    #: that attestations are verified against; ``None``: Sigstore production's.
+    provenance_trusted_root: str | None = None
     #: A new or changed version with a known vulnerability: ``deny`` blocks it (an
     #: approval or an ignore admits it), ``warn`` admits it saying so, ``off`` does
     #: not look. A known-malicious version is blocked unless ``off``.
@@ -119,6 +123,9 @@ def parse_policy(table: Mapping[str, Any], *, source: Path, where: str) -> Polic
     deny = _strings(table.get("deny", []), f"{where} deny", source)
     for index, text in enumerate(deny):
         _deny_rule(text, f"{source}: {where} deny[{index}]")
+    trusted_root = table.get("provenance-trusted-root")
+    if trusted_root is not None and (not isinstance(trusted_root, str) or not trusted_root):
+        raise ConfigError(f"{source}: {where} provenance-trusted-root must be a file name")
     provenance = table.get("provenance", "pin")
     if provenance not in PROVENANCE_MODES:
         raise ConfigError(
@@ -157,6 +164,7 @@ def parse_policy(table: Mapping[str, Any], *, source: Path, where: str) -> Polic
         deny=tuple(deny),
         approvals=approvals,
         provenance=provenance,
+        provenance_trusted_root=trusted_root,
         provenance_exempt=frozenset(
             normalize_name(n)
             for n in _strings(

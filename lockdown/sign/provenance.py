@@ -5,8 +5,10 @@ more attestation bundles, each naming a publisher and carrying Sigstore
 attestations. :func:`verify_provenance` checks every attestation with
 ``pypi-attestations`` against the file's name and the sha256 being pinned,
 with the bundle's publisher as the identity policy, offline against the
-trusted root embedded in sigstore. It returns the verified publishers, or
-raises :class:`~lockdown.errors.IntegrityError` (exit 16) naming the file.
+trusted root embedded in sigstore (or a private deployment's
+``trusted_root.json``, ``provenance-trusted-root``). It returns the verified
+publishers, or raises :class:`~lockdown.errors.IntegrityError` (exit 16)
+naming the file.
 
 Verified results are cached under the cache directory by (file sha256,
 provenance sha256): the same bytes verify the same way, so a re-lock or a
@@ -24,13 +26,15 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lockdown.errors import IntegrityError
 from lockdown.fsutil import is_sha256
 from lockdown.lock.attestation import Publisher, describe_publishers
 
 if TYPE_CHECKING:
+    from pypi_attestations import Attestation, Distribution
+
     from lockdown.resolve.provenance import FetchedProvenance
 
 __all__ = ["ProvenanceCache", "check_provenance", "verify_provenance"]
@@ -39,10 +43,20 @@ _CACHE_VERSION = 1
 
 
 class ProvenanceCache:
-    """Verified publishers under ``root/provenance/<file sha256>/<provenance sha256>.json``."""
+    """Verified publishers under ``root/provenance/<file sha256>/<provenance sha256>.json``.
 
-    def __init__(self, root: Path) -> None:
+    Results verified against a private trusted root live apart, under
+    ``root/provenance/root-<its sha256>/``: what one root admits, another need not.
+    """
+
+    def __init__(self, root: Path, *, trusted_root: Path | None = None) -> None:
         self.root = root / "provenance"
+        if trusted_root is not None:
+            try:
+                digest = hashlib.sha256(trusted_root.read_bytes()).hexdigest()
+            except OSError:
+                digest = "unreadable"  # verification will say why; nothing is cached
+            self.root = self.root / f"root-{digest}"
 
     def _path(self, sha256: str, document_digest: str) -> Path | None:
         # Only real digests name paths (a hostile lock's "../x" never reaches the disk).
@@ -96,12 +110,14 @@ def verify_provenance(
     *,
     cache: ProvenanceCache | None = None,
     where: str = "",
+    trusted_root: Path | None = None,
 ) -> frozenset[Publisher]:
     """The publishers whose attestations over (``filename``, ``sha256``) verify.
 
     Every attestation in the object must verify; any that does not is an
     :class:`IntegrityError` naming the file (``where`` says which lock or
-    index it came from).
+    index it came from). ``trusted_root``: a private Sigstore deployment's
+    root instead of production's (the cache must be one made for it too).
     """
     # 1. Seen these exact bytes for this exact digest before: the same answer.
     document_digest = hashlib.sha256(document).hexdigest()
@@ -109,13 +125,15 @@ def verify_provenance(
         cached = cache.get(sha256, document_digest)
         if cached is not None:
             return cached
-    publishers = _verify(filename, sha256, document, where=where)
+    publishers = _verify(filename, sha256, document, where=where, trusted_root=trusted_root)
     if cache is not None:
         cache.put(sha256, document_digest, publishers)
     return publishers
 
 
-def _verify(filename: str, sha256: str, document: bytes, *, where: str) -> frozenset[Publisher]:
+def _verify(
+    filename: str, sha256: str, document: bytes, *, where: str, trusted_root: Path | None
+) -> frozenset[Publisher]:
     import pydantic  # noqa: PLC0415 - pypi-attestations' models are pydantic models
     from pypi_attestations import (  # noqa: PLC0415 - heavy: only when verifying
         AttestationError,
@@ -156,12 +174,60 @@ def _verify(filename: str, sha256: str, document: bytes, *, where: str) -> froze
         #    its statement names exactly this file and this sha256.
         for attestation in bundle.attestations:
             try:
-                with _quiet_offline_tuf_warning():
-                    attestation.verify(bundle.publisher, distribution, offline=True)
+                if trusted_root is None:
+                    with _quiet_offline_tuf_warning():
+                        attestation.verify(bundle.publisher, distribution, offline=True)
+                else:
+                    _verify_with_root(attestation, bundle.publisher, distribution, trusted_root)
             except AttestationError as exc:
                 raise fail(f"{_first_line(exc)} (publisher {publisher.describe()})") from None
         publishers.add(publisher)
     return frozenset(publishers)
+
+
+def _verify_with_root(
+    attestation: Attestation, publisher: Any, distribution: Distribution, trusted_root: Path
+) -> None:
+    """``Attestation.verify`` against a private trusted root (the library takes only
+    production or staging): the same Sigstore procedure and subject checks.
+
+    The one place lockdown reaches into pypi-attestations (the publisher's
+    verification policy); tests/sign/test_provenance.py fails if that moves.
+    """
+    import sigstore.errors  # noqa: PLC0415
+    from pypi_attestations import AttestationType, VerificationError  # noqa: PLC0415
+
+    from lockdown.sign.sigstore_keyless import SigstoreInstance, _verifier  # noqa: PLC0415
+
+    verifier = _verifier(SigstoreInstance(trusted_root=trusted_root))
+    # 1. Signature, certificate chain, transparency log, and the publisher's
+    #    identity policy over the certificate, by sigstore.
+    try:
+        kind, payload = verifier.verify_dsse(attestation.to_bundle(), publisher._as_policy())
+    except sigstore.errors.VerificationError as exc:
+        raise VerificationError(str(exc)) from exc
+    # 2. An in-toto statement naming exactly this file and this digest.
+    try:
+        statement = json.loads(payload)
+        subjects = statement["subject"]
+        predicate_type = statement["predicateType"]
+    except (ValueError, KeyError, TypeError):
+        raise VerificationError("invalid statement") from None
+    if kind != "application/vnd.in-toto+json" or not isinstance(subjects, list):
+        raise VerificationError(f"expected an in-toto statement, got {kind}")
+    if len(subjects) != 1 or not isinstance(subjects[0], dict):
+        raise VerificationError("the statement must name exactly one subject")
+    subject = subjects[0]
+    if subject.get("name") != distribution.name:
+        raise VerificationError(
+            f"subject does not match distribution name: {subject.get('name')} != "
+            f"{distribution.name}"
+        )
+    digest = subject.get("digest")
+    if not isinstance(digest, dict) or digest.get("sha256") != distribution.digest:
+        raise VerificationError("subject does not match distribution digest")
+    if predicate_type not in {t.value for t in AttestationType}:
+        raise VerificationError(f"unknown attestation type: {predicate_type}")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -175,6 +241,7 @@ def check_provenance(
     *,
     cache: ProvenanceCache | None = None,
     where: str,
+    trusted_root: Path | None = None,
 ) -> int:
     """Each fetched file's provenance against the publishers its package records.
 
@@ -200,7 +267,12 @@ def check_provenance(
                 hint="do not install it; find out why the index dropped them",
             )
         found = verify_provenance(
-            file.filename, file.sha256, item.document, cache=cache, where=where
+            file.filename,
+            file.sha256,
+            item.document,
+            cache=cache,
+            where=where,
+            trusted_root=trusted_root,
         )
         if found != expected:
             raise IntegrityError(

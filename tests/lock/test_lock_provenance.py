@@ -314,3 +314,38 @@ def test_diff_of_two_real_locks_shows_the_lost_attestation_first(
     )
     markdown = cli("diff", old, new, "--project", reviewer, "--format", "markdown").out
     assert markdown.startswith("**lockdown: 1 blocked** (1 change, 1 publisher change or loss)")
+
+
+def test_lock_verifies_against_the_configured_trusted_root(
+    svc: Path, attested: PackageIndex
+) -> None:
+    import sigstore
+
+    store = Path(sigstore.__file__).parent / "_store"
+    staging = store / "https%3A%2F%2Ftuf-repo-cdn.sigstage.dev" / "trusted_root.json"
+    production = store / "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev" / "trusted_root.json"
+    (svc / "keys").mkdir()
+    (svc / "keys" / "other.json").write_bytes(staging.read_bytes())
+    (svc / "keys" / "root.json").write_bytes(production.read_bytes())
+    # A root the real attestation does not chain to: refused, nothing written.
+    add_policy(svc, 'provenance-trusted-root = "keys/other.json"\n')
+    with pytest.raises(IntegrityError, match=f"provenance of {GCB_FILE}"):
+        lock(svc, attested, GCB_FILE)
+    assert not (svc / "pylock.toml").exists()
+    # The deployment's own copy of the root it does chain to: verified.
+    pyproject = svc / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("keys/other.json", "keys/root.json"))
+    lock(svc, attested, GCB_FILE)
+    assert locked_package(svc)["attestation-identities"] == [GCB_PUBLISHER]
+
+
+def test_a_bad_provenance_trusted_root_setting_is_refused(
+    svc: Path, attested: PackageIndex
+) -> None:
+    from lockdown.errors import ConfigError
+
+    add_policy(svc, "provenance-trusted-root = 3\n")
+    with pytest.raises(ConfigError) as caught:
+        lock(svc, attested, GCB_FILE)
+    assert caught.value.message.endswith("provenance-trusted-root must be a file name")
+    assert not (svc / "pylock.toml").exists()

@@ -161,3 +161,84 @@ def test_a_cache_that_cannot_be_written_only_costs_time(tmp_path: Path) -> None:
     for _ in range(2):
         assert verify_provenance(GCB_FILE, GCB_SHA256, gcb_provenance(), cache=cache) == {GOOGLE}
     assert (tmp_path / "provenance").read_text() == "not a directory"
+
+
+# --- a private Sigstore deployment's trusted root ---
+
+
+def embedded_root(instance: str) -> Path:
+    """sigstore's embedded trusted root of ``sigstore.dev`` or ``sigstage.dev``, as a file."""
+    import sigstore
+
+    store = Path(sigstore.__file__).parent / "_store"
+    return store / f"https%3A%2F%2Ftuf-repo-cdn.{instance}" / "trusted_root.json"
+
+
+@pytest.fixture
+def production_root(tmp_path: Path) -> Path:
+    """Production's root shipped as a deployment's own file: the private path, real data."""
+    root = tmp_path / "private-root.json"
+    root.write_bytes(embedded_root("sigstore.dev").read_bytes())
+    return root
+
+
+@pytest.fixture
+def staging_root(tmp_path: Path) -> Path:
+    """A root the real attestations do not chain to."""
+    root = tmp_path / "staging-root.json"
+    root.write_bytes(embedded_root("sigstage.dev").read_bytes())
+    return root
+
+
+def test_a_configured_trusted_root_is_what_verifies(production_root: Path) -> None:
+    found = verify_provenance(GCB_FILE, GCB_SHA256, gcb_provenance(), trusted_root=production_root)
+    assert found == {GOOGLE}
+
+
+def test_a_trusted_root_the_attestation_does_not_chain_to_is_refused(staging_root: Path) -> None:
+    with pytest.raises(IntegrityError) as caught:
+        verify_provenance(GCB_FILE, GCB_SHA256, gcb_provenance(), trusted_root=staging_root)
+    assert caught.value.message.startswith(f"provenance of {GCB_FILE} does not verify: ")
+
+
+@pytest.mark.parametrize(
+    ("filename", "sha256", "document", "problem"),
+    [
+        (GCB_FILE, OTHER_SHA256, gcb_provenance(), "subject does not match distribution digest"),
+        (
+            "gcb_attestation_test-0.0.1.tar.gz",
+            GCB_SHA256,
+            gcb_provenance(),
+            "subject does not match distribution name",
+        ),
+        (GCB_FILE, GCB_SHA256, gcb_with_flipped_signature(), "invalid signature"),
+        (GCB_FILE, GCB_SHA256, gcb_with_publisher(GITHUB), "publisher GitHub"),
+    ],
+    ids=["digest", "name", "signature", "publisher"],
+)
+def test_the_private_root_path_refuses_what_the_library_refuses(
+    production_root: Path, filename: str, sha256: str, document: bytes, problem: str
+) -> None:
+    with pytest.raises(IntegrityError) as caught:
+        verify_provenance(filename, sha256, document, trusted_root=production_root)
+    assert problem in caught.value.message
+
+
+def test_results_under_one_root_are_not_reused_under_another(
+    tmp_path: Path, staging_root: Path
+) -> None:
+    verify_provenance(GCB_FILE, GCB_SHA256, gcb_provenance(), cache=ProvenanceCache(tmp_path))
+    other = ProvenanceCache(tmp_path, trusted_root=staging_root)
+    with pytest.raises(IntegrityError):
+        verify_provenance(
+            GCB_FILE, GCB_SHA256, gcb_provenance(), cache=other, trusted_root=staging_root
+        )
+
+
+def test_a_missing_trusted_root_is_a_usage_error(tmp_path: Path) -> None:
+    from lockdown.errors import UsageError
+
+    missing = tmp_path / "nowhere.json"
+    with pytest.raises(UsageError) as caught:
+        verify_provenance(GCB_FILE, GCB_SHA256, gcb_provenance(), trusted_root=missing)
+    assert caught.value.message == f"{missing}: trusted root not found"
