@@ -92,7 +92,8 @@ def test_deny_rules_are_normalized() -> None:
             {"auto-aprove": ["patch"]},
             f"{SOURCE}: unknown key 'auto-aprove' in {WHERE}; known keys: allowed-channels, "
             "allowed-indexes, approvals, auto-approve, cooldown-exempt, deny, min-release-age, "
-            "provenance, provenance-exempt, require-wheels, upgrades, vulnerable, yanked",
+            "provenance, provenance-exempt, provenance-trusted-root, require-wheels, upgrades, "
+            "vulnerable, yanked",
             id="unknown-key",
         ),
         pytest.param(
