@@ -19,6 +19,7 @@ Rules (the OSV schema's, versions compared by PEP 440 with ``packaging``):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from functools import lru_cache
@@ -64,10 +65,31 @@ def parse_version(text: str) -> Version | None:
         return None
 
 
+_RELEASE = re.compile(r"[0-9]+(?:\.[0-9]+)*")
+
+
+@lru_cache(maxsize=16384)
+def canonical(text: str) -> str:
+    """A version's canonical form for equality: ``1.0.0`` = ``1.0``, ``2.0rc1`` = ``2.0.0rc1``.
+
+    Plain releases (``1.10.2``, most of what advisories list) are normalized
+    with string operations; anything else through ``packaging``. Text that is
+    not a version stays as it is (then only an exact listing matches it).
+    """
+    if _RELEASE.fullmatch(text):
+        parts = [str(int(p)) for p in text.split(".")]
+        while len(parts) > 1 and parts[-1] == "0":
+            parts.pop()
+        return ".".join(parts)
+    from packaging.utils import canonicalize_version  # noqa: PLC0415
+
+    return canonicalize_version(text, strip_trailing_zero=True)
+
+
 @lru_cache(maxsize=4096)
-def _listed(versions: tuple[str, ...]) -> frozenset[Version]:
-    """An explicit ``versions`` list as PEP 440 versions (entries that are not, dropped)."""
-    return frozenset(v for v in map(parse_version, versions) if v is not None)
+def _listed(versions: tuple[str, ...]) -> frozenset[str]:
+    """An explicit ``versions`` list in canonical forms."""
+    return frozenset(map(canonical, versions))
 
 
 def in_range(version: Version, events: Sequence[tuple[str, str]]) -> bool:
@@ -100,13 +122,15 @@ def in_range(version: Version, events: Sequence[tuple[str, str]]) -> bool:
 
 def affects(affected: Affected, version_text: str) -> bool:
     """Whether ``affected`` covers ``version_text``: listed, or inside a range."""
-    if version_text in affected.versions:
+    if version_text in affected.versions or (
+        affected.versions and canonical(version_text) in _listed(affected.versions)
+    ):
         return True
+    if not affected.ranges:
+        return False
     version = parse_version(version_text)
     if version is None:
         return False  # only an exact listing can match a version PEP 440 cannot compare
-    if version in _listed(affected.versions):
-        return True
     return any(in_range(version, r.events) for r in affected.ranges)
 
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from lockdown.audit.match import match
 from lockdown.audit.model import AuditReport, DatabaseInfo, Package, describe_age
 from lockdown.audit.sources import AdvisoryDatabase, AdvisoryDatabaseError, open_database
-from lockdown.errors import UsageError
+from lockdown.errors import LockdownError, UsageError
 from lockdown.names import normalize_name
 
 if TYPE_CHECKING:
@@ -41,25 +41,94 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
-def lock_packages(path: Path) -> tuple[list[Package], str, list[str]]:
-    """The packages a lock pins, its kind (``lock`` / ``conda-lock``), and notes."""
-    if path.suffix in (".yml", ".yaml"):
+#: Bumped when the cached reading of a lock changes.
+_LOCK_CACHE_FORMAT = 1
+
+
+def lock_packages(
+    path: Path, *, cache_dir: Path | None = None
+) -> tuple[list[Package], str, list[str], bytes]:
+    """The packages a lock pins, its kind (``lock`` / ``conda-lock``), notes, and its bytes.
+
+    The lock is read once; those bytes are parsed and validated (PEP 751 with
+    ``packaging.pylock``, or conda-lock's format) — or, when a lock with the
+    same sha256 was read before, its packages come from ``cache_dir`` (the
+    validation's answer for exactly these bytes), which saves a warm audit
+    importing and running the validator.
+    """
+    import hashlib  # noqa: PLC0415
+
+    from lockdown.fsutil import read_lock_bytes  # noqa: PLC0415
+
+    conda = path.suffix in (".yml", ".yaml")
+    data = read_lock_bytes(path, hint="run lockdown lock --conda" if conda else "run lockdown lock")
+    digest = hashlib.sha256(data).hexdigest()
+    cache = cache_dir / "audit" / f"lock-{digest[:32]}.json" if cache_dir is not None else None
+    cached = _cached_lock(cache, digest) if cache is not None else None
+    if cached is not None:
+        return (*cached, data)
+    notes: list[str] = []
+    if conda:
         from lockdown.audit.gate import conda_packages  # noqa: PLC0415
-        from lockdown.conda.lockfile import read_conda_lock  # noqa: PLC0415
+        from lockdown.conda.lockfile import parse_conda_lock_bytes  # noqa: PLC0415
 
-        packages = conda_packages(read_conda_lock(path).packages)
-        return _distinct(packages), "conda-lock", []
-    from lockdown.lock.pylock import read_lock  # noqa: PLC0415
+        packages = conda_packages(parse_conda_lock_bytes(data, path).packages)
+        kind = "conda-lock"
+    else:
+        from lockdown.lock.pylock import parse_lock_bytes  # noqa: PLC0415
 
-    lock = read_lock(path)
-    packages, notes = [], []
-    for package in lock.pylock.packages:
-        name = normalize_name(package.name)
-        if package.version is None:
-            notes.append(f"{name}: locked without a version (a VCS or path source); not audited")
-            continue
-        packages.append(Package(ecosystem="PyPI", name=name, version=str(package.version)))
-    return _distinct(packages), "lock", notes
+        _raw, model = parse_lock_bytes(data, path)
+        packages = []
+        for package in model.packages:
+            name = normalize_name(package.name)
+            if package.version is None:
+                notes.append(
+                    f"{name}: locked without a version (a VCS or path source); not audited"
+                )
+                continue
+            packages.append(Package(ecosystem="PyPI", name=name, version=str(package.version)))
+        kind = "lock"
+    packages = _distinct(packages)
+    if cache is not None:
+        _store_lock(cache, digest, packages, kind, notes)
+    return packages, kind, notes, data
+
+
+def _cached_lock(path: Path, digest: str) -> tuple[list[Package], str, list[str]] | None:
+    import json  # noqa: PLC0415
+
+    try:
+        doc = json.loads(path.read_bytes())
+        if doc["format"] != _LOCK_CACHE_FORMAT or doc["sha256"] != digest:
+            return None
+        packages = [
+            Package(ecosystem=str(e), name=str(n), version=str(v), python=bool(p))
+            for e, n, v, p in doc["packages"]
+        ]
+        return packages, str(doc["kind"]), [str(n) for n in doc["notes"]]
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return None
+
+
+def _store_lock(
+    path: Path, digest: str, packages: Sequence[Package], kind: str, notes: Sequence[str]
+) -> None:
+    import json  # noqa: PLC0415
+
+    from lockdown.fsutil import atomic_write  # noqa: PLC0415
+
+    doc = {
+        "format": _LOCK_CACHE_FORMAT,
+        "sha256": digest,
+        "kind": kind,
+        "notes": list(notes),
+        "packages": [[p.ecosystem, p.name, p.version, p.python] for p in packages],
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, json.dumps(doc).encode("utf-8"))
+    except (OSError, LockdownError):
+        pass  # a cache that cannot be written only costs the next run time
 
 
 def environment_packages(venv: Path | None, python: str | None) -> tuple[list[Package], str]:
@@ -163,11 +232,11 @@ def _as_of(info: DatabaseInfo) -> str:
     return ""
 
 
-def lock_lines(path: Path, names: Sequence[str]) -> dict[str, int]:
+def lock_lines(data: bytes, names: Sequence[str]) -> dict[str, int]:
     """The line of each package's ``name = …`` (or ``- name: …``) in a lock, 1-based."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
         return {}
     wanted = {normalize_name(n): n for n in names}
     pattern = re.compile(r"""^\s*-?\s*name\s*[=:]\s*["']?([^"'\s]+)["']?\s*$""")
@@ -211,10 +280,14 @@ def run_audit(
     elif prefix is not None:
         packages, target, kind = prefix_packages(prefix), str(prefix), "conda-prefix"
     else:
+        from lockdown.fsutil import default_cache_dir  # noqa: PLC0415
+
         path = lock if lock is not None else default_lock(project, config)
-        packages, kind, notes = lock_packages(path)
+        packages, kind, notes, data = lock_packages(
+            path, cache_dir=cache_dir or default_cache_dir()
+        )
         target = str(path)
-        lines = lock_lines(path, [p.name for p in packages])
+        lines = lock_lines(data, [p.name for p in packages])
     report = audit_packages(
         packages,
         target=target,

@@ -33,7 +33,7 @@ from lockdown.audit.osv import Advisory, AdvisoryError, parse_advisory, parse_ti
 from lockdown.errors import EXIT_INTERNAL, LockdownError, UsageError, one_line
 
 #: Bumped when the cached index's layout or the parser's output changes.
-INDEX_FORMAT: Final = 1
+INDEX_FORMAT: Final = 2
 SUFFIXES: Final = (".json", ".yaml", ".yml")
 #: One advisory larger than this is refused (the largest real ones are a few hundred kB).
 MAX_ADVISORY_BYTES: Final = 8 << 20
@@ -54,8 +54,11 @@ class AdvisoryDatabase:
 
     __slots__ = ("_parsed", "_records", "info")
 
-    def __init__(self, info: DatabaseInfo, records: Mapping[str, list[dict[str, Any]]]) -> None:
+    def __init__(
+        self, info: DatabaseInfo, records: Mapping[str, str | list[dict[str, Any]]]
+    ) -> None:
         self.info = info
+        #: Each package's reduced documents, or the JSON text of them (from the cache).
         self._records = records
         self._parsed: dict[str, list[Advisory]] = {}
 
@@ -64,7 +67,13 @@ class AdvisoryDatabase:
         key = _key(ecosystem, name)
         found = self._parsed.get(key)
         if found is None:
-            found = [parse_advisory(doc) for doc in self._records.get(key, ())]
+            docs = self._records.get(key, ())
+            if isinstance(docs, str):
+                try:
+                    docs = json.loads(docs)
+                except (ValueError, RecursionError):
+                    docs = []  # pragma: no cover - the cache is written by _Built only
+            found = [parse_advisory(doc) for doc in docs] if isinstance(docs, list) else []
             self._parsed[key] = found
         return found
 
@@ -132,22 +141,36 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _scan_directory(root: Path) -> list[tuple[str, Path, int, int]]:
-    """``(relative path, path, size, mtime_ns)`` of every OSV-looking file, in a fixed order."""
-    found = []
-    for directory, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        base = Path(directory)
-        for name in sorted(files):
-            if not name.endswith(SUFFIXES) or name.startswith("."):
+def _scan_directory(root: Path) -> list[tuple[str, str, int, int]]:
+    """``(relative path, path, size, mtime_ns)`` of every OSV-looking file, in a fixed order.
+
+    ``os.scandir`` with plain strings: a warm audit stats every file of the
+    database to tell whether its cached index still holds, so this is its
+    largest cost after start-up.
+    """
+    found: list[tuple[str, str, int, int]] = []
+    pending = [("", str(root))]
+    while pending:
+        prefix, directory = pending.pop()
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            continue
+        subdirs = []
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
                 continue
-            full = base / name
             try:
-                stat = full.stat()
+                if entry.is_dir(follow_symlinks=False):
+                    subdirs.append((f"{prefix}{name}/", entry.path))
+                elif name.endswith(SUFFIXES):
+                    stat = entry.stat()
+                    found.append((prefix + name, entry.path, stat.st_size, stat.st_mtime_ns))
             except OSError:
                 continue
-            found.append((full.relative_to(root).as_posix(), full, stat.st_size, stat.st_mtime_ns))
-    return found
+        pending.extend(reversed(subdirs))
+    return sorted(found, key=lambda f: f[0])
 
 
 class _Built:
@@ -192,7 +215,12 @@ class _Built:
             "advisories": self.advisories,
             "newest": None if self.newest is None else self.newest.isoformat(),
             "unreadable": self.unreadable,
-            "records": self.records,
+            # Each package's advisories as one JSON string: loading the index then
+            # parses only the outer table, and each package's list when it is asked for.
+            "records": {
+                key: json.dumps(docs, separators=(",", ":"))
+                for key, docs in sorted(self.records.items())
+            },
         }
 
 
@@ -213,11 +241,11 @@ def _decode(where: str, data: bytes) -> object:
         raise AdvisoryError(f"invalid YAML: {exc}") from None
 
 
-def _index_directory(entries: list[tuple[str, Path, int, int]]) -> _Built:
+def _index_directory(entries: list[tuple[str, str, int, int]]) -> _Built:
     built = _Built()
     for rel, full, _size, _mtime in entries:
         try:
-            with full.open("rb") as handle:
+            with open(full, "rb") as handle:
                 data = handle.read(MAX_ADVISORY_BYTES + 1)
         except OSError as exc:
             built.unreadable.append(f"{rel}: cannot read: {exc.strerror}")

@@ -1,7 +1,8 @@
 """A local server speaking the OSV query API, answering from real advisory files.
 
 The OSV API itself is not reachable from the machines the tests run on, so
-this server stands in for it at that edge: ``POST /v1/querybatch`` (one
+this server stands in for it at that edge: ``POST /v1/query`` (one package
+version: its advisories in full), ``POST /v1/querybatch`` (one
 result per query: the ids and ``modified`` times of the advisories affecting
 that package version, ``{}`` when none, with ``next_page_token`` pages when
 ``page_size`` is set) and ``GET /v1/vulns/{id}`` (the advisory in full, as
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +27,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+
+def _normal(name: str) -> str:
+    """A package name as PEP 503 compares them."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 @functools.lru_cache(maxsize=8)
@@ -58,7 +65,7 @@ class OsvApi:
             for affected in doc.get("affected", []):
                 package = affected.get("package", {})
                 for version in affected.get("versions", []):
-                    key = (package.get("ecosystem"), package.get("name", "").lower(), version)
+                    key = (package.get("ecosystem"), _normal(package.get("name", "")), version)
                     self._index.setdefault(key, []).append(ident)
         self._server: ThreadingHTTPServer | None = None
 
@@ -107,6 +114,11 @@ class OsvApi:
             self._send(handler, 503, {"code": 14, "message": "unavailable"})
         elif method == "POST" and handler.path == "/v1/querybatch":
             self._send(handler, 200, {"results": [self._query(q) for q in body["queries"]]})
+        elif method == "POST" and handler.path == "/v1/query":
+            # One package: the advisories in full (what pip-audit's OSV service asks).
+            found = self._query(body)
+            vulns = [self.advisories[v["id"]] for v in found.get("vulns", [])]
+            self._send(handler, 200, {**found, "vulns": vulns} if vulns else {})
         elif method == "GET" and handler.path.startswith("/v1/vulns/"):
             doc = self.advisories.get(handler.path.removeprefix("/v1/vulns/"))
             if doc is None:
@@ -118,7 +130,7 @@ class OsvApi:
 
     def _query(self, query: dict[str, Any]) -> dict[str, Any]:
         package = query["package"]
-        key = (package["ecosystem"], package["name"].lower(), query["version"])
+        key = (package["ecosystem"], _normal(package["name"]), query["version"])
         ids = self._index.get(key, [])
         start = int(query.get("page_token") or 0)
         end = len(ids) if self.page_size is None else start + self.page_size
