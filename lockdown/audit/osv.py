@@ -14,13 +14,13 @@ parser.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Final
 
 from lockdown.names import normalize_name
+from lockdown.timestamps import parse_timestamp
 
 #: The event kinds of a range, as the schema names them.
 EVENT_KINDS: Final = ("introduced", "fixed", "last_affected", "limit")
@@ -28,11 +28,6 @@ EVENT_KINDS: Final = ("introduced", "fixed", "last_affected", "limit")
 VERSION_RANGES: Final = frozenset({"ECOSYSTEM", "SEMVER"})
 #: The ecosystem of Python packages, as OSV spells it.
 PYPI: Final = "PyPI"
-
-_RFC3339: Final = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
-    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))?"
-)
 
 
 class AdvisoryError(ValueError):
@@ -87,35 +82,17 @@ class Advisory:
 
 
 def parse_time(value: object, where: str) -> datetime | None:
-    """An RFC 3339 timestamp (``Z`` or offset; up to nanoseconds) as an aware UTC datetime."""
+    """An RFC 3339 timestamp (``Z`` or an offset; up to nanoseconds) as an aware UTC datetime."""
     if value is None:
         return None
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
     if not isinstance(value, str):
         raise AdvisoryError(f"{where} is not a timestamp")
-    match = _RFC3339.fullmatch(value.strip())
-    if match is None:
-        raise AdvisoryError(f"{where} {value!r} is not an RFC 3339 timestamp")
-    year, month, day, hour, minute, second, fraction, _zulu, sign, off_h, off_m = match.groups()
-    offset = timedelta(0)
-    if sign is not None:
-        offset = timedelta(hours=int(off_h), minutes=int(off_m))
-        offset = -offset if sign == "-" else offset
     try:
-        moment = datetime(
-            int(year),
-            int(month),
-            int(day),
-            int(hour),
-            int(minute),
-            int(second),
-            int((fraction or "0").ljust(6, "0")[:6]),
-            tzinfo=timezone(offset),
-        )
+        return parse_timestamp(value)
     except ValueError as exc:
-        raise AdvisoryError(f"{where} {value!r} is not a valid time ({exc})") from None
-    return moment.astimezone(timezone.utc)
+        raise AdvisoryError(f"{where} {value!r} is {exc}") from None
 
 
 def _text(value: object, where: str) -> str:

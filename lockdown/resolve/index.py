@@ -19,7 +19,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from email.message import Message
 from html.parser import HTMLParser
 from pathlib import Path
@@ -30,6 +30,7 @@ from packaging.utils import canonicalize_name
 
 from lockdown import __version__
 from lockdown.errors import PackageIndexError, ProjectNotFoundError
+from lockdown.timestamps import parse_timestamp
 
 __all__ = ["ACCEPT", "INTEGRITY_TYPE", "IndexClient", "IndexFile", "fetch_sha256", "stream_url"]
 
@@ -130,11 +131,6 @@ def _chunks(response: http.client.HTTPResponse, *, timeout: float, what: str) ->
 
 
 _SHA256_HEX: Final = re.compile(r"[0-9a-fA-F]{64}")
-#: PEP 700 upload-time; written by hand because ``fromisoformat`` on 3.10 rejects ``Z``.
-_ISO_8601: Final = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
-    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))"
-)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -488,28 +484,10 @@ class _Page:
         return value.lower()
 
     def _time(self, value: str, where: str) -> datetime:
-        match = _ISO_8601.fullmatch(value.strip())
-        if match is None:
-            raise self._unusable(where, f"{value!r} is not an ISO 8601 date and time with a zone")
-        year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
-        offset = timedelta(0)
-        if zulu is None:
-            offset = timedelta(hours=int(off_h), minutes=int(off_m))
-            offset = -offset if sign == "-" else offset
         try:
-            moment = datetime(
-                int(year),
-                int(month),
-                int(day),
-                int(hour),
-                int(minute),
-                int(second),
-                int((fraction or "0").ljust(6, "0")[:6]),
-                tzinfo=timezone(offset),
-            )
+            return parse_timestamp(value)
         except ValueError as error:
-            raise self._unusable(where, f"{value!r} is not a valid time ({error})") from None
-        return moment.astimezone(timezone.utc)
+            raise self._unusable(where, f"{value!r} is {error}") from None
 
     def _unusable(self, where: str, problem: str) -> PackageIndexError:
         return PackageIndexError(
