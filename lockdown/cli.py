@@ -635,19 +635,21 @@ def _cmd_audit(args: Args, reporter: Reporter) -> int:
 
         max_age = parse_age(args.max_db_age, "--max-db-age")
     config = _optional_config(args.project)
-    report, lines = run_audit(
-        project=args.project,
-        config=config,
-        lock=args.lock,
-        venv=args.venv,
-        python=args.python,
-        prefix=args.prefix,
-        db=args.db,
-        api_url=args.api_url.rstrip("/") if args.api_url else None,
-        max_db_age=max_age,
-        cache_dir=args.cache_dir,
-        notify=reporter.note,
-    )
+    # A spinner on a terminal: a first audit indexes the whole database (seconds).
+    with reporter.status("auditing against the advisory database"):
+        report, lines = run_audit(
+            project=args.project,
+            config=config,
+            lock=args.lock,
+            venv=args.venv,
+            python=args.python,
+            prefix=args.prefix,
+            db=args.db,
+            api_url=args.api_url.rstrip("/") if args.api_url else None,
+            max_db_age=max_age,
+            cache_dir=args.cache_dir,
+            notify=reporter.note,
+        )
     if not (args.quiet and args.format == "text" and args.output is None):
         write_report(render(report, args.format, lines), args.output)
     return report.exit_code()

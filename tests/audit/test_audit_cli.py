@@ -267,3 +267,15 @@ def test_no_lock_to_audit(tmp_path: Path, cli: Cli) -> None:
     result = cli("audit", "--project", tmp_path, "--db", ADVISORIES)
     assert result.code == 64
     assert "no lock to audit" in result.err
+
+
+def test_a_bad_max_db_age_is_a_usage_error(vulnerable_project: Path, cli: Cli) -> None:
+    result = cli(
+        "audit", "--project", vulnerable_project, "--db", ADVISORIES, "--max-db-age", "soon"
+    )
+    assert result.code == 64
+    assert result.err == (
+        "lockdown: error: --max-db-age: 'soon' is not a duration; write it like '7 days', "
+        "'14d', '12h' or '2 weeks'\n"
+    )
+    assert result.out == ""
