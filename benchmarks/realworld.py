@@ -224,6 +224,9 @@ class Result:
     notes: list[str] = field(default_factory=list)
     lockdown_rss: int = 0
     uv_rss: int = 0
+    #: ``--split-provenance``: a cold lockdown run with ``provenance = "off"``.
+    cold_without_provenance: float | None = None
+    downloaded_without_provenance: int | None = None
 
     def ratio(self, which: str) -> float | None:
         if which == "cold":
@@ -248,13 +251,19 @@ class Result:
             "packages": self.packages,
             "environments": self.environments,
             "notes": self.notes,
+            "lockdown_cold_without_provenance": self.cold_without_provenance,
+            "lockdown_downloaded_without_provenance": self.downloaded_without_provenance,
             "lockdown_peak_rss": self.lockdown_rss,
             "uv_peak_rss": self.uv_rss,
         }
 
 
-def bench_python(project: Project, work: Path, runs: int) -> Result:
-    """Cold then warm, lockdown and uv alternating, on one project."""
+def bench_python(project: Project, work: Path, runs: int, *, split: bool = False) -> Result:
+    """Cold then warm, lockdown and uv alternating, on one project.
+
+    With ``split``, one more cold lockdown run with ``provenance = "off"``
+    (fresh caches): how much of the cold time and bytes the PEP 740 check is.
+    """
     result = Result(project=project.name)
     mine_dir, uv_dir = work / "lockdown", work / "uv"
     for directory in (mine_dir, uv_dir):
@@ -320,6 +329,8 @@ def bench_python(project: Project, work: Path, runs: int) -> Result:
             common.progress(f"{project.name}: warm {number + 1}/{runs}")
             lock_once(False)
             compile_once(False)
+        if split:
+            _cold_without_provenance(project, work, base, lockdown, result)
     except common.ToolFailed as exc:
         result.error = str(exc)
         return result
@@ -329,6 +340,27 @@ def bench_python(project: Project, work: Path, runs: int) -> Result:
     result.environments = [_platform_of(e) for e in lock["environments"]]
     result.ok = True
     return result
+
+
+def _cold_without_provenance(
+    project: Project, work: Path, base: dict[str, str], lockdown: list[str], result: Result
+) -> None:
+    """One more cold lockdown run, fresh caches, with ``provenance = "off"``."""
+    common.progress(f"{project.name}: cold, provenance off")
+    bare = work / "no-provenance"
+    bare.mkdir()
+    (bare / "pyproject.toml").write_text(
+        pyproject(project) + '\n[tool.lockdown.policy]\nprovenance = "off"\n', encoding="utf-8"
+    )
+    env = base | {
+        "LOCKDOWN_CACHE_DIR": str(work / "bare-cache"),
+        "UV_CACHE_DIR": str(work / "bare-uv-cache"),
+    }
+    run = measured(lockdown, cwd=bare, env=env)
+    if run.returncode != 0:
+        raise common.ToolFailed(f"lockdown lock (provenance off) exit {run.returncode}")
+    result.cold_without_provenance = run.seconds
+    result.downloaded_without_provenance = int(Path(lockdown[3]).read_text() or 0)
 
 
 def _platform_of(marker: str) -> str:
@@ -459,6 +491,12 @@ def report(results: Sequence[Result], runs: int) -> None:
             f"{_x(r.ratio('warm')):>6} {_mb(r.downloaded):>9} {r.packages or '-':>5} "
             f"{r.artifacts or '-':>6} {r.lockdown_rss / 1e6:>5.0f}MB {r.uv_rss / 1e6:>5.0f}MB"
         )
+        if r.cold_without_provenance is not None:
+            print(
+                f"      cold with provenance = 'off': {_s(r.cold_without_provenance)} "
+                f"({_x(r.cold_without_provenance / r.uv_cold if r.uv_cold else None)} uv), "
+                f"{_mb(r.downloaded_without_provenance)} read by lockdown"
+            )
         if r.error:
             print(f"      error: {r.error}")
         if r.environments:
@@ -477,6 +515,14 @@ def report(results: Sequence[Result], runs: int) -> None:
         "per project (target <= 10 MB)"
     )
     failed = [r.project for r in results if not r.ok]
+    split = [r for r in compared if r.cold_without_provenance is not None]
+    if split:
+        bare = sum(r.cold_without_provenance or 0 for r in split)
+        theirs = sum(r.uv_cold or 0 for r in split)
+        print(
+            f"cold with provenance = 'off' ({len(split)} projects): {bare:.1f}s vs "
+            f"{theirs:.1f}s = {_x(bare / theirs if theirs else None)}"
+        )
     print(f"every project locked: {'yes' if not failed else 'NO: ' + ', '.join(failed)}")
 
 
@@ -487,6 +533,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--only", nargs="+", metavar="NAME", help="just these projects (and 'conda')"
     )
+    parser.add_argument(
+        "--split-provenance",
+        action="store_true",
+        help="also one cold lockdown run per project with provenance = 'off'",
+    )
     common.add_json_option(parser)
     args = common.parse_args(parser, argv)
     chosen = [p for p in PROJECTS if not args.only or p.name in args.only]
@@ -494,7 +545,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="lockdown-bench-realworld-") as tmp:
         root = Path(tmp)
         for project in chosen:
-            results.append(bench_python(project, root / project.name, args.runs))
+            results.append(
+                bench_python(project, root / project.name, args.runs, split=args.split_provenance)
+            )
         if not args.only or "conda" in args.only:
             common.progress("conda: cold and warm")
             results.append(bench_conda(root / "conda", args.runs))
