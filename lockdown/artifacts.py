@@ -11,15 +11,19 @@ before use).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lockdown.errors import IntegrityError, LockdownError, UsageError
 from lockdown.fsutil import ENV_CACHE_DIR, file_sha256, is_sha256
+
+if TYPE_CHECKING:
+    from lockdown.net import HttpSettings, Transport
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,9 +46,22 @@ MAX_ARTIFACT_BYTES = 16 << 30
 class ArtifactCache:
     """Files under ``root/sha256/<2 hex>/<64 hex>``, each one verified on the way in."""
 
-    def __init__(self, root: Path, *, timeout: float = 60.0) -> None:
+    def __init__(self, root: Path, *, http: HttpSettings | None = None) -> None:
+        """``http``: the retry and timeout settings (default: the environment's)."""
         self.root = root
-        self.timeout = timeout
+        self.http = http
+        self._transport: Transport | None = None
+        self._lock = threading.Lock()
+
+    def transport(self) -> Transport:
+        """The one HTTP transport this cache downloads with (made on first use)."""
+        with self._lock:
+            if self._transport is None:
+                # Imported here: a warm cache never needs the HTTP machinery.
+                from lockdown.net import Transport  # noqa: PLC0415
+
+                self._transport = Transport(self.http)
+            return self._transport
 
     def path_for(self, sha256: str) -> Path:
         """Where the file with this digest lives (it may not exist yet).
@@ -77,37 +94,33 @@ class ArtifactCache:
             if not rehash or file_sha256(target) == expected.sha256:
                 return target
             target.unlink()
-        # Imported here: a warm cache never needs urllib's HTTP machinery.
-        from lockdown.resolve.index import stream_url  # noqa: PLC0415
-
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=".download-", dir=target.parent)
         tmp = Path(tmp_name)
         # Stop a body that runs past what the lock declares (or, with no size
         # declared, past any plausible artifact) before it fills the disk.
         limit = expected.size if expected.size is not None else MAX_ARTIFACT_BYTES
+
+        def too_large(limit: int) -> IntegrityError:
+            return IntegrityError(
+                f"{expected.filename}: the server sent more than "
+                + (
+                    f"the {limit} bytes {expected.source} declares"
+                    if expected.size is not None
+                    else f"{limit} bytes, more than any artifact lockdown takes"
+                )
+                + "; stopped",
+                hint="the index, a mirror or a proxy is corrupt or hostile",
+            )
+
         try:
-            digest = hashlib.sha256()
-            size = 0
             with os.fdopen(fd, "wb") as out:
-                for chunk in stream_url(expected.url, timeout=self.timeout):
-                    size += len(chunk)
-                    if size > limit:
-                        raise IntegrityError(
-                            f"{expected.filename}: the server sent more than "
-                            + (
-                                f"the {limit} bytes {expected.source} declares"
-                                if expected.size is not None
-                                else f"{limit} bytes, more than any artifact lockdown takes"
-                            )
-                            + "; stopped",
-                            hint="the index, a mirror or a proxy is corrupt or hostile",
-                        )
-                    digest.update(chunk)
-                    out.write(chunk)
+                # The transport empties the file before every try: it holds one response's body.
+                actual, size = self.transport().download(
+                    expected.url, out, limit=limit, too_large=too_large
+                )
                 out.flush()
                 os.fsync(out.fileno())
-            actual = digest.hexdigest()
             if actual != expected.sha256:
                 raise IntegrityError(
                     f"{expected.filename}: {expected.source} declares sha256 {expected.sha256} "

@@ -9,7 +9,7 @@ silently turns a setting off.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -45,7 +45,9 @@ DEFAULT_ENVIRONMENTS: tuple[str, ...] = (
 #: Every key ``[tool.lockdown]`` accepts today. Sub-tables that later features
 #: own (``trust``, ``policy``, ``conda``) are added here when they are built, so
 #: an unknown key is always a typo or a setting this version does not have.
-KNOWN_KEYS = frozenset(
+#: The network settings (parsed by :mod:`lockdown.net`, imported only when one is set).
+HTTP_KEYS = frozenset({"http-timeout", "http-retries", "http-backoff"})
+KNOWN_KEYS = HTTP_KEYS | frozenset(
     {
         "environments",
         "index-url",
@@ -113,6 +115,10 @@ class Config:
     #: ``[tool.lockdown.sources]``: normalized package name → the configured index it is
     #: resolved from (only), as ``(name, url)`` pairs sorted by name.
     sources: tuple[tuple[str, str], ...] = ()
+    #: ``http-timeout``, ``http-retries``, ``http-backoff``, validated, by
+    #: :class:`lockdown.net.HttpSettings` field name; the environment overrides them
+    #: (:func:`lockdown.net.http_settings`).
+    http: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def policy(self) -> Policy:
@@ -306,6 +312,7 @@ def parse_config(
     return Config(
         audit=_audit(table.get("audit"), source=source, project_dir=project_dir, where=where),
         sources=sources,
+        http=_http(table, source, where),
         conda=conda,
         policy_table=policy,
         installer=installer,
@@ -388,6 +395,14 @@ def _sources(
             raise ConfigError(f"{source}: {key}: {name} is pinned twice (names are normalized)")
         pins[name] = url
     return tuple(sorted(pins.items()))
+
+
+def _http(table: Mapping[str, Any], source: Path, where: str) -> dict[str, Any]:
+    if HTTP_KEYS.isdisjoint(table):
+        return {}
+    from lockdown.net import parse_http_table  # noqa: PLC0415 - only when one is set
+
+    return parse_http_table(table, source=source, where=where)
 
 
 def reject_unknown(

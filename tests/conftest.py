@@ -65,6 +65,15 @@ def artifact_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return cache
 
 
+@pytest.fixture(autouse=True)
+def http_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No pauses between HTTP retries: tests against failing servers stay fast (the
+    retries themselves still happen, so they are still tested)."""
+    monkeypatch.setenv("LOCKDOWN_HTTP_BACKOFF", "0")
+    for name in ("LOCKDOWN_HTTP_TIMEOUT", "LOCKDOWN_HTTP_RETRIES"):
+        monkeypatch.delenv(name, raising=False)
+
+
 CATALOG_PROJECT = """\
 [project]
 name = "svc"

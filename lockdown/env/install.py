@@ -571,7 +571,11 @@ def install(
                 trusted_root=provenance_root(config),
             )
     # ...and every artifact fetched and verified before anything changes.
-    cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()))
+    from lockdown.net import http_settings  # noqa: PLC0415 - cheap; urllib3 waits for a download
+
+    cache = ArtifactCache(
+        ensure_cache_dir(cache_dir or default_cache_dir()), http=http_settings(config)
+    )
     with status("downloading and verifying artifacts") as shown:
         files = fetch(
             the_plan, cache, progress=counted(shown, "downloading and verifying artifacts")

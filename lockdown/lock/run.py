@@ -47,6 +47,7 @@ from lockdown.lock.attest import AttestationSummary, attest_resolution, provenan
 from lockdown.lock.origin_check import OriginCheck, PinningResolver
 from lockdown.lock.pylock import LockFile, LockMetadata, read_lock, render_lock
 from lockdown.names import normalize_name
+from lockdown.net import HttpSettings, http_settings
 from lockdown.policy.approvals import read_approvals
 from lockdown.policy.changes import LockedState, states_from_lock, states_from_resolution
 from lockdown.policy.gate import GateResult, judge
@@ -65,6 +66,9 @@ from lockdown.resolve.interface import (
 if TYPE_CHECKING:
     from lockdown.policy.service import PlannedEnvironments
     from lockdown.resolve.platforms import Coverage, Shortfall
+
+if TYPE_CHECKING:
+    from lockdown.net import Transport
 
 T = TypeVar("T")
 
@@ -191,6 +195,8 @@ def lock_project(
         now=now,
         index_pins=origins.index_pins(),
         resolver_state=state,
+        # Checked here, before anything runs: a bad LOCKDOWN_HTTP_* value is exit 64.
+        http=http_settings(config),
     )
     # 2. Resolve: the only step that talks to the network (with step 3's downloads).
     with reporter.status(f"resolving with {name} from {index_url}"):
@@ -200,7 +206,11 @@ def lock_project(
     # 3. The index's digests are pinned as declared; files it declares no size
     #    for, and those --verify-artifacts names, are downloaded and hashed.
     resolution = _verify(
-        resolution, _to_download(resolution, inputs, verify_artifacts), cache_dir, reporter
+        resolution,
+        _to_download(resolution, inputs, verify_artifacts),
+        cache_dir,
+        reporter,
+        request.http,
     )
     attestations = None
     if policy.provenance != "off":
@@ -214,10 +224,14 @@ def lock_project(
     if policy.yanked == "deny":
         moving = _moving(old_states, new_states)
         candidates = _exactly_pinned(
-            moving, inputs, cache_dir, dependencies=not backend.refuses_yanked_dependencies
+            moving,
+            inputs,
+            cache_dir,
+            dependencies=not backend.refuses_yanked_dependencies,
+            http=request.http,
         )
         with reporter.status("checking the index for yanked releases"):
-            yanked = _yanked(candidates)
+            yanked = _yanked(candidates, request.http)
     result = judge(
         old_states,
         new_states,
@@ -567,6 +581,7 @@ def _exactly_pinned(
     cache_dir: Path | None,
     *,
     dependencies: bool,
+    http: HttpSettings | None = None,
 ) -> list[LockedState]:
     """The moving packages a resolver could have chosen although yanked.
 
@@ -580,7 +595,7 @@ def _exactly_pinned(
     """
     from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415
 
-    cache = ArtifactCache(cache_dir or default_cache_dir())
+    cache = ArtifactCache(cache_dir or default_cache_dir(), http=http)
     requirements: list[str] = [
         *inputs.dependencies,
         *(r for reqs in inputs.extras.values() for r in reqs),
@@ -622,7 +637,7 @@ def _requirements_of(states: Sequence[LockedState], cache: ArtifactCache) -> lis
         path = cache.path_for(wheel.sha256)
         if path.is_file():
             return _wheel_requirements(path)
-        return _metadata_requirements(wheel.url) if wheel.url else None
+        return _metadata_requirements(wheel.url, cache.transport()) if wheel.url else None
 
     if not states:
         return []
@@ -634,21 +649,21 @@ def _requirements_of(states: Sequence[LockedState], cache: ArtifactCache) -> lis
 MAX_METADATA_BYTES = 4 << 20
 
 
-def _metadata_requirements(wheel_url: str) -> list[str] | None:
+def _metadata_requirements(wheel_url: str, transport: Transport) -> list[str] | None:
     """``Requires-Dist`` from the PEP 658 ``<wheel>.metadata`` file; ``None`` when not served."""
     from packaging.metadata import parse_email  # noqa: PLC0415
 
-    from lockdown.resolve.index import stream_url  # noqa: PLC0415
-
-    body = bytearray()
     try:
-        for chunk in stream_url(wheel_url + ".metadata"):
-            body += chunk
-            if len(body) > MAX_METADATA_BYTES:
-                return None
+        page = transport.get(
+            wheel_url + ".metadata",
+            headers={},
+            limit=MAX_METADATA_BYTES,
+            too_large=lambda: PackageIndexError(f"{wheel_url}.metadata is too large"),
+            what=f"cannot download {wheel_url}.metadata",
+        )
     except PackageIndexError:
         return None
-    raw, _unparsed = parse_email(bytes(body))
+    raw, _unparsed = parse_email(page.body)
     return list(raw.get("requires_dist", []))
 
 
@@ -660,12 +675,13 @@ def _wheel_requirements(wheel: Path) -> list[str] | None:
     return None if raw is None else list(raw.get("requires_dist", []))
 
 
-def _yanked(states: Sequence[LockedState]) -> dict[tuple[str, str], str]:
+def _yanked(states: Sequence[LockedState], http: HttpSettings | None) -> dict[tuple[str, str], str]:
     """(name, version) → yank reason, for those of ``states`` whose locked files are yanked.
 
     Asks each package's own index for its listing (a few pages at a time, only
     the locked files parsed); a package not from an index has nothing to yank.
     """
+    from lockdown.net import Transport  # noqa: PLC0415
     from lockdown.resolve.index import IndexClient  # noqa: PLC0415
 
     by_index: dict[str, list[LockedState]] = {}
@@ -673,9 +689,10 @@ def _yanked(states: Sequence[LockedState]) -> dict[tuple[str, str], str]:
         if state.index:
             by_index.setdefault(state.index, []).append(state)
     found: dict[tuple[str, str], str] = {}
+    transport = Transport(http) if by_index else None
     for index, group in sorted(by_index.items()):
         filenames = {a.filename for s in group for a in s.artifacts}
-        listings = IndexClient(index).many_project_files(
+        listings = IndexClient(index, transport=transport).many_project_files(
             [s.name for s in group], filenames=filenames
         )
         for state in group:
@@ -776,6 +793,7 @@ def _verify(
     todo: Sequence[tuple[LockedPackage, Artifact]],
     cache_dir: Path | None,
     reporter: Reporter,
+    http: HttpSettings | None,
 ) -> Resolution:
     """Download and hash ``todo`` against the declared digests; fill in sizes not declared.
 
@@ -784,7 +802,7 @@ def _verify(
     """
     if not todo:
         return resolution
-    cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()))
+    cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()), http=http)
     expected = [
         Expected(
             url=a.url,

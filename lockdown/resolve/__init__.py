@@ -9,8 +9,8 @@ if TYPE_CHECKING:
     from lockdown.resolve.interface import Resolver
 
 # The resolver types live in lockdown.resolve.interface. They are not imported
-# here: the index client (lockdown.resolve.index) is also used by install and
-# check to download artifacts, and importing this package must stay cheap.
+# here: the index client (lockdown.resolve.index) is also used by the lock's
+# yank check, and importing this package must stay cheap.
 __all__ = ["default_index_url", "get_resolver"]
 
 

@@ -1,26 +1,22 @@
 """PEP 503 / PEP 691 simple-API client: a project's files with hashes, sizes, upload times, yanks.
 
-Standard library only (``urllib``, ``html.parser``, ``json``): lockdown adds
-no runtime dependency for it and importing it stays cheap. The client asks
-for PEP 691 JSON and falls back to whatever HTML the index answers with; it
-reports only what the index says (a missing size or upload time stays
-``None``, never invented) and turns every network or format failure into one
+Pages are fetched through :class:`lockdown.net.Transport` (retries, timeouts,
+same-origin redirects, size caps) and parsed with the standard library
+(``html.parser``, ``json``). The client asks for PEP 691 JSON and falls back
+to whatever HTML the index answers with; it reports only what the index says
+(a missing size or upload time stays ``None``, never invented) and turns
+every network or format failure into one
 :class:`~lockdown.errors.PackageIndexError` line.
 """
 
 from __future__ import annotations
 
-import hashlib
-import http.client
 import json
 import re
-import time
-import urllib.error
 import urllib.request
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import Message
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Final
@@ -28,11 +24,11 @@ from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 from packaging.utils import canonicalize_name
 
-from lockdown import __version__
 from lockdown.errors import PackageIndexError, ProjectNotFoundError
+from lockdown.net import SCHEMES, HttpStatusError, Transport, tried
 from lockdown.timestamps import parse_timestamp
 
-__all__ = ["ACCEPT", "INTEGRITY_TYPE", "IndexClient", "IndexFile", "fetch_sha256", "stream_url"]
+__all__ = ["ACCEPT", "INTEGRITY_TYPE", "IndexClient", "IndexFile"]
 
 #: PEP 691: prefer JSON, accept either HTML flavour from older indexes.
 ACCEPT: Final = (
@@ -49,85 +45,8 @@ MAX_PROVENANCE_BYTES: Final = 4 << 20
 _HTML_TYPES: Final = frozenset({"application/vnd.pypi.simple.v1+html", "text/html", ""})
 #: PEP 629: a client must refuse a major API version it does not know.
 _SUPPORTED_MAJOR: Final = 1
-_SCHEMES: Final = frozenset({"http", "https", "file"})
-_USER_AGENT: Final = f"lockdown/{__version__}"
-_CHUNK: Final = 1 << 16
 #: A project page larger than this is refused (the largest real ones are a few MB).
-MAX_PAGE_BYTES: Final = 64 << 20
-#: A transfer must move at least this much in every ``timeout`` seconds; a server
-#: that trickles bytes (each read within the socket timeout) is cut off too.
-MIN_PROGRESS_BYTES: Final = 64 << 10
-
-
-class _SameOrigin(urllib.request.HTTPRedirectHandler):
-    """Follow redirects only within the same scheme and host (no downgrade, no hop away)."""
-
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: object,
-        code: int,
-        msg: str,
-        headers: Message,
-        newurl: str,
-    ) -> urllib.request.Request | None:
-        old, new = urlsplit(req.full_url), urlsplit(newurl)
-        if (old.scheme.lower(), old.netloc.lower()) != (new.scheme.lower(), new.netloc.lower()):
-            close = getattr(fp, "close", None)
-            if close is not None:
-                close()  # the redirect response itself: nothing more is read from it
-            raise PackageIndexError(
-                f"{req.full_url} redirects to another origin ({new.scheme}://{new.netloc}); "
-                "refused",
-                hint="use the final URL of the index or mirror directly",
-            )
-        return super().redirect_request(req, fp, code, msg, headers, newurl)  # type: ignore[arg-type]
-
-
-def _opener() -> urllib.request.OpenerDirector:
-    """urllib with same-origin redirects and the proxies the environment names now."""
-    return urllib.request.build_opener(_SameOrigin)
-
-
-def _read_all(
-    response: http.client.HTTPResponse, *, timeout: float, limit: int, what: str
-) -> bytes:
-    """The whole body, in chunks, refused past ``limit`` bytes or when it trickles."""
-    chunks = []
-    size = 0
-    for chunk in _chunks(response, timeout=timeout, what=what):
-        size += len(chunk)
-        if size > limit:
-            raise PackageIndexError(
-                f"{what} is larger than {limit >> 20} MB; refused",
-                hint="check the index; it may be broken or hostile",
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _chunks(response: http.client.HTTPResponse, *, timeout: float, what: str) -> Iterator[bytes]:
-    """The body's chunks; a transfer slower than MIN_PROGRESS_BYTES per ``timeout`` fails."""
-    window_start = time.monotonic()
-    window_bytes = 0
-    # read1: what one receive brings, so a trickle is seen as it trickles
-    # (read(n) would block until n bytes, however long that takes).
-    read = getattr(response, "read1", response.read)
-    while True:
-        chunk = read(_CHUNK)
-        if not chunk:
-            return
-        window_bytes += len(chunk)
-        now = time.monotonic()
-        if now - window_start >= timeout:
-            if window_bytes < MIN_PROGRESS_BYTES:
-                raise PackageIndexError(
-                    f"{what}: the server sent {window_bytes} bytes in {now - window_start:.0f}s; "
-                    "too slow, stopped",
-                    hint="check the network or the index",
-                )
-            window_start, window_bytes = now, 0
-        yield chunk
+MAX_PAGE_BYTES = 64 << 20
 
 
 _SHA256_HEX: Final = re.compile(r"[0-9a-fA-F]{64}")
@@ -158,18 +77,19 @@ class IndexFile:
 class IndexClient:
     """Reads project pages from one simple-API index: ``http(s)://`` or a ``file://`` directory."""
 
-    __slots__ = ("_index_url", "_timeout")
+    __slots__ = ("_index_url", "_transport")
 
-    def __init__(self, index_url: str, *, timeout: float = 30.0) -> None:
+    def __init__(self, index_url: str, *, transport: Transport | None = None) -> None:
+        """``transport`` carries the retry and timeout settings (default: the environment's)."""
         scheme = urlsplit(index_url).scheme.lower()
-        if scheme not in _SCHEMES:
+        if scheme not in SCHEMES:
             raise PackageIndexError(
                 f"unsupported package index URL {index_url}",
                 hint="use an http://, https:// or file:// URL",
             )
         # Project pages are resolved relative to the index, which only works from a directory URL.
         self._index_url = index_url if index_url.endswith("/") else index_url + "/"
-        self._timeout = timeout
+        self._transport = transport if transport is not None or scheme == "file" else Transport()
 
     @property
     def index_url(self) -> str:
@@ -217,42 +137,38 @@ class IndexClient:
         Asked of this index's own transport (same-origin redirects, size cap,
         timeouts); the caller verifies the bytes, nothing here trusts them.
         """
-        if urlsplit(url).scheme.lower() not in _SCHEMES:
+        scheme = urlsplit(url).scheme.lower()
+        if scheme not in SCHEMES:
             raise PackageIndexError(
                 f"package index {self._index_url} names provenance at {url}: unsupported URL",
                 hint="check the index; it may be broken or hostile",
             )
-        if urlsplit(url).scheme.lower() == "file":
+        if scheme == "file" or self._transport is None:
             path = Path(urllib.request.url2pathname(urlsplit(url).path))
             try:
                 return path.read_bytes()
             except OSError as error:
                 raise PackageIndexError(
-                    f"cannot read provenance {url}: {_reason(error)}",
+                    f"cannot read provenance {url}: {error.strerror or error}",
                     hint="check the index path and its permissions",
                 ) from None
-        request = urllib.request.Request(  # noqa: S310 - scheme checked above
-            url, headers={"Accept": INTEGRITY_TYPE, "User-Agent": _USER_AGENT}
-        )
         try:
-            with _opener().open(request, timeout=self._timeout) as response:
-                return _read_all(
-                    response,
-                    timeout=self._timeout,
-                    limit=MAX_PROVENANCE_BYTES,
-                    what=f"the provenance {url}",
-                )
-        except urllib.error.HTTPError as error:
-            error.close()
+            return self._transport.get(
+                url,
+                headers={"Accept": INTEGRITY_TYPE},
+                limit=MAX_PROVENANCE_BYTES,
+                too_large=lambda: PackageIndexError(
+                    f"the provenance {url} is larger than {MAX_PROVENANCE_BYTES >> 20} MB; refused",
+                    hint="check the index; it may be broken or hostile",
+                ),
+                what=f"cannot reach package index {self._index_url} ({url})",
+            ).body
+        except HttpStatusError as error:
             raise PackageIndexError(
-                f"package index {self._index_url} answered HTTP {error.code} {error.reason} "
-                f"for the provenance {url}",
+                f"package index {self._index_url} answered HTTP {error.status} {error.reason} "
+                f"for the provenance {url}{tried(error.tries)}",
                 hint="check the index or try again later",
             ) from None
-        except urllib.error.URLError as error:
-            raise self._unreachable(error.reason) from None
-        except (OSError, http.client.HTTPException, ValueError) as error:
-            raise self._unreachable(error) from None
 
     def _parse(
         self,
@@ -278,35 +194,28 @@ class IndexClient:
 
     def _download(self, project: str, page_url: str) -> tuple[bytes, str, str, str]:
         """GET a project page; return (body, final URL after redirects, content type, charset)."""
-        request = urllib.request.Request(  # noqa: S310 - scheme checked in __init__
-            page_url, headers={"Accept": ACCEPT, "User-Agent": _USER_AGENT}
-        )
+        assert self._transport is not None  # noqa: S101 - made in __init__ for http(s) indexes
         try:
-            with _opener().open(request, timeout=self._timeout) as response:
-                body = _read_all(
-                    response,
-                    timeout=self._timeout,
-                    limit=MAX_PAGE_BYTES,
-                    what=f"the page of {project} on {self._index_url}",
-                )
-                final_url: str = response.geturl()
-                headers: Message = response.headers
-        except urllib.error.HTTPError as error:
-            error.close()
-            if error.code == 404:
+            page = self._transport.get(
+                page_url,
+                headers={"Accept": ACCEPT},
+                limit=MAX_PAGE_BYTES,
+                too_large=lambda: PackageIndexError(
+                    f"the page of {project} on {self._index_url} is larger than "
+                    f"{MAX_PAGE_BYTES >> 20} MB; refused",
+                    hint="check the index; it may be broken or hostile",
+                ),
+                what=f"cannot reach package index {self._index_url} ({page_url})",
+            )
+        except HttpStatusError as error:
+            if error.status == 404:
                 raise self._not_found(project) from None
             raise PackageIndexError(
-                f"package index {self._index_url} answered HTTP {error.code} {error.reason} "
-                f"for project {project}",
+                f"package index {self._index_url} answered HTTP {error.status} {error.reason} "
+                f"for {error.url}{tried(error.tries)}",
                 hint="check the index URL or try again later",
             ) from None
-        except urllib.error.URLError as error:
-            raise self._unreachable(error.reason) from None
-        except (OSError, http.client.HTTPException, ValueError) as error:
-            # Timeouts and resets while reading the body, malformed responses or URLs.
-            raise self._unreachable(error) from None
-        content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        return body, final_url, content_type, headers.get_content_charset() or "utf-8"
+        return page.body, page.url, page.content_type, page.charset
 
     def _read_local(self, project: str, page_url: str) -> tuple[bytes, str, str, str]:
         """Read ``<dir>/<project>/index.html`` of a ``file://`` index (HTML, like pip's)."""
@@ -317,7 +226,7 @@ class IndexClient:
             raise self._not_found(project) from None
         except OSError as error:
             raise PackageIndexError(
-                f"cannot read package index {self._index_url}: {_reason(error)}",
+                f"cannot read package index {self._index_url}: {error.strerror or error}",
                 hint="check the index path and its permissions",
             ) from None
         return body, page_url, "text/html", "utf-8"
@@ -326,12 +235,6 @@ class IndexClient:
         return ProjectNotFoundError(
             f"project {project} not found on package index {self._index_url}",
             hint="check the package name and the index URL",
-        )
-
-    def _unreachable(self, reason: object) -> PackageIndexError:
-        return PackageIndexError(
-            f"cannot reach package index {self._index_url}: {_reason(reason)}",
-            hint="check the index URL and network",
         )
 
 
@@ -514,83 +417,3 @@ class _AnchorParser(HTMLParser):
             self.base_href = attributes.get("href")
         elif tag == "meta" and attributes.get("name") == "pypi:repository-version":
             self.api_version = attributes.get("content") or ""
-
-
-def stream_url(url: str, *, timeout: float = 30.0) -> Iterator[bytes]:
-    """Yield the bytes of ``url`` (http, https or file) in chunks.
-
-    Every way a download can fail (refused, timed out, HTTP error, cut short)
-    becomes one :class:`PackageIndexError` line naming the URL. Errors raised by
-    the caller while it handles a chunk are its own and pass through untouched.
-    """
-    if urlsplit(url).scheme.lower() not in _SCHEMES:
-        raise PackageIndexError(
-            f"cannot download {url}: unsupported URL scheme",
-            hint="artifacts must come from http://, https:// or file:// URLs",
-        )
-    request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})  # noqa: S310
-    try:
-        response = _opener().open(request, timeout=timeout)
-    except urllib.error.HTTPError as error:
-        error.close()
-        raise PackageIndexError(
-            f"cannot download {url}: HTTP {error.code} {error.reason}",
-            hint="the index lists a file it does not serve; check the index",
-        ) from None
-    except urllib.error.URLError as error:
-        raise PackageIndexError(
-            f"cannot download {url}: {_reason(error.reason)}",
-            hint="check the index URL and network",
-        ) from None
-    except (OSError, http.client.HTTPException, ValueError) as error:
-        raise PackageIndexError(
-            f"cannot download {url}: {_reason(error)}", hint="check the index URL and network"
-        ) from None
-    with response:
-        announced = response.headers.get("Content-Length")
-        received = 0
-        chunks = _chunks(response, timeout=timeout, what=f"cannot download {url}")
-        while True:
-            try:
-                chunk = next(chunks, b"")
-            except (OSError, http.client.HTTPException) as error:
-                raise PackageIndexError(
-                    f"cannot download {url}: {_reason(error)}",
-                    hint="check the index URL and network",
-                ) from None
-            if not chunk:
-                break
-            received += len(chunk)
-            yield chunk
-    # A connection that closes early is a failed download, not a different file.
-    if (
-        announced is not None
-        and announced.isascii()
-        and announced.isdigit()
-        and received < int(announced)
-    ):
-        raise PackageIndexError(
-            f"cannot download {url}: the connection closed after {received} of {announced} bytes",
-            hint="check the network and retry",
-        )
-
-
-def fetch_sha256(url: str, *, timeout: float = 30.0) -> tuple[str, int]:
-    """Stream ``url`` and return its (sha256 hex, size in bytes)."""
-    digest = hashlib.sha256()
-    size = 0
-    for chunk in stream_url(url, timeout=timeout):
-        digest.update(chunk)
-        size += len(chunk)
-    return digest.hexdigest(), size
-
-
-def _reason(reason: object) -> str:
-    """One line saying why a connection or read failed, without errno noise."""
-    if isinstance(reason, TimeoutError):
-        return "timed out"
-    if isinstance(reason, OSError) and isinstance(reason.strerror, str) and reason.strerror:
-        text = reason.strerror
-    else:
-        text = str(reason) or type(reason).__name__
-    return " ".join(text.split())

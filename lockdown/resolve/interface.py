@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from lockdown.lock.attestation import Publisher
 from lockdown.project import ProjectInputs
@@ -26,6 +26,9 @@ __all__ = [
     "utc_timestamp",
     "uv_binary",
 ]
+
+if TYPE_CHECKING:
+    from lockdown.net import HttpSettings
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -94,6 +97,9 @@ class ResolveRequest:
     #: than one index serves, pinned by ``[tool.lockdown.sources]`` or by the
     #: previous lock), sorted by name.
     index_pins: tuple[tuple[str, str], ...] = ()
+    #: Timeouts and retries for the backend's requests and lockdown's own; ``None``:
+    #: the environment's (:func:`lockdown.net.http_settings`).
+    http: HttpSettings | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -36,6 +36,7 @@ from packaging.version import Version
 
 from lockdown.config import normalize_marker
 from lockdown.errors import PackageIndexError, ResolutionError
+from lockdown.net import HttpSettings, Transport, http_settings, pip_options
 from lockdown.resolve.index import IndexClient, IndexFile
 from lockdown.resolve.interface import (
     Artifact,
@@ -160,9 +161,8 @@ class PipToolsResolver:
     name = "pip-tools"
     refuses_yanked_dependencies = False
 
-    def __init__(self, *, notify: Notify | None = None, timeout: float = 60.0) -> None:
+    def __init__(self, *, notify: Notify | None = None) -> None:
         self._notify = notify or (lambda _message: None)
-        self._timeout = timeout
 
     def version(self) -> str:
         """pip-tools' version."""
@@ -179,6 +179,7 @@ class PipToolsResolver:
     def resolve(self, request: ResolveRequest) -> Resolution:
         """pip-compile the inputs, then fill in every artifact from the index."""
         version = self.version()
+        http = request.http or http_settings()
         environment = current_environment_marker()
         if request.environments and request.environments != (environment,):
             self._notify(
@@ -213,12 +214,13 @@ class PipToolsResolver:
                         "without the cooldown)"
                     )
                 options += ["--uploaded-prior-to", utc_timestamp(request.exclude_newer)]
-            self._compile(request, work, [*options, *files], out)
+            self._compile(request, http, work, [*options, *files], out)
             pins = parse_compiled(out.read_text(encoding="utf-8"))
         reached = selections_of(pins, {f: cond for f, (cond, _r) in files.items()})
         children = dependencies_of(pins)
+        transport = Transport(http)
         clients = [
-            IndexClient(u, timeout=self._timeout)
+            IndexClient(u, transport=transport)
             for u in (request.index_url, *request.extra_index_urls)
         ]
         tags = list(sys_tags())
@@ -240,7 +242,9 @@ class PipToolsResolver:
             resolver_version=version,
         )
 
-    def _compile(self, request: ResolveRequest, work: Path, inputs: list[str], out: Path) -> None:
+    def _compile(
+        self, request: ResolveRequest, http: HttpSettings, work: Path, inputs: list[str], out: Path
+    ) -> None:
         env, dropped = isolated_environ()
         # pip reads PIP_* variables and its config files; both are cut off here.
         ignored = [name for name in dropped if name.startswith("PIP_")]
@@ -266,8 +270,9 @@ class PipToolsResolver:
             "--index-url",
             request.index_url,
             *[arg for url in request.extra_index_urls for arg in ("--extra-index-url", url)],
+            # lockdown's own timeout and retries, in pip's terms.
             "--pip-args",
-            f"--retries 1 --timeout {self._timeout:.0f}",
+            " ".join(pip_options(http)),
             "--output-file",
             str(out),
             *inputs,
@@ -290,10 +295,12 @@ class PipToolsResolver:
                 hint="the index or a proxy is corrupt or tampered with; nothing was written",
             )
         # pip reports an unreachable index as "no matching distribution"; ask the
-        # index directly so the user hears the real cause.
+        # index directly (once, briefly: pip has tried already) so the user hears the
+        # real cause.
+        probe = Transport(HttpSettings(timeout=10, retries=0))
         for url in (request.index_url, *request.extra_index_urls):
             try:
-                IndexClient(url, timeout=10).project_files("pip")
+                IndexClient(url, transport=probe).project_files("pip")
             except PackageIndexError as exc:
                 if "cannot reach" in str(exc):
                     return exc

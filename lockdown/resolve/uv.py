@@ -36,6 +36,7 @@ from lockdown.errors import (
     ResolutionError,
     UnservableEnvironmentError,
 )
+from lockdown.net import http_settings, uv_environ
 from lockdown.resolve.interface import (
     Artifact,
     LockedPackage,
@@ -102,6 +103,7 @@ class UvResolver:
 
     def resolve(self, request: ResolveRequest) -> Resolution:
         """Lock ``request`` with uv and return every package with its artifacts."""
+        network = uv_environ(request.http or http_settings())
         with tempfile.TemporaryDirectory(prefix="lockdown-uv-") as tmp:
             work = Path(tmp)
             (work / "pyproject.toml").write_text(scratch_pyproject(request), encoding="utf-8")
@@ -115,6 +117,7 @@ class UvResolver:
             self._run(
                 ["lock", *index_args, *cooldown_args(request), *interpreter_args(request)],
                 cwd=work,
+                network=network,
             )
             selections: list[tuple[str | None, list[str]]] = [(None, [])]
             selections += [(f"'{e}' in extras", ["--extra", e]) for e in request.inputs.extras]
@@ -149,8 +152,12 @@ class UvResolver:
             resolver_state=state,
         )
 
-    def _run(self, args: Sequence[str], *, cwd: Path | None) -> subprocess.CompletedProcess[str]:
+    def _run(
+        self, args: Sequence[str], *, cwd: Path | None, network: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run uv isolated; ``network``: lockdown's timeout and retries in uv's variables."""
         env, dropped = isolated_environ()
+        env.update(network or {})
         # uv reads UV_* variables only; PIP_* ones cannot change its answer.
         ignored = [name for name in dropped if name.startswith("UV_")]
         if ignored and args and args[0] == "lock":

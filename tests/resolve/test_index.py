@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from lockdown.errors import PackageIndexError
-from lockdown.resolve.index import IndexClient, IndexFile, fetch_sha256
+from lockdown.net import HttpSettings, Transport, fetch_sha256
+from lockdown.resolve.index import IndexClient, IndexFile
 from tests.support.pkgindex import JSON_CONTENT_TYPE, PackageIndex
 
 UTC = timezone.utc
@@ -193,8 +194,10 @@ def test_connection_refused_is_one_line() -> None:
     with pytest.raises(PackageIndexError) as excinfo:
         IndexClient(url).project_files("lib")
 
+    # Refused on every one of the default 1 + 3 tries.
     assert str(excinfo.value) == (
-        f"cannot reach package index {url}: Connection refused; check the index URL and network"
+        f"cannot reach package index {url} ({url}lib/): Connection refused (tried 4 times); "
+        "check the index URL and network"
     )
 
 
@@ -205,11 +208,12 @@ def test_timeout_is_one_line() -> None:
         silent.listen(1)
         url = f"http://127.0.0.1:{silent.getsockname()[1]}/simple/"
 
+        client = IndexClient(url, transport=Transport(HttpSettings(timeout=0.2, retries=0)))
         with pytest.raises(PackageIndexError) as excinfo:
-            IndexClient(url, timeout=0.2).project_files("lib")
+            client.project_files("lib")
 
     assert str(excinfo.value) == (
-        f"cannot reach package index {url}: timed out; check the index URL and network"
+        f"cannot reach package index {url} ({url}lib/): timed out; check the index URL and network"
     )
 
 
@@ -421,7 +425,7 @@ def test_html_details_base_href_and_other_hashes(canned: tuple[str, dict[str, Ca
         ),
         (
             Canned(status=503, content_type="text/plain"),
-            "answered HTTP 503 Service Unavailable for project lib; "
+            "answered HTTP 503 Service Unavailable for {base}/simple/lib/ (tried 4 times); "
             "check the index URL or try again later",
         ),
     ],
@@ -448,7 +452,7 @@ def test_broken_pages_give_one_line_errors(
     with pytest.raises(PackageIndexError) as excinfo:
         IndexClient(base + "/simple/").project_files("lib")
 
-    assert str(excinfo.value) == f"package index {base}/simple/ {message}"
+    assert str(excinfo.value) == f"package index {base}/simple/ {message.format(base=base)}"
     assert "\n" not in str(excinfo.value)
 
 

@@ -24,8 +24,10 @@ import json
 import re
 import shutil
 import socket
+import struct
 import tarfile
 import threading
+import time
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -34,7 +36,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import MappingProxyType, TracebackType
-from typing import Final, cast
+from typing import Final, Literal, cast
 from urllib.parse import quote, unquote, urlsplit
 
 from packaging.markers import Marker
@@ -48,6 +50,7 @@ __all__ = [
     "DEFAULT_UPLOAD_EPOCH",
     "INTEGRITY_CONTENT_TYPE",
     "JSON_CONTENT_TYPE",
+    "Fault",
     "IndexedFile",
     "PackageIndex",
     "build_sdist",
@@ -427,6 +430,40 @@ class IndexedFile:
         return Version(self.version), self.filename
 
 
+#: How the index can misbehave on one request (see :meth:`PackageIndex.fail`):
+#: ``reset`` drops the connection before answering (TCP RST), ``stall`` says
+#: nothing for ``stall_seconds`` and hangs up, ``cut`` sends the headers and
+#: half the body, ``429``/``500``/``503`` answer with that status (429 and 503
+#: with ``Retry-After`` when one is given).
+Fault = Literal["reset", "stall", "cut", "429", "500", "503"]
+
+
+@dataclass(slots=True, kw_only=True)
+class _FaultRule:
+    """Faults for the requests whose path starts with ``prefix`` (and whose agent matches)."""
+
+    prefix: str
+    agent: str | None
+    #: Consumed in order, one per matching request; then ``forever`` (if any) on every one.
+    queue: list[Fault]
+    forever: Fault | None
+    retry_after: str | None
+    stall_seconds: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Served:
+    """One request as the index saw it: for asserting retries and the pauses between them."""
+
+    path: str
+    #: The client's ``User-Agent`` (``lockdown/…``, ``uv/…``, ``pip/…``).
+    agent: str
+    #: ``time.monotonic()`` when the request arrived.
+    at: float
+    #: The fault it got, or ``None`` for an honest answer.
+    fault: Fault | None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Response:
     """What the handler sends: routing decides it without touching sockets."""
@@ -457,6 +494,8 @@ class PackageIndex:
 
     Every request path is appended to ``requests``; each simple-API page
     served is appended to ``pages_served`` as ``(path, content type)``.
+    :meth:`fail` makes it a flaky index (resets, stalls, cut bodies, 429/5xx),
+    for some requests or for good; :attr:`served` records who asked when.
     """
 
     def __init__(
@@ -483,6 +522,9 @@ class PackageIndex:
         self._adds = 0
         self._drops: dict[str, int] = {}
         self._provenance: dict[str, bytes] = {}
+        self._faults: list[_FaultRule] = []
+        #: Every request with its agent, time and fault (see :meth:`fail`).
+        self.served: list[Served] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -722,6 +764,62 @@ class PackageIndex:
         with self._lock:
             self._drops[filename] = after_bytes
 
+    def fail(
+        self,
+        prefix: str,
+        *faults: Fault,
+        forever: Fault | None = None,
+        agent: str | None = None,
+        retry_after: str | None = None,
+        stall_seconds: float = 2.0,
+    ) -> None:
+        """Misbehave on the requests whose path starts with ``prefix``: a flaky index.
+
+        The first matching requests get ``faults``, one each, in order; after
+        them every matching request gets ``forever`` when given (an index that
+        never recovers), else an honest answer. ``agent`` limits the rule to
+        clients whose ``User-Agent`` starts with it (``"lockdown/"`` for
+        lockdown's own requests, ``"uv/"`` for uv's). Requests are recorded in
+        :attr:`served`.
+        """
+        with self._lock:
+            self._faults.append(
+                _FaultRule(
+                    prefix=prefix,
+                    agent=agent,
+                    queue=list(faults),
+                    forever=forever,
+                    retry_after=retry_after,
+                    stall_seconds=stall_seconds,
+                )
+            )
+
+    def served_to(self, agent: str, prefix: str = "/") -> list[Served]:
+        """The requests of clients whose ``User-Agent`` starts with ``agent``, under ``prefix``."""
+        with self._lock:
+            return [
+                s for s in self.served if s.agent.startswith(agent) and s.path.startswith(prefix)
+            ]
+
+    def _fault_for(self, path: str, agent: str) -> tuple[Fault | None, _FaultRule | None]:
+        """The fault this request gets (and its rule), recording the request."""
+        fault: Fault | None = None
+        chosen: _FaultRule | None = None
+        with self._lock:
+            for rule in self._faults:
+                if not path.startswith(rule.prefix):
+                    continue
+                if rule.agent is not None and not agent.startswith(rule.agent):
+                    continue
+                if rule.queue:
+                    fault, chosen = rule.queue.pop(0), rule
+                    break
+                if rule.forever is not None:
+                    fault, chosen = rule.forever, rule
+                    break
+            self.served.append(Served(path=path, agent=agent, at=time.monotonic(), fault=fault))
+        return fault, chosen
+
     def remove(self, filename: str) -> None:
         """Drop ``filename`` from the listings and stop serving it."""
         with self._lock:
@@ -935,7 +1033,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, *, include_body: bool) -> None:
         index = cast(_IndexServer, self.server).index
+        fault, rule = index._fault_for(self.path, self.headers.get("User-Agent") or "")
+        if fault is not None and rule is not None and self._misbehave(fault, rule):
+            return
         response = index._respond(self.path, self.headers.get("Accept"))
+        if fault == "cut":
+            response = replace(response, drop_after=len(response.body) // 2)
         self.send_response(response.status)
         for key, value in response.headers.items():
             self.send_header(key, value)
@@ -950,6 +1053,44 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if include_body:
             self.wfile.write(response.body)
+
+    def _misbehave(self, fault: Fault, rule: _FaultRule) -> bool:
+        """Act out ``fault``; True when nothing more may be sent (``cut`` sends a half body)."""
+        if fault == "reset":
+            # SO_LINGER 0: closing sends a TCP RST, as a crashed proxy does.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.rfile.close()
+            self.wfile.close()
+            self.connection.close()
+            return True
+        if fault == "stall":
+            time.sleep(rule.stall_seconds)
+            self.close_connection = True
+            return True
+        if fault in ("429", "500", "503"):
+            body = f"{fault} from the test index\n".encode()
+            self.send_response(int(fault))
+            if rule.retry_after is not None and fault != "500":
+                self.send_header("Retry-After", rule.retry_after)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return True
+        return False
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        except ValueError:
+            if not self.wfile.closed:
+                raise
+            # A connection this handler reset on purpose: nothing left to flush.
+
+    def finish(self) -> None:
+        if not self.wfile.closed:
+            super().finish()
 
     def log_message(self, format: str, *args: object) -> None:
         """Stay quiet: tests read ``PackageIndex.requests`` instead of stderr."""

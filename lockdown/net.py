@@ -1,0 +1,697 @@
+"""The HTTP transport: every request lockdown makes itself (index pages, yank checks,
+artifact downloads) goes through one :class:`Transport`.
+
+* **Retries.** Connection errors, timeouts, resets, bodies cut short, HTTP 429
+  and 5xx are tried again, up to ``retries`` more times, with exponential
+  backoff and jitter; a ``Retry-After`` the server sends is honoured up to
+  :data:`RETRY_AFTER_MAX` seconds. The policy is urllib3's ``Retry``; this
+  module only drives it, because the body is read here too and a body that
+  breaks must be retried like a connection that does. A retried download
+  starts again from byte 0 into an emptied sink: bytes of two attempts never
+  mix. When the tries are spent, one :class:`TransferError` line names the
+  URL and how many times it was tried.
+* **Timeouts** per connect and per read (the socket timeout), never per whole
+  transfer; and a body must move :data:`MIN_PROGRESS_BYTES` in every
+  ``timeout`` seconds, so a server that trickles a byte at a time is cut off too.
+* **Redirects** only within the same scheme and host (no downgrade, no hop away).
+* **Size caps** chosen by the caller, checked while the body streams.
+* **Proxies** as the environment names them (``https_proxy``, ``no_proxy`` …).
+
+Importing this module is cheap: urllib3 is imported when the first
+:class:`Transport` is made, so a command that downloads nothing never pays
+for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
+from urllib.parse import urljoin, urlsplit
+
+from lockdown import __version__
+from lockdown.errors import ConfigError, LockdownError, PackageIndexError, UsageError
+
+if TYPE_CHECKING:
+    import urllib3
+
+    from lockdown.config import Config
+
+__all__ = [
+    "ENV_BACKOFF",
+    "ENV_RETRIES",
+    "ENV_TIMEOUT",
+    "HttpSettings",
+    "HttpStatusError",
+    "Page",
+    "TransferError",
+    "Transport",
+    "fetch_sha256",
+    "http_settings",
+    "pip_options",
+    "uv_environ",
+]
+
+T = TypeVar("T")
+
+ENV_TIMEOUT: Final = "LOCKDOWN_HTTP_TIMEOUT"
+ENV_RETRIES: Final = "LOCKDOWN_HTTP_RETRIES"
+ENV_BACKOFF: Final = "LOCKDOWN_HTTP_BACKOFF"
+
+#: Seconds one connect or one read may wait (uv's default too).
+DEFAULT_TIMEOUT: Final = 30.0
+#: Tries after the first (uv's default too).
+DEFAULT_RETRIES: Final = 3
+#: The backoff factor: retries wait 0, 2, 4, 8 ... times this many seconds (plus jitter).
+DEFAULT_BACKOFF: Final = 0.5
+#: No pause between tries is longer than this many seconds.
+BACKOFF_MAX: Final = 30.0
+#: A server's ``Retry-After`` is honoured up to this many seconds.
+RETRY_AFTER_MAX = 60
+#: The statuses worth another try: rate limited, or the server's own trouble.
+RETRY_STATUSES: Final = frozenset({429, *range(500, 600)})
+_REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS: Final = 10
+#: A transfer must move at least this much in every ``timeout`` seconds; a server
+#: that trickles bytes (each read within the socket timeout) is cut off too.
+MIN_PROGRESS_BYTES = 64 << 10
+USER_AGENT: Final = f"lockdown/{__version__}"
+SCHEMES: Final = frozenset({"http", "https", "file"})
+_CHUNK: Final = 1 << 16
+#: The bounds a setting may take (beyond them it is a typo, not a choice).
+_LIMITS: Final = {"timeout": 3600.0, "retries": 100, "backoff": 60.0}
+
+
+# --- settings ---
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpSettings:
+    """How patient lockdown is with a server."""
+
+    #: Seconds a connect or a single read may wait (not the whole transfer).
+    timeout: float = DEFAULT_TIMEOUT
+    #: How many times a failed request is tried again (0: never).
+    retries: int = DEFAULT_RETRIES
+    #: The backoff factor in seconds: the n-th retry waits ``backoff * 2**(n-1)``
+    #: (the first at once), at most :data:`BACKOFF_MAX`, plus up to ``backoff`` of jitter.
+    backoff: float = DEFAULT_BACKOFF
+
+    @property
+    def tries(self) -> int:
+        """The most times one request is made."""
+        return self.retries + 1
+
+
+def parse_timeout(
+    value: object, where: str, *, error: type[UsageError] = ConfigError, text: bool = False
+) -> float:
+    """A timeout in seconds: a number above 0 (and at most an hour)."""
+    number = _number(value, text=text)
+    if number is None or not 0 < number <= _LIMITS["timeout"]:
+        raise error(
+            f"{where} {value!r} is not a number of seconds above 0 (at most 3600)",
+            hint="for example 30",
+        )
+    return number
+
+
+def parse_retries(
+    value: object, where: str, *, error: type[UsageError] = ConfigError, text: bool = False
+) -> int:
+    """A retry count: a whole number from 0 to 100."""
+    number = _number(value, text=text)
+    if number is None or not number.is_integer() or not 0 <= number <= _LIMITS["retries"]:
+        raise error(
+            f"{where} {value!r} is not a whole number of retries from 0 to 100",
+            hint="for example 3",
+        )
+    return int(number)
+
+
+def parse_backoff(
+    value: object, where: str, *, error: type[UsageError] = ConfigError, text: bool = False
+) -> float:
+    """A backoff factor in seconds: a number from 0 to 60."""
+    number = _number(value, text=text)
+    if number is None or not 0 <= number <= _LIMITS["backoff"]:
+        raise error(
+            f"{where} {value!r} is not a number of seconds from 0 to 60",
+            hint="for example 0.5",
+        )
+    return number
+
+
+def _number(value: object, *, text: bool) -> float | None:
+    """``value`` as a finite number: an int or float, or (``text``) a number written out."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and text:
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+#: The keys ``[tool.lockdown]`` takes, their environment variables and parsers.
+SETTINGS: Final = {
+    "http-timeout": (ENV_TIMEOUT, "timeout", parse_timeout),
+    "http-retries": (ENV_RETRIES, "retries", parse_retries),
+    "http-backoff": (ENV_BACKOFF, "backoff", parse_backoff),
+}
+
+
+def parse_http_table(table: Mapping[str, Any], *, source: Path, where: str) -> dict[str, Any]:
+    """The ``http-*`` keys of a settings table, validated: field name → value."""
+    return {
+        field: parse(table[key], f"{source}: {where} {key}")
+        for key, (_env, field, parse) in SETTINGS.items()
+        if key in table
+    }
+
+
+def http_settings(
+    config: Config | None = None, *, environ: Mapping[str, str] | None = None
+) -> HttpSettings:
+    """The settings in force: the environment's variables over the config's keys over defaults.
+
+    A bad variable is a usage error (exit 64) naming it, raised before any request.
+    """
+    values: dict[str, Any] = dict(config.http if config is not None else {})
+    source = os.environ if environ is None else environ
+    for env, field, parse in SETTINGS.values():
+        raw = source.get(env)
+        if raw is not None and raw.strip():
+            values[field] = parse(raw, env, error=UsageError, text=True)
+    return HttpSettings(**values)
+
+
+def uv_environ(settings: HttpSettings) -> dict[str, str]:
+    """The same patience in uv's own variables (uv takes whole seconds)."""
+    return {
+        "UV_HTTP_TIMEOUT": str(max(1, math.ceil(settings.timeout))),
+        "UV_HTTP_RETRIES": str(settings.retries),
+    }
+
+
+def pip_options(settings: HttpSettings) -> list[str]:
+    """The same patience in pip's options."""
+    return ["--retries", str(settings.retries), "--timeout", f"{settings.timeout:g}"]
+
+
+# --- errors ---
+
+
+class TransferError(PackageIndexError):
+    """A request that failed for good: after every try, or at once when trying again cannot help."""
+
+    def __init__(self, message: str, *, reason: str, tries: int, hint: str | None) -> None:
+        super().__init__(message, hint=hint)
+        #: Why the last try failed, in a few words ("timed out", "Connection refused").
+        self.reason = reason
+        #: How many times the request was made.
+        self.tries = tries
+
+
+class HttpStatusError(PackageIndexError):
+    """The server answered with an error status (after every try, for 429 and 5xx)."""
+
+    def __init__(self, url: str, *, status: int, reason: str, tries: int) -> None:
+        super().__init__(f"{url}: HTTP {status} {reason}{tried(tries)}")
+        self.url = url
+        self.status = status
+        #: The status line's phrase, e.g. "Service Unavailable".
+        self.reason = reason
+        self.tries = tries
+
+
+def tried(tries: int) -> str:
+    """`` (tried 4 times)`` for a message, or nothing when it was tried once."""
+    return f" (tried {tries} times)" if tries > 1 else ""
+
+
+class _Transient(Exception):
+    """A body that broke in a way worth another try; ``timeout`` says which kind for the policy."""
+
+    def __init__(self, reason: str, *, timeout: bool) -> None:
+        super().__init__(reason)
+        self.timeout = timeout
+
+
+# --- the transport ---
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Page:
+    """A whole (small) body: an index page."""
+
+    body: bytes
+    #: The URL it was finally read from, after redirects.
+    url: str
+    #: The media type, lower case, without parameters ("" when the server sent none).
+    content_type: str
+    charset: str
+
+
+class Sink(Protocol):
+    """Where a download's bytes go: emptied again before every try."""
+
+    def write(self, data: bytes, /) -> object:
+        """Append ``data``."""
+
+    def seek(self, offset: int, /) -> object:
+        """Move to ``offset`` (always 0 here)."""
+
+    def truncate(self) -> object:
+        """Drop everything after the current position."""
+
+
+class _Discard:
+    """A sink that keeps nothing (for hashing only)."""
+
+    def write(self, data: bytes, /) -> int:
+        return len(data)
+
+    def seek(self, offset: int, /) -> int:
+        return offset
+
+    def truncate(self) -> int:
+        return 0
+
+
+class Transport:
+    """An HTTP(S) client with lockdown's policy; one per command, shared by its threads."""
+
+    def __init__(self, settings: HttpSettings | None = None) -> None:
+        import urllib3  # noqa: PLC0415 - only commands that really talk HTTP pay for it
+
+        self.settings = settings if settings is not None else http_settings()
+        self._timeout = urllib3.Timeout(connect=self.settings.timeout, read=self.settings.timeout)
+        self._direct = urllib3.PoolManager(num_pools=16, maxsize=16)
+        self._proxied: dict[str, urllib3.ProxyManager] = {}
+        self._lock = threading.Lock()
+
+    # -- public --
+
+    def get(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        limit: int,
+        too_large: Callable[[], LockdownError],
+        what: str,
+    ) -> Page:
+        """GET a whole body of at most ``limit`` bytes (``too_large`` says why one is refused).
+
+        Network failures raise :class:`TransferError` with ``what`` as its
+        start; error statuses :class:`HttpStatusError`.
+        """
+
+        def consume(response: urllib3.BaseHTTPResponse, final_url: str) -> Page:
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in self._chunks(response):
+                size += len(chunk)
+                if size > limit:
+                    raise too_large()
+                chunks.append(chunk)
+            content_type, charset = _content_type(response.headers.get("Content-Type") or "")
+            return Page(
+                body=b"".join(chunks), url=final_url, content_type=content_type, charset=charset
+            )
+
+        return self._exchange(url, headers, what, consume)
+
+    def download(
+        self,
+        url: str,
+        sink: Sink,
+        *,
+        limit: int | None = None,
+        too_large: Callable[[int], LockdownError] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[str, int]:
+        """Stream ``url`` into ``sink`` and return (sha256 hex, size) of what was written.
+
+        ``sink`` is emptied before every try, so what it holds at the end is
+        exactly one response's body. Past ``limit`` bytes, ``too_large(limit)``
+        is raised (never retried: a body that runs on is not a network
+        hiccup). ``progress`` hears the bytes received so far in this try.
+        """
+        scheme = urlsplit(url).scheme.lower()
+        if scheme not in SCHEMES:
+            raise PackageIndexError(
+                f"cannot download {url}: unsupported URL scheme",
+                hint="artifacts must come from http://, https:// or file:// URLs",
+            )
+
+        def write(chunks: Iterable[bytes]) -> tuple[str, int]:
+            sink.seek(0)
+            sink.truncate()
+            digest = hashlib.sha256()
+            size = 0
+            for chunk in chunks:
+                size += len(chunk)
+                if limit is not None and size > limit:
+                    if too_large is None:
+                        raise PackageIndexError(
+                            f"cannot download {url}: larger than {limit} bytes; refused"
+                        )
+                    raise too_large(limit)
+                digest.update(chunk)
+                sink.write(chunk)
+                if progress is not None:
+                    progress(size)
+            return digest.hexdigest(), size
+
+        if scheme == "file":
+            return write(_local_chunks(url))
+        try:
+            return self._exchange(
+                url,
+                {},
+                f"cannot download {url}",
+                lambda response, _url: write(self._chunks(response)),
+            )
+        except HttpStatusError as error:
+            raise PackageIndexError(
+                f"cannot download {url}: HTTP {error.status} {error.reason}{tried(error.tries)}",
+                hint=(
+                    "the index lists a file it does not serve; check the index"
+                    if error.status in (404, 410)
+                    else "check the index or try again later"
+                ),
+            ) from None
+
+    # -- the loop --
+
+    def _exchange(
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        what: str,
+        consume: Callable[[urllib3.BaseHTTPResponse, str], T],
+    ) -> T:
+        """Make the request until it succeeds or the policy says stop; ``consume`` reads the body.
+
+        1. Open (following same-origin redirects). A connection failure is
+           handed to the policy.
+        2. A retryable status is handed to the policy (which honours
+           Retry-After); any other error status ends here.
+        3. ``consume`` reads the body; a body that breaks or trickles is
+           handed to the policy. Whatever ``consume`` raises itself (a size
+           cap) ends here.
+        4. The policy either allows another try (after its pause) or is
+           spent: one TransferError / HttpStatusError naming the tries.
+        """
+        from urllib3.exceptions import (  # noqa: PLC0415
+            HTTPError,
+            MaxRetryError,
+            ProtocolError,
+            ReadTimeoutError,
+        )
+
+        policy = _policy(self.settings)
+        tries = 0
+        while True:
+            tries += 1
+            response: urllib3.BaseHTTPResponse | None = None
+            try:
+                # 1. Open.
+                response, final_url = self._open(url, {"User-Agent": USER_AGENT, **headers})
+                status = response.status
+                # 2. The status.
+                if status in RETRY_STATUSES and policy.is_retry(
+                    "GET", status, "Retry-After" in response.headers
+                ):
+                    try:
+                        policy = policy.increment("GET", final_url, response=response)
+                    except MaxRetryError:
+                        raise HttpStatusError(
+                            final_url, status=status, reason=_phrase(response), tries=tries
+                        ) from None
+                    policy.sleep(response)
+                    continue
+                if not 200 <= status < 300:
+                    raise HttpStatusError(
+                        final_url, status=status, reason=_phrase(response), tries=tries
+                    )
+                # 3. The body.
+                result = consume(response, final_url)
+                # Read to the end: the connection can serve the next request.
+                response.release_conn()
+                response = None
+                return result
+            except (HTTPError, _Transient) as exc:
+                error: Exception = exc
+                if isinstance(exc, _Transient):
+                    # Handed to the policy as the kind of failure it is.
+                    error = (
+                        ReadTimeoutError(None, url, str(exc))  # type: ignore[arg-type]
+                        if exc.timeout
+                        else ProtocolError(str(exc))
+                    )
+                try:
+                    # 4. Another try, or the end.
+                    policy = policy.increment("GET", url, error=error)
+                except MaxRetryError:
+                    raise TransferError(
+                        f"{what}: {_reason(exc)}{tried(tries)}",
+                        reason=_reason(exc),
+                        tries=tries,
+                        hint="check the index URL and network",
+                    ) from None
+                policy.sleep()
+            finally:
+                if response is not None:
+                    # Not read to the end (an error status, a broken or refused body):
+                    # this connection is never reused.
+                    response.close()
+                    response.release_conn()
+
+    def _open(self, url: str, headers: Mapping[str, str]) -> tuple[urllib3.BaseHTTPResponse, str]:
+        """The first non-redirect response for ``url``, and the URL it came from."""
+        for _hop in range(MAX_REDIRECTS + 1):
+            response = self._manager(url).urlopen(
+                "GET",
+                url,
+                headers=dict(headers),
+                redirect=False,
+                retries=False,
+                preload_content=False,
+                decode_content=False,
+                timeout=self._timeout,
+            )
+            location = response.headers.get("Location")
+            if response.status not in _REDIRECT_STATUSES or not location:
+                return response, url
+            response.drain_conn()
+            response.release_conn()
+            new = urljoin(url, location)
+            old_parts, new_parts = urlsplit(url), urlsplit(new)
+            if (old_parts.scheme.lower(), old_parts.netloc.lower()) != (
+                new_parts.scheme.lower(),
+                new_parts.netloc.lower(),
+            ):
+                raise PackageIndexError(
+                    f"{url} redirects to another origin ({new_parts.scheme}://{new_parts.netloc}); "
+                    "refused",
+                    hint="use the final URL of the index or mirror directly",
+                )
+            url = new
+        raise PackageIndexError(
+            f"{url}: more than {MAX_REDIRECTS} redirects; refused",
+            hint="check the index URL",
+        )
+
+    def _manager(self, url: str) -> urllib3.PoolManager:
+        """The direct pool, or the proxy's, as the environment says for this URL now."""
+        import urllib.request  # noqa: PLC0415
+
+        parts = urlsplit(url)
+        proxy = urllib.request.getproxies().get(parts.scheme.lower())
+        if not proxy or urllib.request.proxy_bypass(parts.hostname or ""):
+            return self._direct
+        with self._lock:
+            manager = self._proxied.get(proxy)
+            if manager is None:
+                import urllib3  # noqa: PLC0415
+
+                auth = urllib3.util.parse_url(proxy).auth
+                manager = urllib3.ProxyManager(
+                    proxy,
+                    num_pools=16,
+                    maxsize=16,
+                    proxy_headers=urllib3.make_headers(proxy_basic_auth=auth) if auth else None,
+                )
+                self._proxied[proxy] = manager
+            return manager
+
+    def _chunks(self, response: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
+        """The body's chunks as they arrive; one that trickles or stops short is transient."""
+        import http.client  # noqa: PLC0415 - loaded by urllib3 already
+
+        from urllib3.exceptions import ProtocolError  # noqa: PLC0415
+
+        timeout = self.settings.timeout
+        announced = _content_length(response.headers.get("Content-Length"))
+        received = 0
+        window_start = time.monotonic()
+        window_bytes = 0
+        while True:
+            try:
+                # read1: what one receive brings, so a trickle is seen as it trickles
+                # (read(n) would block until n bytes, however long that takes).
+                chunk = response.read1(_CHUNK)
+            except ProtocolError as exc:
+                if announced is not None and isinstance(exc.args[-1], http.client.IncompleteRead):
+                    raise _Transient(_cut(received, announced), timeout=False) from None
+                raise
+            if not chunk:
+                break
+            received += len(chunk)
+            window_bytes += len(chunk)
+            now = time.monotonic()
+            if now - window_start >= timeout:
+                if window_bytes < MIN_PROGRESS_BYTES:
+                    raise _Transient(
+                        f"the server sent {window_bytes} bytes in {now - window_start:.0f}s; "
+                        "too slow, stopped",
+                        timeout=True,
+                    )
+                window_start, window_bytes = now, 0
+            yield chunk
+        # A connection that closes early is a failed transfer, not a shorter file.
+        if announced is not None and received < announced:
+            raise _Transient(_cut(received, announced), timeout=False)
+
+
+def fetch_sha256(url: str, *, transport: Transport | None = None) -> tuple[str, int]:
+    """Download ``url`` (keeping nothing) and return its (sha256 hex, size in bytes)."""
+    return (transport or Transport()).download(url, _Discard())
+
+
+def _policy(settings: HttpSettings) -> urllib3.util.Retry:
+    """urllib3's Retry for these settings: the one place the retry policy is decided."""
+    from urllib3.util import Retry  # noqa: PLC0415
+
+    class _CappedRetry(Retry):
+        """Honours Retry-After, but never waits longer than RETRY_AFTER_MAX."""
+
+        def parse_retry_after(self, retry_after: str) -> float:
+            return min(float(super().parse_retry_after(retry_after)), float(RETRY_AFTER_MAX))
+
+    return _CappedRetry(
+        total=settings.retries,
+        connect=None,
+        read=None,
+        status=None,
+        # Anything else (a TLS failure, a malformed answer) will not mend by itself.
+        other=0,
+        redirect=False,
+        allowed_methods=frozenset({"GET"}),
+        status_forcelist=RETRY_STATUSES,
+        backoff_factor=settings.backoff,
+        backoff_max=BACKOFF_MAX,
+        backoff_jitter=settings.backoff,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+        raise_on_redirect=False,
+    )
+
+
+def _local_chunks(url: str) -> Iterator[bytes]:
+    """A ``file://`` URL's bytes (one try: a local disk does not flake)."""
+    import urllib.request  # noqa: PLC0415
+
+    path = Path(urllib.request.url2pathname(urlsplit(url).path))
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                yield chunk
+    except OSError as exc:
+        raise PackageIndexError(
+            f"cannot download {url}: {_os_reason(exc)}", hint="check the path"
+        ) from None
+
+
+def _content_type(header: str) -> tuple[str, str]:
+    """(media type in lower case, charset) of a Content-Type header."""
+    media, *parameters = header.split(";")
+    charset = "utf-8"
+    for parameter in parameters:
+        key, _, value = parameter.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            charset = value.strip().strip('"')
+    return media.strip().lower(), charset
+
+
+def _content_length(header: str | None) -> int | None:
+    if header is None or not (header.isascii() and header.isdigit()):
+        return None
+    return int(header)
+
+
+def _phrase(response: urllib3.BaseHTTPResponse) -> str:
+    """The status line's phrase; the standard one when the server sent none."""
+    from http import HTTPStatus  # noqa: PLC0415
+
+    if response.reason:
+        return response.reason
+    try:
+        return HTTPStatus(response.status).phrase
+    except ValueError:
+        return ""
+
+
+def _cut(received: int, announced: int) -> str:
+    return f"the connection closed after {received} of {announced} bytes"
+
+
+def _reason(error: BaseException) -> str:
+    """A few words saying why a connection or read failed, without urllib3's nesting."""
+    from urllib3.exceptions import (  # noqa: PLC0415
+        ConnectTimeoutError,
+        NewConnectionError,
+        ProtocolError,
+        ProxyError,
+        ReadTimeoutError,
+        SSLError,
+    )
+
+    if isinstance(error, _Transient):
+        return str(error)
+    if isinstance(error, ProxyError):
+        return f"proxy: {_reason(error.original_error)}"
+    if isinstance(error, NewConnectionError):
+        cause = error.__cause__ or error.__context__
+        return _os_reason(cause) if cause is not None else str(error)
+    if isinstance(error, (ConnectTimeoutError, ReadTimeoutError, TimeoutError)):
+        return "timed out"
+    if isinstance(error, ProtocolError) and len(error.args) > 1:
+        inner = error.args[1]
+        if isinstance(inner, BaseException):
+            return _os_reason(inner)
+    if isinstance(error, SSLError) and error.args:
+        return " ".join(str(error.args[0]).split())
+    return _os_reason(error)
+
+
+def _os_reason(error: BaseException) -> str:
+    if isinstance(error, TimeoutError):
+        return "timed out"
+    if isinstance(error, OSError) and isinstance(error.strerror, str) and error.strerror:
+        text = error.strerror
+    else:
+        text = str(error) or type(error).__name__
+    return " ".join(text.split())
