@@ -434,17 +434,21 @@ class Transport:
                 if status in RETRY_STATUSES and policy.is_retry(
                     "GET", status, "Retry-After" in response.headers
                 ):
+                    answered, response = response, None
+                    _settle(answered)
                     try:
-                        policy = policy.increment("GET", final_url, response=response)
+                        policy = policy.increment("GET", final_url, response=answered)
                     except MaxRetryError:
                         raise HttpStatusError(
-                            final_url, status=status, reason=_phrase(response), tries=tries
+                            final_url, status=status, reason=_phrase(answered), tries=tries
                         ) from None
-                    policy.sleep(response)
+                    policy.sleep(answered)
                     continue
                 if not 200 <= status < 300:
+                    answered, response = response, None
+                    _settle(answered)
                     raise HttpStatusError(
-                        final_url, status=status, reason=_phrase(response), tries=tries
+                        final_url, status=status, reason=_phrase(answered), tries=tries
                     )
                 # 3. The body.
                 result = consume(response, final_url)
@@ -495,8 +499,7 @@ class Transport:
             location = response.headers.get("Location")
             if response.status not in _REDIRECT_STATUSES or not location:
                 return response, url
-            response.drain_conn()
-            response.release_conn()
+            _settle(response)
             new = urljoin(url, location)
             old_parts, new_parts = urlsplit(url), urlsplit(new)
             if (old_parts.scheme.lower(), old_parts.netloc.lower()) != (
@@ -574,6 +577,25 @@ class Transport:
         # A connection that closes early is a failed transfer, not a shorter file.
         if announced is not None and received < announced:
             raise _Transient(_cut(received, announced), timeout=False)
+
+
+#: An error page or redirect body up to this size is read so its connection can be
+#: reused (and the server is not cut off mid-write); a longer one closes it.
+_SETTLE_BYTES: Final = 64 << 10
+
+
+def _settle(response: urllib3.BaseHTTPResponse) -> None:
+    """Be done with a response whose body does not matter: release or close its connection."""
+    from urllib3.exceptions import HTTPError  # noqa: PLC0415
+
+    try:
+        rest = response.read(_SETTLE_BYTES, decode_content=False)
+        ended = len(rest) < _SETTLE_BYTES or not response.read(1, decode_content=False)
+    except (HTTPError, OSError):
+        ended = False
+    if not ended:
+        response.close()
+    response.release_conn()
 
 
 def fetch_sha256(url: str, *, transport: Transport | None = None) -> tuple[str, int]:
