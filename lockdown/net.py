@@ -310,9 +310,12 @@ class Transport:
         limit: int,
         too_large: Callable[[], LockdownError],
         what: str,
+        body: bytes | None = None,
     ) -> Page:
         """GET a whole body of at most ``limit`` bytes (``too_large`` says why one is refused).
 
+        With ``body``, the request is a POST of it instead: only for queries
+        that change nothing on the server, since it may be sent more than once.
         Network failures raise :class:`TransferError` with ``what`` as its
         start; error statuses :class:`HttpStatusError`.
         """
@@ -330,7 +333,7 @@ class Transport:
                 body=b"".join(chunks), url=final_url, content_type=content_type, charset=charset
             )
 
-        return self._exchange(url, headers, what, consume)
+        return self._exchange(url, headers, what, consume, body=body)
 
     def download(
         self,
@@ -401,6 +404,8 @@ class Transport:
         headers: Mapping[str, str],
         what: str,
         consume: Callable[[urllib3.BaseHTTPResponse, str], T],
+        *,
+        body: bytes | None = None,
     ) -> T:
         """Make the request until it succeeds or the policy says stop; ``consume`` reads the body.
 
@@ -421,23 +426,26 @@ class Transport:
             ReadTimeoutError,
         )
 
-        policy = _policy(self.settings)
+        method = "GET" if body is None else "POST"
+        policy = _policy(self.settings, method)
         tries = 0
         while True:
             tries += 1
             response: urllib3.BaseHTTPResponse | None = None
             try:
                 # 1. Open.
-                response, final_url = self._open(url, {"User-Agent": USER_AGENT, **headers})
+                response, final_url = self._open(
+                    url, {"User-Agent": USER_AGENT, **headers}, method=method, body=body
+                )
                 status = response.status
                 # 2. The status.
                 if status in RETRY_STATUSES and policy.is_retry(
-                    "GET", status, "Retry-After" in response.headers
+                    method, status, "Retry-After" in response.headers
                 ):
                     answered, response = response, None
                     _settle(answered)
                     try:
-                        policy = policy.increment("GET", final_url, response=answered)
+                        policy = policy.increment(method, final_url, response=answered)
                     except MaxRetryError:
                         raise HttpStatusError(
                             final_url, status=status, reason=_phrase(answered), tries=tries
@@ -467,7 +475,7 @@ class Transport:
                     )
                 try:
                     # 4. Another try, or the end.
-                    policy = policy.increment("GET", url, error=error)
+                    policy = policy.increment(method, url, error=error)
                 except MaxRetryError:
                     raise TransferError(
                         f"{what}: {_reason(exc)}{tried(tries)}",
@@ -483,12 +491,15 @@ class Transport:
                     response.close()
                     response.release_conn()
 
-    def _open(self, url: str, headers: Mapping[str, str]) -> tuple[urllib3.BaseHTTPResponse, str]:
+    def _open(
+        self, url: str, headers: Mapping[str, str], *, method: str, body: bytes | None
+    ) -> tuple[urllib3.BaseHTTPResponse, str]:
         """The first non-redirect response for ``url``, and the URL it came from."""
         for _hop in range(MAX_REDIRECTS + 1):
             response = self._manager(url).urlopen(
-                "GET",
+                method,
                 url,
+                body=body,
                 headers=dict(headers),
                 redirect=False,
                 retries=False,
@@ -500,6 +511,8 @@ class Transport:
             if response.status not in _REDIRECT_STATUSES or not location:
                 return response, url
             _settle(response)
+            if response.status not in {307, 308}:
+                method, body = "GET", None  # what browsers and urllib do with a POST
             new = urljoin(url, location)
             old_parts, new_parts = urlsplit(url), urlsplit(new)
             if (old_parts.scheme.lower(), old_parts.netloc.lower()) != (
@@ -603,7 +616,7 @@ def fetch_sha256(url: str, *, transport: Transport | None = None) -> tuple[str, 
     return (transport or Transport()).download(url, _Discard())
 
 
-def _policy(settings: HttpSettings) -> urllib3.util.Retry:
+def _policy(settings: HttpSettings, method: str) -> urllib3.util.Retry:
     """urllib3's Retry for these settings: the one place the retry policy is decided."""
     from urllib3.util import Retry  # noqa: PLC0415
 
@@ -621,7 +634,8 @@ def _policy(settings: HttpSettings) -> urllib3.util.Retry:
         # Anything else (a TLS failure, a malformed answer) will not mend by itself.
         other=0,
         redirect=False,
-        allowed_methods=frozenset({"GET"}),
+        # GET, or a POST the caller vouches for as a query (see Transport.get).
+        allowed_methods=frozenset({method}),
         status_forcelist=RETRY_STATUSES,
         backoff_factor=settings.backoff,
         backoff_max=BACKOFF_MAX,

@@ -26,11 +26,14 @@ import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from lockdown.audit.model import DatabaseInfo, DatabaseKind, Package
 from lockdown.audit.osv import Advisory, AdvisoryError, parse_advisory, parse_time, reduce
 from lockdown.errors import EXIT_INTERNAL, LockdownError, UsageError, one_line
+
+if TYPE_CHECKING:
+    from lockdown.net import HttpSettings, Transport
 
 #: Bumped when the cached index's layout or the parser's output changes.
 INDEX_FORMAT: Final = 2
@@ -329,9 +332,6 @@ API_REUSE: Final = timedelta(hours=1)
 API_BATCH: Final = 1000
 #: An answer or advisory larger than this is refused.
 MAX_API_BYTES: Final = 32 << 20
-#: Attempts per request (the first and two retries), and the pause before each retry.
-API_ATTEMPTS: Final = 3
-API_BACKOFF: Final = (0.5, 2.0)
 #: Pages of one query's answer followed at most (a package with very many advisories).
 MAX_PAGES: Final = 20
 
@@ -340,49 +340,38 @@ class _ApiUnreachable(Exception):
     """The API could not be asked (after the retries); the message says why."""
 
 
-def _request_json(url: str, body: object | None, *, timeout: float) -> object:
-    """GET (``body`` None) or POST JSON to ``url``; the decoded answer. Retries what may pass."""
-    import time  # noqa: PLC0415
-    import urllib.error  # noqa: PLC0415
-    import urllib.request  # noqa: PLC0415
+def _request_json(url: str, body: object | None, *, transport: Transport) -> object:
+    """GET (``body`` None) or POST JSON to ``url``; the decoded answer.
 
-    # The package index's transport: same-origin redirects, size caps, no trickling.
-    from lockdown.resolve.index import _opener, _read_all, _reason  # noqa: PLC0415
+    Through lockdown's one transport: retries with backoff (a query batch
+    changes nothing, so it may be sent again), same-origin redirects, size
+    caps, no trickling.
+    """
+    from lockdown.net import HttpStatusError, TransferError, tried  # noqa: PLC0415
 
     data = None if body is None else json.dumps(body).encode("utf-8")
-    headers = {"Accept": "application/json", "User-Agent": f"lockdown/{_version()}"}
+    headers = {"Accept": "application/json"}
     if data is not None:
         headers["Content-Type"] = "application/json"
-    last = "no answer"
-    for attempt in range(API_ATTEMPTS):
-        if attempt:
-            time.sleep(API_BACKOFF[min(attempt - 1, len(API_BACKOFF) - 1)])
-        request = urllib.request.Request(url, data=data, headers=headers)  # noqa: S310
-        try:
-            with _opener().open(request, timeout=timeout) as response:
-                raw = _read_all(response, timeout=timeout, limit=MAX_API_BYTES, what=url)
-        except urllib.error.HTTPError as error:
-            error.close()
-            last = f"HTTP {error.code} {error.reason}"
-            if error.code in (429, 500, 502, 503, 504):
-                continue
-            raise _ApiUnreachable(last) from None
-        except (urllib.error.URLError, OSError, ValueError) as error:
-            last = _reason(getattr(error, "reason", error))
-            continue
-        except LockdownError as error:  # too large, too slow, a redirect elsewhere
-            raise _ApiUnreachable(error.message) from None
-        try:
-            return json.loads(raw)
-        except (ValueError, RecursionError) as error:
-            raise _ApiUnreachable(f"not JSON: {error}") from None
-    raise _ApiUnreachable(last)
-
-
-def _version() -> str:
-    from lockdown import __version__  # noqa: PLC0415
-
-    return __version__
+    try:
+        raw = transport.get(
+            url,
+            headers=headers,
+            body=data,
+            limit=MAX_API_BYTES,
+            too_large=lambda: LockdownError(f"{url} is larger than {MAX_API_BYTES >> 20} MB"),
+            what=url,
+        ).body
+    except HttpStatusError as error:
+        raise _ApiUnreachable(f"HTTP {error.status} {error.reason}{tried(error.tries)}") from None
+    except TransferError as error:
+        raise _ApiUnreachable(f"{error.reason}{tried(error.tries)}") from None
+    except LockdownError as error:  # too large, a redirect elsewhere
+        raise _ApiUnreachable(error.message) from None
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as error:
+        raise _ApiUnreachable(f"not JSON: {error}") from None
 
 
 class _ApiCache:
@@ -432,7 +421,7 @@ def _answer_ids(result: object, where: str) -> tuple[list[tuple[str, str | None]
 
 
 def _ask(
-    url: str, queries: list[tuple[str, str, str]], *, timeout: float
+    url: str, queries: list[tuple[str, str, str]], *, transport: Transport
 ) -> dict[tuple[str, str, str], list[tuple[str, str | None]]]:
     """Every query's advisory ids, in batches, following next-page tokens."""
     out: dict[tuple[str, str, str], list[tuple[str, str | None]]] = {}
@@ -453,7 +442,7 @@ def _ask(
                     for (eco, name, version), token in chunk
                 ]
             }
-            answer = _request_json(f"{url}/v1/querybatch", body, timeout=timeout)
+            answer = _request_json(f"{url}/v1/querybatch", body, transport=transport)
             results = answer.get("results") if isinstance(answer, dict) else None
             if not isinstance(results, list) or len(results) != len(chunk):
                 raise _ApiUnreachable("the querybatch answer has not one result per query")
@@ -475,7 +464,7 @@ def api_database(
     max_age: timedelta | None = None,
     offline: bool = False,
     notify: Notify | None = None,
-    timeout: float = 30.0,
+    http: HttpSettings | None = None,
 ) -> AdvisoryDatabase | None:
     """The advisories the OSV API at ``url`` knows for ``packages``, cached with their age.
 
@@ -502,7 +491,9 @@ def api_database(
         return None
     if stale:
         try:
-            _refresh(url, cache, stale, now=now, timeout=timeout)
+            from lockdown.net import Transport  # noqa: PLC0415 - only when asking the API
+
+            _refresh(url, cache, stale, now=now, transport=Transport(http))
         except _ApiUnreachable as exc:
             missing = [q for q in stale if cache.answer(q) is None]
             if missing:
@@ -529,16 +520,16 @@ def _refresh(
     stale: list[tuple[str, str, str]],
     *,
     now: datetime,
-    timeout: float,
+    transport: Transport,
 ) -> None:
     """Ask about ``stale``, fetch the advisories not cached at their ``modified`` time, save."""
-    fresh = _ask(url, stale, timeout=timeout)
+    fresh = _ask(url, stale, transport=transport)
     wanted = {ident: modified for ids in fresh.values() for ident, modified in ids}
     for ident, modified in sorted(wanted.items()):
         known = cache.vulns.get(ident)
         if isinstance(known, dict) and modified and known.get("modified") == modified:
             continue
-        document = _request_json(f"{url}/v1/vulns/{ident}", None, timeout=timeout)
+        document = _request_json(f"{url}/v1/vulns/{ident}", None, transport=transport)
         try:
             advisory = parse_advisory(document)
         except AdvisoryError as exc:
