@@ -320,19 +320,28 @@ class Transport:
         start; error statuses :class:`HttpStatusError`.
         """
 
-        def consume(response: urllib3.BaseHTTPResponse, final_url: str) -> Page:
-            chunks: list[bytes] = []
+        def read(chunks: Iterable[bytes]) -> bytes:
+            kept: list[bytes] = []
             size = 0
-            for chunk in self._chunks(response):
+            for chunk in chunks:
                 size += len(chunk)
                 if size > limit:
                     raise too_large()
-                chunks.append(chunk)
-            content_type, charset = _content_type(response.headers.get("Content-Type") or "")
-            return Page(
-                body=b"".join(chunks), url=final_url, content_type=content_type, charset=charset
-            )
+                kept.append(chunk)
+            return b"".join(kept)
 
+        def consume(response: urllib3.BaseHTTPResponse, final_url: str) -> Page:
+            data = read(self._chunks(response))
+            content_type, charset = _content_type(response.headers.get("Content-Type") or "")
+            return Page(body=data, url=final_url, content_type=content_type, charset=charset)
+
+        scheme = urlsplit(url).scheme.lower()
+        if scheme not in SCHEMES:
+            raise PackageIndexError(
+                f"{what}: unsupported URL scheme", hint="use an http://, https:// or file:// URL"
+            )
+        if scheme == "file":
+            return Page(body=read(_local_chunks(url)), url=url, content_type="", charset="utf-8")
         return self._exchange(url, headers, what, consume, body=body)
 
     def download(
