@@ -152,9 +152,8 @@ def test_transient_failures_are_retried(vulnerable_project: Path, tmp_path: Path
         server.fail_next = 4  # every one of the default 1 + 3 tries
         with pytest.raises(AdvisoryDatabaseError) as caught:
             audit_at(vulnerable_project, url, tmp_path / "b", T0)
-    assert (
-        f"cannot ask the OSV API at {url}: HTTP 503 Service Unavailable (tried 4 times)"
-        in str(caught.value)
+    assert f"cannot ask the OSV API at {url}: HTTP 503 Service Unavailable (tried 4 times)" in str(
+        caught.value
     )
 
 
