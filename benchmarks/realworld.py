@@ -7,7 +7,8 @@ as a ``pyproject.toml`` with no ``[tool.lockdown]`` at all: lockdown's
 defaults, against the default package index. For each, in one run:
 
 * **cold**: a fresh lockdown cache and a fresh uv cache for each tool, no
-  previous output; ``lockdown lock`` then ``uv pip compile --universal
+  previous output (lockdown's own bytecode is compiled once beforehand, as
+  an installed lockdown's is); ``lockdown lock`` then ``uv pip compile --universal
   --generate-hashes -o pylock.toml`` on the same inputs (every extra, every
   group, ``--python-version`` from ``requires-python``);
 * **warm**: both again, ``--runs`` times, alternating, with the caches and
@@ -269,7 +270,7 @@ def bench_python(project: Project, work: Path, runs: int, *, split: bool = False
     for directory in (mine_dir, uv_dir):
         directory.mkdir(parents=True)
         (directory / "pyproject.toml").write_text(pyproject(project), encoding="utf-8")
-    base = common.scrubbed_environ(work / "pycache")
+    base = common.scrubbed_environ(work.parent / "pycache")
     mine_env = base | {
         "LOCKDOWN_CACHE_DIR": str(work / "lockdown-cache"),
         "UV_CACHE_DIR": str(work / "lockdown-uv-cache"),
@@ -342,6 +343,30 @@ def bench_python(project: Project, work: Path, runs: int, *, split: bool = False
     return result
 
 
+def warm_bytecode(root: Path) -> None:
+    """Lock a project with no dependencies once, untimed: lockdown's modules compiled.
+
+    Every run shares one bytecode cache (``root/pycache``), as an installed
+    lockdown has its ``.pyc`` files: "cold" is about the index and the caches,
+    not about compiling lockdown itself.
+    """
+    project = root / "bytecode"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "bytecode"\nversion = "1"\nrequires-python = ">=3.10"\n'
+        "dependencies = []\n",
+        encoding="utf-8",
+    )
+    env = common.scrubbed_environ(root / "pycache") | {"LOCKDOWN_CACHE_DIR": str(root / "bc")}
+    run = measured(
+        [sys.executable, "-c", COUNTING_RUNNER, str(root / "bc-bytes"), "lock", "--project", "."],
+        cwd=project,
+        env=env,
+    )
+    if run.returncode != 0:
+        raise SystemExit(f"lockdown cannot lock an empty project here: {run.stderr[-300:]}")
+
+
 def _cold_without_provenance(
     project: Project, work: Path, base: dict[str, str], lockdown: list[str], result: Result
 ) -> None:
@@ -401,7 +426,7 @@ def conda_reachable(env: dict[str, str], work: Path) -> str | None:
 def bench_conda(work: Path, runs: int) -> Result:
     """``lockdown lock --conda``: the public channel when reachable, else a local one."""
     result = Result(project="conda")
-    env = common.scrubbed_environ(work / "pycache") | {
+    env = common.scrubbed_environ(work.parent / "pycache") | {
         "LOCKDOWN_CACHE_DIR": str(work / "lockdown-cache")
     }
     work.mkdir(parents=True, exist_ok=True)
@@ -544,6 +569,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="lockdown-bench-realworld-") as tmp:
         root = Path(tmp)
+        warm_bytecode(root)
         for project in chosen:
             results.append(
                 bench_python(project, root / project.name, args.runs, split=args.split_provenance)

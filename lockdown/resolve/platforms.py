@@ -42,8 +42,9 @@ class Platform:
     platform_machine: str
     os_name: str
     platform_system: str
-    #: Suffixes of the wheel platform tags it can install (``manylinux_2_17_x86_64`` → ``_x86_64``).
+    #: A wheel platform tag it installs starts with one of these (``manylinux``)...
     tag_prefixes: tuple[str, ...]
+    #: ...and ends with one of these (``_x86_64``); any OS version counts.
     tag_suffixes: tuple[str, ...]
 
     def installs(self, platform_tag: str) -> bool:
