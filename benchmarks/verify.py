@@ -8,7 +8,7 @@ GitHub Actions for trailofbits/rfc8785.py), with the same identity and issuer:
   --cert-identity I --cert-oidc-issuer U FILE``;
 * ``lockdown verify FILE --bundle B --identity I --issuer U`` when this
   checkout's ``lockdown verify`` exists (``lockdown verify --help`` exits 0),
-  else ``python -c`` calling :func:`lockdown.sign.sigstore_keyless.verify_keyless`;
+  else ``python -c`` calling :func:`lockdown.sign.keyless_verify.verify_keyless`;
 * for the breakdown: ``verify_keyless`` alone through ``python -c``, and
   ``python -c pass`` (the interpreter's own start-up, the floor of every row).
 
@@ -62,7 +62,7 @@ REFERENCE = "sigstore verify identity --offline"
 VERIFY_FUNCTION = """\
 import sys
 from pathlib import Path
-from lockdown.sign.sigstore_keyless import IdentityRule, SigstoreInstance, verify_keyless
+from lockdown.sign.keyless_verify import IdentityRule, SigstoreInstance, verify_keyless
 file, bundle, identity, issuer = sys.argv[1:]
 verify_keyless(
     Path(file).read_bytes(),

@@ -329,8 +329,8 @@ def _cmd_sign(args: Args, reporter: Reporter) -> int:
 def _cmd_verify(args: Args, reporter: Reporter) -> int:
     import dataclasses  # noqa: PLC0415
 
+    from lockdown.sign.keyless_verify import SigstoreInstance  # noqa: PLC0415
     from lockdown.sign.service import verify  # noqa: PLC0415
-    from lockdown.sign.sigstore_keyless import SigstoreInstance  # noqa: PLC0415
     from lockdown.sign.trust import policy_from_flags  # noqa: PLC0415
 
     config = _optional_config(args.project)

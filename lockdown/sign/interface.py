@@ -4,7 +4,8 @@ Two backends produce and check the same artifact, a Sigstore bundle
 (``application/vnd.dev.sigstore.bundle.v0.3+json``) stored next to the signed
 file as ``<file>.sigstore.json``:
 
-* ``sigstore_keyless`` — Fulcio certificate + Rekor entry, identity from OIDC;
+* keyless (``keyless_sign`` / ``keyless_verify``) — Fulcio certificate + Rekor
+  entry, identity from OIDC;
 * ``keys`` — an ECDSA P-256 key pair for sites without Sigstore access
   (``verificationMaterial.publicKey.hint``, no tlog entry).
 

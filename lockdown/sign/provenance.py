@@ -141,7 +141,7 @@ def _verify(
         Provenance,
     )
 
-    from lockdown.sign.sigstore_keyless import _quiet_offline_tuf_warning  # noqa: PLC0415
+    from lockdown.sign._sigstore_private import quiet_offline_tuf_warning  # noqa: PLC0415
 
     def fail(problem: str) -> IntegrityError:
         place = f" ({where})" if where else ""
@@ -175,7 +175,7 @@ def _verify(
         for attestation in bundle.attestations:
             try:
                 if trusted_root is None:
-                    with _quiet_offline_tuf_warning():
+                    with quiet_offline_tuf_warning():
                         attestation.verify(bundle.publisher, distribution, offline=True)
                 else:
                     _verify_with_root(attestation, bundle.publisher, distribution, trusted_root)
@@ -191,19 +191,20 @@ def _verify_with_root(
     """``Attestation.verify`` against a private trusted root (the library takes only
     production or staging): the same Sigstore procedure and subject checks.
 
-    The one place lockdown reaches into pypi-attestations (the publisher's
-    verification policy); tests/sign/test_provenance.py fails if that moves.
+    The publisher's verification policy is pypi-attestations' private API, reached
+    through sign/_sigstore_private.py (tests/sign/test_sigstore_private.py).
     """
     import sigstore.errors  # noqa: PLC0415
     from pypi_attestations import AttestationType, VerificationError  # noqa: PLC0415
 
-    from lockdown.sign.sigstore_keyless import SigstoreInstance, _verifier  # noqa: PLC0415
+    from lockdown.sign._sigstore_private import publisher_policy  # noqa: PLC0415
+    from lockdown.sign.keyless_verify import SigstoreInstance, _verifier  # noqa: PLC0415
 
     verifier = _verifier(SigstoreInstance(trusted_root=trusted_root))
     # 1. Signature, certificate chain, transparency log, and the publisher's
     #    identity policy over the certificate, by sigstore.
     try:
-        kind, payload = verifier.verify_dsse(attestation.to_bundle(), publisher._as_policy())
+        kind, payload = verifier.verify_dsse(attestation.to_bundle(), publisher_policy(publisher))
     except sigstore.errors.VerificationError as exc:
         raise VerificationError(str(exc)) from exc
     # 2. An in-toto statement naming exactly this file and this digest.

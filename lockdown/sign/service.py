@@ -102,7 +102,7 @@ def sign_file(
             notify(warning)
         bundle = sign_with_key(data, private_key)
     else:
-        from lockdown.sign.sigstore_keyless import sign_keyless  # noqa: PLC0415
+        from lockdown.sign.keyless_sign import sign_keyless  # noqa: PLC0415
 
         bundle = sign_keyless(
             data,

@@ -32,7 +32,7 @@ from typing import Any
 from lockdown.config import reject_unknown
 from lockdown.errors import ConfigError, UsageError
 from lockdown.sign.interface import SignatureError, Verified
-from lockdown.sign.sigstore_keyless import IdentityRule, SigstoreInstance
+from lockdown.sign.keyless_verify import IdentityRule, SigstoreInstance
 
 TRUST_KEYS = frozenset({"require", "staging", "trusted-root", "trust-config", "signers"})
 SIGNER_KEYS = frozenset({"identity", "identity-regex", "issuer", "public-key"})
@@ -123,7 +123,7 @@ class TrustPolicy:
                 "lists no identities",
                 hint="add { identity = ..., issuer = ... } to [tool.lockdown.trust] signers",
             )
-        from lockdown.sign.sigstore_keyless import verify_keyless  # noqa: PLC0415
+        from lockdown.sign.keyless_verify import verify_keyless  # noqa: PLC0415
 
         return verify_keyless(data, bundle_json, self.identities, self.instance, where=where)
 

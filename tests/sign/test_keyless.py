@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 from lockdown.errors import LockdownError, UsageError
-from lockdown.sign import sigstore_keyless
+from lockdown.sign import keyless_verify
 from lockdown.sign.interface import SignatureError, Verified
-from lockdown.sign.sigstore_keyless import IdentityRule, SigstoreInstance, verify_keyless
+from lockdown.sign.keyless_verify import IdentityRule, SigstoreInstance, verify_keyless
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "sigstore"
 
@@ -196,9 +196,9 @@ def sigstore_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_CACHE_HOME", str(home / "cache"))
         patch.setenv("XDG_DATA_HOME", str(home / "data"))
-        sigstore_keyless._VERIFIERS.clear()
+        keyless_verify._VERIFIERS.clear()
         yield home
-        sigstore_keyless._VERIFIERS.clear()
+        keyless_verify._VERIFIERS.clear()
 
 
 def verify_case(case: Case, *, data: bytes | None = None, **overrides: Any) -> Verified:
@@ -576,7 +576,7 @@ def test_unwritable_tuf_cache_falls_back_to_the_embedded_root(
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker / "cache"))
-    monkeypatch.setattr(sigstore_keyless, "_VERIFIERS", {})
+    monkeypatch.setattr(keyless_verify, "_VERIFIERS", {})
     assert verify_case(GITHUB).signer == GITHUB.rule.describe()
 
 
@@ -593,9 +593,9 @@ def test_online_refresh_without_network_fails_in_one_line() -> None:
 
 def test_the_verifier_is_built_once_per_instance() -> None:
     verify_case(GITHUB)
-    first = sigstore_keyless._VERIFIERS[PRODUCTION]
+    first = keyless_verify._VERIFIERS[PRODUCTION]
     verify_case(GITHUB, instance=SigstoreInstance())
-    assert sigstore_keyless._VERIFIERS[PRODUCTION] is first
+    assert keyless_verify._VERIFIERS[PRODUCTION] is first
 
 
 # --- the rule and instance types ---
@@ -663,7 +663,8 @@ def test_sigstore_instance_describe() -> None:
 
 def test_importing_the_module_does_not_import_sigstore() -> None:
     code = (
-        "import sys, lockdown.sign.sigstore_keyless\n"
+        "import sys, lockdown.sign.keyless_verify, lockdown.sign.keyless_sign\n"
+        "import lockdown.sign.sigstore_errors, lockdown.sign._sigstore_private\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
         "{'sigstore', 'cryptography', 'pydantic', 'requests'})\n"
         "assert not heavy, heavy\n"

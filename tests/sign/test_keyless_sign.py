@@ -23,12 +23,12 @@ import pytest
 
 from lockdown.errors import UsageError
 from lockdown.sign.interface import SigningError, SigstoreUnreachableError
-from lockdown.sign.sigstore_keyless import (
+from lockdown.sign.keyless_sign import sign_keyless
+from lockdown.sign.keyless_verify import (
     IdentityRule,
     SigstoreInstance,
     certificate_identities,
     certificate_issuer,
-    sign_keyless,
     verify_keyless,
 )
 
@@ -317,9 +317,7 @@ def test_ambient_credential_is_used_and_checked(
 ) -> None:
     # GitLab hands the token over in a variable; one for another audience is refused.
     monkeypatch.setenv("GITLAB_CI", "true")
-    monkeypatch.setattr(
-        "lockdown.sign.sigstore_keyless.TOKEN_ENV_VARS", ("LOCKDOWN_TEST_UNSET_TOKEN",)
-    )
+    monkeypatch.setattr("lockdown.sign.keyless_sign.TOKEN_ENV_VARS", ("LOCKDOWN_TEST_UNSET_TOKEN",))
     monkeypatch.setenv("SIGSTORE_ID_TOKEN", fake_jwt(aud="other"))
     error = signing_error(identity_token=None)
     assert error.message == (

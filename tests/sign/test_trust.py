@@ -10,8 +10,8 @@ import pytest
 from lockdown.config import load_config
 from lockdown.errors import ConfigError, UsageError
 from lockdown.sign.interface import SignatureError
+from lockdown.sign.keyless_verify import IdentityRule, SigstoreInstance
 from lockdown.sign.keys import key_hint, sign_with_key
-from lockdown.sign.sigstore_keyless import IdentityRule, SigstoreInstance
 from lockdown.sign.trust import KeyRule, TrustPolicy, bundle_kind, policy_from_flags
 from tests.conftest import CliResult
 from tests.sign.conftest import KeyPair
