@@ -69,6 +69,7 @@ if TYPE_CHECKING:
 
 if TYPE_CHECKING:
     from lockdown.net import Transport
+    from lockdown.resolve.index import IndexClient
 
 T = TypeVar("T")
 
@@ -216,7 +217,11 @@ def lock_project(
     if policy.provenance != "off":
         with reporter.status("verifying PEP 740 provenance"):
             resolution, attestations = attest_resolution(
-                resolution, old_states, cache_dir=cache_dir, trusted_root=provenance_root(config)
+                resolution,
+                old_states,
+                cache_dir=cache_dir,
+                trusted_root=provenance_root(config),
+                client_for=_index_clients(request.http),
             )
     # 4. The gate, with the origin of every package (one index each; shadows found).
     new_states = states_from_resolution(resolution.packages)
@@ -673,6 +678,26 @@ def _wheel_requirements(wheel: Path) -> list[str] | None:
 
     raw = wheel_metadata(wheel)
     return None if raw is None else list(raw.get("requires_dist", []))
+
+
+def _index_clients(http: HttpSettings | None) -> Callable[[str], IndexClient]:
+    """A factory of index clients sharing one transport with these settings (made when
+    first asked for: a re-lock whose provenance is all cached makes none)."""
+    import threading  # noqa: PLC0415
+
+    from lockdown.net import Transport  # noqa: PLC0415
+    from lockdown.resolve.index import IndexClient  # noqa: PLC0415
+
+    made: list[Transport] = []
+    lock = threading.Lock()
+
+    def client(url: str) -> IndexClient:
+        with lock:
+            if not made:
+                made.append(Transport(http))
+        return IndexClient(url, transport=made[0])
+
+    return client
 
 
 def _yanked(states: Sequence[LockedState], http: HttpSettings | None) -> dict[tuple[str, str], str]:
