@@ -191,7 +191,9 @@ def run_check(
         files = result.drift + unowned_files(site_packages, result.owned, prefix)
         checked = result.checked
     if lock is not None and target is not None and level == "artifacts":
-        more, wheel_checked = _against_wheels(lock, target, installed, extras, groups, cache_dir)
+        more, wheel_checked = _against_wheels(
+            lock, target, installed, extras, groups, cache_dir, config
+        )
         seen = {(f.path, f.kind) for f in files}
         files += [f for f in more if (f.path, f.kind) not in seen]
         checked += wheel_checked
@@ -224,6 +226,7 @@ def _against_wheels(
     extras: Collection[str],
     groups: Collection[str] | None,
     cache_dir: Path | None,
+    config: Config | None,
 ) -> tuple[list[FileDrift], int]:
     """The ``artifacts`` level: installed files against the locked, hash-verified wheels."""
     from lockdown.artifacts import ArtifactCache, ensure_cache_dir  # noqa: PLC0415
@@ -232,6 +235,10 @@ def _against_wheels(
     from lockdown.fsutil import default_cache_dir  # noqa: PLC0415
 
     selected = select_artifacts(lock, target, extras=extras, groups=groups, allow_build=True)
-    cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()))
+    from lockdown.net import http_settings  # noqa: PLC0415 - urllib3 waits for a download
+
+    cache = ArtifactCache(
+        ensure_cache_dir(cache_dir or default_cache_dir()), http=http_settings(config)
+    )
     by_name = {d.name: d for d in installed}
     return check_against_wheels(selected, by_name, target, cache)

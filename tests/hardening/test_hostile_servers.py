@@ -461,3 +461,41 @@ def test_the_resolver_gets_lockdown_s_retries(
         assert result.code == 70, result.err
         assert len(served) == 1  # never asked again
         assert not (project / "pylock.toml").exists()
+
+
+def test_check_artifacts_downloads_with_the_configured_retries(
+    env: Path,
+    locked: Path,
+    catalog: PackageIndex,
+    cli: Callable[..., Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``http-retries`` in [tool.lockdown] reaches the artifacts level; the environment wins."""
+    path = locked / "pyproject.toml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "[tool.lockdown]\n", "[tool.lockdown]\nhttp-retries = 0\n"
+        ),
+        encoding="utf-8",
+    )
+    args = ("check", "--project", locked, "--venv", env, "--level", "artifacts")
+    catalog.fail("/files/", "reset", agent="lockdown/")
+
+    refused = cli(*args, "--cache-dir", tmp_path / "cold-1")
+
+    assert refused.code == 70, refused.err
+    assert refused.err.startswith(f"lockdown: error: cannot download {catalog.files_url}")
+    assert refused.err.count("\n") == 1
+    assert "(tried" not in refused.err  # one try: http-retries = 0
+
+    monkeypatch.setenv("LOCKDOWN_HTTP_RETRIES", "1")
+    catalog.fail("/files/", "reset", agent="lockdown/")
+
+    result = cli(*args, "--cache-dir", tmp_path / "cold-2")
+
+    assert result.code == 0, result.err
+    assert [s.fault for s in catalog.served_to("lockdown/", "/files/") if s.fault] == [
+        "reset",
+        "reset",
+    ]
