@@ -15,6 +15,10 @@ artifact downloads) goes through one :class:`Transport`.
   ``timeout`` seconds, so a server that trickles a byte at a time is cut off too.
 * **Redirects** only within the same scheme and host (no downgrade, no hop away).
 * **Size caps** chosen by the caller, checked while the body streams.
+* **Compression.** :meth:`Transport.get` (pages, queries, metadata) asks for
+  gzip and decodes it as it streams; its cap applies to the decoded bytes, so
+  a small compressed body that unpacks without end stops at the cap.
+  :meth:`Transport.download` (artifacts, whose bytes are hashed) never asks.
 * **Proxies** as the environment names them (``https_proxy``, ``no_proxy`` …).
 
 Importing this module is cheap: urllib3 is imported when the first
@@ -29,6 +33,7 @@ import math
 import os
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -331,7 +336,17 @@ class Transport:
             return b"".join(kept)
 
         def consume(response: urllib3.BaseHTTPResponse, final_url: str) -> Page:
-            data = read(self._chunks(response))
+            chunks = self._chunks(response)
+            encoding = (response.headers.get("Content-Encoding") or "").strip().lower()
+            if encoding in {"gzip", "x-gzip"}:
+                chunks = _gunzip(chunks, what)
+            elif encoding not in {"", "identity"}:
+                raise PackageIndexError(
+                    f"{what}: the server sent a body in {encoding!r} encoding, "
+                    "which lockdown did not ask for",
+                    hint="check the index; it may be broken or hostile",
+                )
+            data = read(chunks)
             content_type, charset = _content_type(response.headers.get("Content-Type") or "")
             return Page(body=data, url=final_url, content_type=content_type, charset=charset)
 
@@ -342,7 +357,7 @@ class Transport:
             )
         if scheme == "file":
             return Page(body=read(_local_chunks(url)), url=url, content_type="", charset="utf-8")
-        return self._exchange(url, headers, what, consume, body=body)
+        return self._exchange(url, {"Accept-Encoding": "gzip", **headers}, what, consume, body=body)
 
     def download(
         self,
@@ -618,6 +633,36 @@ def _settle(response: urllib3.BaseHTTPResponse) -> None:
     if not ended:
         response.close()
     response.release_conn()
+
+
+def _gunzip(chunks: Iterable[bytes], what: str) -> Iterator[bytes]:
+    """A gzip body's decoded bytes, at most :data:`_CHUNK` at a time however it unpacks."""
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        for chunk in chunks:
+            data = chunk
+            while True:
+                out = inflate.decompress(data, _CHUNK)
+                if out:
+                    yield out
+                if inflate.unused_data:
+                    raise _corrupt(what, "data after its end")
+                data = inflate.unconsumed_tail
+                # All input taken and less than asked for: nothing more is pending.
+                if not data and len(out) < _CHUNK:
+                    break
+        if not inflate.eof:
+            # Ended early: like a body cut short, worth another try.
+            raise _Transient("the compressed body ended early", timeout=False)
+    except zlib.error as exc:
+        raise _corrupt(what, str(exc)) from None
+
+
+def _corrupt(what: str, problem: str) -> PackageIndexError:
+    return PackageIndexError(
+        f"{what}: the server sent a corrupt gzip body ({problem})",
+        hint="check the index; it may be broken or hostile",
+    )
 
 
 def fetch_sha256(url: str, *, transport: Transport | None = None) -> tuple[str, int]:

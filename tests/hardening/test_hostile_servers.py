@@ -9,7 +9,10 @@ and ``tests/lock/test_lock_errors.py``; a redirect to another origin is there to
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import itertools
+import json
 import re
 import threading
 import time
@@ -29,10 +32,38 @@ from lockdown.resolve.index import IndexClient
 from tests.support.pkgindex import Fault, PackageIndex
 
 JSON = "application/vnd.pypi.simple.v1+json"
+#: A JSON page listing one file, as a small index would send it.
+_PAGE = json.dumps(
+    {
+        "meta": {"api-version": "1.1"},
+        "name": "gz",
+        "files": [{"filename": "gz-1.0.tar.gz", "url": "gz-1.0.tar.gz", "hashes": {}}],
+    }
+).encode()
+#: 16 MiB of JSON whitespace compressed to a few KB: under any cap raw, far over it decoded.
+_BOMB = gzip.compress(b'{"meta": {"api-version": "1.0"}, "files": [' + b" " * (16 << 20) + b"]}")
+#: What each path was asked with (``Accept-Encoding``), for the tests.
+_ASKED: dict[str, str | None] = {}
 
 
 class _Hostile(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
+        _ASKED[self.path] = self.headers.get("Accept-Encoding")
+        if self.path == "/simple/gz/":
+            self._send(gzip.compress(_PAGE), JSON, encoding="gzip")
+            return
+        if self.path == "/simple/bomb/":
+            self._send(_BOMB, JSON, encoding="gzip")
+            return
+        if self.path == "/simple/corrupt/":
+            self._send(gzip.compress(_PAGE)[:10] + b"\xff" * 64, JSON, encoding="gzip")
+            return
+        if self.path == "/simple/brotli/":
+            self._send(_PAGE, JSON, encoding="br")
+            return
+        if self.path == "/plain/x.whl":
+            self._send(b"wheel bytes", "application/octet-stream")
+            return
         if self.path.startswith("/slow/"):
             # Announce ten megabytes, then trickle: each byte well within the socket timeout.
             self.send_response(200)
@@ -76,9 +107,11 @@ class _Hostile(BaseHTTPRequestHandler):
             return
         self.send_error(404)
 
-    def _send(self, body: bytes, content_type: str) -> None:
+    def _send(self, body: bytes, content_type: str, *, encoding: str | None = None) -> None:
         self.send_response(200)
         self.send_header("Content-Type", content_type)
+        if encoding is not None:
+            self.send_header("Content-Encoding", encoding)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -118,6 +151,55 @@ def test_an_enormous_listing_is_refused(hostile: str, monkeypatch: pytest.Monkey
         IndexClient(f"{hostile}/simple/").project_files("huge")
     assert str(caught.value) == (
         f"the page of huge on {hostile}/simple/ is larger than 1 MB; refused; "
+        "check the index; it may be broken or hostile"
+    )
+
+
+def test_a_gzip_page_is_asked_for_and_decoded(hostile: str) -> None:
+    files = IndexClient(f"{hostile}/simple/").project_files("gz")
+    assert [f.filename for f in files] == ["gz-1.0.tar.gz"]
+    assert _ASKED["/simple/gz/"] == "gzip"
+
+
+def test_an_artifact_download_never_asks_for_compression(hostile: str) -> None:
+    assert fetch_sha256(f"{hostile}/plain/x.whl") == (
+        hashlib.sha256(b"wheel bytes").hexdigest(),
+        len(b"wheel bytes"),
+    )
+    assert _ASKED["/plain/x.whl"] in {None, "identity"}  # http.client says identity
+
+
+def test_a_gzip_bomb_stops_at_the_cap_on_its_decoded_size(
+    hostile: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert len(_BOMB) < 1 << 20  # the cap is never reached by the bytes on the wire
+    monkeypatch.setattr(index, "MAX_PAGE_BYTES", 1 << 20)
+    with pytest.raises(PackageIndexError) as caught:
+        IndexClient(f"{hostile}/simple/").project_files("bomb")
+    assert str(caught.value) == (
+        f"the page of bomb on {hostile}/simple/ is larger than 1 MB; refused; "
+        "check the index; it may be broken or hostile"
+    )
+
+
+def test_a_corrupt_gzip_body_is_one_line(hostile: str) -> None:
+    with pytest.raises(PackageIndexError) as caught:
+        IndexClient(f"{hostile}/simple/").project_files("corrupt")
+    message = str(caught.value)
+    assert message.startswith(
+        f"cannot reach package index {hostile}/simple/ ({hostile}/simple/corrupt/): "
+        "the server sent a corrupt gzip body ("
+    )
+    assert message.endswith("check the index; it may be broken or hostile")
+    assert "\n" not in message
+
+
+def test_an_encoding_not_asked_for_is_refused(hostile: str) -> None:
+    with pytest.raises(PackageIndexError) as caught:
+        IndexClient(f"{hostile}/simple/").project_files("brotli")
+    assert str(caught.value) == (
+        f"cannot reach package index {hostile}/simple/ ({hostile}/simple/brotli/): "
+        "the server sent a body in 'br' encoding, which lockdown did not ask for; "
         "check the index; it may be broken or hostile"
     )
 
