@@ -136,6 +136,23 @@ def test_a_read_only_target_is_one_clear_error(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lockdown.prom"]
 
 
+def _full_run_seconds(argv: list[str], cwd: Path) -> float:
+    """How long one uninterrupted run of ``lockdown *argv`` takes here, now.
+
+    Kill windows are multiples of it, so kill points span whole runs (some cut
+    off early, some after the write) however loaded the machine is.
+    """
+    started = time.monotonic()
+    subprocess.run(
+        [sys.executable, "-m", "lockdown", *argv],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+    )
+    return time.monotonic() - started
+
+
 def _kill_at_random(
     argv: list[str], cwd: Path, chooser: random.Random, longest: float = 0.25
 ) -> None:
@@ -154,21 +171,28 @@ def test_approve_killed_at_random_points(tmp_path: Path) -> None:
     (tmp_path / "lockdown.toml").write_text("")
     path = tmp_path / "lockdown-approvals.toml"
     chooser = random.Random(11)  # noqa: S311 - reproducible timings, not secrets
-    count = 0
-    written = False
+    # One run to completion first: it writes the file, and its duration on this machine,
+    # now, sets the kill window, so the kills span the whole run however loaded it is.
+    first = ["approve", "pkg==1.0", "--reason", "r", "--by", "t", "-q"]
+    window = 2 * _full_run_seconds(first, tmp_path)
+    count = len(read_approvals(path))
+    assert count == 1
+    completed = killed_early = 0
     for trial in range(15):
         _kill_at_random(
             ["approve", f"pkg{trial}==1.0", "--reason", "r", "--by", "t", "-q"],
             tmp_path,
             chooser,
-            longest=0.6,
+            longest=window,
         )
-        if path.exists():
-            written = True
-            entries = read_approvals(path)  # always a valid file
-            assert len(entries) in (count, count + 1), trial
-            count = len(entries)
-    assert written
+        entries = read_approvals(path)  # always a valid file, never a torn one
+        assert len(entries) in (count, count + 1), trial
+        completed += len(entries) - count
+        killed_early += len(entries) == count
+        count = len(entries)
+    # The kill points spanned the run: some runs were cut off, some got through the write.
+    assert completed > 0
+    assert killed_early > 0
 
 
 def test_check_output_killed_at_random_points(env: Path, locked: Path, tmp_path: Path) -> None:
@@ -189,9 +213,11 @@ def test_check_output_killed_at_random_points(env: Path, locked: Path, tmp_path:
         "--level",
         "files",
     ]
+    window = 2 * _full_run_seconds(argv, tmp_path)
+    report.unlink()  # the timing run wrote one; every report below is a killed run's
     written = 0
     for trial in range(12):
-        _kill_at_random(argv, tmp_path, chooser, longest=1.5)
+        _kill_at_random(argv, tmp_path, chooser, longest=window)
         if report.exists():
             written += 1
             # A complete report, parsed strictly: the last metric written is there too.
@@ -255,11 +281,13 @@ def test_lock_killed_at_random_points_leaves_a_valid_lock(locked: Path, tmp_path
     original = pyproject.read_text()
     chooser = random.Random(17)  # noqa: S311 - reproducible timings, not secrets
     seen = {read_lock(locked / "pylock.toml").data}
+    window = 3 * _full_run_seconds(["lock", "--project", str(locked), "-q"], tmp_path)
+    assert {read_lock(locked / "pylock.toml").data} == seen  # the timing run changed nothing
     for trial in range(8):
         # Alternate the inputs so every run has a different lock to write.
         pin = '"alpha==1.0"' if trial % 2 == 0 else '"alpha>=1"'
         pyproject.write_text(original.replace('"alpha>=1"', pin))
-        _kill_at_random(["lock", "--project", str(locked), "-q"], tmp_path, chooser, longest=4.0)
+        _kill_at_random(["lock", "--project", str(locked), "-q"], tmp_path, chooser, longest=window)
         seen.add(read_lock(locked / "pylock.toml").data)  # old or new: always whole
     # Some runs got as far as writing (else this tested nothing but early kills).
     assert len(seen) >= 2
