@@ -223,11 +223,18 @@ def _cmd_export(args: Args, reporter: Reporter) -> int:
         )
         data = render_sbom(inventory, args.format)
         unread = [c for c in inventory.components if not c.metadata_read]
-        if unread:
+        if unread and inventory.licenses_from == "lock":
             reporter.note(
-                f"no license for {len(unread)} of {len(inventory.components)} packages: none "
-                "of their files is in the artifact cache (lockdown install or lockdown lock "
-                "fetches them), or they have only sdists"
+                f"no license for {len(unread)} of {len(inventory.components)} packages: the "
+                "lock records none for them (their index declares no core metadata file for "
+                "their wheels, or they have only sdists)"
+            )
+        elif unread:
+            reporter.note(
+                f"no license for {len(unread)} of {len(inventory.components)} packages: the "
+                "lock records no licenses, and none of their files is in the artifact cache "
+                "(lockdown install fetches them; lockdown lock records licenses), or they "
+                "have only sdists"
             )
     else:
         from lockdown.lock.export import render_export  # noqa: PLC0415

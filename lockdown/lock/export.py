@@ -33,6 +33,8 @@ from lockdown.lock.pylock import LockFile
 from lockdown.names import normalize_name
 
 if TYPE_CHECKING:
+    from packaging.metadata import RawMetadata
+
     from lockdown.conda.lockfile import CondaLock, CondaPackage
 
 ExportFormat = Literal["requirements", "constraints"]
@@ -250,6 +252,8 @@ class Inventory:
     #: The lock's own moment (its newest file upload, else its cooldown cutoff).
     timestamp: datetime
     components: tuple[SbomComponent, ...]
+    #: Where the licenses come from: the lock's own record, or the artifact cache.
+    licenses_from: Literal["lock", "cache"] = "cache"
 
 
 def _pypi_purl(name: str, version: str) -> str:
@@ -334,6 +338,11 @@ def pylock_inventory(
             strict=True,
         )
     )
+    # A lock that records licenses (lockdown's) is its own source: the same
+    # bytes on every machine. Others (uv's, pip's) fall back to ``licenses``.
+    recorded = [recorded_licenses(t) for t in tables] if len(tables) == len(pylock.packages) else []
+    if not any(r is not None for r in recorded):
+        recorded = []
     components = []
     for i in chosen:
         package = pylock.packages[i]
@@ -345,7 +354,7 @@ def pylock_inventory(
             if len(hits) == 1:
                 edges.add(refs[hits[0]])
         files = _pylock_files(package)
-        declared = licenses(files)
+        declared = recorded[i] if recorded else licenses(files)
         components.append(
             SbomComponent(
                 ref=refs[i],
@@ -365,6 +374,7 @@ def pylock_inventory(
         scope=scope,
         timestamp=_pylock_time(lock),
         components=tuple(sorted(components, key=lambda c: c.ref)),
+        licenses_from="lock" if recorded else "cache",
     )
 
 
@@ -514,8 +524,12 @@ def wheel_licenses(wheel: Path) -> tuple[DeclaredLicense, ...] | None:
     from lockdown.lock.metadata import wheel_metadata  # noqa: PLC0415
 
     raw = wheel_metadata(wheel)
-    if raw is None:
-        return None
+    return None if raw is None else metadata_licenses(raw)
+
+
+def metadata_licenses(raw: RawMetadata) -> tuple[DeclaredLicense, ...]:
+    """What core metadata declares: ``License-Expression``, else the one-line
+    ``License`` field and the ``License ::`` classifiers (``()``: nothing)."""
     expression = (raw.get("license_expression") or "").strip()
     if expression:
         return (DeclaredLicense(text=expression, source="expression"),)
@@ -529,6 +543,55 @@ def wheel_licenses(wheel: Path) -> tuple[DeclaredLicense, ...] | None:
         if len(parts) > 1 and parts[0] == "License" and parts[-1] not in ("OSI Approved",):
             found.append(DeclaredLicense(text=parts[-1], source="classifier"))
     return tuple(dict.fromkeys(found))
+
+
+# The licenses ``lock`` records in ``[packages.tool.lockdown]``, read from the
+# core metadata file (PEP 658) whose sha256 the index declared:
+#   license-metadata-sha256 = "…"      the file read (present: the record exists)
+#   license = "MIT"                     its License-Expression
+#   license-field = "BSD"               else its one-line License field
+#   license-classifiers = ["MIT License"]   and its License :: classifiers
+RECORD_KEY = "license-metadata-sha256"
+
+
+def license_record(metadata_sha256: str, declared: Sequence[DeclaredLicense]) -> dict[str, Any]:
+    """The ``[packages.tool.lockdown]`` keys recording what one metadata file declares."""
+    record: dict[str, Any] = {RECORD_KEY: metadata_sha256}
+    classifiers = [d.text for d in declared if d.source == "classifier"]
+    for item in declared:
+        if item.source == "expression":
+            record["license"] = item.text
+        elif item.source == "license":
+            record["license-field"] = item.text
+    if classifiers:
+        record["license-classifiers"] = classifiers
+    return record
+
+
+def license_keys(tool: Mapping[str, Any]) -> dict[str, Any]:
+    """The license record among a package's ``[packages.tool.lockdown]`` keys (may be empty)."""
+    keys = (RECORD_KEY, "license", "license-field", "license-classifiers")
+    return {k: tool[k] for k in keys if k in tool} if RECORD_KEY in tool else {}
+
+
+def recorded_licenses(table: Mapping[str, Any]) -> tuple[DeclaredLicense, ...] | None:
+    """What a lock's package table records about its licenses; ``None``: no record."""
+    tool = table.get("tool", {})
+    tool = tool.get("lockdown", {}) if isinstance(tool, Mapping) else {}
+    record = license_keys(tool) if isinstance(tool, Mapping) else {}
+    if not record:
+        return None
+    found: list[DeclaredLicense] = []
+    if isinstance(record.get("license"), str):
+        found.append(DeclaredLicense(text=record["license"], source="expression"))
+    if isinstance(record.get("license-field"), str):
+        found.append(DeclaredLicense(text=record["license-field"], source="license"))
+    classifiers = record.get("license-classifiers", [])
+    if isinstance(classifiers, list):
+        found += [
+            DeclaredLicense(text=c, source="classifier") for c in classifiers if isinstance(c, str)
+        ]
+    return tuple(found)
 
 
 def conda_licenses(archive: Path, filename: str) -> tuple[DeclaredLicense, ...] | None:

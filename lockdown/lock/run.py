@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -44,6 +45,7 @@ from lockdown.errors import (
 )
 from lockdown.fsutil import atomic_write, default_cache_dir, run_lock
 from lockdown.lock.attest import AttestationSummary, attest_resolution, provenance_root
+from lockdown.lock.licenses import MAX_METADATA_BYTES, license_records
 from lockdown.lock.origin_check import OriginCheck, PinningResolver
 from lockdown.lock.pylock import LockFile, LockMetadata, read_lock, render_lock
 from lockdown.names import normalize_name
@@ -213,6 +215,15 @@ def lock_project(
         reporter,
         request.http,
     )
+    # 3b. The licenses of the new and changed packages (PEP 658 metadata, a few kB
+    #     each), read in the background while the checks below wait on the network.
+    licenses = _in_background(
+        license_records,
+        previous,
+        old_states,
+        states_from_resolution(resolution.packages),
+        request.http,
+    )
     attestations = None
     if policy.provenance != "off":
         with reporter.status("verifying PEP 740 provenance"):
@@ -282,7 +293,7 @@ def lock_project(
         ),
         cooldown_cutoff=cutoff,
         package_tool=_merge_records(
-            _approval_records(old_states, new_states, result), origin_records
+            _approval_records(old_states, new_states, result), origin_records, licenses.result()
         ),
         sources=config.sources,
         requested_environments=request.environments if platforms.shortfalls else (),
@@ -580,6 +591,18 @@ def _moving(old: Sequence[LockedState] | None, new: Sequence[LockedState]) -> li
     return [s for s in new if (s.name, s.version, s.hashes) not in before]
 
 
+def _in_background(work: Callable[..., T], *args: Any) -> Future[T]:
+    """Start ``work(*args)`` on a thread of its own; its future gives the result or raises.
+
+    A run that returns early (blocked) leaves it to finish by itself: it only reads.
+    """
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lockdown-background")
+    try:
+        return pool.submit(work, *args)
+    finally:
+        pool.shutdown(wait=False)
+
+
 def _exactly_pinned(
     states: Sequence[LockedState],
     inputs: ProjectInputs,
@@ -648,10 +671,6 @@ def _requirements_of(states: Sequence[LockedState], cache: ArtifactCache) -> lis
         return []
     with ThreadPoolExecutor(max_workers=min(8, len(states))) as pool:
         return list(pool.map(one, states))
-
-
-#: A core metadata file larger than this is not one (the largest real ones are ~100 kB).
-MAX_METADATA_BYTES = 4 << 20
 
 
 def _metadata_requirements(wheel_url: str, transport: Transport) -> list[str] | None:

@@ -72,6 +72,9 @@ class IndexFile:
     requires_python: str | None
     #: PEP 740: the absolute URL of the file's provenance object; None when none is offered.
     provenance: str | None = None
+    #: PEP 658/714: sha256 (lower-case hex) of the ``<url>.metadata`` core metadata
+    #: file the index declares; None when it declares none, or none with a sha256.
+    core_metadata: str | None = None
 
 
 class IndexClient:
@@ -323,6 +326,9 @@ class _Page:
             yanked=(None if yanked is False else "" if yanked is True else yanked),
             requires_python=requires_python or None,
             provenance=None if provenance is None else urljoin(self.url, provenance),
+            core_metadata=_core_metadata_sha256(
+                entry.get("core-metadata", entry.get("dist-info-metadata"))
+            ),
         )
 
     def parse_html(self, body: bytes, charset: str) -> list[IndexFile]:
@@ -362,6 +368,9 @@ class _Page:
                     yanked=yanked,
                     requires_python=anchor.get("data-requires-python") or None,
                     provenance=urljoin(base, offered) if offered else None,
+                    core_metadata=_core_metadata_sha256(
+                        anchor.get("data-core-metadata", anchor.get("data-dist-info-metadata"))
+                    ),
                 )
             )
         return files
@@ -398,6 +407,23 @@ class _Page:
             f"{where} {problem}",
             hint="check the index URL; the index may be broken",
         )
+
+
+def _core_metadata_sha256(declared: object) -> str | None:
+    """The sha256 a PEP 658/714 declaration gives (``{"sha256": …}`` in JSON,
+    ``sha256=…`` in HTML); None for ``true``, another algorithm or a malformed
+    value: what the file holds then cannot be verified, so it is not read."""
+    if isinstance(declared, Mapping):
+        digest = declared.get("sha256")
+    elif isinstance(declared, str):
+        algorithm, _, digest = declared.partition("=")
+        if algorithm != "sha256":
+            return None
+    else:
+        return None
+    if isinstance(digest, str) and _SHA256_HEX.fullmatch(digest):
+        return digest.lower()
+    return None
 
 
 class _AnchorParser(HTMLParser):

@@ -455,8 +455,9 @@ def test_no_metadata_read_no_license(
     result = cli("export", "--format", "cyclonedx", "--project", licensed, "-o", out)
     assert result.code == 0
     assert result.err.splitlines()[0] == (
-        "lockdown: no license for 5 of 5 packages: none of their files is in the artifact "
-        "cache (lockdown install or lockdown lock fetches them), or they have only sdists"
+        "lockdown: no license for 5 of 5 packages: the lock records no licenses, and none "
+        "of their files is in the artifact cache (lockdown install fetches them; lockdown "
+        "lock records licenses), or they have only sdists"
     )
     document = cyclonedx_valid(out.read_text())
     assert [c.get("licenses") for c in document["components"]] == [None] * 5

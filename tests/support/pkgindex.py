@@ -522,6 +522,7 @@ class PackageIndex:
         self._adds = 0
         self._drops: dict[str, int] = {}
         self._provenance: dict[str, bytes] = {}
+        self._altered_metadata: dict[str, tuple[str, bytes]] = {}
         self._faults: list[_FaultRule] = []
         #: Every request with its agent, time and fault (see :meth:`fail`).
         self.served: list[Served] = []
@@ -794,6 +795,12 @@ class PackageIndex:
                 )
             )
 
+    def alter_metadata(self, filename: str, body: bytes, *, agent: str = "") -> None:
+        """Serve ``body`` as ``<filename>.metadata`` to clients whose ``User-Agent``
+        starts with ``agent``; the pages keep declaring the true digest."""
+        with self._lock:
+            self._altered_metadata[filename] = (agent, body)
+
     def served_to(self, agent: str, prefix: str = "/") -> list[Served]:
         """The requests of clients whose ``User-Agent`` starts with ``agent``, under ``prefix``."""
         with self._lock:
@@ -869,7 +876,7 @@ class PackageIndex:
 
     # --- serving ---
 
-    def _respond(self, raw_path: str, accept: str | None) -> _Response:
+    def _respond(self, raw_path: str, accept: str | None, agent: str = "") -> _Response:
         """Route one GET/HEAD request; pure apart from reading the state and files."""
         self.requests.append(raw_path)
         path = unquote(urlsplit(raw_path).path)
@@ -892,7 +899,7 @@ class PackageIndex:
                 return _redirect(f"/simple/{quote(project)}/")
             return self._page(raw_path, accept, projects={}, project=project, files=files)
         if path.startswith("/files/"):
-            return self._artifact(path.removeprefix("/files/"))
+            return self._artifact(path.removeprefix("/files/"), agent)
         if path.startswith("/integrity/") and path.endswith("/provenance"):
             filename = path.removesuffix("/provenance").rsplit("/", 1)[-1]
             with self._lock:
@@ -984,7 +991,7 @@ class PackageIndex:
             anchors.append(f"<a {' '.join(attributes)}>{html.escape(indexed.filename)}</a><br/>")
         return _html_document(f"Links for {project}", anchors)
 
-    def _artifact(self, filename: str) -> _Response:
+    def _artifact(self, filename: str, agent: str = "") -> _Response:
         metadata_of = filename.removesuffix(".metadata") if filename.endswith(".metadata") else None
         with self._lock:
             indexed = self._files.get(metadata_of or filename)
@@ -993,7 +1000,8 @@ class PackageIndex:
         if metadata_of is not None:
             if not self.serve_metadata or indexed.metadata is None:
                 return _not_found()
-            body = indexed.metadata
+            altered = self._altered_metadata.get(indexed.filename)
+            body = altered[1] if altered and agent.startswith(altered[0]) else indexed.metadata
         else:
             try:
                 body = indexed.path.read_bytes()
@@ -1036,7 +1044,9 @@ class _Handler(BaseHTTPRequestHandler):
         fault, rule = index._fault_for(self.path, self.headers.get("User-Agent") or "")
         if fault is not None and rule is not None and self._misbehave(fault, rule):
             return
-        response = index._respond(self.path, self.headers.get("Accept"))
+        response = index._respond(
+            self.path, self.headers.get("Accept"), self.headers.get("User-Agent") or ""
+        )
         if fault == "cut":
             response = replace(response, drop_after=len(response.body) // 2)
         self.send_response(response.status)

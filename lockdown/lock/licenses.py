@@ -1,0 +1,138 @@
+"""The licenses ``lock`` records in ``[packages.tool.lockdown]``, so an SBOM needs no cache.
+
+Each new or changed package's license is read from the PEP 658/714 core
+metadata file of one of its wheels, the one whose sha256 its index declares
+(the bytes are checked against it before they are parsed). A package whose
+index declares no such file, or that has only an sdist, gets no record: a
+license is never guessed. An unchanged package keeps the previous lock's
+record and costs no request. The record's format is in
+:mod:`lockdown.lock.export`, next to the readers that share it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from lockdown.errors import IntegrityError, PackageIndexError
+from lockdown.names import normalize_name
+
+if TYPE_CHECKING:
+    from lockdown.lock.pylock import LockFile
+    from lockdown.net import HttpSettings, Transport
+    from lockdown.policy.changes import LockedState
+
+#: A core metadata file larger than this is not one (the largest real ones are ~100 kB).
+MAX_METADATA_BYTES = 4 << 20
+
+#: (name, version) → that package's license keys of ``[packages.tool.lockdown]``.
+Records = dict[tuple[str, str], Mapping[str, Any]]
+
+
+def previous_records(previous: LockFile | None) -> dict[tuple[str, str, frozenset[str]], Any]:
+    """The previous lock's license records by (name, version, the sha256 of its files)."""
+    from lockdown.lock.export import license_keys  # noqa: PLC0415
+
+    if previous is None:
+        return {}
+    kept: dict[tuple[str, str, frozenset[str]], Any] = {}
+    tables = previous.raw.get("packages", [])
+    for package, table in zip(previous.pylock.packages, tables, strict=False):
+        tool = table.get("tool", {}).get("lockdown", {}) if isinstance(table, Mapping) else {}
+        record = license_keys(tool) if isinstance(tool, Mapping) else {}
+        if record:
+            files = (*(package.wheels or ()), *((package.sdist,) if package.sdist else ()))
+            hashes = frozenset(f.hashes.get("sha256", "") for f in files)
+            kept[(normalize_name(package.name), str(package.version), hashes)] = record
+    return kept
+
+
+def license_records(
+    previous: LockFile | None,
+    old: Sequence[LockedState] | None,
+    new: Sequence[LockedState],
+    http: HttpSettings | None,
+) -> Records:
+    """Every package's license record: kept when unchanged, else read from its index."""
+    kept = previous_records(previous)
+    before = {(s.name, s.version, s.hashes) for s in old or ()}
+    records: Records = {}
+    moving = []
+    for state in new:
+        key = (state.name, state.version, state.hashes)
+        if key in before:
+            if key in kept:
+                records[(state.name, state.version)] = kept[key]
+        else:
+            moving.append(state)
+    records.update(read_records(moving, http))
+    return records
+
+
+def read_records(states: Sequence[LockedState], http: HttpSettings | None) -> Records:
+    """The license records of ``states`` from their indexes' core metadata files.
+
+    Each index is asked for its listings of these projects (a few at a time,
+    only the locked wheels parsed), then one declared metadata file per
+    package is fetched, a few at a time, and checked against its sha256.
+    """
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    from lockdown.net import Transport  # noqa: PLC0415
+    from lockdown.resolve.index import IndexClient  # noqa: PLC0415
+
+    by_index: dict[str, list[LockedState]] = {}
+    for state in states:
+        if state.index and state.has_wheels:
+            by_index.setdefault(state.index, []).append(state)
+    if not by_index:
+        return {}
+    transport = Transport(http)
+    wanted: list[tuple[LockedState, str, str]] = []  # (package, metadata URL, sha256)
+    for index, group in sorted(by_index.items()):
+        wheels = {a.filename: a.sha256 for s in group for a in s.artifacts}
+        listings = IndexClient(index, transport=transport).many_project_files(
+            [s.name for s in group], filenames=[f for f in wheels if f.endswith(".whl")]
+        )
+        for state in group:
+            for file in listings.get(normalize_name(state.name), []):
+                # Only a file the lock pins (same name and digest) speaks for the package.
+                if file.core_metadata and wheels.get(file.filename) == file.sha256:
+                    wanted.append((state, file.url + ".metadata", file.core_metadata))
+                    break
+    if not wanted:
+        return {}
+
+    def one(item: tuple[LockedState, str, str]) -> tuple[tuple[str, str], Mapping[str, Any]]:
+        state, url, sha256 = item
+        return (state.name, state.version), _record_from(url, sha256, transport)
+
+    with ThreadPoolExecutor(max_workers=min(8, len(wanted))) as pool:
+        return dict(pool.map(one, wanted))
+
+
+def _record_from(url: str, sha256: str, transport: Transport) -> Mapping[str, Any]:
+    """Fetch one core metadata file, verify it, and record what it declares."""
+    from packaging.metadata import parse_email  # noqa: PLC0415
+
+    from lockdown.lock.export import license_record, metadata_licenses  # noqa: PLC0415
+
+    # 1. Fetch, capped: a metadata file is a few kB.
+    page = transport.get(
+        url,
+        headers={},
+        limit=MAX_METADATA_BYTES,
+        too_large=lambda: PackageIndexError(f"{url} is too large for a core metadata file"),
+        what=f"cannot download {url}",
+    )
+    # 2. The bytes parsed are the bytes the index vouched for.
+    got = hashlib.sha256(page.body).hexdigest()
+    if got != sha256:
+        raise IntegrityError(
+            f"{url}: sha256 {got} is not the {sha256} its index declares; "
+            "the index or a proxy is serving altered metadata"
+        )
+    # 3. Record what it declares (nothing declared: an empty record, still "read").
+    raw, _unparsed = parse_email(page.body)
+    return license_record(sha256, metadata_licenses(raw))
