@@ -11,20 +11,15 @@ record and costs no request. The record's format is in
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from lockdown.errors import IntegrityError, PackageIndexError
 from lockdown.names import normalize_name
 
 if TYPE_CHECKING:
     from lockdown.lock.pylock import LockFile
     from lockdown.net import HttpSettings, Transport
     from lockdown.policy.changes import LockedState
-
-#: A core metadata file larger than this is not one (the largest real ones are ~100 kB).
-MAX_METADATA_BYTES = 4 << 20
 
 #: (name, version) → that package's license keys of ``[packages.tool.lockdown]``.
 Records = dict[tuple[str, str], Mapping[str, Any]]
@@ -89,7 +84,7 @@ def read_records(states: Sequence[LockedState], http: HttpSettings | None) -> Re
     if not by_index:
         return {}
     transport = Transport(http)
-    wanted: list[tuple[LockedState, str, str]] = []  # (package, metadata URL, sha256)
+    wanted: list[tuple[LockedState, str, str]] = []  # (package, wheel URL, metadata sha256)
     for index, group in sorted(by_index.items()):
         wheels = {a.filename: a.sha256 for s in group for a in s.artifacts}
         listings = IndexClient(index, transport=transport).many_project_files(
@@ -99,7 +94,7 @@ def read_records(states: Sequence[LockedState], http: HttpSettings | None) -> Re
             for file in listings.get(normalize_name(state.name), []):
                 # Only a file the lock pins (same name and digest) speaks for the package.
                 if file.core_metadata and wheels.get(file.filename) == file.sha256:
-                    wanted.append((state, file.url + ".metadata", file.core_metadata))
+                    wanted.append((state, file.url, file.core_metadata))
                     break
     if not wanted:
         return {}
@@ -112,27 +107,14 @@ def read_records(states: Sequence[LockedState], http: HttpSettings | None) -> Re
         return dict(pool.map(one, wanted))
 
 
-def _record_from(url: str, sha256: str, transport: Transport) -> Mapping[str, Any]:
-    """Fetch one core metadata file, verify it, and record what it declares."""
+def _record_from(wheel_url: str, sha256: str, transport: Transport) -> Mapping[str, Any]:
+    """Fetch one core metadata file, verified, and record what it declares."""
     from packaging.metadata import parse_email  # noqa: PLC0415
 
     from lockdown.lock.export import license_record, metadata_licenses  # noqa: PLC0415
+    from lockdown.lock.metadata import fetch_core_metadata  # noqa: PLC0415
 
-    # 1. Fetch, capped: a metadata file is a few kB.
-    page = transport.get(
-        url,
-        headers={},
-        limit=MAX_METADATA_BYTES,
-        too_large=lambda: PackageIndexError(f"{url} is too large for a core metadata file"),
-        what=f"cannot download {url}",
-    )
-    # 2. The bytes parsed are the bytes the index vouched for.
-    got = hashlib.sha256(page.body).hexdigest()
-    if got != sha256:
-        raise IntegrityError(
-            f"{url}: sha256 {got} is not the {sha256} its index declares; "
-            "the index or a proxy is serving altered metadata"
-        )
-    # 3. Record what it declares (nothing declared: an empty record, still "read").
-    raw, _unparsed = parse_email(page.body)
+    # The bytes parsed are the bytes the index vouched for (else exit 16).
+    raw, _unparsed = parse_email(fetch_core_metadata(wheel_url, transport, sha256=sha256))
+    # Nothing declared: a record with the file's digest alone, still "read".
     return license_record(sha256, metadata_licenses(raw))

@@ -45,7 +45,7 @@ from lockdown.errors import (
 )
 from lockdown.fsutil import atomic_write, default_cache_dir, run_lock
 from lockdown.lock.attest import AttestationSummary, attest_resolution, provenance_root
-from lockdown.lock.licenses import MAX_METADATA_BYTES, license_records
+from lockdown.lock.licenses import license_records
 from lockdown.lock.origin_check import OriginCheck, PinningResolver
 from lockdown.lock.pylock import LockFile, LockMetadata, read_lock, render_lock
 from lockdown.names import normalize_name
@@ -677,17 +677,13 @@ def _metadata_requirements(wheel_url: str, transport: Transport) -> list[str] | 
     """``Requires-Dist`` from the PEP 658 ``<wheel>.metadata`` file; ``None`` when not served."""
     from packaging.metadata import parse_email  # noqa: PLC0415
 
+    from lockdown.lock.metadata import fetch_core_metadata  # noqa: PLC0415
+
     try:
-        page = transport.get(
-            wheel_url + ".metadata",
-            headers={},
-            limit=MAX_METADATA_BYTES,
-            too_large=lambda: PackageIndexError(f"{wheel_url}.metadata is too large"),
-            what=f"cannot download {wheel_url}.metadata",
-        )
+        body = fetch_core_metadata(wheel_url, transport, sha256=None)
     except PackageIndexError:
         return None
-    raw, _unparsed = parse_email(page.body)
+    raw, _unparsed = parse_email(body)
     return list(raw.get("requires_dist", []))
 
 

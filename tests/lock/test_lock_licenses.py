@@ -33,9 +33,9 @@ def metadata_sha256(index: PackageIndex, name: str, version: str) -> str:
     """The sha256 of the served METADATA of the package's wheel, computed by the test."""
     files = IndexClient(index.url).project_files(name)
     wheel = next(f for f in files if f.filename.startswith(f"{name}-{version}-"))
-    import urllib.request  # noqa: PLC0415
+    import urllib.request
 
-    with urllib.request.urlopen(wheel.url + ".metadata") as response:  # noqa: S310 - 127.0.0.1
+    with urllib.request.urlopen(wheel.url + ".metadata") as response:
         return hashlib.sha256(response.read()).hexdigest()
 
 
