@@ -11,7 +11,7 @@ record and costs no request. The record's format is in
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from lockdown.names import normalize_name
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from lockdown.lock.pylock import LockFile
     from lockdown.net import HttpSettings, Transport
     from lockdown.policy.changes import LockedState
+    from lockdown.resolve.index import IndexClient
 
 #: (name, version) → that package's license keys of ``[packages.tool.lockdown]``.
 Records = dict[tuple[str, str], Mapping[str, Any]]
@@ -48,8 +49,14 @@ def license_records(
     old: Sequence[LockedState] | None,
     new: Sequence[LockedState],
     http: HttpSettings | None,
+    client_for: Callable[[str], IndexClient] | None = None,
 ) -> Records:
-    """Every package's license record: kept when unchanged, else read from its index."""
+    """Every package's license record: kept when unchanged, else read from its index.
+
+    ``client_for`` gives the index clients whose pages are read (a run's shared,
+    page-keeping ones, so a page another step reads is read once); by default,
+    clients of a transport with ``http``.
+    """
     kept = previous_records(previous)
     before = {(s.name, s.version, s.hashes) for s in old or ()}
     records: Records = {}
@@ -61,11 +68,15 @@ def license_records(
                 records[(state.name, state.version)] = kept[key]
         else:
             moving.append(state)
-    records.update(read_records(moving, http))
+    records.update(read_records(moving, http, client_for))
     return records
 
 
-def read_records(states: Sequence[LockedState], http: HttpSettings | None) -> Records:
+def read_records(
+    states: Sequence[LockedState],
+    http: HttpSettings | None,
+    client_for: Callable[[str], IndexClient] | None = None,
+) -> Records:
     """The license records of ``states`` from their indexes' core metadata files.
 
     Each index is asked for its listings of these projects (a few at a time,
@@ -84,10 +95,15 @@ def read_records(states: Sequence[LockedState], http: HttpSettings | None) -> Re
     if not by_index:
         return {}
     transport = Transport(http)
+    if client_for is None:
+
+        def client_for(url: str) -> IndexClient:
+            return IndexClient(url, transport=transport)
+
     wanted: list[tuple[LockedState, str, str]] = []  # (package, wheel URL, metadata sha256)
     for index, group in sorted(by_index.items()):
         wheels = {a.filename: a.sha256 for s in group for a in s.artifacts}
-        listings = IndexClient(index, transport=transport).many_project_files(
+        listings = client_for(index).many_project_files(
             [s.name for s in group], filenames=[f for f in wheels if f.endswith(".whl")]
         )
         for state in group:
