@@ -71,7 +71,7 @@ if TYPE_CHECKING:
 
 if TYPE_CHECKING:
     from lockdown.net import Transport
-    from lockdown.resolve.index import IndexClient
+    from lockdown.resolve.index import IndexClient, IndexClients
 
 T = TypeVar("T")
 
@@ -201,10 +201,18 @@ def lock_project(
         # Checked here, before anything runs: a bad LOCKDOWN_HTTP_* value is exit 64.
         http=http_settings(config),
     )
+    # The pages the provenance step and the yank check will read, one read each;
+    # those of names known now are read while the resolver runs.
+    clients = _early_clients(
+        request.http,
+        early_pages(inputs, old_states, index_url, upgrade, wanted_upgrades)
+        if policy.provenance != "off" or policy.yanked == "deny"
+        else {},
+    )
     # 2. Resolve: the only step that talks to the network (with step 3's downloads).
     with reporter.status(f"resolving with {name} from {index_url}"):
         request, resolution, platforms = _resolve_keeping_origins(
-            backend, request, origins, reporter
+            backend, request, origins, reporter, clients
         )
     # 3. The index's digests are pinned as declared; files it declares no size
     #    for, and those --verify-artifacts names, are downloaded and hashed.
@@ -232,22 +240,22 @@ def lock_project(
                 old_states,
                 cache_dir=cache_dir,
                 trusted_root=provenance_root(config),
-                client_for=_index_clients(request.http),
+                client_for=clients,
             )
     # 4. The gate, with the origin of every package (one index each; shadows found).
     new_states = states_from_resolution(resolution.packages)
     yanked: dict[tuple[str, str], str] = {}
     if policy.yanked == "deny":
-        moving = _moving(old_states, new_states)
         candidates = _exactly_pinned(
-            moving,
+            _moving(old_states, new_states),
             inputs,
             cache_dir,
             dependencies=not backend.refuses_yanked_dependencies,
             http=request.http,
         )
         with reporter.status("checking the index for yanked releases"):
-            yanked = _yanked(candidates, request.http)
+            yanked = _yanked(candidates, clients)
+    clients.close()
     result = judge(
         old_states,
         new_states,
@@ -322,9 +330,17 @@ def lock_project(
 
 
 def _resolve_keeping_origins(
-    backend: Resolver, request: ResolveRequest, origins: OriginCheck, reporter: Reporter
+    backend: Resolver,
+    request: ResolveRequest,
+    origins: OriginCheck,
+    reporter: Reporter,
+    clients: IndexClients,
 ) -> tuple[ResolveRequest, Resolution, Coverage]:
-    """Resolve; again if a locked name gained a shadow and was taken from it (see origin_check)."""
+    """Resolve; again if a locked name gained a shadow and was taken from it (see origin_check).
+
+    The background work started before (the origin questions, the early pages)
+    is stopped when resolving fails.
+    """
     pinning = PinningResolver(backend, origins)
     try:
         resolution, platforms = resolve_served(pinning, request, reporter)
@@ -335,6 +351,7 @@ def _resolve_keeping_origins(
         request = dataclasses.replace(request, index_pins=origins.index_pins())
     except BaseException:
         origins.close()
+        clients.close()
         raise
     origins.ask_the_rest(resolution)
     return request, resolution, platforms
@@ -695,46 +712,23 @@ def _wheel_requirements(wheel: Path) -> list[str] | None:
     return None if raw is None else list(raw.get("requires_dist", []))
 
 
-def _index_clients(http: HttpSettings | None) -> Callable[[str], IndexClient]:
-    """A factory of index clients sharing one transport with these settings (made when
-    first asked for: a re-lock whose provenance is all cached makes none)."""
-    import threading  # noqa: PLC0415
-
-    from lockdown.net import Transport  # noqa: PLC0415
-    from lockdown.resolve.index import IndexClient  # noqa: PLC0415
-
-    made: list[Transport] = []
-    lock = threading.Lock()
-
-    def client(url: str) -> IndexClient:
-        with lock:
-            if not made:
-                made.append(Transport(http))
-        return IndexClient(url, transport=made[0])
-
-    return client
-
-
-def _yanked(states: Sequence[LockedState], http: HttpSettings | None) -> dict[tuple[str, str], str]:
+def _yanked(
+    states: Sequence[LockedState], clients: Callable[[str], IndexClient]
+) -> dict[tuple[str, str], str]:
     """(name, version) → yank reason, for those of ``states`` whose locked files are yanked.
 
     Asks each package's own index for its listing (a few pages at a time, only
-    the locked files parsed); a package not from an index has nothing to yank.
+    the locked files parsed; ``clients`` keeps the pages the provenance step
+    read); a package not from an index has nothing to yank.
     """
-    from lockdown.net import Transport  # noqa: PLC0415
-    from lockdown.resolve.index import IndexClient  # noqa: PLC0415
-
     by_index: dict[str, list[LockedState]] = {}
     for state in states:
         if state.index:
             by_index.setdefault(state.index, []).append(state)
     found: dict[tuple[str, str], str] = {}
-    transport = Transport(http) if by_index else None
     for index, group in sorted(by_index.items()):
         filenames = {a.filename for s in group for a in s.artifacts}
-        listings = IndexClient(index, transport=transport).many_project_files(
-            [s.name for s in group], filenames=filenames
-        )
+        listings = clients(index).many_project_files([s.name for s in group], filenames=filenames)
         for state in group:
             listed = {f.filename: f for f in listings.get(normalize_name(state.name), [])}
             for artifact in state.artifacts:
@@ -743,6 +737,52 @@ def _yanked(states: Sequence[LockedState], http: HttpSettings | None) -> dict[tu
                     found[(state.name, state.version)] = hit.yanked
                     break
     return found
+
+
+def early_pages(
+    inputs: ProjectInputs,
+    old: Sequence[LockedState] | None,
+    index_url: str,
+    upgrade: bool,
+    upgrading: frozenset[str],
+) -> dict[str, set[str]]:
+    """index → names whose pages are worth reading while the resolver runs.
+
+    Those the provenance step and the yank check will likely ask for: the
+    project's direct requirements the previous lock does not pin (new ones
+    come from the main index, where the resolver looks first), and, when
+    upgrading, the previously locked names that may move (at the index each
+    came from). An unchanged locked package keeps its recorded answer and
+    needs no page, so a plain re-lock reads nothing early.
+    """
+    from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415
+
+    locked = {normalize_name(s.name): s for s in old or ()}
+    pages: dict[str, set[str]] = {}
+    texts = [*inputs.dependencies, *(r for rs in inputs.extras.values() for r in rs)]
+    texts += [r for rs in inputs.groups.values() for r in rs]
+    for text in texts:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            continue
+        name = normalize_name(requirement.name)
+        if requirement.url is None and name != inputs.name and name not in locked:
+            pages.setdefault(index_url, set()).add(name)
+    for name, state in locked.items():
+        if state.index and (upgrade or name in upgrading):
+            pages.setdefault(state.index, set()).add(name)
+    return pages
+
+
+def _early_clients(http: HttpSettings | None, pages: Mapping[str, set[str]]) -> IndexClients:
+    """The run's page-keeping index clients, already reading ``pages`` (index → names)."""
+    from lockdown.resolve.index import IndexClients  # noqa: PLC0415
+
+    clients = IndexClients(http)
+    for index, names in pages.items():
+        clients(index).prefetch(names)
+    return clients
 
 
 def _approval_records(

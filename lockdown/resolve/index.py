@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import urllib.request
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from html.parser import HTMLParser
@@ -25,10 +27,10 @@ from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 from packaging.utils import canonicalize_name
 
 from lockdown.errors import PackageIndexError, ProjectNotFoundError
-from lockdown.net import SCHEMES, HttpStatusError, Transport, tried
+from lockdown.net import SCHEMES, HttpSettings, HttpStatusError, Transport, tried
 from lockdown.timestamps import parse_timestamp
 
-__all__ = ["ACCEPT", "INTEGRITY_TYPE", "IndexClient", "IndexFile"]
+__all__ = ["ACCEPT", "INTEGRITY_TYPE", "IndexClient", "IndexClients", "IndexFile"]
 
 #: PEP 691: prefer JSON, accept either HTML flavour from older indexes.
 ACCEPT: Final = (
@@ -50,6 +52,11 @@ MAX_PAGE_BYTES = 64 << 20
 
 
 _SHA256_HEX: Final = re.compile(r"[0-9a-fA-F]{64}")
+#: Pages read at once (the transport keeps 16 connections per host alive).
+PAGE_WORKERS: Final = 12
+
+#: A fetched page: (body, final URL after redirects, content type, charset).
+_Raw = tuple[bytes, str, str, str]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,10 +87,17 @@ class IndexFile:
 class IndexClient:
     """Reads project pages from one simple-API index: ``http(s)://`` or a ``file://`` directory."""
 
-    __slots__ = ("_index_url", "_transport")
+    __slots__ = ("_guard", "_index_url", "_pages", "_pool", "_prefetched", "_transport")
 
-    def __init__(self, index_url: str, *, transport: Transport | None = None) -> None:
-        """``transport`` carries the retry and timeout settings (default: the environment's)."""
+    def __init__(
+        self, index_url: str, *, transport: Transport | None = None, keep_pages: bool = False
+    ) -> None:
+        """``transport`` carries the retry and timeout settings (default: the environment's).
+
+        With ``keep_pages``, each project page is read once and kept for the
+        client's life (one lock run: the yank check and the provenance step
+        read the same pages), and :meth:`prefetch` may start reading some early.
+        """
         scheme = urlsplit(index_url).scheme.lower()
         if scheme not in SCHEMES:
             raise PackageIndexError(
@@ -93,6 +107,10 @@ class IndexClient:
         # Project pages are resolved relative to the index, which only works from a directory URL.
         self._index_url = index_url if index_url.endswith("/") else index_url + "/"
         self._transport = transport if transport is not None or scheme == "file" else Transport()
+        self._pages: dict[str, Future[_Raw]] | None = {} if keep_pages else None
+        self._prefetched: set[str] = set()
+        self._pool: ThreadPoolExecutor | None = None
+        self._guard = threading.Lock()
 
     @property
     def index_url(self) -> str:
@@ -102,18 +120,68 @@ class IndexClient:
     def project_files(self, name: str, *, wanted: frozenset[str] | None = None) -> list[IndexFile]:
         """Every file the index lists for project ``name`` (or those of ``wanted``), in order."""
         project = canonicalize_name(name)
+        if self._pages is None:
+            return self._parse(project, *self._fetch(project), wanted=wanted)
+        page = self._kept(project, None)
+        if project in self._prefetched and page.exception() is not None:
+            # Read early and failed: asked for now, so read again (the early
+            # read's error only stands if this read fails too).
+            page = self._kept(project, page)
+        return self._parse(project, *page.result(), wanted=wanted)
+
+    def _kept(self, project: str, failed: Future[_Raw] | None) -> Future[_Raw]:
+        """The kept read of ``project``'s page, read now if there is none (or only ``failed``)."""
+        assert self._pages is not None  # noqa: S101 - only with keep_pages
+        with self._guard:
+            page = self._pages.get(project)
+            mine = page is None or page is failed
+            if mine:
+                page = self._pages[project] = Future()
+                self._prefetched.discard(project)
+        assert page is not None  # noqa: S101 - set above
+        if mine:
+            try:
+                page.set_result(self._fetch(project))
+            except BaseException as error:  # kept: whoever asks next hears the same
+                page.set_exception(error)
+        return page
+
+    def prefetch(self, names: Iterable[str]) -> None:
+        """Start reading these projects' pages in the background (``keep_pages`` only).
+
+        Nothing is raised here: a page that cannot be read early is read again
+        when it is asked for, and one never asked for never fails anything.
+        """
+        if self._pages is None or urlsplit(self._index_url).scheme == "file":
+            return
+        with self._guard:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=PAGE_WORKERS, thread_name_prefix="lockdown-pages"
+                )
+            for project in sorted({canonicalize_name(n) for n in names}):
+                if project not in self._pages:
+                    self._pages[project] = self._pool.submit(self._fetch, project)
+                    self._prefetched.add(project)
+
+    def close(self, *, wait: bool = False) -> None:
+        """Stop early reads not started yet (those read are kept); ``wait`` for the running."""
+        with self._guard:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=wait, cancel_futures=True)
+
+    def _fetch(self, project: str) -> _Raw:
         page_url = urljoin(self._index_url, f"{project}/")
         if urlsplit(page_url).scheme == "file":
-            fetched = self._read_local(project, page_url)
-        else:
-            fetched = self._download(project, page_url)
-        return self._parse(project, *fetched, wanted=wanted)
+            return self._read_local(project, page_url)
+        return self._download(project, page_url)
 
     def many_project_files(
         self,
         names: Sequence[str],
         *,
-        workers: int = 6,
+        workers: int = PAGE_WORKERS,
         filenames: Collection[str] | None = None,
     ) -> dict[str, list[IndexFile]]:
         """:meth:`project_files` for many projects, a few at a time: name → files.
@@ -121,8 +189,6 @@ class IndexClient:
         With ``filenames``, only those files are returned: a big project's page
         lists tens of thousands, and parsing every entry costs more than reading it.
         """
-        from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
-
         wanted = None if filenames is None else frozenset(filenames)
         projects = sorted({canonicalize_name(n) for n in names})
         if not projects:
@@ -239,6 +305,39 @@ class IndexClient:
             f"project {project} not found on package index {self._index_url}",
             hint="check the package name and the index URL",
         )
+
+
+class IndexClients:
+    """One page-keeping :class:`IndexClient` per index for one run, over one transport.
+
+    Callable like ``IndexClient`` itself (``client_for`` arguments), so every
+    step of a lock that reads an index's pages reads each page once.
+    """
+
+    def __init__(self, http: HttpSettings | None = None) -> None:
+        """``http``: the run's settings; the transport is made when first needed."""
+        self._http = http
+        self._transport: Transport | None = None
+        self._clients: dict[str, IndexClient] = {}
+        self._guard = threading.Lock()
+
+    def __call__(self, index_url: str) -> IndexClient:
+        with self._guard:
+            client = self._clients.get(index_url)
+            if client is None:
+                if self._transport is None and urlsplit(index_url).scheme.lower() != "file":
+                    self._transport = Transport(self._http)
+                client = self._clients[index_url] = IndexClient(
+                    index_url, transport=self._transport, keep_pages=True
+                )
+            return client
+
+    def close(self) -> None:
+        """Stop every early read nobody asked for."""
+        with self._guard:
+            clients = list(self._clients.values())
+        for client in clients:
+            client.close()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -48,7 +48,7 @@ def fetch_provenance(
     files: Sequence[PinnedFile],
     *,
     client_for: Callable[[str], IndexClient] = IndexClient,
-    workers: int = 8,
+    workers: int = 16,
 ) -> list[FetchedProvenance]:
     """The provenance each index offers for ``files``, in the order given.
 

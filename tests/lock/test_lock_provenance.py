@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from lockdown._compat import tomllib
-from lockdown.errors import IntegrityError
+from lockdown.errors import IntegrityError, PackageIndexError
 from lockdown.policy.service import approve
 from lockdown.report.lock_summary import summarize
 from tests.conftest import CliResult
@@ -348,4 +348,62 @@ def test_a_bad_provenance_trusted_root_setting_is_refused(
     with pytest.raises(ConfigError) as caught:
         lock(svc, attested, GCB_FILE)
     assert caught.value.message.endswith("provenance-trusted-root must be a file name")
+    assert not (svc / "pylock.toml").exists()
+
+
+# --- the pages, read once and early (while the resolver runs) ---
+
+
+def page_reads(index: PackageIndex, project: str) -> list[str | None]:
+    """The faults of lockdown's reads of ``project``'s page (None: answered)."""
+    return [s.fault for s in index.served_to("lockdown/", f"/simple/{project}/")]
+
+
+def test_a_first_lock_reads_each_page_once(svc: Path, attested: PackageIndex) -> None:
+    lock(svc, attested, GCB_FILE)
+    # Read early (a direct requirement) and used by the provenance step: one read.
+    assert page_reads(attested, GCB_PROJECT) == [None]
+    assert locked_package(svc)["attestation-identities"] == [GCB_PUBLISHER]
+
+
+def test_a_failed_early_read_changes_nothing_in_the_lock(
+    tmp_path: Path, attested: PackageIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clean = attested_project(tmp_path / "clean", attested)
+    lock(clean, attested, GCB_FILE)
+    monkeypatch.setenv("LOCKDOWN_HTTP_RETRIES", "0")
+    attested.served.clear()
+    attested.fail(f"/simple/{GCB_PROJECT}/", "500", agent="lockdown/")
+    flaky = attested_project(tmp_path / "flaky", attested)
+    outcome = lock(flaky, attested, GCB_FILE)
+    assert page_reads(attested, GCB_PROJECT) == ["500", None]  # early failed, read again
+    assert outcome.changed
+    assert (flaky / "pylock.toml").read_bytes() == (clean / "pylock.toml").read_bytes()
+
+
+def test_an_early_read_of_a_page_never_needed_fails_nothing(
+    svc: Path, attested: PackageIndex
+) -> None:
+    path = svc / "pyproject.toml"
+    path.write_text(
+        path.read_text().replace('["gcb-attestation-test"]', '["gcb-attestation-test", "gone"]')
+    )
+    outcome = lock(svc, attested, GCB_FILE)  # the resolver takes nothing named gone
+    assert outcome.changed
+    assert page_reads(attested, "gone") == [None]  # asked early: the index's 404
+    assert locked_package(svc)["attestation-identities"] == [GCB_PUBLISHER]
+
+
+def test_a_needed_page_that_cannot_be_read_fails_the_lock_clearly(
+    svc: Path, attested: PackageIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOCKDOWN_HTTP_RETRIES", "0")
+    attested.fail(f"/simple/{GCB_PROJECT}/", forever="500", agent="lockdown/")
+    with pytest.raises(PackageIndexError) as caught:
+        lock(svc, attested, GCB_FILE)
+    assert str(caught.value) == (
+        f"package index {attested.url} answered HTTP 500 Internal Server Error for "
+        f"{attested.url}{GCB_PROJECT}/; check the index URL or try again later"
+    )
+    assert page_reads(attested, GCB_PROJECT) == ["500", "500"]  # early, then when needed
     assert not (svc / "pylock.toml").exists()
