@@ -253,8 +253,7 @@ def lock_project(
             dependencies=not backend.refuses_yanked_dependencies,
             http=request.http,
         )
-        with reporter.status("checking the index for yanked releases"):
-            yanked = _yanked(candidates, clients)
+        yanked = _yanked(candidates, clients, reporter)
     clients.close()
     result = judge(
         old_states,
@@ -713,7 +712,7 @@ def _wheel_requirements(wheel: Path) -> list[str] | None:
 
 
 def _yanked(
-    states: Sequence[LockedState], clients: Callable[[str], IndexClient]
+    states: Sequence[LockedState], clients: Callable[[str], IndexClient], reporter: Reporter
 ) -> dict[tuple[str, str], str]:
     """(name, version) → yank reason, for those of ``states`` whose locked files are yanked.
 
@@ -726,16 +725,19 @@ def _yanked(
         if state.index:
             by_index.setdefault(state.index, []).append(state)
     found: dict[tuple[str, str], str] = {}
-    for index, group in sorted(by_index.items()):
-        filenames = {a.filename for s in group for a in s.artifacts}
-        listings = clients(index).many_project_files([s.name for s in group], filenames=filenames)
-        for state in group:
-            listed = {f.filename: f for f in listings.get(normalize_name(state.name), [])}
-            for artifact in state.artifacts:
-                hit = listed.get(artifact.filename)
-                if hit is not None and hit.yanked is not None:
-                    found[(state.name, state.version)] = hit.yanked
-                    break
+    with reporter.status("checking the index for yanked releases"):
+        for index, group in sorted(by_index.items()):
+            filenames = {a.filename for s in group for a in s.artifacts}
+            listings = clients(index).many_project_files(
+                [s.name for s in group], filenames=filenames
+            )
+            for state in group:
+                listed = {f.filename: f for f in listings.get(normalize_name(state.name), [])}
+                for artifact in state.artifacts:
+                    hit = listed.get(artifact.filename)
+                    if hit is not None and hit.yanked is not None:
+                        found[(state.name, state.version)] = hit.yanked
+                        break
     return found
 
 
