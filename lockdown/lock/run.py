@@ -231,6 +231,7 @@ def lock_project(
         old_states,
         states_from_resolution(resolution.packages),
         request.http,
+        clients,
     )
     attestations = None
     if policy.provenance != "off":
