@@ -17,7 +17,7 @@ ENTRY = CachedTarget(
     in_venv=True,
     python_version="3.11.7",
     sources=(
-        ("alpha", "index", "https://pypi.org/simple", "", "", ""),
+        ("alpha", "index", "https://index.example.invalid/simple", "", "", ""),
         ("local-thing", "vcs", "https://example.org/repo.git", "0" * 40, "git", "sub"),
     ),
 )

@@ -34,7 +34,7 @@ Cli = Callable[..., CliResult]
 
 SHA256 = "5" * 64
 MD5 = "d" * 32
-FORGE = "https://conda.anaconda.org/conda-forge"
+FORGE = "https://channel.example.invalid/conda-forge"
 
 
 @pytest.fixture(autouse=True)
