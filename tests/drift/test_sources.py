@@ -226,7 +226,7 @@ def archive(url: str, info: dict[str, object]) -> dict[str, object]:
         (ARCHIVE_PIN, archive(ARCHIVE, {"hashes": {"sha256": OTHER_SHA}}), False),
         (ARCHIVE_PIN, archive("https://mirror.example.org/p-1.0.tar.gz", {}), False),
         (ExpectedPin("1.0", True), None, True),
-        (ExpectedPin("1.0", True, LockedSource("index", "https://index.example.invalid/simple")), None, True),
+        (ExpectedPin("1.0", True, LockedSource("index", "https://ix.invalid/simple")), None, True),
         (ExpectedPin("1.0", True), {"url": "file:///src", "dir_info": {"editable": True}}, False),
         (ExpectedPin(None, False), {"url": "file:///src", "dir_info": {}}, True),
     ],
