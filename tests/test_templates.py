@@ -22,7 +22,9 @@ def test_every_yaml_template_parses_to_its_tools_shape(path: Path) -> None:
     kind = path.relative_to(ROOT / "templates").parts[0]
     if kind == "github":
         assert "permissions" in doc, path  # least privilege is explicit (often `{}`)
-        assert True in doc or "on" in doc, path  # YAML 1.1 reads a bare `on` as true
+        # YAML 1.1 reads a bare `on` key as the boolean true.
+        triggers = doc.get("on", doc.get(True))
+        assert triggers, f"{path} has no `on:` triggers"
         steps = [step for job in doc["jobs"].values() for step in job["steps"]]
         lines = [line for step in steps for line in str(step.get("run", "")).splitlines()]
     elif kind == "gitlab":

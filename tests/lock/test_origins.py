@@ -20,6 +20,7 @@ import pytest
 
 from lockdown._compat import tomllib
 from tests.conftest import CliResult
+from tests.support.gitrepo import git
 from tests.support.isolation import isolated_env
 from tests.support.pkgindex import PackageIndex, build_wheel
 
@@ -340,26 +341,15 @@ def test_a_pin_outside_allowed_indexes_is_a_usage_error(
 # --- diff --base: an origin change comes first ---
 
 
-def _git(root: Path, *args: str) -> None:
-    proc = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-
-
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 def test_diff_base_shows_a_package_moved_to_another_index_first(
     tmp_path: Path, indexes: Indexes, cli: Cli
 ) -> None:
     project = make_project(tmp_path, indexes, "uv")
     assert cli("lock", "--project", project).code == 0
-    _git(project, "init", "-q")
-    _git(project, "add", "pylock.toml", "pyproject.toml")
-    _git(project, "commit", "-q", "-m", "lock")
+    git(project, "init", "-q")
+    git(project, "add", "pylock.toml", "pyproject.toml")
+    git(project, "commit", "-q", "-m", "lock")
     # A pull request that moves acme-util to the other index (a hand-edited lock).
     path = project / "pylock.toml"
     genuine, other = indexes.genuine.url, indexes.other.url

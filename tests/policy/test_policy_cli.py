@@ -17,6 +17,7 @@ import pytest
 from lockdown._compat import tomllib
 from lockdown.config import load_config
 from tests.conftest import CliResult
+from tests.support.gitrepo import git
 from tests.support.pkgindex import PackageIndex
 
 Cli = Callable[..., CliResult]
@@ -234,24 +235,13 @@ def test_diff_of_two_files_judges_every_change(
     assert "| **BLOCKED** | `alpha` | 1.1 \N{RIGHTWARDS ARROW} 1.2 |" in markdown.out
 
 
-def _git(root: Path, *args: str) -> None:
-    proc = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-
-
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 def test_diff_against_a_git_revision(
     locked: Path, catalog: PackageIndex, cli: Cli, tmp_path: Path
 ) -> None:
-    _git(locked, "init", "-q")
-    _git(locked, "add", "pylock.toml", "pyproject.toml")
-    _git(locked, "commit", "-q", "-m", "lock")
+    git(locked, "init", "-q")
+    git(locked, "add", "pylock.toml", "pyproject.toml")
+    git(locked, "commit", "-q", "-m", "lock")
     _upgraded_copy(locked, catalog, cli, tmp_path)
     (locked / "lockdown-approvals.toml").unlink()
     result = cli("diff", "--project", locked, "--base", "HEAD")
@@ -262,8 +252,8 @@ def test_diff_against_a_git_revision(
     missing = cli("diff", "--project", locked, "--base", "no-such-branch")
     assert_refused(missing, 64, "cannot read no-such-branch:pylock.toml: ")
     # A lock that did not exist at the base revision is a first lock: rules only.
-    _git(locked, "rm", "-q", "--cached", "pylock.toml")
-    _git(locked, "commit", "-q", "-m", "no lock yet")
+    git(locked, "rm", "-q", "--cached", "pylock.toml")
+    git(locked, "commit", "-q", "-m", "no lock yet")
     first = cli("diff", "--project", locked, "--base", "HEAD", "--format", "json")
     assert first.code == 0, first.err
     assert json.loads(first.out)["first_lock"] is True
@@ -273,9 +263,9 @@ def test_diff_against_a_git_revision(
 def test_a_change_cannot_relax_the_policy_that_judges_it(
     locked: Path, catalog: PackageIndex, cli: Cli, tmp_path: Path
 ) -> None:
-    _git(locked, "init", "-q")
-    _git(locked, "add", "pylock.toml", "pyproject.toml")
-    _git(locked, "commit", "-q", "-m", "lock")
+    git(locked, "init", "-q")
+    git(locked, "add", "pylock.toml", "pyproject.toml")
+    git(locked, "commit", "-q", "-m", "lock")
     _upgraded_copy(locked, catalog, cli, tmp_path)
     (locked / "lockdown-approvals.toml").unlink()
     # The change also relaxes the policy in its own pyproject.toml.
@@ -300,8 +290,8 @@ def test_a_change_cannot_relax_the_policy_that_judges_it(
     files = cli("diff", "--project", locked, old, locked / "pylock.toml")
     assert files.code == 0, files.out
     # A policy committed at the base is the one that judges.
-    _git(locked, "add", "pyproject.toml")
-    _git(locked, "commit", "-q", "-m", "relax the policy")
+    git(locked, "add", "pyproject.toml")
+    git(locked, "commit", "-q", "-m", "relax the policy")
     assert cli("diff", "--project", locked, "--base", "HEAD").code == 0
 
 
