@@ -48,7 +48,13 @@ class Platform:
     tag_suffixes: tuple[str, ...]
 
     def installs(self, platform_tag: str) -> bool:
-        """Whether a wheel built for ``platform_tag`` installs here (any OS version)."""
+        """Whether a wheel built for ``platform_tag`` installs here (any OS version).
+
+        By prefix and suffix rather than with :mod:`packaging.tags`: its
+        generators list the tags of one concrete machine (one glibc, one macOS
+        release), while a lock's platform stands for every version of that OS,
+        so ``manylinux_2_17_x86_64`` and ``manylinux_2_39_x86_64`` both count.
+        """
         if platform_tag == "any":
             return True
         return platform_tag.startswith(self.tag_prefixes) and platform_tag.endswith(
