@@ -62,7 +62,8 @@ REFERENCE = "sigstore verify identity --offline"
 VERIFY_FUNCTION = """\
 import sys
 from pathlib import Path
-from lockdown.sign.keyless_verify import IdentityRule, SigstoreInstance, verify_keyless
+from lockdown.config.trust import IdentityRule, SigstoreInstance
+from lockdown.sign.keyless_verify import verify_keyless
 file, bundle, identity, issuer = sys.argv[1:]
 verify_keyless(
     Path(file).read_bytes(),

@@ -336,7 +336,7 @@ def _cmd_sign(args: Args, reporter: Reporter) -> int:
 def _cmd_verify(args: Args, reporter: Reporter) -> int:
     import dataclasses  # noqa: PLC0415
 
-    from lockdown.sign.keyless_verify import SigstoreInstance  # noqa: PLC0415
+    from lockdown.config.trust import SigstoreInstance  # noqa: PLC0415
     from lockdown.sign.service import verify  # noqa: PLC0415
     from lockdown.sign.trust import policy_from_flags  # noqa: PLC0415
 
@@ -428,9 +428,9 @@ def _conda_lock_path(args: Args, config: Config | None) -> Path:
 
     if args.lock is not None:
         return Path(args.lock)
-    table = config.conda if config is not None else None
-    base = config.project_dir if config is not None else Path(args.project)
-    return base / str((table or {}).get("output", CONDA_LOCK))
+    if config is not None:
+        return config.conda_output_path
+    return Path(args.project) / CONDA_LOCK
 
 
 def _install_conda(args: Args, reporter: Reporter) -> int:
@@ -638,7 +638,7 @@ def _cmd_audit(args: Args, reporter: Reporter) -> int:
 
     max_age = None
     if args.max_db_age is not None:
-        from lockdown.audit.settings import parse_age  # noqa: PLC0415
+        from lockdown.config.audit import parse_age  # noqa: PLC0415
 
         max_age = parse_age(args.max_db_age, "--max-db-age")
     config = _optional_config(args.project)

@@ -357,7 +357,7 @@ def _add_check(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def _add_audit(sub: Any, common: argparse.ArgumentParser) -> None:
     """The ``audit`` command's arguments."""
-    from lockdown.audit.settings import DEFAULT_API_URL  # noqa: PLC0415
+    from lockdown.config.audit import DEFAULT_API_URL  # noqa: PLC0415
 
     audit = sub.add_parser(
         "audit",

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from lockdown.config import HTTP_KEYS, load_config
+from lockdown.config.http import SETTINGS
 from lockdown.errors import ConfigError, UsageError
-from lockdown.net import SETTINGS, HttpSettings, http_settings, pip_options, uv_environ
+from lockdown.net import HttpSettings, http_settings, pip_options, uv_environ
 from tests.conftest import CliResult
 
 Cli = Callable[..., CliResult]
@@ -183,12 +184,12 @@ def test_a_versions_check_never_imports_the_transport(
         "import json, sys\n"
         "from lockdown.cli import main\n"
         f"code = main(['check', '-q', '--project', {str(locked)!r}, '--venv', {str(env)!r}])\n"
-        "print(json.dumps([code, sorted(m for m in ('lockdown.net', 'urllib3', 'urllib.request')"
-        " if m in sys.modules)]))\n"
+        "print(json.dumps([code, sorted(m for m in ('lockdown.config.http', 'lockdown.net',"
+        " 'urllib3', 'urllib.request') if m in sys.modules)]))\n"
     )
     run = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=120
     )
     assert run.returncode == 0, run.stderr
-    expected = ["lockdown.net"] if configured else []
+    expected = ["lockdown.config.http"] if configured else []
     assert json.loads(run.stdout.strip().splitlines()[-1]) == [0, expected]

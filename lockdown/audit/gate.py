@@ -29,12 +29,12 @@ from lockdown.audit.model import DatabaseInfo, Finding, Package
 from lockdown.errors import ConfigError
 
 if TYPE_CHECKING:
-    from lockdown.audit.settings import AuditSettings
     from lockdown.conda.lockfile import CondaPackage
+    from lockdown.config.audit import AuditSettings
+    from lockdown.config.policy import Policy
     from lockdown.policy.approvals import Approval
     from lockdown.policy.changes import LockedState
     from lockdown.policy.gate import GateResult
-    from lockdown.policy.settings import Policy
     from lockdown.progress import Reporter
 
 Notify = Callable[[str], None]

@@ -26,8 +26,9 @@ from functools import lru_cache
 
 from packaging.version import InvalidVersion, Version
 
-from lockdown.audit.model import Finding, Ignore, Package, Severity
+from lockdown.audit.model import Finding, Package, Severity
 from lockdown.audit.osv import PYPI, Advisory, Affected, Range
+from lockdown.config.audit import Ignore
 from lockdown.names import normalize_name
 
 #: ``(ecosystem, name)`` → the advisories about that package.

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from lockdown.config.audit import Ignore
 
 #: Severity levels, most severe first. ``malicious`` is an OSV ``MAL-`` entry.
 Severity = Literal["malicious", "critical", "high", "medium", "low", "unknown"]
@@ -35,23 +38,6 @@ class Package:
     #: For a conda package: whether it is a Python package (depends on ``python``),
     #: and so matched against the PyPI advisories of the same name.
     python: bool = False
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Ignore:
-    """One ``[[tool.lockdown.audit.ignore]]``: an advisory accepted for a while, and why."""
-
-    #: An advisory id or any of its aliases (``PYSEC-…``, ``GHSA-…``, ``CVE-…``).
-    id: str
-    reason: str
-    #: From this moment on the ignore no longer counts (aware, UTC).
-    expires: datetime
-    #: Only for this package (normalized), or for every package when ``None``.
-    package: str | None = None
-
-    def active(self, now: datetime) -> bool:
-        """Whether it still counts at ``now``."""
-        return now < self.expires
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

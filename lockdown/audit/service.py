@@ -30,8 +30,8 @@ from lockdown.errors import LockdownError, UsageError
 from lockdown.names import normalize_name
 
 if TYPE_CHECKING:
-    from lockdown.audit.settings import AuditSettings
     from lockdown.config import Config
+    from lockdown.config.audit import AuditSettings
     from lockdown.drift.model import DriftReport
 
 Notify = Callable[[str], None]
@@ -215,7 +215,7 @@ def check_database(info: DatabaseInfo, *, now: datetime, max_age: timedelta | No
         return
     age = info.age(now)
     if age is None or age > max_age:
-        from lockdown.policy.settings import format_duration  # noqa: PLC0415
+        from lockdown.config.fields import format_duration  # noqa: PLC0415
 
         raise AdvisoryDatabaseError(
             f"the advisory database {info.location} is {describe_age(age)}"
@@ -396,9 +396,7 @@ def default_lock(project: Path, config: Config | None) -> Path:
     pylock = config.output_path if config is not None else project / "pylock.toml"
     if pylock.exists():
         return pylock
-    table = config.conda if config is not None else None
-    base = config.project_dir if config is not None else project
-    conda = base / str((table or {}).get("output", CONDA_LOCK))
+    conda = config.conda_output_path if config is not None else project / CONDA_LOCK
     if conda.exists():
         return conda
     raise UsageError(

@@ -8,10 +8,8 @@ lockdown never import either.
 
 from __future__ import annotations
 
+from lockdown.config.conda import CONDA_LOCK as CONDA_LOCK
 from lockdown.errors import UsageError
-
-#: The conda lock file's default name (conda-lock's unified format).
-CONDA_LOCK = "conda-lock.yml"
 
 
 def require() -> None:

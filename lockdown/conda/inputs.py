@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lockdown.config.conda import CondaSettings
 from lockdown.errors import ConfigError, InputError
 
-CONDA_KEYS = frozenset({"channels", "dependencies", "platforms", "environment-file", "output"})
 ENVIRONMENT_KEYS = frozenset(
     {"name", "channels", "dependencies", "platforms", "prefix", "variables", "category"}
 )
@@ -86,22 +86,22 @@ def read_environment_yml(path: Path) -> dict[str, Any]:
 
 
 def conda_inputs(
-    table: Mapping[str, Any] | None, environment: Mapping[str, Any] | None, *, source: Path
+    table: CondaSettings | None, environment: Mapping[str, Any] | None, *, source: Path
 ) -> CondaInputs:
     """Merge ``[tool.lockdown.conda]`` (``table``) and an environment file (``environment``).
 
     Channels and dependencies from both are kept (the config's first); the
     config's ``platforms`` win over the file's.
     """
-    table = table or {}
+    table = table or CondaSettings()
     environment = environment or {}
-    channels = [*_strings(table.get("channels", []), "channels", source)]
+    channels = list(table.channels)
     channels += [
         c
         for c in _strings(environment.get("channels", []), "channels", source)
         if c not in channels
     ]
-    dependencies = list(_strings(table.get("dependencies", []), "dependencies", source))
+    dependencies = list(table.dependencies)
     pip: list[str] = []
     for index, item in enumerate(environment.get("dependencies", []) or []):
         if isinstance(item, str):
@@ -110,10 +110,10 @@ def conda_inputs(
             pip += _strings(item["pip"], f"dependencies[{index}].pip", source)
         else:
             raise InputError(f"{source}: dependencies[{index}] must be a match spec or a pip: list")
-    platforms = _strings(
-        table.get("platforms", environment.get("platforms", list(DEFAULT_PLATFORMS))),
-        "platforms",
-        source,
+    platforms = (
+        list(table.platforms)
+        if table.platforms is not None
+        else _strings(environment.get("platforms", list(DEFAULT_PLATFORMS)), "platforms", source)
     )
     if not channels:
         raise InputError(f"{source}: no channels", hint="list at least one channel")

@@ -39,6 +39,7 @@ from lockdown.policy.changes import ArtifactFacts, LockedState
 if TYPE_CHECKING:
     from lockdown.audit.gate import GateAudit
     from lockdown.config import Config
+    from lockdown.config.conda import CondaSettings
     from lockdown.policy.gate import GateResult
     from lockdown.progress import Reporter
 
@@ -80,16 +81,16 @@ def read_conda_inputs(
     """The inputs, the lock file's path, the files read, and the project's config (if any)."""
     from lockdown.config import PYPROJECT, STANDALONE, load_config  # noqa: PLC0415
 
-    table: Mapping[str, Any] | None = None
+    table: CondaSettings | None = None
     config: Config | None = None
     output = project_dir / CONDA_LOCK
     if (project_dir / PYPROJECT).is_file() or (project_dir / STANDALONE).is_file():
         config, _ = load_config(project_dir)
         table = config.conda
         if table is not None:
-            output = config.project_dir / str(table.get("output", CONDA_LOCK))
-            if environment_file is None and "environment-file" in table:
-                environment_file = config.project_dir / str(table["environment-file"])
+            output = config.conda_output_path
+            if environment_file is None and table.environment_file is not None:
+                environment_file = config.project_dir / table.environment_file
     if environment_file is None and table is None:
         default = project_dir / "environment.yml"
         if not default.is_file():
@@ -128,11 +129,12 @@ def lock_conda(
     (:func:`lockdown.conda.pip.lock_pip`); ``reporter`` hears what was relaxed.
     """
     require()
+    from lockdown.config.fields import format_duration  # noqa: PLC0415
+    from lockdown.config.policy import Policy  # noqa: PLC0415
     from lockdown.fsutil import atomic_write, run_lock  # noqa: PLC0415
     from lockdown.lock.run import cooldown_cutoff, read_previous  # noqa: PLC0415
     from lockdown.policy.approvals import read_approvals  # noqa: PLC0415
     from lockdown.policy.gate import judge  # noqa: PLC0415
-    from lockdown.policy.settings import Policy, format_duration  # noqa: PLC0415
 
     now = clock()
     # 1. The inputs, the policy, the previous lock and the approvals.

@@ -21,8 +21,8 @@ from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lockdown.config import DEFAULT_KEEP
 from lockdown.drift.model import DriftReport, FileDrift, Level
-from lockdown.env import DEFAULT_KEEP
 
 if TYPE_CHECKING:
     from packaging.pylock import Package

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
 
 from lockdown.artifacts import ArtifactCache, Expected, verify_all
-from lockdown.env import DEFAULT_KEEP
+from lockdown.config import DEFAULT_KEEP
 from lockdown.env.python_env import InstalledDist, TargetInfo
 from lockdown.errors import IntegrityError, LockdownError
 from lockdown.fsutil import link_or_copy

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from lockdown.artifacts import ArtifactCache, Expected, ensure_cache_dir, verify_all
 from lockdown.audit.gate import GateAudit, packages_of, vulnerability_gate
 from lockdown.config import Config, load_config
+from lockdown.config.fields import format_duration
 from lockdown.errors import (
     IntegrityError,
     LockFileError,
@@ -53,7 +54,6 @@ from lockdown.net import HttpSettings, http_settings
 from lockdown.policy.approvals import read_approvals
 from lockdown.policy.changes import LockedState, states_from_lock, states_from_resolution
 from lockdown.policy.gate import GateResult, judge
-from lockdown.policy.settings import format_duration
 from lockdown.progress import Reporter
 from lockdown.project import ProjectInputs, input_digest, read_inputs
 from lockdown.resolve import default_index_url, get_resolver

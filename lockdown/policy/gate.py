@@ -37,10 +37,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from lockdown.config.fields import format_duration
+from lockdown.config.policy import Policy, deny_rules
 from lockdown.names import index_key
 from lockdown.policy.approvals import Approval, find_approval
 from lockdown.policy.changes import Change, LockedState, change_set
-from lockdown.policy.settings import Policy, deny_rules, format_duration
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

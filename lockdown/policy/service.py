@@ -15,13 +15,14 @@ from importlib import resources
 from pathlib import Path
 
 from lockdown.config import PYPROJECT, STANDALONE, Config, load_config, parse_config
+from lockdown.config.fields import parse_duration
+from lockdown.config.policy import Policy
 from lockdown.errors import ConfigError, InputError, LockFileError, UsageError
 from lockdown.lock.pylock import LockFile, parse_lock_bytes, read_lock
 from lockdown.policy.approvals import Approval, append_approval, parse_target, read_approvals
 from lockdown.policy.changes import states_from_lock
 from lockdown.policy.gate import GateResult, judge
 from lockdown.policy.origins import OriginResult, shadows_in_lock, with_origins
-from lockdown.policy.settings import Policy, parse_duration
 
 Clock = Callable[[], datetime]
 

@@ -23,9 +23,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from lockdown.config.policy import Policy
 from lockdown.policy.approvals import Approval, find_approval
 from lockdown.policy.gate import GateResult, Verdict
-from lockdown.policy.settings import Policy
 
 if TYPE_CHECKING:
     from lockdown.audit.model import Finding

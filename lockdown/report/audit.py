@@ -21,9 +21,9 @@ from lockdown.audit.model import (
     AuditReport,
     DatabaseInfo,
     Finding,
-    Ignore,
     describe_age,
 )
+from lockdown.config.audit import Ignore
 from lockdown.errors import UsageError
 
 #: Bumped when a field of the JSON form changes meaning or disappears.

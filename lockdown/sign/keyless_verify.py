@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lockdown.config.trust import IdentityRule, SigstoreInstance
 from lockdown.errors import LockdownError, UsageError
 from lockdown.sign import _sigstore_private
 from lockdown.sign.interface import SignatureError, Verified
@@ -38,85 +39,6 @@ if TYPE_CHECKING:
 #: The TUF repositories of Sigstore's production and staging instances.
 PRODUCTION_TUF_URL = "https://tuf-repo-cdn.sigstore.dev"
 STAGING_TUF_URL = "https://tuf-repo-cdn.sigstage.dev"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IdentityRule:
-    """A trusted keyless signer: a certificate identity issued through one OIDC issuer."""
-
-    #: The certificate identity (its SAN: a workflow URI, an email address, ...); with
-    #: ``regex``, a Python regular expression that must match the whole identity.
-    identity: str
-    #: The OIDC issuer URL, always matched exactly
-    #: (e.g. ``https://token.actions.githubusercontent.com``).
-    issuer: str
-    #: ``identity`` is a pattern (``re.fullmatch``), not a literal.
-    regex: bool = False
-
-    def __post_init__(self) -> None:
-        if not self.identity:
-            raise UsageError("a keyless signer has an empty identity")
-        # An empty issuer would make sigstore skip the issuer check entirely: refuse it.
-        if not self.issuer:
-            raise UsageError(
-                f"keyless signer {self.identity} has no issuer",
-                hint="an identity is only trusted together with its OIDC issuer URL",
-            )
-        if self.regex:
-            try:
-                re.compile(self.identity)
-            except re.error as exc:
-                raise UsageError(f"invalid identity regex {self.identity!r}: {exc}") from None
-
-    def describe(self) -> str:
-        """For messages: ``identity I (issuer U)`` or ``identity matching regex P (issuer U)``."""
-        if self.regex:
-            return f"identity matching regex {self.identity} (issuer {self.issuer})"
-        return f"identity {self.identity} (issuer {self.issuer})"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SigstoreInstance:
-    """Which Sigstore deployment's trusted root keyless signatures are checked against."""
-
-    #: Sigstore's staging instance instead of the public-good production one.
-    staging: bool = False
-    #: A private deployment's ``trusted_root.json``.
-    trusted_root: Path | None = None
-    #: A private deployment's client trust config (trusted root + signing config).
-    trust_config: Path | None = None
-    #: Refresh production's or staging's trusted root over TUF (network) first.
-    online: bool = False
-
-    def __post_init__(self) -> None:
-        chosen = [
-            flag
-            for flag, on in (
-                ("--staging", self.staging),
-                ("--trusted-root", self.trusted_root is not None),
-                ("--trust-config", self.trust_config is not None),
-            )
-            if on
-        ]
-        if len(chosen) > 1:
-            raise UsageError(
-                f"{' and '.join(chosen)} name different Sigstore roots of trust",
-                hint="choose one of --staging, --trusted-root, --trust-config",
-            )
-        if self.online and (self.trusted_root is not None or self.trust_config is not None):
-            raise UsageError(
-                "--online refreshes Sigstore's own trusted roots over TUF; it does not apply "
-                "to --trusted-root or --trust-config",
-                hint="drop --online",
-            )
-
-    def describe(self) -> str:
-        """For messages: ``Sigstore production``, ``trusted root FILE``, ..."""
-        if self.trusted_root is not None:
-            return f"trusted root {self.trusted_root}"
-        if self.trust_config is not None:
-            return f"trust config {self.trust_config}"
-        return "Sigstore staging" if self.staging else "Sigstore production"
 
 
 def verify_keyless(

@@ -197,8 +197,9 @@ def _verify_with_root(
     import sigstore.errors  # noqa: PLC0415
     from pypi_attestations import AttestationType, VerificationError  # noqa: PLC0415
 
+    from lockdown.config.trust import SigstoreInstance  # noqa: PLC0415
     from lockdown.sign._sigstore_private import publisher_policy  # noqa: PLC0415
-    from lockdown.sign.keyless_verify import SigstoreInstance, _verifier  # noqa: PLC0415
+    from lockdown.sign.keyless_verify import _verifier  # noqa: PLC0415
 
     verifier = _verifier(SigstoreInstance(trusted_root=trusted_root))
     # 1. Signature, certificate chain, transparency log, and the publisher's

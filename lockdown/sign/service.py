@@ -199,6 +199,7 @@ def verify(
             "no trust policy: nothing says whose signature to accept",
             hint="add signers to [tool.lockdown.trust], or pass --identity with --issuer, or --key",
         )
+    from lockdown.sign.trust import TrustPolicy  # noqa: PLC0415
     from lockdown.sign.verify import lock_kind, verify_file  # noqa: PLC0415 - verifying only
 
     # The project's configured locks are checked as locks whatever their names.
@@ -211,7 +212,7 @@ def verify(
             channels = (*_configured_channels(config), *config.policy.allowed_channels)
     return verify_file(
         path,
-        policy,
+        TrustPolicy.of(policy),
         bundle_path=bundle_path,
         allowed_indexes=allowed,
         allowed_channels=channels,
@@ -223,13 +224,10 @@ def configured_lock_kind(path: Path, config: Config | None) -> LockKind | None:
     """``pylock`` / ``conda`` when ``path`` is the project's configured lock of that kind."""
     if config is None:
         return None
-    from lockdown.conda import CONDA_LOCK  # noqa: PLC0415 - a name, no conda imports
-
     target = _resolved(path)
     if target == _resolved(config.output_path):
         return "pylock"
-    output = (config.conda or {}).get("output", CONDA_LOCK)
-    if target == _resolved(config.project_dir / str(output)):
+    if target == _resolved(config.conda_output_path):
         return "conda"
     return None
 
@@ -240,12 +238,9 @@ def _configured_channels(config: Config) -> tuple[str, ...]:
     Both are the project's own inputs (validated as strings when the lock was
     made); a file that cannot be read adds none.
     """
-    found: list[object] = []
-    configured = (config.conda or {}).get("channels", [])
-    if isinstance(configured, list):
-        found += configured
-    named = (config.conda or {}).get("environment-file")
-    for name in (named,) if isinstance(named, str) else ("environment.yml", "environment.yaml"):
+    found: list[object] = list(config.conda.channels if config.conda is not None else ())
+    named = config.conda.environment_file if config.conda is not None else None
+    for name in (named,) if named is not None else ("environment.yml", "environment.yaml"):
         path = config.project_dir / name
         if not path.is_file():
             continue

@@ -13,7 +13,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from lockdown.sign.keyless_verify import SigstoreInstance
+    from lockdown.config.trust import SigstoreInstance
 
 INSTANCE_HINT = (
     "check the Sigstore instance: --staging for staging signatures, "

@@ -1,17 +1,7 @@
 """The trust policy: which signers a lock file must be signed by, from config or flags.
 
-``[tool.lockdown.trust]``::
-
-    require = true            # install / check refuse a lock that does not verify
-    staging = false           # keyless: Sigstore's staging instance instead of production
-    trusted-root = "root.json"   # keyless: a private Sigstore deployment's trusted root
-    signers = [
-      { identity = "https://github.com/acme/svc/.github/workflows/lock.yml@refs/heads/main",
-        issuer = "https://token.actions.githubusercontent.com" },
-      { identity-regex = "https://github\\.com/acme/[^/]+/\\.github/workflows/lock\\.yml@.*",
-        issuer = "https://token.actions.githubusercontent.com" },
-      { public-key = "keys/release.pub" },
-    ]
+The signers come from ``[tool.lockdown.trust]`` (read into
+:class:`lockdown.config.trust.TrustSettings`) or from ``verify``'s flags.
 
 A policy is one object with one method, :meth:`TrustPolicy.verify`, that
 raises or returns who signed. A policy with no signers is an error, never a
@@ -22,47 +12,28 @@ verifies wins.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from lockdown.config import reject_unknown
-from lockdown.errors import ConfigError, UsageError
+from lockdown.config.trust import IdentityRule, KeyRule, SigstoreInstance, TrustSettings
+from lockdown.errors import UsageError
 from lockdown.sign.interface import SignatureError, Verified
-from lockdown.sign.keyless_verify import IdentityRule, SigstoreInstance
-
-TRUST_KEYS = frozenset({"require", "staging", "trusted-root", "trust-config", "signers"})
-SIGNER_KEYS = frozenset({"identity", "identity-regex", "issuer", "public-key"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class KeyRule:
-    """Trust bundles signed with the private half of this public key."""
+class TrustPolicy(TrustSettings):
+    """Accepted signers (the settings) and how to check a signature against them."""
 
-    public_key: Path
-
-    def describe(self) -> str:
-        """For messages: the key file."""
-        return f"key {self.public_key}"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TrustPolicy:
-    """Accepted signers and how to check them."""
-
-    identities: tuple[IdentityRule, ...] = ()
-    keys: tuple[KeyRule, ...] = ()
-    #: install / check --require-signature refuse an unsigned lock when set.
-    require: bool = False
-    instance: SigstoreInstance = field(default_factory=SigstoreInstance)
-
-    @property
-    def empty(self) -> bool:
-        """True when no signer at all is trusted."""
-        return not self.identities and not self.keys
+    @classmethod
+    def of(cls, settings: TrustSettings) -> TrustPolicy:
+        """The policy of configured settings."""
+        if isinstance(settings, TrustPolicy):
+            return settings
+        return cls(**{f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)})
 
     def verify(self, data: bytes, bundle_json: bytes, *, where: str) -> Verified:
         """Verify ``bundle_json`` over ``data`` against the trusted signers.
@@ -142,80 +113,6 @@ def bundle_kind(bundle_json: bytes, *, where: str) -> str:
     if isinstance(material, dict) and "publicKey" in material:
         return "key"
     return "keyless"
-
-
-def parse_trust(table: Mapping[str, Any], *, source: Path, base: Path) -> TrustPolicy:
-    """Validate ``[tool.lockdown.trust]``; relative paths are relative to ``base``."""
-    where = "[tool.lockdown.trust]"
-    reject_unknown(table, TRUST_KEYS, source=source, where=where)
-    require = table.get("require", False)
-    staging = table.get("staging", False)
-    for key, value in (("require", require), ("staging", staging)):
-        if not isinstance(value, bool):
-            raise ConfigError(f"{source}: {where} {key} must be true or false")
-    signers = table.get("signers", [])
-    if not isinstance(signers, list):
-        raise ConfigError(f"{source}: {where} signers must be a list of tables")
-    identities: list[IdentityRule] = []
-    keys: list[KeyRule] = []
-    for index, signer in enumerate(signers):
-        rule = parse_signer(signer, source=source, where=f"{where} signers[{index}]", base=base)
-        if isinstance(rule, KeyRule):
-            keys.append(rule)
-        else:
-            identities.append(rule)
-    try:
-        instance = SigstoreInstance(
-            staging=staging,
-            trusted_root=_path(table.get("trusted-root"), "trusted-root", source, base),
-            trust_config=_path(table.get("trust-config"), "trust-config", source, base),
-        )
-    except UsageError as exc:
-        raise ConfigError(f"{source}: {where}: {exc.message}", hint=exc.hint) from None
-    return TrustPolicy(
-        identities=tuple(identities), keys=tuple(keys), require=require, instance=instance
-    )
-
-
-def parse_signer(signer: object, *, source: Path, where: str, base: Path) -> IdentityRule | KeyRule:
-    """One entry of ``signers``: an identity (exact or regex) with its issuer, or a public key."""
-    if not isinstance(signer, dict):
-        raise ConfigError(f"{source}: {where} must be a table")
-    reject_unknown(signer, SIGNER_KEYS, source=source, where=where)
-    if "public-key" in signer:
-        if set(signer) != {"public-key"}:
-            raise ConfigError(f"{source}: {where}: public-key stands alone")
-        path = _path(signer["public-key"], "public-key", source, base)
-        assert path is not None  # noqa: S101 - _path returns None only for None
-        return KeyRule(public_key=path)
-    exact, pattern = signer.get("identity"), signer.get("identity-regex")
-    issuer = signer.get("issuer")
-    if (exact is None) == (pattern is None):
-        raise ConfigError(
-            f"{source}: {where}: give exactly one of identity, identity-regex or public-key"
-        )
-    if not isinstance(issuer, str) or not issuer:
-        raise ConfigError(f"{source}: {where}: an identity needs its issuer (the OIDC issuer URL)")
-    value = exact if exact is not None else pattern
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"{source}: {where}: identity must be a non-empty string")
-    if pattern is not None:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ConfigError(
-                f"{source}: {where}: invalid identity-regex {value!r}: {exc}"
-            ) from None
-    return IdentityRule(identity=value, issuer=issuer, regex=pattern is not None)
-
-
-def _path(value: object, key: str, source: Path, base: Path) -> Path | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"{source}: [tool.lockdown.trust] {key} must be a path string")
-    path = Path(value)
-    return path if path.is_absolute() else base / path
 
 
 def policy_from_flags(

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from lockdown.audit.match import affects, in_range, match, nearest_fix, severity_of
-from lockdown.audit.model import Finding, Ignore, Package
+from lockdown.audit.model import Finding, Package
 from lockdown.audit.osv import Affected, parse_advisory
 from lockdown.audit.sources import AdvisoryDatabase, open_database
+from lockdown.config.audit import Ignore
 
 ADVISORIES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "advisories"
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)

@@ -11,11 +11,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from lockdown.audit.match import match
-from lockdown.audit.model import Finding, Ignore, Package
+from lockdown.audit.model import Finding, Package
 from lockdown.audit.sources import AdvisoryDatabase, open_database
+from lockdown.config.audit import Ignore
+from lockdown.config.policy import Policy
 from lockdown.policy.approvals import Approval
 from lockdown.policy.gate import Verdict
-from lockdown.policy.settings import Policy
 from lockdown.policy.vulnerable import judge_vulnerable
 from tests.audit.conftest import ADVISORIES
 

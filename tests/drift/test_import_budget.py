@@ -61,6 +61,7 @@ FAST_PATH_MODULES = frozenset(
         "lockdown._entry",
         "lockdown.cli",
         "lockdown.config",
+        "lockdown.config.fields",
         "lockdown.drift",
         "lockdown.drift.check",
         "lockdown.drift.compare",

@@ -10,10 +10,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from lockdown.config.policy import Policy
 from lockdown.policy.approvals import Approval
 from lockdown.policy.changes import LockedState, change_set
 from lockdown.policy.gate import GateResult, Verdict, judge
-from lockdown.policy.settings import Policy
 from tests.policy.test_changes import MIRROR, PYPI, artifact, state
 
 NOW = datetime(2026, 3, 1, 9, 30, tzinfo=timezone.utc)

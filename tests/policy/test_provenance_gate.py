@@ -11,12 +11,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from lockdown.config.policy import Policy
 from lockdown.lock.attestation import Publisher
 from lockdown.policy.approvals import Approval
 from lockdown.policy.changes import LockedState, change_set, publisher_move
 from lockdown.policy.gate import judge
 from lockdown.policy.render import render_json, render_markdown, render_text
-from lockdown.policy.settings import Policy
 from tests.policy.test_changes import state
 
 NOW = datetime(2026, 3, 1, tzinfo=timezone.utc)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from lockdown.config.policy import Policy
 from lockdown.policy.approvals import Approval
 from lockdown.policy.gate import GateResult, Verdict, judge
 from lockdown.policy.render import (
@@ -18,7 +19,6 @@ from lockdown.policy.render import (
     render_markdown,
     render_text,
 )
-from lockdown.policy.settings import Policy
 from tests.policy.test_changes import state
 
 NOW = datetime(2026, 3, 1, 9, 30, tzinfo=timezone.utc)

@@ -8,16 +8,15 @@ from typing import Any
 
 import pytest
 
-from lockdown.errors import ConfigError, UsageError
-from lockdown.policy.settings import (
+from lockdown.config.fields import format_duration, parse_duration
+from lockdown.config.policy import (
     AUTO_APPROVABLE,
     DEFAULT_APPROVALS,
     Policy,
     deny_rules,
-    format_duration,
-    parse_duration,
     parse_policy,
 )
+from lockdown.errors import ConfigError, UsageError
 
 SOURCE = Path("pyproject.toml")
 WHERE = "[tool.lockdown] policy"

@@ -21,10 +21,11 @@ from typing import Any
 
 import pytest
 
+from lockdown.config.trust import IdentityRule, SigstoreInstance
 from lockdown.errors import LockdownError, UsageError
 from lockdown.sign import keyless_verify
 from lockdown.sign.interface import SignatureError, Verified
-from lockdown.sign.keyless_verify import IdentityRule, SigstoreInstance, verify_keyless
+from lockdown.sign.keyless_verify import verify_keyless
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "sigstore"
 

@@ -21,12 +21,11 @@ from typing import Any
 
 import pytest
 
+from lockdown.config.trust import IdentityRule, SigstoreInstance
 from lockdown.errors import UsageError
 from lockdown.sign.interface import SigningError, SigstoreUnreachableError
 from lockdown.sign.keyless_sign import sign_keyless
 from lockdown.sign.keyless_verify import (
-    IdentityRule,
-    SigstoreInstance,
     certificate_identities,
     certificate_issuer,
     verify_keyless,

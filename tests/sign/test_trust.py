@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from lockdown.config import load_config
+from lockdown.config.trust import IdentityRule, KeyRule, SigstoreInstance, TrustSettings
 from lockdown.errors import ConfigError, UsageError
 from lockdown.sign.interface import SignatureError
-from lockdown.sign.keyless_verify import IdentityRule, SigstoreInstance
 from lockdown.sign.keys import key_hint, sign_with_key
-from lockdown.sign.trust import KeyRule, TrustPolicy, bundle_kind, policy_from_flags
+from lockdown.sign.trust import TrustPolicy, bundle_kind, policy_from_flags
 from tests.conftest import CliResult
 from tests.sign.conftest import KeyPair
 
@@ -22,7 +22,7 @@ GITHUB = "https://token.actions.githubusercontent.com"
 LOCK_WORKFLOW = "https://github.com/acme/svc/.github/workflows/lock.yml@refs/heads/main"
 
 
-def trust_of(tmp_path: Path, table: str) -> TrustPolicy:
+def trust_of(tmp_path: Path, table: str) -> TrustSettings:
     (tmp_path / "pyproject.toml").write_text(f"[tool.lockdown.trust]\n{table}\n", encoding="utf-8")
     config, _ = load_config(tmp_path)
     assert config.trust is not None

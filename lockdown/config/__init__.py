@@ -14,15 +14,42 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from lockdown._compat import tomllib
-from lockdown.env import DEFAULT_KEEP
+from lockdown.config.fields import (
+    marker,
+    normalize_marker,
+    parse_index_url,
+    reject_unknown,
+    string,
+    string_list,
+)
 from lockdown.errors import ConfigError, InputError
 from lockdown.names import index_key
 from lockdown.names import normalize_name as canonicalize_name
 
 if TYPE_CHECKING:
-    from lockdown.audit.settings import AuditSettings
-    from lockdown.policy.settings import Policy
-    from lockdown.sign.trust import TrustPolicy
+    from lockdown.config.audit import AuditSettings
+    from lockdown.config.conda import CondaSettings
+    from lockdown.config.policy import Policy
+    from lockdown.config.trust import TrustSettings
+
+__all__ = [
+    "DEFAULT_ENVIRONMENTS",
+    "DEFAULT_KEEP",
+    "HTTP_KEYS",
+    "KNOWN_KEYS",
+    "PYPROJECT",
+    "RESOLVERS",
+    "STANDALONE",
+    "Config",
+    "ResolverName",
+    "find_config_file",
+    "load_config",
+    "normalize_marker",
+    "parse_config",
+    "parse_index_url",
+    "read_toml",
+    "reject_unknown",
+]
 
 PYPROJECT = "pyproject.toml"
 STANDALONE = "lockdown.toml"
@@ -45,7 +72,7 @@ DEFAULT_ENVIRONMENTS: tuple[str, ...] = (
 #: Every key ``[tool.lockdown]`` accepts today. Sub-tables that later features
 #: own (``trust``, ``policy``, ``conda``) are added here when they are built, so
 #: an unknown key is always a typo or a setting this version does not have.
-#: The network settings (parsed by :mod:`lockdown.net`, imported only when one is set).
+#: The network settings (parsed by :mod:`lockdown.config.http`, imported only when one is set).
 HTTP_KEYS = frozenset({"http-timeout", "http-retries", "http-backoff"})
 KNOWN_KEYS = HTTP_KEYS | frozenset(
     {
@@ -68,6 +95,9 @@ KNOWN_KEYS = HTTP_KEYS | frozenset(
     }
 )
 INSTALL_KEYS = frozenset({"installer", "keep"})
+#: Distributions an installer brings along: ``install`` keeps them and ``check``
+#: does not report them when the lock does not list them (``[tool.lockdown.install] keep``).
+DEFAULT_KEEP: tuple[str, ...] = ("pip", "setuptools", "wheel")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,23 +131,23 @@ class Config:
     #: Overrides or supplies ``requires-python`` (needed when there is no [project]).
     requires_python: str | None
     #: ``[tool.lockdown.trust]``: who must have signed the lock; ``None`` when absent.
-    trust: TrustPolicy | None = None
+    trust: TrustSettings | None = None
     #: ``[tool.lockdown.install] installer``: what applies verified files (``uv`` or ``pip``).
     installer: str = "uv"
     #: ``[tool.lockdown.install] keep``: distributions ``install`` leaves even when unlocked.
     keep: tuple[str, ...] = DEFAULT_KEEP
     #: ``[tool.lockdown.policy]``: the upgrade gate; ``None`` means the default policy.
     policy_table: Policy | None = None
-    #: ``[tool.lockdown.conda]`` as written (validated by :mod:`lockdown.conda.inputs`).
-    conda: Mapping[str, Any] | None = None
+    #: ``[tool.lockdown.conda]``; ``None`` when absent.
+    conda: CondaSettings | None = None
     #: ``[tool.lockdown.audit]``: advisory sources and ignores; ``None`` when absent.
     audit: AuditSettings | None = None
     #: ``[tool.lockdown.sources]``: normalized package name → the configured index it is
     #: resolved from (only), as ``(name, url)`` pairs sorted by name.
     sources: tuple[tuple[str, str], ...] = ()
     #: ``http-timeout``, ``http-retries``, ``http-backoff``, validated, by
-    #: :class:`lockdown.net.HttpSettings` field name; the environment overrides them
-    #: (:func:`lockdown.net.http_settings`).
+    #: :class:`lockdown.config.http.HttpSettings` field name; the environment overrides
+    #: them (:func:`lockdown.config.http.http_settings`).
     http: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -125,7 +155,7 @@ class Config:
         """The upgrade gate's policy (the strict default when none is configured)."""
         if self.policy_table is not None:
             return self.policy_table
-        from lockdown.policy.settings import Policy  # noqa: PLC0415
+        from lockdown.config.policy import Policy  # noqa: PLC0415
 
         return Policy()
 
@@ -138,6 +168,13 @@ class Config:
     def output_path(self) -> Path:
         """Where the lock file lives."""
         return self.project_dir / self.output
+
+    @property
+    def conda_output_path(self) -> Path:
+        """Where the conda lock file lives (``[tool.lockdown.conda] output``)."""
+        from lockdown.config.conda import CONDA_LOCK  # noqa: PLC0415 - conda projects only
+
+        return self.project_dir / (self.conda.output if self.conda is not None else CONDA_LOCK)
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -241,18 +278,18 @@ def parse_config(
         DEFAULT_ENVIRONMENTS
         if env_raw is None
         else tuple(
-            _marker(m, f"{where} environments[{i}]", source) if lock_settings else m
-            for i, m in enumerate(_str_list(env_raw, "environments", source))
+            marker(m, f"{where} environments[{i}]", source) if lock_settings else m
+            for i, m in enumerate(string_list(env_raw, "environments", source))
         )
     )
     if env_raw is not None and not environments:
         raise ConfigError(f"{source}: {where} environments is empty", hint="list at least one")
-    resolver = _str(table.get("resolver", "uv"), "resolver", source)
+    resolver = string(table.get("resolver", "uv"), "resolver", source)
     if resolver not in RESOLVERS:
         raise ConfigError(
             f"{source}: resolver {resolver!r} is not supported", hint="use 'uv' or 'pip-tools'"
         )
-    output = _str(table.get("output", "pylock.toml"), "output", source)
+    output = string(table.get("output", "pylock.toml"), "output", source)
     if "/" in output or "\\" in output or not _lock_name(output, lock_settings):
         raise ConfigError(
             f"{source}: output {output!r} is not a PEP 751 lock file name",
@@ -260,7 +297,7 @@ def parse_config(
         )
     requires_python = table.get("requires-python")
     if requires_python is not None:
-        requires_python = _str(requires_python, "requires-python", source)
+        requires_python = string(requires_python, "requires-python", source)
         try:
             if lock_settings:
                 # Imported here: reading config must stay cheap for the commands
@@ -277,37 +314,31 @@ def parse_config(
     if trust_table is not None:
         if not isinstance(trust_table, dict):
             raise ConfigError(f"{source}: {where} trust must be a table")
-        from lockdown.sign.trust import parse_trust  # noqa: PLC0415 - only when configured
+        from lockdown.config.trust import parse_trust  # noqa: PLC0415 - only when configured
 
         trust = parse_trust(trust_table, source=source, base=project_dir)
     install = table.get("install", {})
     if not isinstance(install, dict):
         raise ConfigError(f"{source}: {where} install must be a table")
     reject_unknown(install, INSTALL_KEYS, source=source, where=f"{where} install")
-    installer = _str(install.get("installer", "uv"), "install.installer", source)
+    installer = string(install.get("installer", "uv"), "install.installer", source)
     if installer not in ("uv", "pip"):
         raise ConfigError(
             f"{source}: install.installer {installer!r} is not supported", hint="use 'uv' or 'pip'"
         )
     keep = tuple(
         canonicalize_name(k)
-        for k in _str_list(install.get("keep", list(DEFAULT_KEEP)), "install.keep", source)
+        for k in string_list(install.get("keep", list(DEFAULT_KEEP)), "install.keep", source)
     )
     policy_table = table.get("policy")
     policy = None
     if policy_table is not None:
         if not isinstance(policy_table, dict):
             raise ConfigError(f"{source}: {where} policy must be a table")
-        from lockdown.policy.settings import parse_policy  # noqa: PLC0415
+        from lockdown.config.policy import parse_policy  # noqa: PLC0415
 
         policy = parse_policy(policy_table, source=source, where=f"{where} policy")
-    conda = table.get("conda")
-    if conda is not None:
-        if not isinstance(conda, dict):
-            raise ConfigError(f"{source}: {where} conda must be a table")
-        from lockdown.conda.inputs import CONDA_KEYS  # noqa: PLC0415
-
-        reject_unknown(conda, CONDA_KEYS, source=source, where=f"{where} conda")
+    conda = _conda(table.get("conda"), source=source, where=where)
     index, extra_index_urls, sources = _indexes(table, policy, source=source, where=where)
     return Config(
         audit=_audit(table.get("audit"), source=source, project_dir=project_dir, where=where),
@@ -332,22 +363,33 @@ def parse_config(
         ),
         default_groups=tuple(
             canonicalize_name(g)
-            for g in _str_list(table.get("default-groups", []), "default-groups", source)
+            for g in string_list(table.get("default-groups", []), "default-groups", source)
         ),
-        requirements=tuple(_str_list(table.get("requirements", []), "requirements", source)),
+        requirements=tuple(string_list(table.get("requirements", []), "requirements", source)),
         requires_python=requires_python,
     )
 
 
 def _audit(table: object, *, source: Path, project_dir: Path, where: str) -> AuditSettings | None:
-    """``[tool.lockdown.audit]``, validated by :mod:`lockdown.audit.settings` when present."""
+    """``[tool.lockdown.audit]``, validated by :mod:`lockdown.config.audit` when present."""
     if table is None:
         return None
     if not isinstance(table, dict):
         raise ConfigError(f"{source}: {where} audit must be a table")
-    from lockdown.audit.settings import parse_audit  # noqa: PLC0415 - only when configured
+    from lockdown.config.audit import parse_audit  # noqa: PLC0415 - only when configured
 
     return parse_audit(table, source=source, project_dir=project_dir, where=f"{where} audit")
+
+
+def _conda(table: object, *, source: Path, where: str) -> CondaSettings | None:
+    """``[tool.lockdown.conda]``, validated by :mod:`lockdown.config.conda` when present."""
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: {where} conda must be a table")
+    from lockdown.config.conda import parse_conda  # noqa: PLC0415 - only when configured
+
+    return parse_conda(table, source=source, where=f"{where} conda")
 
 
 def _indexes(
@@ -358,7 +400,7 @@ def _indexes(
     index = None if raw is None else parse_index_url(raw, "index-url", source)
     extra = tuple(
         parse_index_url(u, "extra-index-urls", source)
-        for u in _str_list(table.get("extra-index-urls", []), "extra-index-urls", source)
+        for u in string_list(table.get("extra-index-urls", []), "extra-index-urls", source)
     )
     allowed = policy.allowed_indexes if policy is not None else ()
     sources = _sources(table.get("sources", {}), allowed=allowed, source=source, where=where)
@@ -400,39 +442,15 @@ def _sources(
 def _http(table: Mapping[str, Any], source: Path, where: str) -> dict[str, Any]:
     if HTTP_KEYS.isdisjoint(table):
         return {}
-    from lockdown.net import parse_http_table  # noqa: PLC0415 - only when one is set
+    from lockdown.config.http import parse_http_table  # noqa: PLC0415 - only when one is set
 
     return parse_http_table(table, source=source, where=where)
-
-
-def reject_unknown(
-    table: Mapping[str, Any], known: frozenset[str], *, source: Path, where: str
-) -> None:
-    """An unknown key is an error naming it (a typo must never silently drop a setting)."""
-    unknown = sorted(set(table) - known)
-    if unknown:
-        raise ConfigError(
-            f"{source}: unknown key {unknown[0]!r} in {where}",
-            hint=f"known keys: {', '.join(sorted(known))}",
-        )
-
-
-def _str(value: object, key: str, source: Path) -> str:
-    if not isinstance(value, str):
-        raise ConfigError(f"{source}: {key} must be a string, not {type(value).__name__}")
-    return value
-
-
-def _str_list(value: object, key: str, source: Path) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{source}: {key} must be a list of strings")
-    return cast("list[str]", value)
 
 
 def _names_or_all(value: object, key: str, source: Path) -> tuple[str, ...] | None:
     if value is None or value == "all":
         return None
-    return tuple(sorted({canonicalize_name(v) for v in _str_list(value, key, source)}))
+    return tuple(sorted({canonicalize_name(v) for v in string_list(value, key, source)}))
 
 
 def _lock_name(name: str, exact: bool) -> bool:
@@ -442,35 +460,3 @@ def _lock_name(name: str, exact: bool) -> bool:
 
         return is_valid_pylock_path(Path(name))
     return name.startswith("pylock.") and name.endswith(".toml")
-
-
-def normalize_marker(text: str) -> str:
-    """A marker in packaging's normal form, single-quoted as in PEP 508 examples.
-
-    Single quotes keep markers readable inside TOML strings (no escaping).
-    """
-    from packaging.markers import Marker  # noqa: PLC0415
-
-    normal = str(Marker(text))
-    return normal if "'" in normal else normal.replace('"', "'")
-
-
-def _marker(value: str, where: str, source: Path) -> str:
-    from packaging.markers import InvalidMarker  # noqa: PLC0415
-
-    try:
-        return normalize_marker(value)
-    except InvalidMarker as exc:
-        first = str(exc).splitlines()[0]
-        raise ConfigError(f"{source}: {where}: invalid marker {value!r}: {first}") from None
-
-
-def parse_index_url(value: object, key: str, source: Path) -> str:
-    """An index URL from the config: http(s) or file, normalized to end in ``/``."""
-    url = _str(value, key, source)
-    if not url.startswith(("https://", "http://", "file://")):
-        raise ConfigError(
-            f"{source}: {key} {url!r} is not an http(s) or file URL",
-            hint="give the simple API URL of the index",
-        )
-    return url.rstrip("/") + "/"

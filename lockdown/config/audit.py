@@ -22,7 +22,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from lockdown.audit.model import Ignore
+from lockdown.config.fields import parse_duration, parse_index_url, reject_unknown
 from lockdown.errors import ConfigError, UsageError
 from lockdown.names import normalize_name
 
@@ -30,6 +30,23 @@ AUDIT_KEYS = frozenset({"db", "api-url", "max-db-age", "ignore"})
 IGNORE_KEYS = frozenset({"id", "reason", "expires", "package"})
 #: The public OSV API; a mirror speaking the same API can be configured instead.
 DEFAULT_API_URL = "https://api.osv.dev"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ignore:
+    """One ``[[tool.lockdown.audit.ignore]]``: an advisory accepted for a while, and why."""
+
+    #: An advisory id or any of its aliases (``PYSEC-…``, ``GHSA-…``, ``CVE-…``).
+    id: str
+    reason: str
+    #: From this moment on the ignore no longer counts (aware, UTC).
+    expires: datetime
+    #: Only for this package (normalized), or for every package when ``None``.
+    package: str | None = None
+
+    def active(self, now: datetime) -> bool:
+        """Whether it still counts at ``now``."""
+        return now < self.expires
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,8 +71,6 @@ def parse_audit(
     table: Mapping[str, Any], *, source: Path, project_dir: Path, where: str
 ) -> AuditSettings:
     """Validate ``[tool.lockdown.audit]``."""
-    from lockdown.config import parse_index_url, reject_unknown  # noqa: PLC0415 - config imports us
-
     reject_unknown(table, AUDIT_KEYS, source=source, where=where)
     db_raw = table.get("db")
     db = None
@@ -89,8 +104,6 @@ def parse_audit(
 
 def parse_age(text: str, where: str) -> timedelta:
     """A maximum age such as ``7 days`` (the durations the rest of the config takes)."""
-    from lockdown.policy.settings import parse_duration  # noqa: PLC0415
-
     try:
         return parse_duration(text)
     except UsageError as exc:
@@ -98,8 +111,6 @@ def parse_age(text: str, where: str) -> timedelta:
 
 
 def _ignore(raw: object, *, source: Path, where: str) -> Ignore:
-    from lockdown.config import reject_unknown  # noqa: PLC0415
-
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: {where} must be a table")
     reject_unknown(raw, IGNORE_KEYS, source=source, where=where)

@@ -1,4 +1,4 @@
-"""``[tool.lockdown.policy]`` into a typed :class:`Policy`, and durations such as ``7 days``.
+"""``[tool.lockdown.policy]`` into a typed :class:`Policy`.
 
 Every key is checked and an unknown one is an error, as everywhere in the
 config: a typo must never silently turn a rule off.
@@ -6,13 +6,13 @@ config: a typo must never silently turn a rule off.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from lockdown.config.fields import parse_duration, parse_index_url, reject_unknown
 from lockdown.errors import ConfigError, UsageError
 from lockdown.names import normalize_name
 
@@ -86,8 +86,6 @@ class Policy:
 
 def parse_policy(table: Mapping[str, Any], *, source: Path, where: str) -> Policy:
     """Validate ``[tool.lockdown.policy]``."""
-    from lockdown.config import reject_unknown  # noqa: PLC0415 - config imports this module
-
     reject_unknown(table, POLICY_KEYS, source=source, where=where)
     upgrades = table.get("upgrades", "approve")
     if upgrades not in ("approve", "allow"):
@@ -139,8 +137,6 @@ def parse_policy(table: Mapping[str, Any], *, source: Path, where: str) -> Polic
     approvals = table.get("approvals", DEFAULT_APPROVALS)
     if not isinstance(approvals, str) or not approvals:
         raise ConfigError(f"{source}: {where} approvals must be a file name")
-    from lockdown.config import parse_index_url  # noqa: PLC0415
-
     return Policy(
         upgrades=upgrades,
         auto_approve=frozenset(auto),
@@ -198,33 +194,3 @@ def _deny_rule(text: str, where: str) -> tuple[str, Any]:
 def deny_rules(policy: Policy) -> list[tuple[str, str, Any]]:
     """``(rule text, normalized name, SpecifierSet)`` for each ``deny`` entry."""
     return [(text, *_deny_rule(text, "deny")) for text in policy.deny]
-
-
-_DURATION = re.compile(r"^\s*(\d+)\s*(w|weeks?|d|days?|h|hours?|m|min|minutes?)\s*$", re.IGNORECASE)
-_UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes"}
-
-
-def parse_duration(text: str) -> timedelta:
-    """``7 days``, ``7d``, ``2 weeks``, ``12h``, ``30 minutes`` into a timedelta."""
-    match = _DURATION.match(text)
-    if match is None:
-        raise UsageError(
-            f"{text!r} is not a duration", hint="write it like '7 days', '14d', '12h' or '2 weeks'"
-        )
-    unit = _UNITS[match.group(2)[0].lower()]
-    try:
-        return timedelta(**{unit: int(match.group(1))})
-    except OverflowError:
-        raise UsageError(
-            f"{text!r} is too long a duration", hint="give at most a few years"
-        ) from None
-
-
-def format_duration(value: timedelta) -> str:
-    """The shortest exact form: ``7 days``, ``12 hours``, ``90 minutes``."""
-    seconds = int(value.total_seconds())
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds % size == 0 and seconds >= size:
-            count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    return f"{seconds} second{'s' if seconds != 1 else ''}"
