@@ -60,13 +60,9 @@ if TYPE_CHECKING:  # mypy resolves benchmarks/ from the repository root
 else:  # run as a script: benchmarks/ itself is on sys.path
     import common
 
+from lockdown.lock.model import Artifact, LockedPackage, Resolution  # noqa: E402
 from lockdown.lock.run import lock_project  # noqa: E402
-from lockdown.resolve.interface import (  # noqa: E402
-    Artifact,
-    LockedPackage,
-    Resolution,
-    ResolveRequest,
-)
+from lockdown.resolve.interface import ResolveRequest  # noqa: E402
 from tests.support.attestations import (  # noqa: E402
     GCB_FILE,
     GCB_PROJECT,

@@ -37,8 +37,9 @@ from lockdown.names import normalize_name
 if TYPE_CHECKING:
     from packaging.tags import Tag
 
+    from lockdown.lock.model import LockedPackage, Resolution
     from lockdown.progress import Reporter
-    from lockdown.resolve.interface import LockedPackage, Resolution, Resolver, ResolveRequest
+    from lockdown.resolve.interface import Resolver, ResolveRequest
 
 #: conda platform → (sys_platform, platform_machine, the wheel platform tags, best first).
 PLATFORMS: dict[str, tuple[str, str, tuple[str, ...]]] = {

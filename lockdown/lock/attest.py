@@ -28,10 +28,10 @@ from lockdown.names import normalize_name
 
 if TYPE_CHECKING:
     from lockdown.config import Config
+    from lockdown.lock.model import Artifact, LockedPackage, Resolution
     from lockdown.lock.pylock import LockFile
     from lockdown.policy.changes import LockedState
     from lockdown.resolve.index import IndexClient
-    from lockdown.resolve.interface import Artifact, LockedPackage, Resolution
 
 __all__ = ["AttestationSummary", "attest_resolution", "check_locked_provenance"]
 

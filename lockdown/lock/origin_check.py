@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from lockdown.errors import ResolutionError
+from lockdown.lock.model import Resolution
 from lockdown.policy.changes import LockedState, states_from_resolution
 from lockdown.policy.gate import GateResult
 from lockdown.policy.origins import (
@@ -39,7 +40,7 @@ from lockdown.policy.origins import (
     pins_for,
     with_origins,
 )
-from lockdown.resolve.interface import Resolution, Resolver, ResolveRequest
+from lockdown.resolve.interface import Resolver, ResolveRequest
 from lockdown.resolve.origins import indexes_serving, latest_versions
 
 Served = dict[str, tuple[str, ...]]

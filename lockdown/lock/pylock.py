@@ -1,7 +1,7 @@
 """PEP 751 ``pylock.toml``: build, validate, write and read.
 
 The writer is pure apart from the final atomic write: :func:`render_lock`
-turns a :class:`~lockdown.resolve.interface.Resolution` into bytes with a
+turns a :class:`~lockdown.lock.model.Resolution` into bytes with a
 fixed key order and formatting (same inputs → same bytes), and validates those
 exact bytes with ``packaging.pylock`` before anyone writes them. lockdown's
 own data lives only under ``[tool.lockdown]``, which installers ignore.
@@ -25,7 +25,7 @@ from lockdown.fsutil import is_sha256, read_lock_bytes
 from lockdown.names import index_key, normalize_name
 
 if TYPE_CHECKING:
-    from lockdown.resolve.interface import Artifact, LockedPackage, Resolution
+    from lockdown.lock.model import Artifact, LockedPackage, Resolution
 
 LOCK_VERSION = "1.0"
 CREATED_BY = "lockdown"

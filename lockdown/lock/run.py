@@ -47,6 +47,7 @@ from lockdown.errors import (
 from lockdown.fsutil import atomic_write, default_cache_dir, run_lock
 from lockdown.lock.attest import AttestationSummary, attest_resolution, provenance_root
 from lockdown.lock.licenses import license_records
+from lockdown.lock.model import Artifact, LockedPackage, Resolution
 from lockdown.lock.origin_check import OriginCheck, PinningResolver
 from lockdown.lock.pylock import LockFile, LockMetadata, read_lock, render_lock
 from lockdown.names import normalize_name
@@ -57,13 +58,7 @@ from lockdown.policy.gate import GateResult, judge
 from lockdown.progress import Reporter
 from lockdown.project import ProjectInputs, input_digest, read_inputs
 from lockdown.resolve import default_index_url, get_resolver
-from lockdown.resolve.interface import (
-    Artifact,
-    LockedPackage,
-    Resolution,
-    Resolver,
-    ResolveRequest,
-)
+from lockdown.resolve.interface import Resolver, ResolveRequest
 
 if TYPE_CHECKING:
     from lockdown.policy.service import PlannedEnvironments

@@ -21,8 +21,8 @@ from lockdown.lock.attestation import Publisher, describe_publishers, publishers
 from lockdown.names import index_key, normalize_name
 
 if TYPE_CHECKING:
+    from lockdown.lock.model import Artifact, LockedPackage
     from lockdown.lock.pylock import LockFile
-    from lockdown.resolve.interface import Artifact, LockedPackage
 
 ChangeKind = Literal["added", "removed", "upgraded", "downgraded", "source"]
 #: How big a change is; ``auto-approve`` names these.

@@ -1,9 +1,11 @@
 """The resolver interface: what every backend takes and what it must return.
 
-A backend turns :class:`ResolveRequest` into a :class:`Resolution`: exact pins
-and, for each, every artifact with its URL, size, sha256 and upload time. The
-lock writer does not care which backend produced it; the ``environments`` of a
-resolution say honestly what the backend's answer covers.
+A backend turns :class:`ResolveRequest` into a
+:class:`~lockdown.lock.model.Resolution` (the model, one layer down, which
+knows nothing of its producers): exact pins and, for each, every artifact with
+its URL, size, sha256 and upload time. The lock writer does not care which
+backend produced it; the ``environments`` of a resolution say honestly what
+the backend's answer covers.
 """
 
 from __future__ import annotations
@@ -12,14 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Protocol
 
-from lockdown.lock.attestation import Publisher
 from lockdown.project import ProjectInputs
 from lockdown.tools import isolated_environ, uv_binary
 
 __all__ = [
-    "Artifact",
-    "LockedPackage",
-    "Resolution",
     "ResolveRequest",
     "Resolver",
     "isolated_environ",
@@ -28,42 +26,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from lockdown.lock.model import Resolution
     from lockdown.net import HttpSettings
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Artifact:
-    """One file of a locked package, as the index describes it."""
-
-    url: str
-    #: The file name (the last path segment of ``url``).
-    filename: str
-    sha256: str
-    #: Size in bytes, when the index says.
-    size: int | None
-    #: PEP 700 upload time, when the index says; never invented.
-    upload_time: datetime | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LockedPackage:
-    """One pinned distribution and its artifacts."""
-
-    name: str
-    version: str
-    #: When this package applies (PEP 508, with ``extras`` / ``dependency_groups``).
-    marker: str | None
-    #: The simple-API URL of the index it came from.
-    index: str | None
-    wheels: tuple[Artifact, ...]
-    sdist: Artifact | None
-    #: PEP 740: the Trusted Publishers whose attestations over every file verified
-    #: (PEP 751 ``attestation-identities``); empty when not attested or not checked.
-    attestation_identities: frozenset[Publisher] = frozenset()
-    #: Its direct dependencies among the resolution's packages, as (normalized
-    #: name, version or ``None`` when the name is unambiguous); ``None`` when
-    #: the backend does not say. Written as PEP 751 ``dependencies``.
-    dependencies: tuple[tuple[str, str | None], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,21 +64,6 @@ class ResolveRequest:
     #: Timeouts and retries for the backend's requests and lockdown's own; ``None``:
     #: the environment's (:func:`lockdown.net.http_settings`).
     http: HttpSettings | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Resolution:
-    """A backend's answer."""
-
-    packages: tuple[LockedPackage, ...]
-    #: The environments this resolution is valid for. A universal resolver
-    #: returns the requested ones; a single-interpreter resolver returns a
-    #: marker describing just that interpreter.
-    environments: tuple[str, ...]
-    resolver: str
-    resolver_version: str
-    #: What the backend can start from next time (see ``ResolveRequest.resolver_state``).
-    resolver_state: bytes | None = None
 
 
 def utc_timestamp(moment: datetime) -> str:

@@ -36,16 +36,10 @@ from packaging.version import Version
 
 from lockdown.config import normalize_marker
 from lockdown.errors import PackageIndexError, ResolutionError
+from lockdown.lock.model import Artifact, LockedPackage, Resolution
 from lockdown.net import HttpSettings, Transport, http_settings, pip_options
 from lockdown.resolve.index import IndexClient, IndexFile
-from lockdown.resolve.interface import (
-    Artifact,
-    LockedPackage,
-    Resolution,
-    ResolveRequest,
-    isolated_environ,
-    utc_timestamp,
-)
+from lockdown.resolve.interface import ResolveRequest, isolated_environ, utc_timestamp
 
 Notify = Callable[[str], None]
 

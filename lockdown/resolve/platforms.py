@@ -25,7 +25,7 @@ from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from lockdown.config import DEFAULT_ENVIRONMENTS, normalize_marker
-from lockdown.resolve.interface import LockedPackage
+from lockdown.lock.model import LockedPackage
 
 __all__ = ["PLATFORMS", "Coverage", "Platform", "Shortfall", "coverage", "python_minors"]
 

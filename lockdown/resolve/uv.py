@@ -36,16 +36,9 @@ from lockdown.errors import (
     ResolutionError,
     UnservableEnvironmentError,
 )
+from lockdown.lock.model import Artifact, LockedPackage, Resolution
 from lockdown.net import http_settings, uv_environ
-from lockdown.resolve.interface import (
-    Artifact,
-    LockedPackage,
-    Resolution,
-    ResolveRequest,
-    isolated_environ,
-    utc_timestamp,
-    uv_binary,
-)
+from lockdown.resolve.interface import ResolveRequest, isolated_environ, utc_timestamp, uv_binary
 
 #: Name of the scratch project when the real one has none.
 ANONYMOUS_PROJECT = "lockdown-locked-project"

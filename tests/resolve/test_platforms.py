@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lockdown.config import DEFAULT_ENVIRONMENTS
-from lockdown.resolve.interface import Artifact, LockedPackage
+from lockdown.lock.model import Artifact, LockedPackage
 from lockdown.resolve.platforms import PLATFORMS, coverage, python_minors
 
 LINUX, LINUX_ARM, MAC_INTEL, MAC_ARM, WIN, WIN_ARM = DEFAULT_ENVIRONMENTS

@@ -17,8 +17,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Final
 
+from lockdown.lock.model import Artifact, LockedPackage, Resolution
 from lockdown.lock.run import LockOutcome, lock_project
-from lockdown.resolve.interface import Artifact, LockedPackage, Resolution, ResolveRequest
+from lockdown.resolve.interface import ResolveRequest
 from tests.support.pkgindex import PackageIndex
 
 FIXTURES: Final = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "attestations"
