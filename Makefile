@@ -45,9 +45,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check lockdown tests benchmarks examples/demo.py
 	$(BIN)/ruff format --check lockdown tests benchmarks examples/demo.py
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/lock.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
