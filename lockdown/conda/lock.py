@@ -33,8 +33,9 @@ from lockdown.conda.lockfile import (
     render_conda_lock,
 )
 from lockdown.errors import ResolutionError
+from lockdown.lock.model import Artifact
 from lockdown.names import normalize_name
-from lockdown.policy.changes import ArtifactFacts, LockedState
+from lockdown.policy.changes import LockedState
 
 if TYPE_CHECKING:
     from lockdown.audit.gate import GateAudit
@@ -321,9 +322,7 @@ def conda_states(packages: Sequence[CondaPackage]) -> list[LockedState]:
             marker=None,
             index=group[0].channel,
             artifacts=tuple(
-                ArtifactFacts(
-                    filename=p.filename, url=p.url, sha256=p.sha256, upload_time=p.timestamp
-                )
+                Artifact(filename=p.filename, url=p.url, sha256=p.sha256, upload_time=p.timestamp)
                 for p in sorted(group, key=lambda p: (p.platform, p.sha256))
             ),
             has_wheels=True,  # require-wheels is a Python rule; conda archives are binaries

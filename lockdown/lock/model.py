@@ -18,14 +18,18 @@ __all__ = ["Artifact", "LockedPackage", "Resolution"]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Artifact:
-    """One file of a locked package, as the index describes it."""
+    """One file of a locked package, as the index describes it (or a lock records it).
+
+    The one artifact type: the resolvers produce it, the lock writer writes it,
+    the gate compares it (old lock against new resolution).
+    """
 
     url: str
     #: The file name (the last path segment of ``url``).
     filename: str
     sha256: str
-    #: Size in bytes, when the index says.
-    size: int | None
+    #: Size in bytes, when the index (or the lock) says.
+    size: int | None = None
     #: PEP 700 upload time, when the index says; never invented.
     upload_time: datetime | None
 

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from packaging.version import InvalidVersion, Version
 
 from lockdown.lock.attestation import Publisher, describe_publishers, publishers_from_tables
+from lockdown.lock.model import Artifact
 from lockdown.names import index_key, normalize_name
 
 if TYPE_CHECKING:
-    from lockdown.lock.model import Artifact, LockedPackage
+    from lockdown.lock.model import LockedPackage
     from lockdown.lock.pylock import LockFile
 
 ChangeKind = Literal["added", "removed", "upgraded", "downgraded", "source"]
@@ -33,17 +33,6 @@ CHANGE_CLASSES: tuple[ChangeClass, ...] = get_args(ChangeClass)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ArtifactFacts:
-    """One artifact of a locked package: what the gate looks at."""
-
-    filename: str
-    url: str
-    sha256: str
-    #: PEP 700 upload time; ``None`` when the index did not give one.
-    upload_time: datetime | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class LockedState:
     """One locked package entry, reduced to what the change set and the gate compare."""
 
@@ -52,7 +41,8 @@ class LockedState:
     marker: str | None
     #: The simple-API URL it was locked from; ``None`` for a direct URL, path or VCS.
     index: str | None
-    artifacts: tuple[ArtifactFacts, ...]
+    #: Its artifacts (what the gate looks at: file name, url, sha256, upload time).
+    artifacts: tuple[Artifact, ...]
     #: True when at least one wheel is locked (False: sdist only, or not from an index).
     has_wheels: bool
     #: ``[packages.tool.lockdown.approval]`` of the lock it came from, if any.
@@ -296,10 +286,11 @@ def states_from_lock(lock: LockFile) -> list[LockedState]:
     states = []
     for index, package in enumerate(lock.pylock.packages):
         artifacts = [
-            ArtifactFacts(
+            Artifact(
                 filename=_filename(a.url, a.name),
                 url=a.url or "",
                 sha256=a.hashes.get("sha256", ""),
+                size=a.size,
                 upload_time=a.upload_time,
             )
             for a in (*(package.wheels or ()), *((package.sdist,) if package.sdist else ()))
@@ -307,10 +298,11 @@ def states_from_lock(lock: LockFile) -> list[LockedState]:
         if package.archive is not None:
             archive = package.archive
             artifacts.append(
-                ArtifactFacts(
+                Artifact(
                     filename=_filename(archive.url, None),
                     url=archive.url or "",
                     sha256=archive.hashes.get("sha256", ""),
+                    size=archive.size,
                     upload_time=archive.upload_time,
                 )
             )
@@ -344,23 +336,12 @@ def states_from_resolution(packages: Iterable[LockedPackage]) -> list[LockedStat
             version=p.version,
             marker=p.marker,
             index=p.index,
-            artifacts=tuple(
-                _facts(a) for a in (*p.wheels, *((p.sdist,) if p.sdist is not None else ()))
-            ),
+            artifacts=(*p.wheels, *((p.sdist,) if p.sdist is not None else ())),
             has_wheels=bool(p.wheels),
             publishers=p.attestation_identities,
         )
         for p in packages
     ]
-
-
-def _facts(artifact: Artifact) -> ArtifactFacts:
-    return ArtifactFacts(
-        filename=artifact.filename,
-        url=artifact.url,
-        sha256=artifact.sha256,
-        upload_time=artifact.upload_time,
-    )
 
 
 def _filename(url: str | None, name: str | None) -> str:

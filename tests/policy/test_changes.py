@@ -10,8 +10,8 @@ from datetime import datetime, timezone
 
 import pytest
 
+from lockdown.lock.model import Artifact
 from lockdown.policy.changes import (
-    ArtifactFacts,
     Change,
     ChangeClass,
     LockedState,
@@ -31,14 +31,14 @@ def artifact(
     kind: str = "wheel",
     sha: str | None = None,
     upload_time: datetime | None = UPLOADED,
-) -> ArtifactFacts:
+) -> Artifact:
     """One wheel (``kind="wheel"``) or sdist of ``name==version``; the hash derives from both."""
     filename = (
         f"{name.replace('-', '_')}-{version}-py3-none-any.whl"
         if kind == "wheel"
         else f"{name.replace('-', '_')}-{version}.tar.gz"
     )
-    return ArtifactFacts(
+    return Artifact(
         filename=filename,
         url=f"https://files.example/{filename}",
         sha256=sha if sha is not None else f"{name}-{version}-{kind}".encode().hex().ljust(64, "0"),
@@ -51,7 +51,7 @@ def state(
     version: str,
     *,
     index: str | None = PYPI,
-    artifacts: tuple[ArtifactFacts, ...] | None = None,
+    artifacts: tuple[Artifact, ...] | None = None,
     has_wheels: bool | None = None,
     marker: str | None = None,
 ) -> LockedState:
