@@ -126,7 +126,7 @@ def audit_moving(
 ) -> GateAudit:
     """Look the new and changed versions up where the settings say (module docstring)."""
     from lockdown.audit.match import match  # noqa: PLC0415
-    from lockdown.audit.service import check_database  # noqa: PLC0415
+    from lockdown.audit.sources import check_database  # noqa: PLC0415
     from lockdown.fsutil import default_cache_dir  # noqa: PLC0415
 
     # 1.

@@ -24,8 +24,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lockdown.audit.match import match
-from lockdown.audit.model import AuditReport, DatabaseInfo, Package, describe_age
-from lockdown.audit.sources import AdvisoryDatabase, AdvisoryDatabaseError, open_database
+from lockdown.audit.model import AuditReport, Package
+from lockdown.audit.sources import (
+    AdvisoryDatabase,
+    check_database,
+    open_database,
+)
 from lockdown.errors import LockdownError, UsageError
 from lockdown.names import normalize_name
 
@@ -196,40 +200,6 @@ def open_source(
         "no advisory database given",
         hint="pass --db DIR_OR_ZIP or --api-url [URL], or set [tool.lockdown.audit] db or api-url",
     )
-
-
-def check_database(info: DatabaseInfo, *, now: datetime, max_age: timedelta | None) -> None:
-    """Fail closed on an empty local database or one older than ``max_age``.
-
-    (The API answers only about the versions asked: no advisory there means
-    none is known, not an empty database.)
-    """
-    if info.advisories == 0 and info.kind != "osv-api":
-        skipped = f"; {len(info.unreadable)} files unreadable" if info.unreadable else ""
-        raise AdvisoryDatabaseError(
-            f"the advisory database {info.location} holds no advisories{skipped}: "
-            "nothing can be checked against it",
-            hint="point --db at a directory of OSV files or an OSV export zip",
-        )
-    if max_age is None:
-        return
-    age = info.age(now)
-    if age is None or age > max_age:
-        from lockdown.config.fields import format_duration  # noqa: PLC0415
-
-        raise AdvisoryDatabaseError(
-            f"the advisory database {info.location} is {describe_age(age)}"
-            f"{_as_of(info)}, older than the maximum age of {format_duration(max_age)}",
-            hint="update the database (or raise max-db-age)",
-        )
-
-
-def _as_of(info: DatabaseInfo) -> str:
-    if info.fetched_at is not None:
-        return f" (fetched {info.fetched_at:%Y-%m-%d %H:%M} UTC)"
-    if info.newest is not None:
-        return f" (newest entry {info.newest:%Y-%m-%d})"
-    return ""
 
 
 def lock_lines(data: bytes, names: Sequence[str]) -> dict[str, int]:

@@ -19,8 +19,7 @@ import yaml
 
 from lockdown.audit.match import match
 from lockdown.audit.model import Package
-from lockdown.audit.service import check_database
-from lockdown.audit.sources import AdvisoryDatabaseError, open_database
+from lockdown.audit.sources import AdvisoryDatabaseError, check_database, open_database
 from lockdown.errors import UsageError
 
 ADVISORIES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "advisories"
