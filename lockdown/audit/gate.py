@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lockdown.audit.model import DatabaseInfo, Finding, Package
+from lockdown.audit.model import DatabaseInfo, Finding, Package, describe_database
 from lockdown.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -59,8 +59,6 @@ class GateAudit:
         """One line for ``lock``'s summary: what was checked against what."""
         if self.database is None:
             return f"vulnerabilities: not checked ({self.off})"
-        from lockdown.report.audit import describe_database  # noqa: PLC0415
-
         counting = sum(1 for f in self.findings if f.active)
         found = f"{counting} finding{'s' if counting != 1 else ''}" if counting else "none known"
         return (

@@ -151,3 +151,20 @@ def describe_age(age: timedelta | None) -> str:
             count = seconds // size
             return f"{count} {unit}{'s' if count != 1 else ''} old"
     return "under a minute old"
+
+
+def describe_database(info: DatabaseInfo, now: datetime) -> str:
+    """One line: which database, how many advisories, how old, its digest."""
+    what = {"directory": "directory", "zip": "export zip", "osv-api": "OSV API"}[info.kind]
+    parts = [f"{info.advisories} advisories"]
+    if info.kind == "osv-api":
+        if info.fetched_at is not None:
+            parts.append(f"answers fetched {info.fetched_at:%Y-%m-%d %H:%M} UTC")
+    elif info.newest is not None:
+        parts.append(f"newest entry {info.newest:%Y-%m-%d}")
+    parts.append(describe_age(info.age(now)))
+    if info.digest:
+        parts.append(f"sha256 {info.digest[:12]}")
+    if info.unreadable:
+        parts.append(f"{len(info.unreadable)} unreadable files skipped")
+    return f"{what} {info.location} ({', '.join(parts)})"

@@ -171,7 +171,8 @@ def audit_cases(report: DriftReport) -> list[JUnitCase]:
     audit = report.audit
     if audit is None:
         return []
-    from lockdown.report.audit import describe_database, finding_line  # noqa: PLC0415
+    from lockdown.audit.model import describe_database  # noqa: PLC0415
+    from lockdown.report.audit import finding_line  # noqa: PLC0415
 
     database = describe_database(audit.database, audit.audited_at)
     by_package: dict[tuple[str, str], list[str]] = {}
