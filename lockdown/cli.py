@@ -33,11 +33,11 @@ if TYPE_CHECKING:
     from argparse import Namespace as Args
     from typing import TextIO
 
-    from lockdown.audit.gate import GateAudit
     from lockdown.conda.lockfile import CondaLock
     from lockdown.config import Config
     from lockdown.drift.model import DriftReport
     from lockdown.lock.pylock import LockFile
+    from lockdown.policy.advisories import GateAudit
     from lockdown.policy.gate import GateResult
 
 Handler = Callable[["Args", Reporter], int]

@@ -9,11 +9,13 @@ how old they are. The reporters in :mod:`lockdown.report.audit` render it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
+    from lockdown.conda.lockfile import CondaPackage
     from lockdown.config.audit import Ignore
 
 #: Severity levels, most severe first. ``malicious`` is an OSV ``MAL-`` entry.
@@ -168,3 +170,24 @@ def describe_database(info: DatabaseInfo, now: datetime) -> str:
     if info.unreadable:
         parts.append(f"{len(info.unreadable)} unreadable files skipped")
     return f"{what} {info.location} ({', '.join(parts)})"
+
+
+def conda_packages(packages: Sequence[CondaPackage]) -> list[Package]:
+    """A conda lock's packages: its ``pip:`` wheels as PyPI ones; a conda package that
+    depends on ``python`` is a Python package (matched against PyPI's advisories)."""
+    from lockdown.names import normalize_name  # noqa: PLC0415
+
+    return sorted(
+        {
+            Package(ecosystem="PyPI", name=normalize_name(p.name), version=p.version)
+            if p.manager == "pip"
+            else Package(
+                ecosystem="conda",
+                name=p.name,
+                version=p.version,
+                python="python" in p.dependencies,
+            )
+            for p in packages
+        },
+        key=lambda p: (p.name, p.version, p.ecosystem),
+    )

@@ -73,7 +73,7 @@ def lock_packages(
         return (*cached, data)
     notes: list[str] = []
     if conda:
-        from lockdown.audit.gate import conda_packages  # noqa: PLC0415
+        from lockdown.audit.model import conda_packages  # noqa: PLC0415
         from lockdown.conda.lockfile import parse_conda_lock_bytes  # noqa: PLC0415
 
         packages = conda_packages(parse_conda_lock_bytes(data, path).packages)

@@ -38,9 +38,9 @@ from lockdown.names import normalize_name
 from lockdown.policy.changes import LockedState
 
 if TYPE_CHECKING:
-    from lockdown.audit.gate import GateAudit
     from lockdown.config import Config
     from lockdown.config.conda import CondaSettings
+    from lockdown.policy.advisories import GateAudit
     from lockdown.policy.gate import GateResult
     from lockdown.progress import Reporter
 
@@ -206,7 +206,8 @@ def lock_conda(
     )
     result = _merged(conda_result, pip_result)
     # 3b. Known vulnerabilities and malicious versions among the new and changed ones.
-    from lockdown.audit.gate import conda_packages, vulnerability_gate  # noqa: PLC0415
+    from lockdown.audit.model import conda_packages  # noqa: PLC0415
+    from lockdown.policy.advisories import vulnerability_gate  # noqa: PLC0415
 
     result, vulnerabilities = vulnerability_gate(
         result,

@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from lockdown.artifacts import ArtifactCache, Expected, ensure_cache_dir, verify_all
-from lockdown.audit.gate import GateAudit, packages_of, vulnerability_gate
 from lockdown.config import Config, load_config
 from lockdown.config.fields import format_duration
 from lockdown.errors import (
@@ -52,6 +51,7 @@ from lockdown.lock.origin_check import OriginCheck, PinningResolver
 from lockdown.lock.pylock import LockFile, LockMetadata, read_lock, render_lock
 from lockdown.names import normalize_name
 from lockdown.net import HttpSettings, http_settings
+from lockdown.policy.advisories import GateAudit, packages_of, vulnerability_gate
 from lockdown.policy.approvals import read_approvals
 from lockdown.policy.changes import LockedState, states_from_lock, states_from_resolution
 from lockdown.policy.gate import GateResult, judge

@@ -143,8 +143,8 @@ def diff(
     recorded = new_lock.tool.get("sources")
     shadows = shadows_in_lock(new_states, recorded if isinstance(recorded, dict) else {})
     result = with_origins(result, OriginResult(verdicts=(), shadows=shadows))
-    # Known vulnerabilities of the new and changed versions, offline (lockdown.audit.gate).
-    from lockdown.audit.gate import packages_of, vulnerability_gate  # noqa: PLC0415
+    # Known vulnerabilities of the new and changed versions, offline (lockdown.policy.advisories).
+    from lockdown.policy.advisories import packages_of, vulnerability_gate  # noqa: PLC0415
 
     result, vulnerabilities = vulnerability_gate(
         result,

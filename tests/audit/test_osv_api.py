@@ -185,10 +185,10 @@ def test_the_gate_asks_the_configured_api_about_new_versions_only(
 
 
 def test_offline_the_gate_uses_only_cached_answers(api: OsvApi, tmp_path: Path) -> None:
-    from lockdown.audit.gate import audit_moving
     from lockdown.audit.model import Package
     from lockdown.config.audit import AuditSettings
     from lockdown.config.policy import Policy
+    from lockdown.policy.advisories import audit_moving
 
     settings = AuditSettings(api_url=api.url)
     packages = [Package(ecosystem="PyPI", name="requests", version="2.30.0")]

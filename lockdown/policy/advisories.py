@@ -29,7 +29,6 @@ from lockdown.audit.model import DatabaseInfo, Finding, Package, describe_databa
 from lockdown.errors import ConfigError
 
 if TYPE_CHECKING:
-    from lockdown.conda.lockfile import CondaPackage
     from lockdown.config.audit import AuditSettings
     from lockdown.config.policy import Policy
     from lockdown.policy.approvals import Approval
@@ -71,27 +70,6 @@ class GateAudit:
 def packages_of(states: Sequence[LockedState]) -> list[Package]:
     """Python lock states as packages."""
     return [Package(ecosystem="PyPI", name=s.name, version=s.version) for s in states if s.version]
-
-
-def conda_packages(packages: Sequence[CondaPackage]) -> list[Package]:
-    """A conda lock's packages: its ``pip:`` wheels as PyPI ones; a conda package that
-    depends on ``python`` is a Python package (matched against PyPI's advisories)."""
-    from lockdown.names import normalize_name  # noqa: PLC0415
-
-    return sorted(
-        {
-            Package(ecosystem="PyPI", name=normalize_name(p.name), version=p.version)
-            if p.manager == "pip"
-            else Package(
-                ecosystem="conda",
-                name=p.name,
-                version=p.version,
-                python="python" in p.dependencies,
-            )
-            for p in packages
-        },
-        key=lambda p: (p.name, p.version, p.ecosystem),
-    )
 
 
 def moving(result: GateResult, packages: Sequence[Package]) -> list[Package]:
