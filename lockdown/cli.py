@@ -33,9 +33,9 @@ if TYPE_CHECKING:
     from argparse import Namespace as Args
     from typing import TextIO
 
-    from lockdown.conda.lockfile import CondaLock
     from lockdown.config import Config
     from lockdown.drift.model import DriftReport
+    from lockdown.lock.condalock import CondaLock
     from lockdown.lock.pylock import LockFile
     from lockdown.policy.advisories import GateAudit
     from lockdown.policy.gate import GateResult
@@ -255,7 +255,7 @@ def _export_path(args: Args) -> Path:
     if args.lock is not None:
         return Path(args.lock)
     if args.platform is not None:
-        from lockdown.conda import CONDA_LOCK  # noqa: PLC0415
+        from lockdown.config.conda import CONDA_LOCK  # noqa: PLC0415
 
         return Path(args.project) / CONDA_LOCK
     from lockdown.config import load_config  # noqa: PLC0415
@@ -424,7 +424,7 @@ def _verify_provenance(
 
 def _conda_lock_path(args: Args, config: Config | None) -> Path:
     """``--lock``, else the configured conda lock, else ``conda-lock.yml`` in the project."""
-    from lockdown.conda import CONDA_LOCK  # noqa: PLC0415
+    from lockdown.config.conda import CONDA_LOCK  # noqa: PLC0415
 
     if args.lock is not None:
         return Path(args.lock)
@@ -434,7 +434,7 @@ def _conda_lock_path(args: Args, config: Config | None) -> Path:
 
 
 def _install_conda(args: Args, reporter: Reporter) -> int:
-    from lockdown.conda.install import install_conda  # noqa: PLC0415
+    from lockdown.env.conda_install import install_conda  # noqa: PLC0415
 
     if (
         args.venv

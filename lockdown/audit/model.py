@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from lockdown.conda.lockfile import CondaPackage
     from lockdown.config.audit import Ignore
+    from lockdown.lock.condalock import CondaPackage
 
 #: Severity levels, most severe first. ``malicious`` is an OSV ``MAL-`` entry.
 Severity = Literal["malicious", "critical", "high", "medium", "low", "unknown"]

@@ -74,7 +74,7 @@ def lock_packages(
     notes: list[str] = []
     if conda:
         from lockdown.audit.model import conda_packages  # noqa: PLC0415
-        from lockdown.conda.lockfile import parse_conda_lock_bytes  # noqa: PLC0415
+        from lockdown.lock.condalock import parse_conda_lock_bytes  # noqa: PLC0415
 
         packages = conda_packages(parse_conda_lock_bytes(data, path).packages)
         kind = "conda-lock"
@@ -153,7 +153,7 @@ def environment_packages(venv: Path | None, python: str | None) -> tuple[list[Pa
 
 def prefix_packages(prefix: Path) -> list[Package]:
     """The packages of a conda prefix, from its ``conda-meta`` records."""
-    from lockdown.conda.prefix import read_prefix  # noqa: PLC0415
+    from lockdown.env.conda_meta import read_prefix  # noqa: PLC0415
 
     return _distinct(
         [
@@ -361,7 +361,7 @@ def audit_drift(
 
 def default_lock(project: Path, config: Config | None) -> Path:
     """The configured ``pylock.toml``, else the conda lock when only that exists."""
-    from lockdown.conda import CONDA_LOCK  # noqa: PLC0415
+    from lockdown.config.conda import CONDA_LOCK  # noqa: PLC0415
 
     pylock = config.output_path if config is not None else project / "pylock.toml"
     if pylock.exists():

@@ -12,30 +12,29 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lockdown import __version__
-from lockdown.conda import CONDA_LOCK, require
-from lockdown.conda.inputs import CondaInputs, conda_inputs, read_environment_yml
-from lockdown.conda.lockfile import (
+from lockdown.conda_inputs import CondaInputs, conda_inputs, read_environment_yml
+from lockdown.config.conda import CONDA_LOCK
+from lockdown.lock.condalock import (
     PIP_INDEX_KEY,
     CondaLock,
     CondaPackage,
-    channel_of,
     read_conda_lock,
     render_conda_lock,
+    require,
 )
-from lockdown.errors import ResolutionError
 from lockdown.lock.model import Artifact
 from lockdown.names import normalize_name
 from lockdown.policy.changes import LockedState
+from lockdown.resolve.rattler import solve_relaxing
 
 if TYPE_CHECKING:
     from lockdown.config import Config
@@ -43,14 +42,6 @@ if TYPE_CHECKING:
     from lockdown.policy.advisories import GateAudit
     from lockdown.policy.gate import GateResult
     from lockdown.progress import Reporter
-
-#: Virtual packages assumed per platform family (conda-lock's defaults, roughly):
-#: the solution then depends on the inputs and the channels only.
-VIRTUAL_PACKAGES: Mapping[str, tuple[tuple[str, str], ...]] = {
-    "linux": (("__unix", "0"), ("__linux", "5.10"), ("__glibc", "2.28")),
-    "osx": (("__unix", "0"), ("__osx", "13.0")),
-    "win": (("__win", "0"),),
-}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,7 +118,7 @@ def lock_conda(
     to the solver (``exclude_newer``) and enforced from the package timestamps;
     ``allowed-channels`` plays the part of ``allowed-indexes``. A block writes
     nothing. The ``pip:`` section keeps its previous pins and the cutoff alike
-    (:func:`lockdown.conda.pip.lock_pip`); ``reporter`` hears what was relaxed.
+    (:func:`lockdown.resolve.conda_pip.lock_pip`); ``reporter`` hears what was relaxed.
     """
     require()
     from lockdown.config.fields import format_duration  # noqa: PLC0415
@@ -155,13 +146,13 @@ def lock_conda(
             if upgrade or previous is None
             else [p for p in previous.for_platform(platform) if p.name not in moving]
         )
-        solved = _solve_relaxing(inputs, platform, keep, cutoff)
+        solved = solve_relaxing(inputs, platform, keep, cutoff)
         packages += solved
         if inputs.pip:
             # 2b. The pip: section, by the Python path, for this platform's conda Python:
             # the previous pip pins kept the same way, under the same cutoff.
-            from lockdown.conda.pip import lock_pip  # noqa: PLC0415
             from lockdown.resolve import default_index_url  # noqa: PLC0415
+            from lockdown.resolve.conda_pip import lock_pip  # noqa: PLC0415
 
             packages += lock_pip(
                 inputs.pip,
@@ -272,27 +263,6 @@ def _recorded_cutoff(previous: CondaLock | None) -> tuple[datetime | None, objec
     return cutoff, previous.custom.get("min-release-age")
 
 
-def _solve_relaxing(
-    inputs: CondaInputs, platform: str, keep: Sequence[CondaPackage], cutoff: datetime | None
-) -> list[CondaPackage]:
-    """Solve with the kept archives and the cutoff; relax the first, then the second.
-
-    The gate judges whatever moves and enforces the cooldown from timestamps,
-    so relaxing never lets anything through unjudged; it only lets lockdown
-    name what the inputs now ask for.
-    """
-    attempts: list[tuple[Sequence[CondaPackage], datetime | None]] = [(keep, cutoff)]
-    if keep:
-        attempts.append(((), cutoff))
-    if cutoff is not None:
-        attempts.append(((), None))
-    for kept, limit in attempts[:-1]:
-        with contextlib.suppress(ResolutionError):
-            return solve_platform(inputs, platform, exclude_newer=limit, keep=kept)
-    kept, limit = attempts[-1]
-    return solve_platform(inputs, platform, exclude_newer=limit, keep=kept)
-
-
 def _states(packages: Sequence[CondaPackage] | None, manager: str) -> list[LockedState] | None:
     if packages is None:
         return None
@@ -367,89 +337,3 @@ def pip_index_records(packages: Sequence[CondaPackage]) -> dict[str, str]:
         if package.manager == "pip":
             out.setdefault(f"{PIP_INDEX_KEY}{package.name}", package.channel)
     return out
-
-
-def solve_platform(
-    inputs: CondaInputs,
-    platform: str,
-    *,
-    exclude_newer: datetime | None = None,
-    keep: Sequence[CondaPackage] = (),
-) -> list[CondaPackage]:
-    """The packages of one platform's solution, as lock entries."""
-    import rattler  # noqa: PLC0415
-
-    family = platform.split("-", 1)[0]
-    virtual = [
-        rattler.GenericVirtualPackage(
-            rattler.PackageName(name), rattler.Version(version), rattler.BuildString("0")
-        )
-        for name, version in VIRTUAL_PACKAGES.get(family, ())
-    ]
-    subdirs = [rattler.Subdir(platform), rattler.Subdir("noarch")]
-    try:
-        locked = asyncio.run(_records_of(inputs.channels, subdirs, keep)) if keep else []
-        records = asyncio.run(
-            rattler.solve(
-                sources=list(inputs.channels),
-                specs=list(inputs.dependencies),
-                platforms=subdirs,
-                virtual_packages=virtual,
-                exclude_newer=exclude_newer,
-                locked_packages=locked,
-            )
-        )
-    except Exception as exc:  # rattler's solver and fetch errors share no base class
-        first = str(exc).strip().splitlines()
-        raise ResolutionError(
-            f"cannot solve the conda environment for {platform}: "
-            f"{' '.join(line.strip() for line in first[:6]) or type(exc).__name__}",
-            hint="check the channels and the match specs",
-        ) from None
-    out = []
-    for record in records:
-        if record.sha256 is None or record.md5 is None:
-            raise ResolutionError(
-                f"{record.url}: the channel gives no sha256 or md5 for this archive",
-                hint="re-index the channel (rattler-index or conda-index)",
-            )
-        out.append(
-            CondaPackage(
-                name=record.name.normalized,
-                version=str(record.version),
-                build=str(record.build),
-                platform=platform,
-                url=record.url,
-                md5=record.md5.hex(),
-                sha256=record.sha256.hex(),
-                dependencies=dict(_dependency(d) for d in record.depends),
-                channel=channel_of(record.url),
-                # When the channel published it (what a cooldown is about), else built it.
-                timestamp=record.indexed_timestamp or record.timestamp,
-            )
-        )
-    return out
-
-
-async def _records_of(
-    channels: Sequence[str], subdirs: Sequence[Any], packages: Sequence[CondaPackage]
-) -> list[Any]:
-    """The channels' records of exactly the archives in ``packages`` (by sha256)."""
-    import rattler  # noqa: PLC0415
-
-    wanted = {p.sha256 for p in packages}
-    result = await rattler.Gateway().query(
-        list(channels), subdirs, sorted({p.name for p in packages}), recursive=False
-    )
-    return [
-        record
-        for per_channel in result
-        for record in per_channel
-        if record.sha256 is not None and record.sha256.hex() in wanted
-    ]
-
-
-def _dependency(spec: str) -> tuple[str, str]:
-    """``"beta >=1"`` → ``("beta", ">=1")``; no version → ``"*"`` (conda-lock's form)."""
-    name, _, rest = spec.strip().partition(" ")
-    return name, rest.strip() or "*"

@@ -8,10 +8,16 @@ environment is imported or executed. The file-by-file levels live in
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from lockdown.drift.model import PackageDrift
 from lockdown.env.python_env import InstalledDist, normalize_name
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from lockdown.env.conda_meta import CondaRecord
+    from lockdown.lock.condalock import CondaPackage
 
 
 def display(path: str) -> str:
@@ -224,3 +230,183 @@ def describe_direct_url(direct_url: Mapping[str, object]) -> str:
     if isinstance(vcs, dict):
         return f"installed from {vcs.get('vcs', 'VCS')} {url}@{vcs.get('commit_id', '?')}"
     return f"installed from direct URL {url}"
+
+
+#: conda's subdirs: the last segment of the ``channel`` conda writes into conda-meta.
+KNOWN_SUBDIRS = frozenset(
+    {
+        "noarch",
+        "linux-32",
+        "linux-64",
+        "linux-aarch64",
+        "linux-armv6l",
+        "linux-armv7l",
+        "linux-ppc64",
+        "linux-ppc64le",
+        "linux-riscv32",
+        "linux-riscv64",
+        "linux-s390x",
+        "osx-64",
+        "osx-arm64",
+        "win-32",
+        "win-64",
+        "win-arm64",
+        "freebsd-64",
+        "emscripten-wasm32",
+        "wasi-wasm32",
+        "zos-z",
+    }
+)
+
+
+def channel_key(channel: str, subdir: str = "") -> str:
+    """A channel as compared: no credentials or token, no trailing subdir or ``/``.
+
+    conda writes a record's ``channel`` as the channel URL with the package's
+    subdir (``<url>/linux-64``), rattler as the channel URL, and either may
+    write a canonical name (``conda-forge``) instead; the lock has the channel
+    URL without subdir. Scheme and host compare case-insensitively.
+    """
+    text = channel.strip().rstrip("/")
+    if "://" in text:
+        import re  # noqa: PLC0415
+        from urllib.parse import urlsplit  # noqa: PLC0415
+
+        parts = urlsplit(text)
+        try:
+            port = f":{parts.port}" if parts.port else ""
+        except ValueError:
+            port = ""
+        path = re.sub(r"^/t/[^/]+", "", parts.path).rstrip("/")  # conda's /t/<token>/
+        text = f"{parts.scheme.lower()}://{parts.hostname or ''}{port}{path}"
+    head, _, last = text.rpartition("/")
+    if head and not head.endswith("/") and (last in KNOWN_SUBDIRS or (subdir and last == subdir)):
+        text = head
+    return text
+
+
+def same_channel(installed: str, locked: str, subdir: str = "") -> bool:
+    """Whether a conda-meta ``channel`` names the lock's channel (see :func:`channel_key`).
+
+    A canonical name (``conda-forge``, ``pkgs/main``) matches a locked channel
+    URL that ends with it: the name is all such a record says.
+    """
+    have, want = channel_key(installed, subdir), channel_key(locked)
+    if have == want:
+        return True
+    return bool(have) and "://" not in have and "://" in want and want.endswith("/" + have)
+
+
+def compare_conda(
+    expected: dict[str, CondaPackage], installed: dict[str, CondaRecord]
+) -> list[PackageDrift]:
+    """Missing, unexpected, other version/build, other archive or channel (pure)."""
+    drift = []
+    for name in sorted(expected):
+        want, have = expected[name], installed.get(name)
+        locked = f"{want.version} ({want.build})"
+        if have is None:
+            drift.append(
+                PackageDrift(
+                    name=name,
+                    kind="missing",
+                    expected=locked,
+                    installed=None,
+                    detail="not installed",
+                )
+            )
+            continue
+        actual = f"{have.version} ({have.build})"
+        if (have.version, have.build) != (want.version, want.build):
+            drift.append(
+                PackageDrift(
+                    name=name,
+                    kind="version",
+                    expected=locked,
+                    installed=actual,
+                    detail=f"{actual} installed, {locked} locked",
+                )
+            )
+        elif have.sha256 and have.sha256 != want.sha256:
+            drift.append(
+                PackageDrift(
+                    name=name,
+                    kind="source",
+                    expected=locked,
+                    installed=actual,
+                    detail=f"installed from an archive with sha256 {have.sha256[:12]}..., "
+                    f"the lock pins {want.sha256[:12]}...",
+                )
+            )
+        elif have.channel and not same_channel(have.channel, want.channel, have.subdir):
+            drift.append(
+                PackageDrift(
+                    name=name,
+                    kind="source",
+                    expected=locked,
+                    installed=actual,
+                    detail=f"installed from channel {have.channel}; the lock says {want.channel}",
+                )
+            )
+    for name in sorted(set(installed) - set(expected)):
+        have = installed[name]
+        drift.append(
+            PackageDrift(
+                name=name,
+                kind="unexpected",
+                expected=None,
+                installed=f"{have.version} ({have.build})",
+                detail="installed, not in the lock",
+            )
+        )
+    return drift
+
+
+def compare_pip(
+    wanted: list[CondaPackage], conda: list[CondaPackage], prefix: Path, platform: str
+) -> tuple[list[PackageDrift], list[InstalledDist]]:
+    """The ``pip:`` wheels against the prefix's dist-info: drift, and the dists found."""
+    from lockdown.drift.compare import describe_direct_url  # noqa: PLC0415
+    from lockdown.env.conda_python import python_of, site_packages  # noqa: PLC0415
+    from lockdown.env.python_env import installed_distributions  # noqa: PLC0415
+
+    site = site_packages(prefix, platform, python_of(conda))
+    have: dict[str, InstalledDist] = {d.name: d for d in installed_distributions([site])}
+    drift = []
+    found = []
+    for want in sorted(wanted, key=lambda p: p.name):
+        dist = have.get(want.name)
+        label = f"pip {want.name}"
+        if dist is None:
+            drift.append(
+                PackageDrift(
+                    name=label,
+                    kind="missing",
+                    expected=want.version,
+                    installed=None,
+                    detail="not installed",
+                )
+            )
+            continue
+        found.append(dist)
+        if dist.version != want.version:
+            drift.append(
+                PackageDrift(
+                    name=label,
+                    kind="version",
+                    expected=want.version,
+                    installed=dist.version,
+                    detail=f"{dist.version} installed, {want.version} locked",
+                )
+            )
+        elif dist.direct_url is not None:
+            drift.append(
+                PackageDrift(
+                    name=label,
+                    kind="source",
+                    expected=want.version,
+                    installed=dist.version,
+                    detail=describe_direct_url(dist.direct_url) + "; the lock pins a wheel",
+                )
+            )
+    return drift, found

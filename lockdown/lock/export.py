@@ -35,7 +35,7 @@ from lockdown.names import normalize_name
 if TYPE_CHECKING:
     from packaging.metadata import RawMetadata
 
-    from lockdown.conda.lockfile import CondaLock, CondaPackage
+    from lockdown.lock.condalock import CondaLock, CondaPackage
 
 ExportFormat = Literal["requirements", "constraints"]
 
@@ -641,7 +641,7 @@ def sbom_inventory(
                 f"{path}: --python, --extra and --group select from a pylock.toml; "
                 "for a conda lock use --platform"
             )
-        from lockdown.conda.lockfile import read_conda_lock  # noqa: PLC0415
+        from lockdown.lock.condalock import read_conda_lock  # noqa: PLC0415
 
         return conda_inventory(read_conda_lock(path), platform, licenses)
     if platform is not None:

@@ -244,7 +244,7 @@ def _configured_channels(config: Config) -> tuple[str, ...]:
         path = config.project_dir / name
         if not path.is_file():
             continue
-        from lockdown.conda.inputs import read_environment_yml  # noqa: PLC0415 - PyYAML only
+        from lockdown.conda_inputs import read_environment_yml  # noqa: PLC0415 - PyYAML only
         from lockdown.errors import LockdownError  # noqa: PLC0415
 
         try:

@@ -31,7 +31,7 @@ from lockdown.sign.interface import SignatureError, Verified, bundle_path_for
 if TYPE_CHECKING:
     from packaging.pylock import PackageArchive, PackageSdist, PackageWheel
 
-    from lockdown.conda.lockfile import CondaLock
+    from lockdown.lock.condalock import CondaLock
     from lockdown.lock.pylock import LockFile
     from lockdown.sign.trust import TrustPolicy
 
@@ -176,7 +176,7 @@ def _parse_conda(data: bytes, path: Path) -> CondaLock:
             f"{path}: checking a conda lock needs PyYAML, which is not installed",
             hint="pip install 'lockdown[conda]'",
         ) from None
-    from lockdown.conda.lockfile import parse_conda_lock_bytes  # noqa: PLC0415 - conda locks only
+    from lockdown.lock.condalock import parse_conda_lock_bytes  # noqa: PLC0415 - conda locks only
 
     try:
         # Every package's sha256 (and md5, for conda archives) is required here.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lockdown.conda.check import current_platform
+from lockdown.env.conda_meta import current_platform
 from tests.audit.conftest import ADVISORIES, write_project
 from tests.conftest import CliResult
 from tests.support.condachannel import CondaChannel

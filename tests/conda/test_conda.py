@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from lockdown.conda import require
-from lockdown.conda.check import current_platform, run_conda_check
-from lockdown.conda.install import install_conda
+from lockdown.conda.check import run_conda_check
 from lockdown.conda.lock import lock_conda
-from lockdown.conda.lockfile import read_conda_lock
+from lockdown.env.conda_install import install_conda
+from lockdown.env.conda_meta import current_platform
 from lockdown.errors import IntegrityError
+from lockdown.lock.condalock import read_conda_lock, require
 from tests.conftest import CliResult
 from tests.support.condachannel import CondaChannel
 

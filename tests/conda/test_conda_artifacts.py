@@ -18,10 +18,12 @@ from typing import Any
 
 import pytest
 
-from lockdown.conda.check import channel_key, current_platform, run_conda_check, same_channel
-from lockdown.conda.install import install_conda
+from lockdown.conda.check import run_conda_check
 from lockdown.conda.lock import lock_conda
-from lockdown.conda.placeholder import binary_replace, installed_candidates
+from lockdown.drift.compare import channel_key, same_channel
+from lockdown.drift.placeholder import binary_replace, installed_candidates
+from lockdown.env.conda_install import install_conda
+from lockdown.env.conda_meta import current_platform
 from tests.conda.test_conda import tree
 from tests.conftest import CliResult
 from tests.support.condachannel import PREFIX_PLACEHOLDER, CondaChannel, PlaceholderFile
@@ -389,8 +391,8 @@ def test_a_recorded_file_replaced_by_a_symlink_is_drift_at_both_levels(
 ) -> None:
     """The attacker's file lives inside the prefix; the link points at it."""
     from lockdown.conda.check import run_conda_check
-    from lockdown.conda.install import install_conda
     from lockdown.conda.lock import lock_conda
+    from lockdown.env.conda_install import install_conda
     from tests.support.condachannel import CondaChannel
 
     chan = CondaChannel(tmp_path / "channel")

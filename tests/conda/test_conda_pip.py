@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from lockdown.conda.check import run_conda_check
-from lockdown.conda.install import install_conda
 from lockdown.conda.lock import lock_conda
-from lockdown.conda.lockfile import read_conda_lock
+from lockdown.env.conda_install import install_conda
+from lockdown.lock.condalock import read_conda_lock
 from tests.conftest import CliResult
 from tests.support.condachannel import CondaChannel
 from tests.support.pkgindex import PackageIndex
@@ -77,7 +77,7 @@ def project(tmp_path: Path, channel: CondaChannel, catalog: PackageIndex) -> Pat
 
 
 def _here() -> str:
-    from lockdown.conda.check import current_platform
+    from lockdown.env.conda_meta import current_platform
 
     return current_platform()
 
@@ -91,7 +91,7 @@ def test_pip_section_locked_installed_and_checked(project: Path, tmp_path: Path)
     assert wheel.url.endswith("alpha-1.1-py3-none-any.whl")
     assert len(wheel.sha256) == 64
     # conda-lock's own parser reads the pip entries too.
-    from lockdown.conda import require
+    from lockdown.lock.condalock import require
 
     require()
     from conda_lock.lockfile import parse_conda_lock_file

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from lockdown.conda.check import current_platform
 from lockdown.conda.lock import CondaLockOutcome, lock_conda
-from lockdown.conda.lockfile import read_conda_lock
+from lockdown.env.conda_meta import current_platform
+from lockdown.lock.condalock import read_conda_lock
 from tests.conftest import CliResult
 from tests.support.condachannel import CondaChannel
 from tests.support.pkgindex import PackageIndex

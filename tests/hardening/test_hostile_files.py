@@ -25,13 +25,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lockdown.conda.inputs import read_environment_yml
-from lockdown.conda.lockfile import parse_conda_lock_bytes
+from lockdown.conda_inputs import read_environment_yml
 from lockdown.config import parse_config
 from lockdown.drift import fastpath
 from lockdown.drift.files import parse_record
 from lockdown.env.python_env import _direct_url, read_dist_info
 from lockdown.errors import LockdownError
+from lockdown.lock.condalock import parse_conda_lock_bytes
 from lockdown.lock.pylock import parse_lock_bytes
 from lockdown.policy.approvals import read_approvals
 from lockdown.resolve.index import _Page
@@ -356,7 +356,7 @@ def test_metadata_without_an_end_of_headers_is_not_read_forever(tmp_path: Path) 
 
 @given(st.binary(max_size=2000) | DOCUMENTS.map(lambda d: json.dumps(d).encode()))
 def test_conda_meta_records(tmp_path_factory: Any, data: bytes) -> None:
-    from lockdown.conda.prefix import read_prefix
+    from lockdown.env.conda_meta import read_prefix
 
     prefix = tmp_path_factory.mktemp("prefix")
     (prefix / "conda-meta").mkdir()
@@ -510,7 +510,7 @@ def test_crafted_environment_yml(tmp_path: Path, content: bytes) -> None:
     """Structured hostile environment.yml: refused in one line, or read, never a blow-up."""
     path = tmp_path / "environment.yml"
     path.write_bytes(content)
-    from lockdown.conda.inputs import conda_inputs
+    from lockdown.conda_inputs import conda_inputs
 
     def read_and_merge() -> object:
         return conda_inputs(None, read_environment_yml(path), source=path)

@@ -612,8 +612,8 @@ def test_without_the_sbom_extra_the_command_says_how_to_get_it(
 @pytest.fixture
 def conda_locked(tmp_path: Path) -> Path:
     """A conda lock from the local channel: alpha 1.1 → beta, for this platform and osx-arm64."""
-    from lockdown.conda.check import current_platform
     from lockdown.conda.lock import lock_conda
+    from lockdown.env.conda_meta import current_platform
     from tests.support.condachannel import CondaChannel
 
     channel = CondaChannel(tmp_path / "channel")
@@ -676,7 +676,7 @@ def test_conda_lock_as_cyclonedx(conda_locked: Path, cli: Cli, tmp_path: Path) -
 
 @pytest.mark.slow
 def test_conda_lock_as_spdx_with_licenses(conda_locked: Path, cli: Cli, tmp_path: Path) -> None:
-    from lockdown.conda.install import install_conda
+    from lockdown.env.conda_install import install_conda
 
     # Installing verifies the archives into the artifact cache; their index.json declares MIT.
     install_conda(conda_locked, tmp_path / "prefix")

@@ -26,12 +26,16 @@ from pathlib import Path
 from typing import Any
 
 from lockdown.artifacts import ArtifactCache, ensure_cache_dir, verify_all
-from lockdown.conda import require
-from lockdown.conda.check import current_platform, locked_for_here
-from lockdown.conda.lockfile import CondaLock, CondaPackage, read_conda_lock
-from lockdown.conda.prefix import CondaRecord, read_prefix
+from lockdown.env.conda_meta import CondaRecord, current_platform, read_prefix
 from lockdown.errors import IntegrityError, LockdownError
 from lockdown.fsutil import default_cache_dir, link_or_copy
+from lockdown.lock.condalock import (
+    CondaLock,
+    CondaPackage,
+    locked_for_here,
+    read_conda_lock,
+    require,
+)
 from lockdown.progress import Reporter, Status, counted
 
 
@@ -209,7 +213,7 @@ def _pip_todo(
     wheels: Sequence[CondaPackage], conda: Sequence[CondaPackage], prefix: Path, platform: str
 ) -> list[CondaPackage]:
     """The ``pip:`` wheels the prefix does not hold at the locked version (from an index)."""
-    from lockdown.conda.pip import python_of, site_packages  # noqa: PLC0415
+    from lockdown.env.conda_python import python_of, site_packages  # noqa: PLC0415
     from lockdown.env.python_env import InstalledDist, installed_distributions  # noqa: PLC0415
 
     site = site_packages(prefix, platform, python_of(conda))
@@ -228,7 +232,7 @@ def _install_pip(
     platform: str,
     lock_path: Path,
 ) -> None:
-    from lockdown.conda.pip import interpreter  # noqa: PLC0415
+    from lockdown.env.conda_python import interpreter  # noqa: PLC0415
     from lockdown.env.install import Plan, Selected, apply  # noqa: PLC0415
     from lockdown.names import normalize_name  # noqa: PLC0415
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from lockdown.errors import LockFileError
+from lockdown.errors import IntegrityError, LockFileError, UsageError
 
 if TYPE_CHECKING:
     from lockdown.artifacts import Expected
@@ -101,7 +101,7 @@ def render_conda_lock(
     custom: Mapping[str, str],
 ) -> bytes:
     """The lock file's bytes, written by conda-lock and read back by it before use."""
-    from lockdown.conda import require  # noqa: PLC0415
+    from lockdown.lock.condalock import require  # noqa: PLC0415
 
     require()
     from conda_lock.lockfile import write_conda_lock_file  # noqa: PLC0415
@@ -150,7 +150,7 @@ def render_conda_lock(
 
 def validate_with_conda_lock(data: bytes, path: Path) -> None:
     """Have conda-lock's own parser read ``data`` (the writer's check: slow to import)."""
-    from lockdown.conda import require  # noqa: PLC0415
+    from lockdown.lock.condalock import require  # noqa: PLC0415
 
     require()
     from conda_lock.lockfile import parse_conda_lock_file  # noqa: PLC0415
@@ -180,7 +180,7 @@ def parse_conda_lock_bytes(data: bytes, path: Path) -> CondaLock:
     try:
         import yaml  # noqa: PLC0415 - conda-lock depends on PyYAML
     except ImportError:
-        from lockdown.conda import require  # noqa: PLC0415
+        from lockdown.lock.condalock import require  # noqa: PLC0415
 
         require()
         raise
@@ -305,3 +305,38 @@ def read_conda_lock(path: Path) -> CondaLock:
     from lockdown.fsutil import read_lock_bytes  # noqa: PLC0415
 
     return parse_conda_lock_bytes(read_lock_bytes(path, hint="run lockdown lock --conda"), path)
+
+
+def locked_for_here(lock: CondaLock, platform: str) -> dict[str, CondaPackage]:
+    """The lock's packages for ``platform``, by name; none at all is an error."""
+    expected = {p.name: p for p in lock.for_platform(platform)}
+    if not expected:
+        raise IntegrityError(
+            f"{lock.path}: nothing is locked for {platform} (locked: {', '.join(lock.platforms)})",
+            hint="add the platform to the conda inputs and re-lock",
+        )
+    return expected
+
+
+def require() -> None:
+    """Fail with one clear line when the ``conda`` extra is not installed.
+
+    Also imports conda-lock's lock-file modules once with its own deprecation
+    warnings silenced: they concern conda-lock's vendored code, not lockdown's
+    use, and would otherwise reach users (or fail a warnings-as-errors run).
+    """
+    import warnings  # noqa: PLC0415
+
+    try:
+        import rattler  # noqa: F401, PLC0415
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
+            import conda_lock.lockfile  # noqa: PLC0415
+            import conda_lock.models.channel  # noqa: F401, PLC0415
+    except ImportError as exc:
+        raise UsageError(
+            f"conda support needs py-rattler and conda-lock ({exc.name} is missing)",
+            hint="pip install 'lockdown[conda]'",
+        ) from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,3 +135,35 @@ def _record(raw: Mapping[str, Any], path: Path) -> CondaRecord:
 def records_by_name(records: Sequence[CondaRecord]) -> dict[str, CondaRecord]:
     """Records by package name."""
     return {r.name: r for r in records}
+
+
+#: (sys.platform, machine) → conda subdir, for the machines conda builds for.
+_SUBDIRS = {
+    ("linux", "x86_64"): "linux-64",
+    ("linux", "aarch64"): "linux-aarch64",
+    ("linux", "ppc64le"): "linux-ppc64le",
+    ("linux", "s390x"): "linux-s390x",
+    ("darwin", "x86_64"): "osx-64",
+    ("darwin", "arm64"): "osx-arm64",
+    ("win32", "AMD64"): "win-64",
+    ("win32", "ARM64"): "win-arm64",
+}
+
+
+def current_platform() -> str:
+    """This machine's conda subdir (``linux-64``, ``osx-arm64``...).
+
+    Worked out from the interpreter's platform (``check`` runs from cron and
+    should not import py-rattler for this); rattler answers for anything else.
+    """
+    import platform  # noqa: PLC0415
+
+    known = _SUBDIRS.get((sys.platform, platform.machine()))
+    if known is not None:
+        return known
+    from lockdown.lock.condalock import require  # noqa: PLC0415
+
+    require()
+    import rattler  # noqa: PLC0415
+
+    return str(rattler.Subdir.current())
