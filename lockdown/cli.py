@@ -147,7 +147,7 @@ def _lock_conda(args: Args, reporter: Reporter) -> int:
 
 
 def _cmd_approve(args: Args, reporter: Reporter) -> int:
-    from lockdown.policy.service import approve  # noqa: PLC0415
+    from lockdown.commands.approve import approve  # noqa: PLC0415
 
     path, approval = approve(
         args.project, args.target, reason=args.reason, by=args.by, expires=args.expires
@@ -162,9 +162,9 @@ def _cmd_approve(args: Args, reporter: Reporter) -> int:
 
 
 def _cmd_diff(args: Args, reporter: Reporter) -> int:
+    from lockdown.commands.diff import diff  # noqa: PLC0415
     from lockdown.fsutil import atomic_write  # noqa: PLC0415
     from lockdown.policy.render import render  # noqa: PLC0415
-    from lockdown.policy.service import diff  # noqa: PLC0415
 
     if args.base is not None and args.new is not None:
         raise UsageError("with --base, give at most one file (the new lock)")
@@ -179,8 +179,8 @@ def _cmd_diff(args: Args, reporter: Reporter) -> int:
 
 
 def _cmd_init(args: Args, reporter: Reporter) -> int:
+    from lockdown.commands.init import init  # noqa: PLC0415
     from lockdown.lock.run import plan_environments  # noqa: PLC0415
-    from lockdown.policy.service import init  # noqa: PLC0415
 
     path = init(
         args.project,

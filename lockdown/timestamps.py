@@ -7,8 +7,12 @@ Written by hand because ``datetime.fromisoformat`` on Python 3.10 rejects
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Final
+
+#: A clock: the current moment, with a zone (tests pass a frozen one).
+Clock = Callable[[], datetime]
 
 _PATTERN: Final = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
@@ -44,3 +48,8 @@ def parse_timestamp(text: str) -> datetime:
     except ValueError as error:
         raise ValueError(f"not a valid time ({error})") from None
     return moment.astimezone(timezone.utc)
+
+
+def utc_now() -> datetime:
+    """The current moment, in UTC, to the second."""
+    return datetime.now(timezone.utc).replace(microsecond=0)

@@ -61,8 +61,7 @@ from lockdown.resolve import default_index_url, get_resolver
 from lockdown.resolve.interface import Resolver, ResolveRequest
 
 if TYPE_CHECKING:
-    from lockdown.policy.service import PlannedEnvironments
-    from lockdown.resolve.platforms import Coverage, Shortfall
+    from lockdown.resolve.platforms import Coverage, PlannedEnvironments, Shortfall
 
 if TYPE_CHECKING:
     from lockdown.net import Transport
@@ -403,7 +402,7 @@ def plan_environments(
     replaces the configured (or default) index.
     """
     from lockdown.config import DEFAULT_ENVIRONMENTS  # noqa: PLC0415
-    from lockdown.policy.service import PlannedEnvironments  # noqa: PLC0415
+    from lockdown.resolve.platforms import PlannedEnvironments  # noqa: PLC0415
 
     config, inputs, name, _digest = _prepare(project_dir, None)
     if not (inputs.dependencies or inputs.extras or inputs.groups):

@@ -373,3 +373,12 @@ def _narrow(environment: str, ok: Sequence[int], minors: Sequence[int]) -> str:
         pieces.append(" and ".join(clauses))
     condition = " or ".join(f"({p})" for p in pieces) if len(pieces) > 1 else pieces[0]
     return normalize_marker(f"{environment} and ({condition})")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlannedEnvironments:
+    """What a lock of the project would serve of the default environments."""
+
+    served: tuple[str, ...]
+    #: One line per environment dropped or narrowed, saying why.
+    reasons: tuple[str, ...]

@@ -251,9 +251,9 @@ def test_install_on_a_dropped_platform_says_why(
 def test_init_writes_the_environments_lock_would_use_and_why(
     tmp_path: Path, package_index: PackageIndex
 ) -> None:
+    from lockdown.commands.init import init
     from lockdown.config import load_config
     from lockdown.lock.run import plan_environments
-    from lockdown.policy.service import init
     from lockdown.progress import Reporter
 
     package_index.add(

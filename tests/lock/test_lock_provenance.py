@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from lockdown._compat import tomllib
+from lockdown.commands.approve import approve
 from lockdown.errors import IntegrityError, PackageIndexError
-from lockdown.policy.service import approve
 from lockdown.report.lock_summary import summarize
 from tests.conftest import CliResult
 from tests.support.attestations import (

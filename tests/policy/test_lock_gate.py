@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from lockdown._compat import tomllib
+from lockdown.commands.approve import approve
 from lockdown.lock.run import LockOutcome, lock_project
-from lockdown.policy.service import approve
 from tests.support.pkgindex import PackageIndex
 
 pytestmark = pytest.mark.slow
