@@ -96,7 +96,7 @@ from uv import find_uv_bin
 
 from lockdown import __version__ as lockdown_version
 from lockdown._compat import tomllib
-from lockdown.drift.check import run_check
+from lockdown.commands.check import run_check
 from lockdown.drift.model import Level
 from lockdown.env.python_env import inspect_interpreter, installed_distributions, venv_python
 from lockdown.lock.pylock import read_lock

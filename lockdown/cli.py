@@ -304,7 +304,7 @@ def _target(args: Args, config: Config | None) -> Path:
 
 
 def _cmd_keygen(args: Args, reporter: Reporter) -> int:
-    from lockdown.sign.service import keygen  # noqa: PLC0415
+    from lockdown.commands.keygen import keygen  # noqa: PLC0415
 
     private, public = keygen(args.keyfile)
     if not args.quiet:
@@ -313,7 +313,7 @@ def _cmd_keygen(args: Args, reporter: Reporter) -> int:
 
 
 def _cmd_sign(args: Args, reporter: Reporter) -> int:
-    from lockdown.sign.service import sign_file  # noqa: PLC0415
+    from lockdown.commands.sign import sign_file  # noqa: PLC0415
 
     config = _optional_config(args.project)
     path = _target(args, config)
@@ -336,8 +336,8 @@ def _cmd_sign(args: Args, reporter: Reporter) -> int:
 def _cmd_verify(args: Args, reporter: Reporter) -> int:
     import dataclasses  # noqa: PLC0415
 
+    from lockdown.commands.verify import verify  # noqa: PLC0415
     from lockdown.config.trust import SigstoreInstance  # noqa: PLC0415
-    from lockdown.sign.service import verify  # noqa: PLC0415
     from lockdown.sign.trust import policy_from_flags  # noqa: PLC0415
 
     config = _optional_config(args.project)
@@ -504,7 +504,7 @@ def _print_plan(
 
 
 def _cmd_install(args: Args, reporter: Reporter) -> int:
-    from lockdown.env.install import install  # noqa: PLC0415
+    from lockdown.commands.install import install  # noqa: PLC0415
 
     if args.prefix is not None:
         return _install_conda(args, reporter)
@@ -559,7 +559,7 @@ def _cmd_guard(args: Args, reporter: Reporter) -> int:
         if not args.quiet:
             print(f"guard removed from {args.venv}" if removed else f"no guard in {args.venv}")
         return EXIT_OK
-    from lockdown.sign.service import load_lock  # noqa: PLC0415
+    from lockdown.commands.verify import load_lock  # noqa: PLC0415
 
     config = _optional_config(args.project)
     lock_path = _lock_path(args, config)
@@ -581,7 +581,7 @@ def _cmd_check(args: Args, reporter: Reporter) -> int:
         if args.prefix is not None:
             report = _check_conda(args, config)
         else:
-            from lockdown.drift.check import run_check  # noqa: PLC0415
+            from lockdown.commands.check import run_check  # noqa: PLC0415
 
             report = run_check(
                 _lock_path(args, config),
@@ -690,7 +690,7 @@ def _conda_lock(
 
     if not signature_required(config, require_signature):
         return None, None
-    from lockdown.sign.service import verify  # noqa: PLC0415
+    from lockdown.commands.verify import verify  # noqa: PLC0415
 
     # Checked as a conda lock too (sha256 and md5 pinned, URLs over https or
     # from allowed channels), parsed from the very bytes that verified.

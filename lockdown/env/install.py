@@ -29,16 +29,13 @@ from lockdown.env.python_env import InstalledDist, TargetInfo
 from lockdown.errors import IntegrityError, LockdownError
 from lockdown.fsutil import link_or_copy
 from lockdown.names import normalize_name
-from lockdown.progress import Reporter, Status, counted
 from lockdown.tools import isolated_environ, uv_binary
 
 if TYPE_CHECKING:
     from packaging.pylock import Package
     from packaging.utils import NormalizedName
 
-    from lockdown.config import Config
     from lockdown.drift.fastpath import CachedTarget, SelectedRow
-    from lockdown.drift.model import Level
     from lockdown.lock.pylock import LockFile
 
 Installer = Literal["uv", "pip"]
@@ -362,7 +359,7 @@ def _run(cmd: list[str], env: dict[str, str], what: str) -> None:
         )
 
 
-def _facts(
+def install_facts(
     lock: LockFile,
     target: TargetInfo,
     extras: Collection[str],
@@ -395,7 +392,7 @@ def _facts(
     )
 
 
-def _from_row(row: SelectedRow, lock_path: Path) -> Selected:
+def selected_from_row(row: SelectedRow, lock_path: Path) -> Selected:
     name, version, url, filename, sha256, size, is_sdist = row
     return Selected(
         name=cast("NormalizedName", name),
@@ -404,201 +401,4 @@ def _from_row(row: SelectedRow, lock_path: Path) -> Selected:
             url=url, filename=filename, sha256=sha256, size=size, source=str(lock_path)
         ),
         is_sdist=is_sdist,
-    )
-
-
-def _damaged(
-    lock_path: Path,
-    *,
-    venv: Path | None,
-    python: str | None,
-    config: Config | None,
-    level: Level,
-    extras: Collection[str],
-    groups: Collection[str] | None,
-    cache_dir: Path | None,
-) -> dict[str, str]:
-    """Installed packages whose files ``check`` at ``level`` reports, and why (for the plan)."""
-    from lockdown.drift.check import run_check  # noqa: PLC0415
-
-    report = run_check(
-        lock_path,
-        venv=venv,
-        python=python,
-        config=config,
-        level=level,
-        extras=extras,
-        groups=groups,
-        cache_dir=cache_dir,
-    )
-    # A file can be reported twice (its content, and its RECORD row): count paths.
-    paths: dict[str, set[str]] = {}
-    for drift in report.files:
-        if drift.package is not None:
-            paths.setdefault(drift.package, set()).add(drift.path)
-    against = "its RECORD" if level == "files" else "the locked wheel"
-    return {
-        name: f"{len(p)} file{'s differ' if len(p) > 1 else ' differs'} from {against}"
-        for name, p in sorted(paths.items())
-    }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class InstallOutcome:
-    """What ``install`` did (or, with ``dry_run``, would do)."""
-
-    plan: Plan
-    python: Path
-    created_venv: bool
-    dry_run: bool
-    #: Who signed the lock, when its signature was verified.
-    signer: str | None
-    #: PEP 740: (packages, files) whose provenance was checked again before
-    #: installing; ``None`` when not checked (nothing to install, or turned off).
-    provenance: tuple[int, int] | None = None
-
-
-def install(
-    lock_path: Path,
-    *,
-    venv: Path | None,
-    python: str | None,
-    config: Config | None,
-    require_signature: bool = False,
-    extras: Collection[str] = (),
-    groups: Collection[str] | None = None,
-    allow_build: bool = False,
-    dry_run: bool = False,
-    installer: Installer | None = None,
-    cache_dir: Path | None = None,
-    level: Level = "versions",
-    notify: Notify | None = None,
-    status: Callable[[str], Status] | None = None,
-    verify_provenance: bool = True,
-) -> InstallOutcome:
-    """Make the environment match ``lock_path``: plan, fetch and verify all, then apply.
-
-    With ``verify_provenance`` (the default), the packages about to be
-    installed whose lock entry records PEP 740 ``attestation-identities`` have
-    their provenance fetched again from their index and checked against the
-    pinned sha256 and those publishers before anything changes (exit 16).
-
-    At ``level`` ``files`` or ``artifacts``, installed packages are also checked
-    as ``lockdown check`` checks them at that level, and those whose files
-    drifted are reinstalled from their locked artifacts.
-    """
-    from lockdown.artifacts import ensure_cache_dir  # noqa: PLC0415
-    from lockdown.env.python_env import (  # noqa: PLC0415
-        inspect_interpreter,
-        installed_distributions,
-        target_interpreter,
-        venv_python,
-    )
-    from lockdown.fsutil import default_cache_dir  # noqa: PLC0415
-
-    notify = notify or (lambda _message: None)
-    status = status or Reporter(quiet=True).status
-    from lockdown.sign import signature_required  # noqa: PLC0415
-
-    # The target: an existing venv's interpreter, or the base one a new venv gets.
-    target_python, exists = target_interpreter(venv, python, may_create=True)
-    if venv is not None and python is not None and exists:
-        notify(
-            f"{venv} exists: installing for its own interpreter, not --python {python} "
-            "(--python chooses the interpreter of a new venv; remove the venv to change it)"
-        )
-    signer: str | None = None
-    lock: LockFile | None = None
-    if signature_required(config, require_signature):
-        # 1. and 2. The lock, read once and verified; its selection worked out afresh.
-        from lockdown.sign.service import load_lock  # noqa: PLC0415
-
-        lock, signer = load_lock(lock_path, config=config, require_signature=True)
-        facts = _facts(lock, inspect_interpreter(target_python), extras, groups, allow_build)
-    else:
-        # 1. and 2. From the fast path's cache while the lock and the target are unchanged.
-        from lockdown.drift.fastpath import cached  # noqa: PLC0415
-
-        facts, _sha256 = cached(
-            lock_path,
-            target_python,
-            extras=extras,
-            groups=groups,
-            cache_dir=cache_dir,
-            purpose=f"install allow-build={allow_build}",
-            compute=lambda lock, target: _facts(lock, target, extras, groups, allow_build),
-        )
-    if venv is None and not facts.in_venv:
-        raise LockdownError(
-            f"{target_python} is not a virtual environment; lockdown installs only into venvs",
-            hint="pass --venv DIR",
-        )
-    site_packages = [Path(p) for p in facts.site_packages]
-    installed = installed_distributions(site_packages) if exists else []
-    selected = tuple(_from_row(row, lock_path) for row in facts.selected)
-    keep = config.keep if config is not None else DEFAULT_KEEP
-    damaged: dict[str, str] = {}
-    if level != "versions" and installed:
-        damaged = _damaged(
-            lock_path,
-            venv=venv,
-            python=None if venv is not None else str(target_python),
-            config=config,
-            level=level,
-            extras=extras,
-            groups=groups,
-            cache_dir=cache_dir,
-        )
-    the_plan = plan(selected, installed, keep=keep, damaged=damaged)
-    venv_exe = venv_python(venv) if venv is not None else Path(facts.executable)
-    # In sync and there: done. (A lock that selects nothing still gets its venv.)
-    if dry_run or (the_plan.in_sync and exists):
-        return InstallOutcome(
-            plan=the_plan, python=venv_exe, created_venv=False, dry_run=dry_run, signer=signer
-        )
-    # 3. The publishers the lock records, checked again for what is installed...
-    provenance = None
-    if verify_provenance:
-        from lockdown.lock.attest import check_locked_provenance, provenance_root  # noqa: PLC0415
-        from lockdown.lock.pylock import read_lock  # noqa: PLC0415
-
-        moving = {(s.name, s.version) for s in (*the_plan.add, *(n for _o, n in the_plan.change))}
-        with status("checking PEP 740 provenance"):
-            provenance = check_locked_provenance(
-                lock if lock is not None else read_lock(lock_path),
-                cache_dir=cache_dir,
-                select=lambda state: (state.name, state.version) in moving,
-                trusted_root=provenance_root(config),
-            )
-    # ...and every artifact fetched and verified before anything changes.
-    from lockdown.net import http_settings  # noqa: PLC0415 - cheap; urllib3 waits for a download
-
-    cache = ArtifactCache(
-        ensure_cache_dir(cache_dir or default_cache_dir()), http=http_settings(config)
-    )
-    with status("downloading and verifying artifacts") as shown:
-        files = fetch(
-            the_plan, cache, progress=counted(shown, "downloading and verifying artifacts")
-        )
-    # 4. Apply: one install at a time per environment (two at once would interleave).
-    from lockdown.fsutil import run_lock  # noqa: PLC0415
-
-    chosen = installer or cast("Installer", config.installer if config is not None else "uv")
-    created = False
-    with (
-        run_lock(venv if venv is not None else venv_exe),
-        status(f"installing {len(the_plan.add) + len(the_plan.change)} packages"),
-    ):
-        # Another install may have created the venv while this one waited.
-        if venv is not None and not venv_python(venv).exists():
-            create_venv(venv, str(target_python))
-            created = True
-        apply(the_plan, files, venv_exe, installer=chosen)
-    return InstallOutcome(
-        plan=the_plan,
-        python=venv_exe,
-        created_venv=created,
-        dry_run=False,
-        signer=signer,
-        provenance=provenance,
     )

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 def signature_required(config: Config | None, flag: bool) -> bool:
     """``--require-signature``, or ``[tool.lockdown.trust] require = true``.
 
-    Here rather than in :mod:`lockdown.sign.service` so that ``check`` can ask
+    Here rather than in :mod:`lockdown.commands.verify` so that ``check`` can ask
     on its cron path without importing any of the signing machinery.
     """
     trust = config.trust if config is not None else None

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lockdown.drift.check import run_check
+from lockdown.commands.check import run_check
 from lockdown.drift.model import DriftReport
 from tests.conftest import CliResult
 from tests.support.pkgindex import PackageIndex

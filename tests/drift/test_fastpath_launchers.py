@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from lockdown.commands.check import run_check
 from lockdown.drift import fastpath
-from lockdown.drift.check import run_check
 from lockdown.drift.fastpath import CachedTarget
 from lockdown.env.python_env import TargetInfo
 from lockdown.lock.pylock import LockFile

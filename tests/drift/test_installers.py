@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from lockdown.drift.check import run_check
+from lockdown.commands.check import run_check
 from tests.conftest import CliResult
 from tests.support.isolation import isolated_env
 from tests.support.pkgindex import PackageIndex, build_wheel

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lockdown.drift.check import run_check
+from lockdown.commands.check import run_check
 from lockdown.drift.model import DriftReport, PackageDrift
 from lockdown.report.junit import IN_SYNC_CASE, render_junit
 from tests.conftest import CliResult

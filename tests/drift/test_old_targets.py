@@ -17,7 +17,7 @@ import pytest
 from packaging.markers import default_environment
 from packaging.tags import sys_tags
 
-from lockdown.drift.check import run_check
+from lockdown.commands.check import run_check
 from lockdown.env.python_env import inspect_interpreter
 from lockdown.errors import UsageError
 from tests.conftest import CliResult

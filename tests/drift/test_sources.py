@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from lockdown.drift.check import run_check
+from lockdown.commands.check import run_check
 from lockdown.drift.compare import ExpectedPin, LockedSource, other_source
 from lockdown.drift.model import DriftReport
 from tests.support.isolation import isolated_env

@@ -301,7 +301,7 @@ def test_install_killed_at_random_points_never_leaves_a_half_verified_artifact(
 ) -> None:
     import hashlib
 
-    from lockdown.drift.check import run_check
+    from lockdown.commands.check import run_check
 
     venv = tmp_path / "killed-venv"
     chooser = random.Random(19)  # noqa: S311 - reproducible timings, not secrets
@@ -336,7 +336,7 @@ def test_install_killed_at_random_points_never_leaves_a_half_verified_artifact(
 
 
 def test_two_installs_at_once_into_one_new_venv(locked: Path, tmp_path: Path) -> None:
-    from lockdown.drift.check import run_check
+    from lockdown.commands.check import run_check
 
     venv = tmp_path / "shared-venv"
     argv = [sys.executable, "-m", "lockdown", "install", "--project", str(locked), "-q"]

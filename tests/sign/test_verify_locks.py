@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
+from lockdown.commands._lockfile import configured_lock_kind
 from lockdown.config import load_config
 from lockdown.sign.keys import key_hint
-from lockdown.sign.service import configured_lock_kind
 from lockdown.sign.verify import is_conda_lock, lock_kind
 from tests.conftest import CliResult
 from tests.sign.conftest import PASSWORD, SIGSTORE_FIXTURES, KeyPair
