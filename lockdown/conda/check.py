@@ -42,11 +42,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lockdown.drift.archives import check_against_archives, pip_against_wheels
-from lockdown.drift.compare import compare_conda, compare_pip
+from lockdown.drift.compare import CONDA, CONDA_PIP, compare
 from lockdown.drift.conda_files import check_prefix_files, unowned_in_prefix
 from lockdown.drift.model import DriftReport, FileDrift, Level
 from lockdown.env.conda_meta import current_platform, read_prefix
-from lockdown.env.python_env import InstalledDist
+from lockdown.env.conda_python import python_of, site_packages
+from lockdown.env.python_env import InstalledDist, installed_distributions
 from lockdown.lock.condalock import CondaLock, locked_for_here, read_conda_lock
 
 
@@ -78,12 +79,15 @@ def run_conda_check(
     records = read_prefix(prefix)
     installed = {r.name: r for r in records}
     # 3. Packages (the pip: wheels through the prefix's dist-info).
-    packages = compare_conda(expected, installed)
+    packages = compare(expected, records, CONDA)
     pip_wanted = lock.for_platform(here, "pip")
     pip_dists: list[InstalledDist] = []
     if pip_wanted:
-        pip_drift, pip_dists = compare_pip(pip_wanted, list(expected.values()), prefix, here)
-        packages += pip_drift
+        site = site_packages(prefix, here, python_of(list(expected.values())))
+        have: dict[str, InstalledDist] = {d.name: d for d in installed_distributions([site])}
+        wanted = {p.name: p for p in pip_wanted}
+        packages += compare(wanted, have.values(), CONDA_PIP)
+        pip_dists = [have[name] for name in sorted(wanted) if name in have]
     # 4. Files: conda-meta's, the pip: wheels' RECORDs, and what nobody owns.
     files: list[FileDrift] = []
     checked = 0

@@ -1,4 +1,6 @@
-"""Compare an installed environment's packages with its lock: the ``versions`` level.
+"""Compare an installed environment's packages with its lock: the ``versions`` level, one
+comparison for a venv, a conda prefix and its ``pip:`` wheels (:func:`compare`, with a
+small per-ecosystem part, :class:`Ecosystem`).
 
 Everything here reads dist-info data already collected; nothing of the target
 environment is imported or executed. The file-by-file levels live in
@@ -7,15 +9,14 @@ environment is imported or executed. The file-by-file levels live in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Generic, Literal, NamedTuple, TypeVar
 
 from lockdown.drift.model import PackageDrift
 from lockdown.env.python_env import InstalledDist, normalize_name
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from lockdown.env.conda_meta import CondaRecord
     from lockdown.lock.condalock import CondaPackage
 
@@ -73,65 +74,108 @@ class ExpectedPin(NamedTuple):
     source: LockedSource | None = None
 
 
+#: The lock's kind of pin, and the environment's kind of installed package.
+Pin = TypeVar("Pin")
+Have = TypeVar("Have")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ecosystem(Generic[Pin, Have]):
+    """The part of the comparison where the ecosystems really differ.
+
+    The rest (missing, other version, other source, unexpected; sorted by
+    name, unexpected last; the words of each finding) is :func:`compare`'s,
+    the same for a venv, a conda prefix and a prefix's ``pip:`` wheels.
+    """
+
+    #: The installed package's name, spelled as the lock's keys are.
+    name: Callable[[Have], str]
+    #: A name the user writes (``ignore``), spelled as the lock's keys are.
+    normalize: Callable[[str], str]
+    #: The lock's side in words ("1.0", "1.0 (py_0)"); ``None``: any version.
+    locked: Callable[[Pin], str | None]
+    #: The installed side in words.
+    installed: Callable[[Have], str]
+    #: Whether the installed version (and build) is not the locked one.
+    other_version: Callable[[Pin, Have], bool]
+    #: Both sides in words when the install's source (index, archive, channel)
+    #: is not the locked one, else ``None``.
+    other_source: Callable[[Pin, Have], str | None]
+    #: Put before each name in the findings (``"pip "`` for a prefix's wheels).
+    label: str = ""
+    #: Whether what the lock does not name is reported (a prefix's
+    #: site-packages belongs to conda, so its ``pip:`` side reports none).
+    unexpected: bool = True
+
+
+def compare(
+    expected: Mapping[str, Pin],
+    installed: Iterable[Have],
+    ecosystem: Ecosystem[Pin, Have],
+    *,
+    ignore: Iterable[str] = (),
+) -> list[PackageDrift]:
+    """Missing, other version, other source, unexpected: the ``versions`` level (pure).
+
+    ``ignore``: names never reported as unexpected (still checked when locked).
+    """
+    have: dict[str, Have] = {ecosystem.name(item): item for item in installed}
+    ignored = {ecosystem.normalize(n) for n in ignore}
+    drift: list[PackageDrift] = []
+    for name in sorted(expected):
+        pin, found = expected[name], have.get(name)
+        label, locked = ecosystem.label + name, ecosystem.locked(pin)
+        if found is None:
+            drift.append(PackageDrift(label, "missing", locked, None, "not installed"))
+            continue
+        actual = ecosystem.installed(found)
+        if ecosystem.other_version(pin, found):
+            detail = f"{actual} installed, {locked} locked"
+            drift.append(PackageDrift(label, "version", locked, actual, detail))
+            continue
+        other = ecosystem.other_source(pin, found)
+        if other is not None:
+            drift.append(PackageDrift(label, "source", locked, actual, other))
+    if ecosystem.unexpected:
+        for name in sorted(set(have) - set(expected) - ignored):
+            actual = ecosystem.installed(have[name])
+            drift.append(
+                PackageDrift(
+                    ecosystem.label + name, "unexpected", None, actual, "installed, not in the lock"
+                )
+            )
+    return drift
+
+
+def _python_other_version(pin: ExpectedPin, dist: InstalledDist) -> bool:
+    """PEP 440 equality (``1.0`` == ``1.0.0``); a pin without a version takes any."""
+    locked = pin.version
+    return (
+        locked is not None
+        and dist.version != locked
+        and canonicalize_version(dist.version) != canonicalize_version(locked)
+    )
+
+
+#: A venv (or any Python environment) against a PEP 751 lock.
+PYTHON: Ecosystem[ExpectedPin, InstalledDist] = Ecosystem(
+    name=lambda dist: dist.name,
+    normalize=normalize_name,
+    locked=lambda pin: pin.version,
+    installed=lambda dist: dist.version,
+    other_version=_python_other_version,
+    other_source=lambda pin, dist: other_source(pin, dist.direct_url),
+)
+
+
 def compare_packages(
     expected: Mapping[str, ExpectedPin],
     installed: Sequence[InstalledDist],
     *,
     ignore: Iterable[str] = (),
 ) -> list[PackageDrift]:
-    """Missing, unexpected, other version, other source (pure)."""
-    have: dict[str, InstalledDist] = {d.name: d for d in installed}
-    ignored = {normalize_name(n) for n in ignore}
-    drift: list[PackageDrift] = []
-    for name in sorted(expected):
-        pin = expected[name]
-        locked = pin.version
-        dist = have.get(name)
-        if dist is None:
-            drift.append(
-                PackageDrift(
-                    name=name,
-                    kind="missing",
-                    expected=locked,
-                    installed=None,
-                    detail="not installed",
-                )
-            )
-            continue
-        if (
-            locked is not None
-            and dist.version != locked
-            and (canonicalize_version(dist.version) != canonicalize_version(locked))
-        ):
-            drift.append(
-                PackageDrift(
-                    name=name,
-                    kind="version",
-                    expected=locked,
-                    installed=dist.version,
-                    detail=f"{dist.version} installed, {locked} locked",
-                )
-            )
-            continue
-        other = other_source(pin, dist.direct_url)
-        if other is not None:
-            drift.append(
-                PackageDrift(
-                    name=name, kind="source", expected=locked, installed=dist.version, detail=other
-                )
-            )
-    for name in sorted(set(have) - set(expected) - ignored):
-        dist = have[name]
-        drift.append(
-            PackageDrift(
-                name=name,
-                kind="unexpected",
-                expected=None,
-                installed=dist.version,
-                detail="installed, not in the lock",
-            )
-        )
-    return drift
+    """A Python environment against its lock's pins (pure; :func:`compare`)."""
+    return compare(expected, installed, PYTHON, ignore=ignore)
 
 
 def other_source(pin: ExpectedPin, direct_url: Mapping[str, object] | None) -> str | None:
@@ -297,116 +341,53 @@ def same_channel(installed: str, locked: str, subdir: str = "") -> bool:
     return bool(have) and "://" not in have and "://" in want and want.endswith("/" + have)
 
 
-def compare_conda(
-    expected: dict[str, CondaPackage], installed: dict[str, CondaRecord]
-) -> list[PackageDrift]:
-    """Missing, unexpected, other version/build, other archive or channel (pure)."""
-    drift = []
-    for name in sorted(expected):
-        want, have = expected[name], installed.get(name)
-        locked = f"{want.version} ({want.build})"
-        if have is None:
-            drift.append(
-                PackageDrift(
-                    name=name,
-                    kind="missing",
-                    expected=locked,
-                    installed=None,
-                    detail="not installed",
-                )
-            )
-            continue
-        actual = f"{have.version} ({have.build})"
-        if (have.version, have.build) != (want.version, want.build):
-            drift.append(
-                PackageDrift(
-                    name=name,
-                    kind="version",
-                    expected=locked,
-                    installed=actual,
-                    detail=f"{actual} installed, {locked} locked",
-                )
-            )
-        elif have.sha256 and have.sha256 != want.sha256:
-            drift.append(
-                PackageDrift(
-                    name=name,
-                    kind="source",
-                    expected=locked,
-                    installed=actual,
-                    detail=f"installed from an archive with sha256 {have.sha256[:12]}..., "
-                    f"the lock pins {want.sha256[:12]}...",
-                )
-            )
-        elif have.channel and not same_channel(have.channel, want.channel, have.subdir):
-            drift.append(
-                PackageDrift(
-                    name=name,
-                    kind="source",
-                    expected=locked,
-                    installed=actual,
-                    detail=f"installed from channel {have.channel}; the lock says {want.channel}",
-                )
-            )
-    for name in sorted(set(installed) - set(expected)):
-        have = installed[name]
-        drift.append(
-            PackageDrift(
-                name=name,
-                kind="unexpected",
-                expected=None,
-                installed=f"{have.version} ({have.build})",
-                detail="installed, not in the lock",
-            )
+def _conda_other_source(want: CondaPackage, have: CondaRecord) -> str | None:
+    """Another archive (sha256) than the locked one, or another channel."""
+    if have.sha256 and have.sha256 != want.sha256:
+        return (
+            f"installed from an archive with sha256 {have.sha256[:12]}..., "
+            f"the lock pins {want.sha256[:12]}..."
         )
-    return drift
+    if have.channel and not same_channel(have.channel, want.channel, have.subdir):
+        return f"installed from channel {have.channel}; the lock says {want.channel}"
+    return None
 
 
-def compare_pip(
-    wanted: list[CondaPackage], conda: list[CondaPackage], prefix: Path, platform: str
-) -> tuple[list[PackageDrift], list[InstalledDist]]:
-    """The ``pip:`` wheels against the prefix's dist-info: drift, and the dists found."""
-    from lockdown.drift.compare import describe_direct_url  # noqa: PLC0415
-    from lockdown.env.conda_python import python_of, site_packages  # noqa: PLC0415
-    from lockdown.env.python_env import installed_distributions  # noqa: PLC0415
+def _pip_other_source(want: CondaPackage, dist: InstalledDist) -> str | None:
+    """The lock pins a wheel from an index: any direct-URL install is another source."""
+    if dist.direct_url is None:
+        return None
+    return describe_direct_url(dist.direct_url) + "; the lock pins a wheel"
 
-    site = site_packages(prefix, platform, python_of(conda))
-    have: dict[str, InstalledDist] = {d.name: d for d in installed_distributions([site])}
-    drift = []
-    found = []
-    for want in sorted(wanted, key=lambda p: p.name):
-        dist = have.get(want.name)
-        label = f"pip {want.name}"
-        if dist is None:
-            drift.append(
-                PackageDrift(
-                    name=label,
-                    kind="missing",
-                    expected=want.version,
-                    installed=None,
-                    detail="not installed",
-                )
-            )
-            continue
-        found.append(dist)
-        if dist.version != want.version:
-            drift.append(
-                PackageDrift(
-                    name=label,
-                    kind="version",
-                    expected=want.version,
-                    installed=dist.version,
-                    detail=f"{dist.version} installed, {want.version} locked",
-                )
-            )
-        elif dist.direct_url is not None:
-            drift.append(
-                PackageDrift(
-                    name=label,
-                    kind="source",
-                    expected=want.version,
-                    installed=dist.version,
-                    detail=describe_direct_url(dist.direct_url) + "; the lock pins a wheel",
-                )
-            )
-    return drift, found
+
+def _name(item: CondaRecord) -> str:
+    return item.name
+
+
+def _with_build(item: CondaPackage | CondaRecord) -> str:
+    return f"{item.version} ({item.build})"
+
+
+#: A conda prefix's conda-meta records against a conda lock: version and build
+#: are both the pin; names as conda writes them.
+CONDA: Ecosystem[CondaPackage, CondaRecord] = Ecosystem(
+    name=_name,
+    normalize=str,
+    locked=_with_build,
+    installed=_with_build,
+    other_version=lambda want, have: (have.version, have.build) != (want.version, want.build),
+    other_source=_conda_other_source,
+)
+
+#: A conda prefix's dist-info against the lock's ``pip:`` wheels: the version
+#: is compared as written, as pip and uv record what the lock names.
+CONDA_PIP: Ecosystem[CondaPackage, InstalledDist] = Ecosystem(
+    name=lambda dist: dist.name,
+    normalize=normalize_name,
+    locked=lambda want: want.version,
+    installed=lambda dist: dist.version,
+    other_version=lambda want, dist: dist.version != want.version,
+    other_source=_pip_other_source,
+    label="pip ",
+    unexpected=False,
+)

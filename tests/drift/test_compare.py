@@ -1,4 +1,9 @@
-"""The versions-level comparison as a pure function: lock pins x installed dists -> drift.
+"""The versions-level comparison as a pure function: lock pins x installed packages -> drift.
+
+One function for both ecosystems (:func:`lockdown.drift.compare.compare`);
+the Python side through :func:`compare_packages`, the conda side with the
+``CONDA`` (conda-meta records) and ``CONDA_PIP`` (a prefix's ``pip:`` wheels)
+ecosystems.
 
 No venv, no index: the inputs are the typed records the readers produce, so
 each rule of the comparison is pinned down with an exact expected result.
@@ -12,15 +17,21 @@ from typing import Any
 import pytest
 
 from lockdown.drift.compare import (
+    CONDA,
+    CONDA_PIP,
+    PYTHON,
     ExpectedPin,
     LockedSource,
     canonicalize_version,
+    compare,
     compare_packages,
     describe_direct_url,
     other_source,
 )
 from lockdown.drift.model import PackageDrift
+from lockdown.env.conda_meta import CondaRecord
 from lockdown.env.python_env import InstalledDist, normalize_name
+from lockdown.lock.condalock import CondaPackage
 
 SHA = "ab" * 32
 
@@ -194,3 +205,183 @@ def test_directory_source_compares_real_paths(tmp_path: Path) -> None:
 )
 def test_direct_url_in_words(direct_url: dict[str, Any], words: str) -> None:
     assert describe_direct_url(direct_url) == words
+
+
+def test_compare_packages_is_the_one_comparison_with_the_python_part() -> None:
+    expected = {"attrs": index_pin("24.2.0"), "idna": index_pin("3.10")}
+    installed = [dist("idna", "3.7"), dist("six", "1.0")]
+    assert compare_packages(expected, installed) == compare(expected, installed, PYTHON)
+    assert compare(expected, installed, PYTHON) == [
+        PackageDrift("attrs", "missing", "24.2.0", None, "not installed"),
+        PackageDrift("idna", "version", "3.10", "3.7", "3.7 installed, 3.10 locked"),
+        PackageDrift("six", "unexpected", None, "1.0", "installed, not in the lock"),
+    ]
+
+
+CHANNEL = "https://conda.example.invalid/conda-forge"
+
+
+def locked(
+    name: str,
+    version: str,
+    build: str = "h0_0",
+    *,
+    sha256: str = SHA,
+    manager: str = "conda",
+    channel: str = CHANNEL,
+) -> CondaPackage:
+    return CondaPackage(
+        name=name,
+        version=version,
+        build=build,
+        platform="linux-64",
+        url=f"{channel}/linux-64/{name}-{version}-{build}.conda",
+        md5="00" * 16,
+        sha256=sha256,
+        dependencies={},
+        channel=channel,
+        manager="pip" if manager == "pip" else "conda",
+    )
+
+
+def record(
+    name: str,
+    version: str,
+    build: str = "h0_0",
+    *,
+    sha256: str = SHA,
+    channel: str = CHANNEL + "/linux-64",
+    subdir: str = "linux-64",
+) -> CondaRecord:
+    return CondaRecord(
+        name=name,
+        version=version,
+        build=build,
+        channel=channel,
+        url=f"{CHANNEL}/linux-64/{name}-{version}-{build}.conda",
+        sha256=sha256,
+        meta_path=Path(f"/prefix/conda-meta/{name}-{version}-{build}.json"),
+        files=(),
+        subdir=subdir,
+    )
+
+
+def test_a_conda_prefix_in_sync_is_no_drift() -> None:
+    expected = {"python": locked("python", "3.12.1"), "zlib": locked("zlib", "1.3")}
+    assert compare(expected, [record("zlib", "1.3"), record("python", "3.12.1")], CONDA) == []
+
+
+def test_each_kind_of_conda_drift_names_version_and_build_sorted_unexpected_last() -> None:
+    expected = {
+        "zlib": locked("zlib", "1.3"),
+        "python": locked("python", "3.12.1"),
+        "bzip2": locked("bzip2", "1.0.8"),
+    }
+    installed = [record("python", "3.12.0"), record("bzip2", "1.0.8"), record("aaa", "0.1", "py_0")]
+    assert compare(expected, installed, CONDA) == [
+        PackageDrift(
+            "python",
+            "version",
+            "3.12.1 (h0_0)",
+            "3.12.0 (h0_0)",
+            "3.12.0 (h0_0) installed, 3.12.1 (h0_0) locked",
+        ),
+        PackageDrift("zlib", "missing", "1.3 (h0_0)", None, "not installed"),
+        PackageDrift("aaa", "unexpected", None, "0.1 (py_0)", "installed, not in the lock"),
+    ]
+
+
+def test_another_build_of_the_locked_conda_version_is_a_version_change() -> None:
+    drift = compare({"zlib": locked("zlib", "1.3", "h1_0")}, [record("zlib", "1.3", "h2_0")], CONDA)
+    assert drift == [
+        PackageDrift(
+            "zlib", "version", "1.3 (h1_0)", "1.3 (h2_0)", "1.3 (h2_0) installed, 1.3 (h1_0) locked"
+        )
+    ]
+
+
+def test_conda_versions_compare_as_written_not_as_pep_440() -> None:
+    drift = compare({"zlib": locked("zlib", "1.3")}, [record("zlib", "1.3.0")], CONDA)
+    assert [d.kind for d in drift] == ["version"]
+
+
+def test_another_conda_archive_is_a_source_change_before_the_channel_is_asked() -> None:
+    other = "cd" * 32
+    installed = [record("zlib", "1.3", sha256=other, channel="https://elsewhere.invalid/c")]
+    assert compare({"zlib": locked("zlib", "1.3")}, installed, CONDA) == [
+        PackageDrift(
+            "zlib",
+            "source",
+            "1.3 (h0_0)",
+            "1.3 (h0_0)",
+            f"installed from an archive with sha256 {other[:12]}..., the lock pins {SHA[:12]}...",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "channel",
+    [
+        CHANNEL + "/linux-64",  # conda: the channel URL and the subdir
+        CHANNEL,  # rattler: the channel URL
+        "conda-forge",  # a canonical name: all such a record says
+        "HTTPS://CONDA.EXAMPLE.INVALID/conda-forge/",
+        "",  # no channel recorded: nothing to compare
+    ],
+)
+def test_the_locked_channel_however_the_installer_wrote_it_is_no_drift(channel: str) -> None:
+    installed = [record("zlib", "1.3", channel=channel)]
+    assert compare({"zlib": locked("zlib", "1.3")}, installed, CONDA) == []
+
+
+def test_a_conda_package_from_another_channel_is_a_source_change() -> None:
+    other = "https://mirror.example.invalid/conda-forge/linux-64"
+    drift = compare({"zlib": locked("zlib", "1.3")}, [record("zlib", "1.3", channel=other)], CONDA)
+    assert drift == [
+        PackageDrift(
+            "zlib",
+            "source",
+            "1.3 (h0_0)",
+            "1.3 (h0_0)",
+            f"installed from channel {other}; the lock says {CHANNEL}",
+        )
+    ]
+
+
+def test_a_record_without_sha256_is_judged_by_its_channel() -> None:
+    installed = [record("zlib", "1.3", sha256="")]
+    assert compare({"zlib": locked("zlib", "1.3")}, installed, CONDA) == []
+
+
+def pip_locked(name: str, version: str) -> CondaPackage:
+    return locked(
+        name, version, "pypi_0", manager="pip", channel="https://index.example.invalid/simple"
+    )
+
+
+def test_the_pip_wheels_of_a_prefix_are_labelled_and_nothing_is_unexpected() -> None:
+    expected = {"attrs": pip_locked("attrs", "24.2.0"), "idna": pip_locked("idna", "3.10")}
+    installed = [dist("idna", "3.7"), dist("conda-owned", "1.0")]
+    assert compare(expected, installed, CONDA_PIP) == [
+        PackageDrift("pip attrs", "missing", "24.2.0", None, "not installed"),
+        PackageDrift("pip idna", "version", "3.10", "3.7", "3.7 installed, 3.10 locked"),
+    ]
+
+
+def test_a_pip_wheel_installed_from_a_direct_url_is_a_source_change() -> None:
+    editable = {"url": "file:///src/attrs", "dir_info": {"editable": True}}
+    installed = [dist("attrs", "24.2.0", editable)]
+    assert compare({"attrs": pip_locked("attrs", "24.2.0")}, installed, CONDA_PIP) == [
+        PackageDrift(
+            "pip attrs",
+            "source",
+            "24.2.0",
+            "24.2.0",
+            "editable install from file:///src/attrs; the lock pins a wheel",
+        )
+    ]
+
+
+def test_pip_versions_in_a_prefix_compare_as_written() -> None:
+    drift = compare({"attrs": pip_locked("attrs", "24.2")}, [dist("attrs", "24.2.0")], CONDA_PIP)
+    assert [d.kind for d in drift] == ["version"]
