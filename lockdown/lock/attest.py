@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from lockdown.lock.pylock import LockFile
     from lockdown.policy.changes import LockedState
     from lockdown.resolve.index import IndexClient
+    from lockdown.resolve.provenance import PinnedFile
 
 __all__ = ["AttestationSummary", "attest_resolution", "check_locked_provenance"]
 
@@ -50,6 +51,9 @@ class AttestationSummary:
     verified_files: int
     #: Packages with only some files attested (not recorded as attested).
     partial: tuple[str, ...] = ()
+    #: (index, the simple API version it serves) of each index whose pages
+    #: cannot carry provenance, so that its new packages' pages were not read.
+    no_provenance: tuple[tuple[str, str], ...] = ()
 
 
 def attest_resolution(
@@ -87,8 +91,15 @@ def attest_resolution(
                 )
                 for a in files
             ]
-    # 2. Everything else: what the index offers, verified against the pinned sha256.
-    fetched = fetch_provenance(wanted, client_for=client_for or IndexClient) if wanted else []
+    # 2. An index whose pages cannot carry provenance (simple API before 1.3,
+    #    PEP 740) has none to offer: its pages are not read for packages the
+    #    previous lock records no publishers for. A package it records
+    #    publishers for is read and judged whatever the index declares (fail
+    #    closed: an index that stops serving provenance is a publisher loss).
+    client_for = client_for or IndexClient
+    wanted, no_provenance = _where_provenance_can_be(wanted, previous or (), client_for)
+    # 3. Everything else: what the index offers, verified against the pinned sha256.
+    fetched = fetch_provenance(wanted, client_for=client_for) if wanted else []
     cache = ProvenanceCache(cache_dir or default_cache_dir(), trusted_root=trusted_root)
     # Keyed by index too: two indexes may offer different provenance for one file.
     verified: dict[tuple[str, str, str], frozenset[Publisher] | None] = {}
@@ -105,7 +116,7 @@ def attest_resolution(
             where=f"from {item.file.index}",
             trusted_root=trusted_root,
         )
-    # 3. A package is attested when all of its files are.
+    # 4. A package is attested when all of its files are.
     packages = []
     partial = []
     for number, package in enumerate(resolution.packages):
@@ -129,8 +140,40 @@ def attest_resolution(
         attested=sum(1 for p in packages if p.attestation_identities),
         verified_files=sum(1 for v in verified.values() if v is not None),
         partial=tuple(partial),
+        no_provenance=no_provenance,
     )
     return dataclasses.replace(resolution, packages=tuple(packages)), summary
+
+
+def _where_provenance_can_be(
+    wanted: list[PinnedFile],
+    previous: Sequence[LockedState],
+    client_for: Callable[[str], IndexClient],
+) -> tuple[list[PinnedFile], tuple[tuple[str, str], ...]]:
+    """``wanted`` less the files of indexes that cannot offer provenance; and those indexes.
+
+    What an index can offer is what the pages read so far declare (those read
+    while the resolver ran, else one page read now). Files of packages the
+    previous lock records publishers for are always kept.
+    """
+    attested = {normalize_name(s.name) for s in previous if s.publishers}
+    by_index: dict[str, list[PinnedFile]] = {}
+    for file in wanted:
+        if normalize_name(file.project) not in attested:
+            by_index.setdefault(file.index, []).append(file)
+    dropped: set[str] = set()
+    skipped = []
+    for index, files in sorted(by_index.items()):
+        # A page to be read anyway (an attested package's) is the one to ask first.
+        read_anyway = [
+            f.project for f in wanted if f.index == index and normalize_name(f.project) in attested
+        ]
+        declared = client_for(index).declarations([*read_anyway, *(f.project for f in files)])
+        if declared is not None and not declared.carries_provenance:
+            dropped.add(index)
+            skipped.append((index, declared.api_version))
+    kept = [f for f in wanted if f.index not in dropped or normalize_name(f.project) in attested]
+    return kept, tuple(skipped)
 
 
 def _files(package: LockedPackage) -> list[Artifact]:

@@ -12,6 +12,7 @@ record and costs no request. The record's format is in
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lockdown.names import normalize_name
@@ -24,6 +25,16 @@ if TYPE_CHECKING:
 
 #: (name, version) → that package's license keys of ``[packages.tool.lockdown]``.
 Records = dict[tuple[str, str], Mapping[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class LicenseReading:
+    """The records, and the indexes whose licenses could not be read."""
+
+    records: Records
+    #: Indexes whose pages declare no core metadata file (PEP 658/714): their
+    #: pages were not read for the remaining packages, which get no record.
+    undeclared: tuple[str, ...] = ()
 
 
 def previous_records(previous: LockFile | None) -> dict[tuple[str, str, frozenset[str]], Any]:
@@ -50,7 +61,7 @@ def license_records(
     new: Sequence[LockedState],
     http: HttpSettings | None,
     client_for: Callable[[str], IndexClient] | None = None,
-) -> Records:
+) -> LicenseReading:
     """Every package's license record: kept when unchanged, else read from its index.
 
     ``client_for`` gives the index clients whose pages are read (a run's shared,
@@ -68,20 +79,25 @@ def license_records(
                 records[(state.name, state.version)] = kept[key]
         else:
             moving.append(state)
-    records.update(read_records(moving, http, client_for))
-    return records
+    read = read_records(moving, http, client_for)
+    records.update(read.records)
+    return LicenseReading(records, read.undeclared)
 
 
 def read_records(
     states: Sequence[LockedState],
     http: HttpSettings | None,
     client_for: Callable[[str], IndexClient] | None = None,
-) -> Records:
+) -> LicenseReading:
     """The license records of ``states`` from their indexes' core metadata files.
 
     Each index is asked for its listings of these projects (a few at a time,
     only the locked wheels parsed), then one declared metadata file per
     package is fetched, a few at a time, and checked against its sha256.
+    An index whose pages read so far declare no core metadata file at all
+    (one page is read if none was) is not asked further: a license is a
+    completeness record, not a check, and such an index would cost every
+    page to declare nothing. Those indexes are in the result's ``undeclared``.
     """
     from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
 
@@ -93,7 +109,7 @@ def read_records(
         if state.index and state.has_wheels:
             by_index.setdefault(state.index, []).append(state)
     if not by_index:
-        return {}
+        return LicenseReading({})
     transport = Transport(http)
     if client_for is None:
 
@@ -101,9 +117,15 @@ def read_records(
             return IndexClient(url, transport=transport)
 
     wanted: list[tuple[LockedState, str, str]] = []  # (package, wheel URL, metadata sha256)
+    undeclared = []
     for index, group in sorted(by_index.items()):
+        client = client_for(index)
+        declared = client.declarations([s.name for s in group])
+        if declared is not None and not declared.core_metadata:
+            undeclared.append(index)
+            continue
         wheels = {a.filename: a.sha256 for s in group for a in s.artifacts}
-        listings = client_for(index).many_project_files(
+        listings = client.many_project_files(
             [s.name for s in group], filenames=[f for f in wheels if f.endswith(".whl")]
         )
         for state in group:
@@ -113,14 +135,14 @@ def read_records(
                     wanted.append((state, file.url, file.core_metadata))
                     break
     if not wanted:
-        return {}
+        return LicenseReading({}, tuple(undeclared))
 
     def one(item: tuple[LockedState, str, str]) -> tuple[tuple[str, str], Mapping[str, Any]]:
         state, url, sha256 = item
         return (state.name, state.version), _record_from(url, sha256, transport)
 
     with ThreadPoolExecutor(max_workers=min(8, len(wanted))) as pool:
-        return dict(pool.map(one, wanted))
+        return LicenseReading(dict(pool.map(one, wanted)), tuple(undeclared))
 
 
 def _record_from(wheel_url: str, sha256: str, transport: Transport) -> Mapping[str, Any]:

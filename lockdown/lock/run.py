@@ -93,6 +93,8 @@ class LockOutcome:
     attestations: AttestationSummary | None = None
     #: What the vulnerability rule looked up, and where (``None``: not reached).
     vulnerabilities: GateAudit | None = None
+    #: Indexes whose pages declare no core metadata: their new packages have no license record.
+    unlicensed: tuple[str, ...] = ()
 
     @property
     def blocked(self) -> bool:
@@ -202,6 +204,7 @@ def lock_project(
         early_pages(inputs, old_states, index_url, upgrade, wanted_upgrades)
         if policy.provenance != "off" or policy.yanked == "deny"
         else {},
+        provenance=policy.provenance != "off",
     )
     # 2. Resolve: the only step that talks to the network (with step 3's downloads).
     with reporter.status(f"resolving with {name} from {index_url}"):
@@ -295,7 +298,9 @@ def lock_project(
         ),
         cooldown_cutoff=cutoff,
         package_tool=_merge_records(
-            _approval_records(old_states, new_states, result), origin_records, licenses.result()
+            _approval_records(old_states, new_states, result),
+            origin_records,
+            licenses.result().records,
         ),
         sources=config.sources,
         requested_environments=request.environments if platforms.shortfalls else (),
@@ -320,6 +325,7 @@ def lock_project(
         gate=result,
         attestations=attestations,
         vulnerabilities=vulnerabilities,
+        unlicensed=licenses.result().undeclared,
     )
 
 
@@ -772,13 +778,23 @@ def early_pages(
     return pages
 
 
-def _early_clients(http: HttpSettings | None, pages: Mapping[str, set[str]]) -> IndexClients:
-    """The run's page-keeping index clients, already reading ``pages`` (index → names)."""
-    from lockdown.resolve.index import IndexClients  # noqa: PLC0415
+def _early_clients(
+    http: HttpSettings | None, pages: Mapping[str, set[str]], *, provenance: bool
+) -> IndexClients:
+    """The run's page-keeping index clients, already reading ``pages`` (index → names).
+
+    One page of each index is read first: the others only when it declares
+    what the steps read pages for (provenance, if checked; core metadata for
+    the license records). The yank check reads its few pages when it asks.
+    """
+    from lockdown.resolve.index import IndexClients, IndexDeclarations  # noqa: PLC0415
+
+    def worth(declared: IndexDeclarations) -> bool:
+        return (provenance and declared.carries_provenance) or declared.core_metadata
 
     clients = IndexClients(http)
     for index, names in pages.items():
-        clients(index).prefetch(names)
+        clients(index).prefetch(names, worth=worth)
     return clients
 
 

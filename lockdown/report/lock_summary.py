@@ -93,8 +93,18 @@ def summarize(outcome: LockOutcome) -> str:
     )
     if outcome.vulnerabilities is not None:
         lines.append(outcome.vulnerabilities.line(_now()))
+    lines += [
+        f"licenses: {index} declares no core metadata files (PEP 658) on its pages; "
+        "no license records for its new packages (export reads the artifact cache)"
+        for index in outcome.unlicensed
+    ]
     if outcome.attestations is not None:
         lines.append(attestation_line(outcome.attestations))
+        lines += [
+            f"provenance: {index} serves simple API {version}, which carries no provenance "
+            "(PEP 740 needs 1.2 or later); none recorded for its new packages"
+            for index, version in outcome.attestations.no_provenance
+        ]
     return "\n".join(lines)
 
 

@@ -15,9 +15,9 @@ import json
 import re
 import threading
 import urllib.request
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -30,7 +30,14 @@ from lockdown.errors import PackageIndexError, ProjectNotFoundError
 from lockdown.net import SCHEMES, HttpSettings, HttpStatusError, Transport, tried
 from lockdown.timestamps import parse_timestamp
 
-__all__ = ["ACCEPT", "INTEGRITY_TYPE", "IndexClient", "IndexClients", "IndexFile"]
+__all__ = [
+    "ACCEPT",
+    "INTEGRITY_TYPE",
+    "IndexClient",
+    "IndexClients",
+    "IndexDeclarations",
+    "IndexFile",
+]
 
 #: PEP 691: prefer JSON, accept either HTML flavour from older indexes.
 ACCEPT: Final = (
@@ -84,10 +91,59 @@ class IndexFile:
     core_metadata: str | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IndexDeclarations:
+    """What an index's project pages declare about the API they serve (PEP 629, 658, 740)."""
+
+    #: The simple API version the pages declare (the highest seen; "1.0" for an
+    #: HTML page without the ``pypi:repository-version`` meta tag, per PEP 629).
+    api_version: str
+    #: Some page carries PEP 740's ``provenance`` key (``data-provenance`` in HTML).
+    provenance: bool
+    #: Some file declares a PEP 658/714 core metadata file with a sha256.
+    core_metadata: bool
+
+    @property
+    def carries_provenance(self) -> bool:
+        """Whether provenance can be on these pages: API 1.2 or later (PEP 740), or seen."""
+        return self.provenance or _version_key(self.api_version) >= PROVENANCE_API_VERSION
+
+    def merged(self, other: IndexDeclarations) -> IndexDeclarations:
+        """Both pages' word: the higher version, and what either declares."""
+        return IndexDeclarations(
+            api_version=max(self.api_version, other.api_version, key=_version_key),
+            provenance=self.provenance or other.provenance,
+            core_metadata=self.core_metadata or other.core_metadata,
+        )
+
+
+#: The first simple API version whose pages may carry PEP 740 ``provenance``.
+#: The PEP's text asks for "1.2 or later"; the packaging specification's
+#: version history records provenance as 1.3 (1.2 went to PEP 708). The lower
+#: bound is taken, so that an index declaring 1.2 is still read.
+PROVENANCE_API_VERSION: Final = (1, 2)
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    """``"1.3"`` → (1, 3); parts that are not numbers count as 0 (checked at parse time)."""
+    return tuple(
+        int(part) if part.isascii() and part.isdigit() else 0 for part in version.split(".")
+    )
+
+
 class IndexClient:
     """Reads project pages from one simple-API index: ``http(s)://`` or a ``file://`` directory."""
 
-    __slots__ = ("_guard", "_index_url", "_pages", "_pool", "_prefetched", "_transport")
+    __slots__ = (
+        "_closed",
+        "_declared",
+        "_guard",
+        "_index_url",
+        "_pages",
+        "_pool",
+        "_prefetched",
+        "_transport",
+    )
 
     def __init__(
         self, index_url: str, *, transport: Transport | None = None, keep_pages: bool = False
@@ -109,6 +165,8 @@ class IndexClient:
         self._transport = transport if transport is not None or scheme == "file" else Transport()
         self._pages: dict[str, Future[_Raw]] | None = {} if keep_pages else None
         self._prefetched: set[str] = set()
+        self._declared: dict[str, IndexDeclarations] = {}
+        self._closed = False
         self._pool: ThreadPoolExecutor | None = None
         self._guard = threading.Lock()
 
@@ -146,28 +204,103 @@ class IndexClient:
                 page.set_exception(error)
         return page
 
-    def prefetch(self, names: Iterable[str]) -> None:
+    def prefetch(
+        self,
+        names: Iterable[str],
+        *,
+        worth: Callable[[IndexDeclarations], bool] | None = None,
+    ) -> None:
         """Start reading these projects' pages in the background (``keep_pages`` only).
 
-        Nothing is raised here: a page that cannot be read early is read again
-        when it is asked for, and one never asked for never fails anything.
+        With ``worth``, one page is read first and the others only if what it
+        declares is worth them (an index whose pages carry no provenance and no
+        core metadata has nothing more to say early). Nothing is raised here: a
+        page that cannot be read early is read again when it is asked for, and
+        one never asked for never fails anything.
         """
         if self._pages is None or urlsplit(self._index_url).scheme == "file":
             return
+        projects = sorted({canonicalize_name(n) for n in names})
+        if worth is not None and projects:
+            first, rest = projects[0], projects[1:]
+            self._submit([first])
+            with self._guard:
+                probe = self._pages.get(first)
+            if probe is not None and rest:
+
+                def then(_done: Future[_Raw]) -> None:
+                    declared = self._declared_by(first)
+                    if declared is not None and worth(declared):
+                        self._submit(rest)
+
+                probe.add_done_callback(then)
+            return
+        self._submit(projects)
+
+    def _submit(self, projects: Sequence[str]) -> None:
+        assert self._pages is not None  # noqa: S101 - only with keep_pages
         with self._guard:
+            if self._closed:
+                return
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(
                     max_workers=PAGE_WORKERS, thread_name_prefix="lockdown-pages"
                 )
-            for project in sorted({canonicalize_name(n) for n in names}):
+            for project in projects:
                 if project not in self._pages:
                     self._pages[project] = self._pool.submit(self._fetch, project)
                     self._prefetched.add(project)
+
+    def declarations(self, first: Iterable[str] = ()) -> IndexDeclarations | None:
+        """What this index's pages declare, from the pages this client has read.
+
+        Waits for the pages being read early. When none has been read, the
+        first of ``first`` (in its order) that can be read is read now. ``None``
+        when no page could be read: the caller then reads as if it did not know.
+        """
+        from concurrent.futures import wait  # noqa: PLC0415
+
+        with self._guard:
+            kept = dict(self._pages or {})
+        wait(kept.values())
+        for project in sorted(kept):
+            self._declared_by(project)
+        with self._guard:
+            declared = list(self._declared.values())
+        if not declared:
+            for project in dict.fromkeys(canonicalize_name(n) for n in first):
+                try:
+                    self.project_files(project, wanted=frozenset())
+                except PackageIndexError:
+                    continue
+                with self._guard:
+                    declared = list(self._declared.values())
+                break
+        merged = None
+        for one in declared:
+            merged = one if merged is None else merged.merged(one)
+        return merged
+
+    def _declared_by(self, project: str) -> IndexDeclarations | None:
+        """What ``project``'s kept page declares; ``None`` when it was not (or cannot be) read."""
+        with self._guard:
+            known = self._declared.get(project)
+            page = None if self._pages is None else self._pages.get(project)
+        if known is not None or page is None or not page.done() or page.cancelled():
+            return known
+        if page.exception() is not None:
+            return None
+        try:
+            self._parse(project, *page.result(), wanted=frozenset())
+        except PackageIndexError:
+            return None
+        return self._declared.get(project)
 
     def close(self, *, wait: bool = False) -> None:
         """Stop early reads not started yet (those read are kept); ``wait`` for the running."""
         with self._guard:
             pool, self._pool = self._pool, None
+            self._closed = True
         if pool is not None:
             pool.shutdown(wait=wait, cancel_futures=True)
 
@@ -251,15 +384,20 @@ class IndexClient:
     ) -> list[IndexFile]:
         page = _Page(index_url=self._index_url, project=project, url=final_url, wanted=wanted)
         if content_type == _JSON_TYPE:
-            return page.parse_json(body)
-        if content_type in _HTML_TYPES:
+            files = page.parse_json(body)
+        elif content_type in _HTML_TYPES:
             files = page.parse_html(body, charset)
-            return files if wanted is None else [f for f in files if f.filename in wanted]
-        raise PackageIndexError(
-            f"package index {self._index_url} answered {content_type!r} for project {project}, "
-            "not a simple-API page",
-            hint="check the index URL",
-        )
+            files = files if wanted is None else [f for f in files if f.filename in wanted]
+        else:
+            raise PackageIndexError(
+                f"package index {self._index_url} answered {content_type!r} for project "
+                f"{project}, not a simple-API page",
+                hint="check the index URL",
+            )
+        if page.declared:
+            with self._guard:
+                self._declared.setdefault(project, page.declared[0])
+        return files
 
     def _download(self, project: str, page_url: str) -> tuple[bytes, str, str, str]:
         """GET a project page; return (body, final URL after redirects, content type, charset)."""
@@ -350,6 +488,8 @@ class _Page:
     url: str
     #: Only these files are wanted (``None``: all); others are skipped unparsed.
     wanted: frozenset[str] | None = None
+    #: Filled by the parse: what the whole page declares (all its files, wanted or not).
+    declared: list[IndexDeclarations] = field(default_factory=list)
 
     def parse_json(self, body: bytes) -> list[IndexFile]:
         """Parse a PEP 691 JSON project page."""
@@ -372,10 +512,22 @@ class _Page:
         meta = document.get("meta")
         if not isinstance(meta, Mapping):
             raise self._unusable("meta", "is missing")
-        self._check_api_version(meta.get("api-version"))
+        version = meta.get("api-version")
+        self._check_api_version(version)
         files = document.get("files")
         if not isinstance(files, list):
             raise self._unusable("files", "is not a list")
+        entries = [e for e in files if isinstance(e, Mapping)]
+        self.declared.append(
+            IndexDeclarations(
+                api_version=str(version),
+                provenance=any("provenance" in e for e in entries),
+                core_metadata=any(
+                    _core_metadata_sha256(e.get("core-metadata", e.get("dist-info-metadata")))
+                    for e in entries
+                ),
+            )
+        )
         wanted = self.wanted
         return [
             self._json_file(entry, f"files[{i}]")
@@ -441,6 +593,19 @@ class _Page:
         parser.close()
         if parser.api_version is not None:
             self._check_api_version(parser.api_version)
+        self.declared.append(
+            IndexDeclarations(
+                # PEP 629: a page without the meta tag is version 1.0.
+                api_version=parser.api_version or "1.0",
+                provenance=any("data-provenance" in a for a in parser.anchors),
+                core_metadata=any(
+                    _core_metadata_sha256(
+                        a.get("data-core-metadata", a.get("data-dist-info-metadata"))
+                    )
+                    for a in parser.anchors
+                ),
+            )
+        )
         base = urljoin(self.url, parser.base_href) if parser.base_href else self.url
         files = []
         for number, anchor in enumerate(parser.anchors):

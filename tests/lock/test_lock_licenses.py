@@ -178,3 +178,30 @@ def test_the_index_client_reads_the_declared_digest(tmp_path: Path, json_api: bo
             f for f in IndexClient(index.url).project_files("expr") if f.filename.endswith(".whl")
         ]
         assert wheel.core_metadata is None
+
+
+def test_an_index_declaring_no_metadata_has_no_more_pages_read_for_licenses(
+    tmp_path: Path, package_index: PackageIndex, cli: Cli
+) -> None:
+    # No core metadata declared anywhere, and no provenance (API 1.1): the
+    # direct requirement's page (read while uv resolves) says so, and the
+    # page of the package only a dependency brings in is left to uv.
+    package_index.add("expr", "1.0", dependencies=["deep"])
+    package_index.add("deep", "1.0")
+    root = tmp_path / "lic"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "lic"\nversion = "1"\nrequires-python = ">=3.10"\n'
+        'dependencies = ["expr"]\n'
+        f'[tool.lockdown]\nindex-url = "{package_index.url}"\n',
+        encoding="utf-8",
+    )
+    result = cli("lock", "--project", root)
+    assert result.code == 0, result.err
+    assert records(root / "pylock.toml") == {"expr": {}, "deep": {}}
+    mine = [r.path for r in package_index.served_to("lockdown/")]
+    assert mine == ["/simple/expr/"]
+    assert (
+        f"licenses: {package_index.url} declares no core metadata files (PEP 658) on "
+        "its pages; no license records for its new packages (export reads the artifact cache)\n"
+    ) in result.out

@@ -6,13 +6,15 @@ early read fail (tries = 1, so the injected fault is the read's end).
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from lockdown.errors import PackageIndexError
 from lockdown.net import HttpSettings
-from lockdown.resolve.index import IndexClient, IndexClients
+from lockdown.resolve.index import IndexClient, IndexClients, IndexDeclarations
 from tests.support.pkgindex import PackageIndex
 
 ONCE = HttpSettings(retries=0, timeout=5.0, backoff=0.0)
@@ -98,3 +100,75 @@ def test_a_file_index_reads_nothing_early(tmp_path: Path) -> None:
     client = IndexClients(ONCE)(tmp_path.as_uri())
     client.prefetch(["lib"])
     assert [f.filename for f in client.project_files("lib")] == ["lib-1.0.tar.gz"]
+
+
+def until(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+@pytest.fixture
+def three(lib: PackageIndex) -> PackageIndex:
+    lib.add("more", "1.0")
+    lib.add("most", "1.0")
+    return lib
+
+
+def test_an_early_read_with_a_probe_reads_one_page_when_it_is_not_worth_more(
+    three: PackageIndex,
+) -> None:
+    client = IndexClients(ONCE)(three.url)
+    client.prefetch(["most", "lib", "more"], worth=lambda declared: declared.core_metadata)
+    declared = client.declarations()
+    assert declared == IndexDeclarations(api_version="1.1", provenance=False, core_metadata=False)
+    assert not declared.carries_provenance
+    client.close(wait=True)
+    assert [page_reads(three, p) for p in ("lib", "more", "most")] == [1, 0, 0]
+
+
+def test_an_early_read_with_a_probe_reads_the_rest_when_it_is_worth_it(
+    three: PackageIndex,
+) -> None:
+    three.serve_metadata = True
+    client = IndexClients(ONCE)(three.url)
+    client.prefetch(["most", "lib", "more"], worth=lambda declared: declared.core_metadata)
+    assert until(lambda: all(page_reads(three, p) == 1 for p in ("lib", "more", "most")))
+    declared = client.declarations()
+    assert declared is not None
+    assert declared.core_metadata
+    client.close(wait=True)
+
+
+def test_declarations_read_one_page_when_none_was_read(three: PackageIndex) -> None:
+    client = IndexClients(ONCE)(three.url)
+    assert client.declarations(["not-on-this-index", "more", "lib"]) == IndexDeclarations(
+        api_version="1.1", provenance=False, core_metadata=False
+    )
+    assert page_reads(three, "not-on-this-index") == 1  # a 404: the next one is read
+    assert [page_reads(three, p) for p in ("lib", "more", "most")] == [0, 1, 0]
+    assert IndexClients(ONCE)(three.url).declarations(["not-on-this-index"]) is None
+
+
+def test_an_html_page_without_a_version_is_api_1_0(tmp_path: Path) -> None:
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "index.html").write_text(
+        "<a href='lib-1.0.tar.gz' data-core-metadata='sha256=" + "ab" * 32 + "'>x</a>"
+    )
+    declared = IndexClient(tmp_path.as_uri()).declarations(["lib"])
+    assert declared == IndexDeclarations(api_version="1.0", provenance=False, core_metadata=True)
+    assert not declared.carries_provenance
+    # PEP 740's own text says 1.2 or later; the packaging specification, 1.3.
+    assert [
+        IndexDeclarations(api_version=v, provenance=False, core_metadata=False).carries_provenance
+        for v in ("1.0", "1.1", "1.2", "1.3", "1.4", "2.0")
+    ] == [False, False, True, True, True, True]
+    assert IndexDeclarations(
+        api_version="1.1", provenance=True, core_metadata=False
+    ).carries_provenance
+    assert IndexDeclarations(api_version="1.10", provenance=False, core_metadata=False).merged(
+        IndexDeclarations(api_version="1.9", provenance=True, core_metadata=False)
+    ) == IndexDeclarations(api_version="1.10", provenance=True, core_metadata=False)
