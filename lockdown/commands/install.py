@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from lockdown.artifacts import ArtifactCache
+from lockdown.artifacts import ArtifactCache, Expected
 from lockdown.commands.check import run_check
 from lockdown.commands.verify import load_lock
 from lockdown.config import DEFAULT_KEEP
@@ -15,19 +15,23 @@ from lockdown.env.install import (
     Installer,
     Notify,
     Plan,
+    Selected,
     apply,
     create_venv,
     fetch,
-    install_facts,
     plan,
-    selected_from_row,
+    select_artifacts,
 )
 from lockdown.errors import LockdownError
 from lockdown.progress import Reporter, Status, counted
 
 if TYPE_CHECKING:
+    from packaging.utils import NormalizedName
+
     from lockdown.config import Config
+    from lockdown.drift.fastpath import CachedTarget, SelectedRow
     from lockdown.drift.model import Level
+    from lockdown.env.python_env import TargetInfo
     from lockdown.lock.pylock import LockFile
 
 
@@ -224,3 +228,48 @@ def _damaged(
         name: f"{len(p)} file{'s differ' if len(p) > 1 else ' differs'} from {against}"
         for name, p in sorted(paths.items())
     }
+
+
+def install_facts(
+    lock: LockFile,
+    target: TargetInfo,
+    extras: Collection[str],
+    groups: Collection[str] | None,
+    allow_build: bool,
+) -> CachedTarget:
+    """What a plan needs of the lock and the target, in the fast path's cacheable form."""
+    from lockdown.drift.fastpath import CachedTarget  # noqa: PLC0415
+
+    selected = select_artifacts(lock, target, extras=extras, groups=groups, allow_build=allow_build)
+    return CachedTarget(
+        expected={},
+        site_packages=tuple(str(p) for p in target.site_packages),
+        prefix=str(target.prefix),
+        executable=str(target.executable),
+        in_venv=target.in_venv,
+        python_version=target.environment.get("python_full_version", "?"),
+        selected=tuple(
+            (
+                s.name,
+                s.version,
+                s.artifact.url,
+                s.artifact.filename,
+                s.artifact.sha256,
+                s.artifact.size,
+                s.is_sdist,
+            )
+            for s in selected
+        ),
+    )
+
+
+def selected_from_row(row: SelectedRow, lock_path: Path) -> Selected:
+    name, version, url, filename, sha256, size, is_sdist = row
+    return Selected(
+        name=cast("NormalizedName", name),
+        version=version,
+        artifact=Expected(
+            url=url, filename=filename, sha256=sha256, size=size, source=str(lock_path)
+        ),
+        is_sdist=is_sdist,
+    )

@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from packaging.pylock import Package
     from packaging.utils import NormalizedName
 
-    from lockdown.drift.fastpath import CachedTarget, SelectedRow
     from lockdown.lock.pylock import LockFile
 
 Installer = Literal["uv", "pip"]
@@ -357,48 +356,3 @@ def _run(cmd: list[str], env: dict[str, str], what: str) -> None:
             f"{cmd[0].rsplit('/', 1)[-1]} {what} failed: {' '.join(lines[-3:]) or 'no message'}",
             hint="the artifacts were verified; see the installer's message",
         )
-
-
-def install_facts(
-    lock: LockFile,
-    target: TargetInfo,
-    extras: Collection[str],
-    groups: Collection[str] | None,
-    allow_build: bool,
-) -> CachedTarget:
-    """What a plan needs of the lock and the target, in the fast path's cacheable form."""
-    from lockdown.drift.fastpath import CachedTarget  # noqa: PLC0415
-
-    selected = select_artifacts(lock, target, extras=extras, groups=groups, allow_build=allow_build)
-    return CachedTarget(
-        expected={},
-        site_packages=tuple(str(p) for p in target.site_packages),
-        prefix=str(target.prefix),
-        executable=str(target.executable),
-        in_venv=target.in_venv,
-        python_version=target.environment.get("python_full_version", "?"),
-        selected=tuple(
-            (
-                s.name,
-                s.version,
-                s.artifact.url,
-                s.artifact.filename,
-                s.artifact.sha256,
-                s.artifact.size,
-                s.is_sdist,
-            )
-            for s in selected
-        ),
-    )
-
-
-def selected_from_row(row: SelectedRow, lock_path: Path) -> Selected:
-    name, version, url, filename, sha256, size, is_sdist = row
-    return Selected(
-        name=cast("NormalizedName", name),
-        version=version,
-        artifact=Expected(
-            url=url, filename=filename, sha256=sha256, size=size, source=str(lock_path)
-        ),
-        is_sdist=is_sdist,
-    )
