@@ -663,7 +663,7 @@ def _cmd_audit(args: Args, reporter: Reporter) -> int:
 
 
 def _check_conda(args: Args, config: Config | None) -> DriftReport:
-    from lockdown.conda.check import run_conda_check  # noqa: PLC0415
+    from lockdown.commands.check import run_conda_check  # noqa: PLC0415
 
     if args.venv or args.python or args.extra or args.group:
         raise UsageError(

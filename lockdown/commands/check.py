@@ -11,6 +11,10 @@
    nobody (``.pth`` and ``sitecustomize`` flagged high).
 7. ``artifacts``: every shipped file against the RECORD inside the locked
    wheel, itself hash-verified against the lock first.
+
+``check --prefix`` (:func:`run_conda_check`) takes the same steps for a conda
+environment: its lock, conda-meta for the installed set, the same comparison
+with the conda part, and the same two file levels (:func:`file_levels`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from lockdown.drift.model import DriftReport, FileDrift, Level
 if TYPE_CHECKING:
     from lockdown.config import Config
     from lockdown.env.python_env import TargetInfo
+    from lockdown.lock.condalock import CondaLock
     from lockdown.lock.pylock import LockFile
 
 
@@ -93,22 +98,20 @@ def run_check(
         for name in sorted(entry.expected)
         if name in versions and name not in drifted
     )
+
     # 6. and 7. Files.
-    files: list[FileDrift] = []
-    checked = 0
-    if level in ("files", "artifacts"):
+    def venv_files() -> tuple[list[FileDrift], int]:
         from lockdown.drift.files import check_files, unowned_files  # noqa: PLC0415
 
         result = check_files(installed, prefix)
-        files = result.drift + unowned_files(site_packages, result.owned, prefix)
-        checked = result.checked
-    if lock is not None and target is not None and level == "artifacts":
-        more, wheel_checked = against_wheels(
-            lock, target, installed, extras, groups, cache_dir, config
-        )
-        seen = {(f.path, f.kind) for f in files}
-        files += [f for f in more if (f.path, f.kind) not in seen]
-        checked += wheel_checked
+        return result.drift + unowned_files(site_packages, result.owned, prefix), result.checked
+
+    def venv_artifacts() -> tuple[list[FileDrift], int]:
+        if lock is None or target is None:  # always read for artifacts
+            return [], 0
+        return against_wheels(lock, target, installed, extras, groups, cache_dir, config)
+
+    files, checked = file_levels(level, venv_files, venv_artifacts)
     return DriftReport(
         lock=str(lock_path),
         lock_sha256=lock_sha256,
@@ -118,7 +121,7 @@ def run_check(
         expected=len(entry.expected),
         installed=len(installed),
         packages=tuple(packages),
-        files=tuple(sorted(files, key=lambda f: (f.path, f.kind))),
+        files=files,
         signature="verified" if signer else "not-checked",
         signer=signer,
         guarded=is_guarded(prefix) if entry.in_venv else None,
@@ -128,4 +131,130 @@ def run_check(
         matching=matching,
         lock_packages=entry.lock_packages,
         lock_attested=entry.lock_attested,
+    )
+
+
+#: One level's check: its findings and how many files it checked.
+FileLevel = Callable[[], tuple[list[FileDrift], int]]
+
+
+def file_levels(
+    level: Level, files: FileLevel, artifacts: FileLevel
+) -> tuple[tuple[FileDrift, ...], int]:
+    """Steps 6 and 7 for either ecosystem: the ``files`` level, then the ``artifacts``
+    level's findings that the first did not already make; sorted, and the files checked."""
+    found: list[FileDrift] = []
+    checked = 0
+    if level in ("files", "artifacts"):
+        found, checked = files()
+    if level == "artifacts":
+        more, more_checked = artifacts()
+        seen = {(f.path, f.kind) for f in found}
+        found += [f for f in more if (f.path, f.kind) not in seen]
+        checked += more_checked
+    return tuple(sorted(found, key=lambda f: (f.path, f.kind))), checked
+
+
+def run_conda_check(
+    lock_path: Path,
+    prefix: Path,
+    *,
+    level: Level = "versions",
+    platform: str | None = None,
+    lock: CondaLock | None = None,
+    signer: str | None = None,
+    cache_dir: Path | None = None,
+    clock: Callable[[], float] = time.time,
+) -> DriftReport:
+    """Check the conda environment at ``prefix`` against ``lock_path``: the steps of
+    :func:`run_check` with a conda lock's, conda-meta's and the archives' parts.
+
+    1. The lock (``lock``: already read and verified, by ``signer``); its packages
+       for this machine's platform are expected.
+    2. ``conda-meta/*.json``: what the prefix says it holds.
+    3. ``versions``: :func:`lockdown.drift.compare.compare` with the conda part
+       (version and build, archive sha256, channel), and the ``pip:`` wheels
+       against the prefix's dist-info.
+    4. ``files``: conda-meta's files (:mod:`lockdown.drift.conda_files`), the
+       ``pip:`` wheels against their RECORDs, and files nobody owns.
+    5. ``artifacts``: against the locked archives and wheels themselves
+       (:mod:`lockdown.drift.archives`); needs py-rattler, which is asked for
+       before any work.
+    """
+    from lockdown.drift.compare import CONDA, CONDA_PIP, compare  # noqa: PLC0415
+    from lockdown.env.conda_meta import current_platform, read_prefix  # noqa: PLC0415
+    from lockdown.env.conda_python import python_of, site_packages  # noqa: PLC0415
+    from lockdown.env.python_env import InstalledDist, installed_distributions  # noqa: PLC0415
+    from lockdown.lock.condalock import locked_for_here, read_conda_lock, require  # noqa: PLC0415
+
+    started, tick = clock(), time.perf_counter()
+    if level == "artifacts":
+        require()  # archives are read with py-rattler: say so before any work
+    # 1. The lock.
+    lock = lock or read_conda_lock(lock_path)
+    here = platform or current_platform()
+    expected = locked_for_here(lock, here)
+    conda = list(expected.values())
+    # 2. The prefix.
+    records = read_prefix(prefix)
+    installed = {r.name: r for r in records}
+    # 3. Packages (the pip: wheels through the prefix's dist-info).
+    packages = compare(expected, records, CONDA)
+    pip_wanted = lock.for_platform(here, "pip")
+    pip_dists: list[InstalledDist] = []
+    if pip_wanted:
+        site = site_packages(prefix, here, python_of(conda))
+        have: dict[str, InstalledDist] = {d.name: d for d in installed_distributions([site])}
+        wanted = {p.name: p for p in pip_wanted}
+        packages += compare(wanted, have.values(), CONDA_PIP)
+        pip_dists = [have[name] for name in sorted(wanted) if name in have]
+
+    # 4. Files: conda-meta's, the pip: wheels' RECORDs, and what nobody owns.
+    def prefix_files() -> tuple[list[FileDrift], int]:
+        from lockdown.drift.conda_files import check_prefix_files, unowned_in_prefix  # noqa: PLC0415
+        from lockdown.drift.files import check_files  # noqa: PLC0415
+
+        result = check_prefix_files(records, prefix)
+        found, checked, owned = list(result.drift), result.checked, set(result.owned)
+        if pip_dists:
+            pip_result = check_files(pip_dists, prefix)
+            found += pip_result.drift
+            checked += pip_result.checked
+            owned |= pip_result.owned
+        return found + unowned_in_prefix(prefix, owned), checked
+
+    # 5. Against the locked archives and wheels themselves.
+    def prefix_artifacts() -> tuple[list[FileDrift], int]:
+        from lockdown.drift.archives import (  # noqa: PLC0415
+            check_against_archives,
+            pip_against_wheels,
+        )
+
+        more, checked = check_against_archives(
+            expected, records, prefix, lock_path=lock_path, cache_dir=cache_dir, platform=here
+        )
+        if pip_dists:
+            wheels, wheel_checked = pip_against_wheels(
+                pip_wanted, pip_dists, conda, prefix, here, lock_path=lock_path, cache_dir=cache_dir
+            )
+            more += wheels
+            checked += wheel_checked
+        return more, checked
+
+    files, checked = file_levels(level, prefix_files, prefix_artifacts)
+    return DriftReport(
+        lock=str(lock_path),
+        lock_sha256=hashlib.sha256(lock.data).hexdigest(),
+        target=str(prefix),
+        python_version=f"conda {here}",
+        level=level,
+        expected=len(expected) + len(pip_wanted),
+        installed=len(installed),
+        packages=tuple(packages),
+        files=files,
+        signature="verified" if signer else "not-checked",
+        signer=signer,
+        checked_at=started,
+        duration_seconds=time.perf_counter() - tick,
+        files_checked=checked,
     )

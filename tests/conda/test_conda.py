@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from lockdown.conda.check import run_conda_check
+from lockdown.commands.check import run_conda_check
 from lockdown.conda.lock import lock_conda
 from lockdown.env.conda_install import install_conda
 from lockdown.env.conda_meta import current_platform

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from lockdown.conda.check import run_conda_check
+from lockdown.commands.check import run_conda_check
 from lockdown.conda.lock import lock_conda
 from lockdown.drift.compare import channel_key, same_channel
 from lockdown.drift.placeholder import binary_replace, installed_candidates
@@ -390,7 +390,7 @@ def test_a_recorded_file_replaced_by_a_symlink_is_drift_at_both_levels(
     tmp_path: Path,
 ) -> None:
     """The attacker's file lives inside the prefix; the link points at it."""
-    from lockdown.conda.check import run_conda_check
+    from lockdown.commands.check import run_conda_check
     from lockdown.conda.lock import lock_conda
     from lockdown.env.conda_install import install_conda
     from tests.support.condachannel import CondaChannel
