@@ -434,7 +434,7 @@ def _conda_lock_path(args: Args, config: Config | None) -> Path:
 
 
 def _install_conda(args: Args, reporter: Reporter) -> int:
-    from lockdown.env.conda_install import install_conda  # noqa: PLC0415
+    from lockdown.commands.install import install_conda  # noqa: PLC0415
 
     if (
         args.venv

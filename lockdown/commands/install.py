@@ -1,7 +1,8 @@
-"""``lockdown install``: make a venv match the lock exactly."""
+"""``lockdown install``: make a venv, or with ``--prefix`` a conda prefix, match the lock."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,9 @@ if TYPE_CHECKING:
     from lockdown.config import Config
     from lockdown.drift.fastpath import CachedTarget, SelectedRow
     from lockdown.drift.model import Level
+    from lockdown.env.conda_install import CondaInstallOutcome
     from lockdown.env.python_env import TargetInfo
+    from lockdown.lock.condalock import CondaLock
     from lockdown.lock.pylock import LockFile
 
 
@@ -273,3 +276,46 @@ def selected_from_row(row: SelectedRow, lock_path: Path) -> Selected:
         ),
         is_sdist=is_sdist,
     )
+
+
+def install_conda(
+    lock_path: Path,
+    prefix: Path,
+    *,
+    dry_run: bool = False,
+    cache_dir: Path | None = None,
+    platform: str | None = None,
+    lock: CondaLock | None = None,
+    status: Callable[[str], Status] | None = None,
+) -> CondaInstallOutcome:
+    """Make the conda environment at ``prefix`` match the lock; see the module docstring.
+
+    The whole run, from reading the prefix to the last file installed, holds
+    the prefix's run lock: a plan made from what another run is changing
+    would be wrong by the time it is applied.
+    """
+    from lockdown.env.conda_install import install_locked  # noqa: PLC0415
+    from lockdown.env.conda_meta import current_platform  # noqa: PLC0415
+    from lockdown.fsutil import run_lock  # noqa: PLC0415
+    from lockdown.lock.condalock import locked_for_here, read_conda_lock, require  # noqa: PLC0415
+
+    require()
+
+    status = status or Reporter(quiet=True).status
+    # 1. The lock.
+    lock = lock or read_conda_lock(lock_path)
+    here = platform or current_platform()
+    selected = list(locked_for_here(lock, here).values())
+    # The prefix as installers write it into files (prefix placeholders): absolute.
+    prefix = Path(os.path.abspath(prefix))
+    with run_lock(prefix):  # one run at a time per prefix, before the prefix is read
+        return install_locked(
+            lock_path,
+            prefix,
+            lock=lock,
+            here=here,
+            selected=selected,
+            dry_run=dry_run,
+            cache_dir=cache_dir,
+            status=status,
+        )

@@ -1,4 +1,5 @@
-"""``lockdown install --prefix``: a conda environment exactly as locked.
+"""A conda prefix made exactly as locked (``install --prefix``, run by
+:func:`lockdown.commands.install.install_conda`).
 
 Nothing in the prefix changes before step 4, and steps 2 to 5 hold the
 prefix's run lock (one lockdown run per prefix at a time):
@@ -18,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
-import os
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,17 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from lockdown.artifacts import ArtifactCache, ensure_cache_dir, verify_all
-from lockdown.env.conda_meta import CondaRecord, current_platform, read_prefix
+from lockdown.env.conda_meta import CondaRecord, read_prefix
 from lockdown.errors import IntegrityError, LockdownError
 from lockdown.fsutil import default_cache_dir, link_or_copy
 from lockdown.lock.condalock import (
     CondaLock,
     CondaPackage,
-    locked_for_here,
-    read_conda_lock,
-    require,
 )
-from lockdown.progress import Reporter, Status, counted
+from lockdown.progress import Status, counted
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,47 +92,7 @@ class CondaInstallOutcome:
     dry_run: bool
 
 
-def install_conda(
-    lock_path: Path,
-    prefix: Path,
-    *,
-    dry_run: bool = False,
-    cache_dir: Path | None = None,
-    platform: str | None = None,
-    lock: CondaLock | None = None,
-    status: Callable[[str], Status] | None = None,
-) -> CondaInstallOutcome:
-    """Make the conda environment at ``prefix`` match the lock; see the module docstring.
-
-    The whole run, from reading the prefix to the last file installed, holds
-    the prefix's run lock: a plan made from what another run is changing
-    would be wrong by the time it is applied.
-    """
-    require()
-
-    from lockdown.fsutil import run_lock  # noqa: PLC0415
-
-    status = status or Reporter(quiet=True).status
-    # 1. The lock.
-    lock = lock or read_conda_lock(lock_path)
-    here = platform or current_platform()
-    selected = list(locked_for_here(lock, here).values())
-    # The prefix as installers write it into files (prefix placeholders): absolute.
-    prefix = Path(os.path.abspath(prefix))
-    with run_lock(prefix):  # one run at a time per prefix, before the prefix is read
-        return _install_locked(
-            lock_path,
-            prefix,
-            lock=lock,
-            here=here,
-            selected=selected,
-            dry_run=dry_run,
-            cache_dir=cache_dir,
-            status=status,
-        )
-
-
-def _install_locked(
+def install_locked(
     lock_path: Path,
     prefix: Path,
     *,

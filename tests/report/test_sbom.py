@@ -676,7 +676,7 @@ def test_conda_lock_as_cyclonedx(conda_locked: Path, cli: Cli, tmp_path: Path) -
 
 @pytest.mark.slow
 def test_conda_lock_as_spdx_with_licenses(conda_locked: Path, cli: Cli, tmp_path: Path) -> None:
-    from lockdown.env.conda_install import install_conda
+    from lockdown.commands.install import install_conda
 
     # Installing verifies the archives into the artifact cache; their index.json declares MIT.
     install_conda(conda_locked, tmp_path / "prefix")
