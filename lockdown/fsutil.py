@@ -250,3 +250,29 @@ def link_or_copy(source: Path, target: Path) -> None:
         import shutil  # noqa: PLC0415
 
         shutil.copyfile(source, target)
+
+
+def prune_directory(directory: Path, *, keep: int, max_age: float, now: float) -> list[Path]:
+    """Remove the files of ``directory`` beyond the ``keep`` newest, and those older than
+    ``max_age`` seconds at ``now`` (by modification time); return what was removed.
+
+    For caches: a file that cannot be read or removed is left alone, and files
+    being written (``atomic_write``'s hidden temp files) are not counted.
+    """
+    entries = []
+    with contextlib.suppress(OSError), os.scandir(directory) as found:
+        for entry in found:
+            if entry.name.startswith("."):
+                continue
+            with contextlib.suppress(OSError):
+                if entry.is_file(follow_symlinks=False):
+                    entries.append((entry.stat(follow_symlinks=False).st_mtime, entry.name))
+    entries.sort(reverse=True)
+    removed = []
+    for number, (mtime, name) in enumerate(entries):
+        if number >= keep or now - mtime > max_age:
+            path = directory / name
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed.append(path)
+    return removed

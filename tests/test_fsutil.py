@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lockdown.errors import LockdownError
-from lockdown.fsutil import atomic_write, run_lock
+from lockdown.fsutil import atomic_write, prune_directory, run_lock
 
 
 def test_atomic_write_replaces_and_keeps_mode(tmp_path: Path) -> None:
@@ -122,3 +122,29 @@ def test_a_planted_run_lock_directory_is_refused(
         "remove it; another user may have created it to interfere with lockdown"
     )
     assert info.value.exit_code == 64
+
+
+def test_prune_directory_keeps_the_newest_and_drops_the_old(tmp_path: Path) -> None:
+    now = 1_000_000.0
+    for number in range(6):
+        path = tmp_path / f"state-{number}"
+        path.write_bytes(b"x")
+        os.utime(path, (now - number * 10, now - number * 10))  # state-0 is the newest
+    (tmp_path / ".state-9.abc.tmp").write_bytes(b"being written")
+    os.utime(tmp_path / ".state-9.abc.tmp", (0, 0))
+    (tmp_path / "a-directory").mkdir()
+    removed = prune_directory(tmp_path, keep=4, max_age=35, now=now)
+    assert sorted(p.name for p in removed) == ["state-4", "state-5"]
+    # state-4 is beyond both bounds; an old file within the newest four goes by age:
+    removed = prune_directory(tmp_path, keep=4, max_age=15, now=now)
+    assert sorted(p.name for p in removed) == ["state-2", "state-3"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".state-9.abc.tmp",
+        "a-directory",
+        "state-0",
+        "state-1",
+    ]
+
+
+def test_prune_directory_of_a_missing_directory_removes_nothing(tmp_path: Path) -> None:
+    assert prune_directory(tmp_path / "absent", keep=1, max_age=1, now=0) == []

@@ -25,13 +25,15 @@ lock stays byte-identical.
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
 from lockdown.artifacts import ArtifactCache, Expected, ensure_cache_dir, verify_all
 from lockdown.config import Config, load_config
@@ -43,7 +45,7 @@ from lockdown.errors import (
     ResolutionError,
     UnservableEnvironmentError,
 )
-from lockdown.fsutil import atomic_write, default_cache_dir, run_lock
+from lockdown.fsutil import atomic_write, default_cache_dir, prune_directory, run_lock
 from lockdown.lock.attest import AttestationSummary, attest_resolution, provenance_root
 from lockdown.lock.licenses import license_records
 from lockdown.lock.model import Artifact, LockedPackage, Resolution
@@ -357,6 +359,12 @@ def _resolve_keeping_origins(
     return request, resolution, platforms
 
 
+#: Resolver states kept per backend (the newest; a big project's uv.lock is ~1 MB).
+RESOLVER_STATES_KEPT: Final = 32
+#: A state unused for this long (seconds) is removed when the next one is saved.
+RESOLVER_STATE_MAX_AGE: Final = 30 * 24 * 3600.0
+
+
 def _resolver_state_path(cache_dir: Path | None, backend: str, lock: bytes) -> Path:
     """Where the backend's state for the lock with these bytes is kept (by their sha256)."""
     import hashlib  # noqa: PLC0415
@@ -366,11 +374,20 @@ def _resolver_state_path(cache_dir: Path | None, backend: str, lock: bytes) -> P
 
 
 def load_resolver_state(cache_dir: Path | None, backend: str, lock: bytes) -> bytes | None:
-    """What ``backend`` left when it made the lock with these bytes; ``None`` if not kept."""
+    """What ``backend`` left when it made the lock with these bytes; ``None`` if not kept.
+
+    A state read is marked as used now, so pruning keeps the ones in use.
+    """
+    import contextlib  # noqa: PLC0415
+
+    path = _resolver_state_path(cache_dir, backend, lock)
     try:
-        return _resolver_state_path(cache_dir, backend, lock).read_bytes()
+        state = path.read_bytes()
     except OSError:
         return None
+    with contextlib.suppress(OSError):
+        os.utime(path)
+    return state
 
 
 def save_resolver_state(cache_dir: Path | None, backend: str, lock: bytes, state: bytes) -> None:
@@ -384,6 +401,10 @@ def save_resolver_state(cache_dir: Path | None, backend: str, lock: bytes, state
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, state)
+    # Bounded: every changed lock leaves a state, and only the newest are worth keeping.
+    prune_directory(
+        path.parent, keep=RESOLVER_STATES_KEPT, max_age=RESOLVER_STATE_MAX_AGE, now=time.time()
+    )
 
 
 def _with_requires_python(inputs: ProjectInputs, reporter: Reporter) -> ProjectInputs:

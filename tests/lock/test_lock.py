@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -13,7 +15,7 @@ import pytest
 from packaging.pylock import Pylock
 
 from lockdown._compat import tomllib
-from lockdown.lock.run import lock_project
+from lockdown.lock.run import RESOLVER_STATE_MAX_AGE, RESOLVER_STATES_KEPT, lock_project
 from lockdown.resolve.piptools import current_environment_marker
 from tests.conftest import CliResult
 from tests.support.pkgindex import PackageIndex
@@ -333,6 +335,29 @@ def test_a_relock_that_moves_nothing_starts_from_uvs_previous_resolution(
     # --upgrade resolves afresh against the index.
     assert cli("lock", "--project", project, "--upgrade").code == 0
     assert catalog.pages_served != []
+
+
+def test_kept_resolutions_are_bounded_and_the_one_in_use_stays(
+    project: Path, cli: Cli, artifact_cache: Path
+) -> None:
+    assert cli("lock", "--project", project).code == 0
+    data = (project / "pylock.toml").read_bytes()
+    states = artifact_cache / "resolver-state" / "uv"
+    kept = states / hashlib.sha256(data).hexdigest()
+    # Other projects' states, all newer than this one's but one very old.
+    os.utime(kept, (time.time() - 3600, time.time() - 3600))
+    for number in range(RESOLVER_STATES_KEPT + 5):
+        (states / f"{number:064x}").write_bytes(b"version = 1\n")
+    stale = states / ("f" * 64)
+    stale.write_bytes(b"version = 1\n")
+    month = time.time() - RESOLVER_STATE_MAX_AGE - 60
+    os.utime(stale, (month, month))
+    # A re-lock reads this project's state (now the newest) and saves it again.
+    assert cli("lock", "--project", project).code == 0
+    left = sorted(p.name for p in states.iterdir())
+    assert len(left) == RESOLVER_STATES_KEPT
+    assert kept.name in left
+    assert stale.name not in left
 
 
 def test_a_damaged_kept_resolution_only_costs_the_head_start(
