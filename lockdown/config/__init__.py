@@ -9,7 +9,7 @@ silently turns a setting off.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -29,6 +29,7 @@ from lockdown.names import normalize_name as canonicalize_name
 if TYPE_CHECKING:
     from lockdown.config.audit import AuditSettings
     from lockdown.config.conda import CondaSettings
+    from lockdown.config.http import HttpOverrides
     from lockdown.config.policy import Policy
     from lockdown.config.trust import TrustSettings
 
@@ -145,10 +146,9 @@ class Config:
     #: ``[tool.lockdown.sources]``: normalized package name → the configured index it is
     #: resolved from (only), as ``(name, url)`` pairs sorted by name.
     sources: tuple[tuple[str, str], ...] = ()
-    #: ``http-timeout``, ``http-retries``, ``http-backoff``, validated, by
-    #: :class:`lockdown.config.http.HttpSettings` field name; the environment overrides
-    #: them (:func:`lockdown.config.http.http_settings`).
-    http: Mapping[str, Any] = field(default_factory=dict)
+    #: ``http-timeout``, ``http-retries``, ``http-backoff``, validated; ``None`` when none
+    #: is set. The environment overrides them (:func:`lockdown.config.http.http_settings`).
+    http: HttpOverrides | None = None
 
     @property
     def policy(self) -> Policy:
@@ -439,9 +439,9 @@ def _sources(
     return tuple(sorted(pins.items()))
 
 
-def _http(table: Mapping[str, Any], source: Path, where: str) -> dict[str, Any]:
+def _http(table: Mapping[str, Any], source: Path, where: str) -> HttpOverrides | None:
     if HTTP_KEYS.isdisjoint(table):
-        return {}
+        return None
     from lockdown.config.http import parse_http_table  # noqa: PLC0415 - only when one is set
 
     return parse_http_table(table, source=source, where=where)

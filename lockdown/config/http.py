@@ -115,13 +115,41 @@ SETTINGS: Final = {
 }
 
 
-def parse_http_table(table: Mapping[str, Any], *, source: Path, where: str) -> dict[str, Any]:
-    """The ``http-*`` keys of a settings table, validated: field name → value."""
-    return {
-        field: parse(table[key], f"{source}: {where} {key}")
-        for key, (_env, field, parse) in SETTINGS.items()
-        if key in table
-    }
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpOverrides:
+    """The ``http-*`` keys a settings table sets, validated; ``None``: not set there."""
+
+    timeout: float | None = None
+    retries: int | None = None
+    backoff: float | None = None
+
+    def values(self) -> dict[str, Any]:
+        """The settings given, by :class:`HttpSettings` field name."""
+        return {
+            name: value
+            for name, value in (
+                ("timeout", self.timeout),
+                ("retries", self.retries),
+                ("backoff", self.backoff),
+            )
+            if value is not None
+        }
+
+
+def parse_http_table(table: Mapping[str, Any], *, source: Path, where: str) -> HttpOverrides:
+    """The ``http-*`` keys of a settings table, validated."""
+
+    def where_of(key: str) -> str:
+        return f"{source}: {where} {key}"
+
+    timeout, retries, backoff = (
+        table.get(k) for k in ("http-timeout", "http-retries", "http-backoff")
+    )
+    return HttpOverrides(
+        timeout=None if timeout is None else parse_timeout(timeout, where_of("http-timeout")),
+        retries=None if retries is None else parse_retries(retries, where_of("http-retries")),
+        backoff=None if backoff is None else parse_backoff(backoff, where_of("http-backoff")),
+    )
 
 
 def http_settings(
@@ -131,7 +159,7 @@ def http_settings(
 
     A bad variable is a usage error (exit 64) naming it, raised before any request.
     """
-    values: dict[str, Any] = dict(config.http if config is not None else {})
+    values = config.http.values() if config is not None and config.http is not None else {}
     source = os.environ if environ is None else environ
     for env, field, parse in SETTINGS.values():
         raw = source.get(env)
