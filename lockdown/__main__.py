@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lockdown._entry import main_entry
+from lockdown.cli._entry import main_entry
 
 if __name__ == "__main__":
     main_entry()

@@ -84,7 +84,7 @@ def test_the_collector_is_off_for_start_up_and_back_on_after_it(
 ) -> None:
     program = (
         "import gc, sys\n"
-        "import lockdown._entry\n"
+        "import lockdown.cli._entry\n"
         "from lockdown.cli import main\n"
         "assert not gc.isenabled()\n"
         "main(sys.argv[1:])\n"

@@ -1,4 +1,4 @@
-"""``lockdown audit``: the packages of a lock or an environment against OSV advisories.
+"""The packages of a lock or an environment against OSV advisories (``lockdown audit``'s steps).
 
 The steps, in order:
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,15 +34,9 @@ from lockdown.errors import LockdownError, UsageError
 from lockdown.names import normalize_name
 
 if TYPE_CHECKING:
-    from lockdown.config import Config
     from lockdown.config.audit import AuditSettings
-    from lockdown.drift.model import DriftReport
 
 Notify = Callable[[str], None]
-
-
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
 
 
 #: Bumped when the cached reading of a lock changes.
@@ -92,7 +86,7 @@ def lock_packages(
                 continue
             packages.append(Package(ecosystem="PyPI", name=name, version=str(package.version)))
         kind = "lock"
-    packages = _distinct(packages)
+    packages = distinct(packages)
     if cache is not None:
         _store_lock(cache, digest, packages, kind, notes)
     return packages, kind, notes, data
@@ -148,14 +142,14 @@ def environment_packages(venv: Path | None, python: str | None) -> tuple[list[Pa
     installed = installed_distributions(target.site_packages)
     packages = [Package(ecosystem="PyPI", name=d.name, version=d.version) for d in installed]
     where = target.prefix if target.in_venv else target.executable
-    return _distinct(packages), str(where)
+    return distinct(packages), str(where)
 
 
 def prefix_packages(prefix: Path) -> list[Package]:
     """The packages of a conda prefix, from its ``conda-meta`` records."""
     from lockdown.env.conda_meta import read_prefix  # noqa: PLC0415
 
-    return _distinct(
+    return distinct(
         [
             Package(
                 ecosystem="conda",
@@ -168,7 +162,8 @@ def prefix_packages(prefix: Path) -> list[Package]:
     )
 
 
-def _distinct(packages: Sequence[Package]) -> list[Package]:
+def distinct(packages: Sequence[Package]) -> list[Package]:
+    """The packages, each once, in a stable order."""
     return sorted(set(packages), key=lambda p: (p.name, p.version, p.ecosystem))
 
 
@@ -220,60 +215,6 @@ def lock_lines(data: bytes, names: Sequence[str]) -> dict[str, int]:
     return lines
 
 
-def run_audit(
-    *,
-    project: Path,
-    config: Config | None,
-    lock: Path | None = None,
-    venv: Path | None = None,
-    python: str | None = None,
-    prefix: Path | None = None,
-    db: Path | None = None,
-    api_url: str | None = None,
-    max_db_age: timedelta | None = None,
-    cache_dir: Path | None = None,
-    clock: Callable[[], datetime] = _utc_now,
-    notify: Notify | None = None,
-) -> tuple[AuditReport, dict[str, int]]:
-    """Audit one target; see the module docstring. Returns the report and, for a lock,
-    the line of each package in it (for SARIF locations)."""
-    if sum(x is not None for x in (lock, venv, python, prefix)) > 1:
-        raise UsageError("audit one target: --lock, --venv, --python or --prefix")
-    now = clock()
-    settings = config.audit if config is not None else None
-    # 1. The packages.
-    notes: list[str] = []
-    lines: dict[str, int] = {}
-    if venv is not None or python is not None:
-        packages, target = environment_packages(venv, python)
-        kind = "environment"
-    elif prefix is not None:
-        packages, target, kind = prefix_packages(prefix), str(prefix), "conda-prefix"
-    else:
-        from lockdown.fsutil import default_cache_dir  # noqa: PLC0415
-
-        path = lock if lock is not None else default_lock(project, config)
-        packages, kind, notes, data = lock_packages(
-            path, cache_dir=cache_dir or default_cache_dir()
-        )
-        target = str(path)
-        lines = lock_lines(data, [p.name for p in packages])
-    report = audit_packages(
-        packages,
-        target=target,
-        kind=kind,
-        settings=settings,
-        db=db,
-        api_url=api_url,
-        max_db_age=max_db_age,
-        cache_dir=cache_dir,
-        now=now,
-        notify=notify,
-        notes=notes,
-    )
-    return report, lines
-
-
 def audit_packages(
     packages: Sequence[Package],
     *,
@@ -317,59 +258,4 @@ def audit_packages(
         database=database.info,
         audited_at=now,
         notes=tuple(notes),
-    )
-
-
-def audit_drift(
-    report: DriftReport,
-    *,
-    prefix: Path | None,
-    config: Config | None,
-    db: Path | None = None,
-    cache_dir: Path | None = None,
-    clock: Callable[[], datetime] = _utc_now,
-    notify: Notify | None = None,
-) -> AuditReport:
-    """``check --audit``: what the checked target has installed, against advisories.
-
-    A venv's installed versions come from the drift report (the packages
-    installed as locked and the installed side of every drifted one); a
-    conda prefix's from its ``conda-meta`` records.
-    """
-    if prefix is not None:
-        packages, kind = prefix_packages(prefix), "conda-prefix"
-    else:
-        installed = {*report.matching}
-        installed |= {(p.name, p.installed) for p in report.packages if p.installed}
-        packages = _distinct(
-            [Package(ecosystem="PyPI", name=normalize_name(n), version=v) for n, v in installed]
-        )
-        kind = "environment"
-    return audit_packages(
-        packages,
-        target=report.target,
-        kind=kind,
-        settings=config.audit if config is not None else None,
-        db=db,
-        api_url=None,
-        max_db_age=None,
-        cache_dir=cache_dir,
-        now=clock(),
-        notify=notify,
-    )
-
-
-def default_lock(project: Path, config: Config | None) -> Path:
-    """The configured ``pylock.toml``, else the conda lock when only that exists."""
-    from lockdown.config.conda import CONDA_LOCK  # noqa: PLC0415
-
-    pylock = config.output_path if config is not None else project / "pylock.toml"
-    if pylock.exists():
-        return pylock
-    conda = config.conda_output_path if config is not None else project / CONDA_LOCK
-    if conda.exists():
-        return conda
-    raise UsageError(
-        f"no lock to audit: neither {pylock} nor {conda} exists",
-        hint="pass --lock FILE, or --venv/--python/--prefix for an environment",
     )

@@ -5,12 +5,20 @@ from __future__ import annotations
 import getpass
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lockdown.config import load_config
 from lockdown.config.fields import parse_duration
-from lockdown.errors import UsageError
+from lockdown.errors import (
+    EXIT_OK,
+    UsageError,
+)
 from lockdown.policy.approvals import Approval, append_approval, parse_target
+from lockdown.progress import Reporter
 from lockdown.timestamps import Clock, utc_now
+
+if TYPE_CHECKING:
+    from argparse import Namespace as Args
 
 
 def approve(
@@ -65,3 +73,18 @@ def _who() -> str:
         return getpass.getuser()
     except (OSError, KeyError):
         return ""
+
+
+def run(args: Args, reporter: Reporter) -> int:
+    """``lockdown approve`` from its parsed arguments: record it, say what was recorded."""
+
+    path, approval = approve(
+        args.project, args.target, reason=args.reason, by=args.by, expires=args.expires
+    )
+    if not args.quiet:
+        until = f" until {approval.expires:%Y-%m-%d %H:%M} UTC" if approval.expires else ""
+        print(
+            f"approved {approval.package}{approval.version} by {approval.approved_by}"
+            f"{until} -> {path.name}"
+        )
+    return EXIT_OK

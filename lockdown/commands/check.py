@@ -20,17 +20,24 @@ with the conda part, and the same two file levels (:func:`file_levels`).
 from __future__ import annotations
 
 import hashlib
+import os
+import sys
 import time
 from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lockdown.commands.verify import load_lock
+from lockdown.commands._lockfile import find_lock, optional_config
+from lockdown.commands.verify import load_conda_lock, load_lock
 from lockdown.config import DEFAULT_KEEP
 from lockdown.drift.check import against_wheels, expected_entry
 from lockdown.drift.model import DriftReport, FileDrift, Level
+from lockdown.errors import EXIT_INTERNAL, LockdownError, UsageError
+from lockdown.progress import Reporter
 
 if TYPE_CHECKING:
+    from argparse import Namespace as Args
+
     from lockdown.config import Config
     from lockdown.env.python_env import TargetInfo
     from lockdown.lock.condalock import CondaLock
@@ -258,3 +265,85 @@ def run_conda_check(
         duration_seconds=time.perf_counter() - tick,
         files_checked=checked,
     )
+
+
+def run(args: Args, reporter: Reporter) -> int:
+    """``lockdown check`` from its parsed arguments: check, then write the report.
+
+    A failed run still writes a Prometheus file, so monitoring sees the failure.
+    """
+    started = time.time()
+    try:
+        config = optional_config(args.project)
+        if args.prefix is not None:
+            report = _check_conda(args, config)
+        else:
+            report = run_check(
+                find_lock(args.project, config, given=args.lock),
+                venv=args.venv,
+                python=args.python,
+                config=config,
+                level=args.level,
+                extras=args.extra or (),
+                groups=args.group,
+                require_signature=args.require_signature,
+                cache_dir=args.cache_dir,
+            )
+        if args.audit or args.db is not None:
+            # Imported here: a check without --audit pays nothing for it.
+            from lockdown.commands.audit import audit_drift  # noqa: PLC0415
+
+            report = report._replace(
+                audit=audit_drift(
+                    report,
+                    prefix=args.prefix,
+                    config=config,
+                    db=args.db,
+                    cache_dir=args.cache_dir,
+                    notify=reporter.note,
+                )
+            )
+    except Exception as exc:
+        if args.format == "prometheus" and args.output is not None:
+            # Monitoring must see a failed check, not a stale "all good".
+            from lockdown.report.prometheus import failure_reason, render_failure  # noqa: PLC0415
+            from lockdown.report.render import write_report  # noqa: PLC0415
+
+            code = exc.exit_code if isinstance(exc, LockdownError) else EXIT_INTERNAL
+            text = render_failure(
+                failure_reason(exc),
+                checked_at=started,
+                exit_code=code,
+                duration_seconds=time.time() - started,
+            )
+            write_report(text, args.output)
+        raise
+    if not (args.quiet and args.format == "text" and args.output is None):
+        # Imported here: a quiet text check (cron, exit code only) renders nothing.
+        from lockdown.report.render import render, write_report  # noqa: PLC0415
+
+        write_report(render(report, args.format, color=_colors(args.output)), args.output)
+    return report.exit_code()
+
+
+def _check_conda(args: Args, config: Config | None) -> DriftReport:
+    if args.venv or args.python or args.extra or args.group:
+        raise UsageError(
+            "--prefix checks a conda environment; it takes none of --venv, --python, "
+            "--extra, --group"
+        )
+    lock_path = find_lock(args.project, config, given=args.lock, kind="conda")
+    lock, signer = load_conda_lock(lock_path, config, args.require_signature)
+    return run_conda_check(
+        lock_path,
+        args.prefix,
+        level=args.level,
+        lock=lock,
+        signer=signer,
+        cache_dir=args.cache_dir,
+    )
+
+
+def _colors(output: Path | None) -> bool:
+    """ANSI colors for a text report: only to a terminal, and never with ``NO_COLOR`` set."""
+    return output is None and not os.environ.get("NO_COLOR") and sys.stdout.isatty()

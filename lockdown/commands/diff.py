@@ -6,19 +6,31 @@ Writes nothing; the CLI renders the result.
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lockdown.config import PYPROJECT, STANDALONE, Config, load_config, parse_config
 from lockdown.config.policy import Policy
-from lockdown.errors import ConfigError, LockFileError, UsageError
+from lockdown.errors import (
+    EXIT_BLOCKED,
+    EXIT_OK,
+    ConfigError,
+    LockFileError,
+    UsageError,
+)
 from lockdown.lock.pylock import LockFile, parse_lock_bytes, read_lock
 from lockdown.policy.approvals import read_approvals
 from lockdown.policy.changes import states_from_lock
 from lockdown.policy.gate import GateResult, judge
 from lockdown.policy.origins import OriginResult, shadows_in_lock, with_origins
+from lockdown.progress import Reporter
 from lockdown.timestamps import Clock, utc_now
+
+if TYPE_CHECKING:
+    from argparse import Namespace as Args
 
 
 def diff(
@@ -160,3 +172,20 @@ def _policy_at(revision: str, project_dir: Path) -> Policy | None:
             raise ConfigError(f"{where}: tool.lockdown must be a table")
         return parse_config(table, source=Path(where), project_dir=project_dir, where=where).policy
     return None
+
+
+def run(args: Args, reporter: Reporter) -> int:
+    """``lockdown diff`` from its parsed arguments: judge, then render the change set."""
+    from lockdown.fsutil import atomic_write  # noqa: PLC0415
+    from lockdown.policy.render import render  # noqa: PLC0415
+
+    if args.base is not None and args.new is not None:
+        raise UsageError("with --base, give at most one file (the new lock)")
+    old, new = (None, args.old) if args.base is not None else (args.old, args.new)
+    result = diff(args.project, old=old, new=new, base=args.base, notify=reporter.note)
+    text = render(result, args.format)
+    if args.output is not None:
+        atomic_write(args.output, text.encode("utf-8"))
+    elif not args.quiet or result.blocked:
+        sys.stdout.write(text)
+    return EXIT_BLOCKED if result.blocked else EXIT_OK

@@ -9,10 +9,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lockdown.config import PYPROJECT, STANDALONE, parse_config
-from lockdown.errors import ConfigError, InputError, UsageError
+from lockdown.errors import (
+    EXIT_OK,
+    ConfigError,
+    InputError,
+    UsageError,
+)
+from lockdown.progress import Reporter
 from lockdown.resolve.platforms import PlannedEnvironments
+
+if TYPE_CHECKING:
+    from argparse import Namespace as Args
 
 #: The template's environments block: from this line to the first ``# ]``.
 _ENVIRONMENTS_BLOCK = "# The platforms the lock covers"
@@ -119,3 +129,18 @@ def init(
     )
     atomic_write(pyproject_path, updated.encode("utf-8"))
     return pyproject_path
+
+
+def run(args: Args, reporter: Reporter) -> int:
+    """``lockdown init`` from its parsed arguments: write the starter settings."""
+    from lockdown.lock.run import plan_environments  # noqa: PLC0415
+
+    path = init(
+        args.project,
+        standalone=args.standalone,
+        plan_environments=lambda project: plan_environments(project, reporter),
+    )
+    if not args.quiet:
+        where = path.name if args.standalone else f"[tool.lockdown] in {path.name}"
+        print(f"wrote {where}; review it, then run lockdown lock")
+    return EXIT_OK

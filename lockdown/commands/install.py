@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from lockdown.artifacts import ArtifactCache, Expected
+from lockdown.commands._lockfile import find_lock, optional_config
 from lockdown.commands.check import run_check
-from lockdown.commands.verify import load_lock
+from lockdown.commands.verify import load_conda_lock, load_lock
 from lockdown.config import DEFAULT_KEEP
 from lockdown.env.install import (
     Installer,
@@ -23,10 +25,13 @@ from lockdown.env.install import (
     plan,
     select_artifacts,
 )
-from lockdown.errors import LockdownError
+from lockdown.errors import EXIT_CHANGED, EXIT_OK, LockdownError, UsageError
 from lockdown.progress import Reporter, Status, counted
+from lockdown.report.plan import print_plan
 
 if TYPE_CHECKING:
+    from argparse import Namespace as Args
+
     from packaging.utils import NormalizedName
 
     from lockdown.config import Config
@@ -319,3 +324,83 @@ def install_conda(
             cache_dir=cache_dir,
             status=status,
         )
+
+
+def run(args: Args, reporter: Reporter) -> int:
+    """``lockdown install`` from its parsed arguments: make a venv (or a ``--prefix``) match."""
+
+    if args.prefix is not None:
+        return _install_conda(args, reporter)
+
+    if args.insecure_no_verify_provenance:
+        # Said even with --quiet: a check was turned off.
+        print(
+            "lockdown: warning: PEP 740 provenance not checked (--insecure-no-verify-provenance)",
+            file=sys.stderr,
+        )
+    config = optional_config(args.project)
+    lock_path = find_lock(args.project, config, given=args.lock)
+    outcome = install(
+        Path(lock_path),
+        venv=args.venv,
+        python=args.python,
+        config=config,
+        require_signature=args.require_signature,
+        extras=args.extra or (),
+        groups=args.group,
+        allow_build=args.allow_build,
+        dry_run=args.dry_run,
+        installer=args.installer,
+        cache_dir=args.cache_dir,
+        level=args.level,
+        notify=reporter.note,
+        status=reporter.status,
+        verify_provenance=not args.insecure_no_verify_provenance,
+    )
+    if not args.quiet:
+        if outcome.signer:
+            print(f"verified {lock_path}: signed by {outcome.signer}")
+        if outcome.provenance is not None and outcome.provenance[0]:
+            packages, files = outcome.provenance
+            print(
+                f"verified provenance: {packages} package{'s' if packages != 1 else ''} "
+                f"({files} file{'s' if files != 1 else ''}) still attested by their locked "
+                "publishers"
+            )
+        target = outcome.python.parent.parent if args.venv else outcome.python
+        print_plan(
+            outcome.plan, target, Path(lock_path), args.dry_run, created=outcome.created_venv
+        )
+    return EXIT_CHANGED if args.dry_run and not outcome.plan.in_sync else EXIT_OK
+
+
+def _install_conda(args: Args, reporter: Reporter) -> int:
+    if (
+        args.venv
+        or args.python
+        or args.extra
+        or args.group
+        or args.installer
+        or args.level != "versions"
+        or args.insecure_no_verify_provenance
+    ):
+        raise UsageError(
+            "--prefix installs a conda environment; it takes none of --venv, --python, "
+            "--extra, --group, --installer, --level, --insecure-no-verify-provenance"
+        )
+    config = optional_config(args.project)
+    lock_path = find_lock(args.project, config, given=args.lock, kind="conda")
+    # Verified first when the flag or [tool.lockdown.trust] requires it; then the
+    # verified bytes are the ones installed from.
+    lock, _signer = load_conda_lock(lock_path, config, args.require_signature)
+    outcome = install_conda(
+        lock_path,
+        args.prefix,
+        dry_run=args.dry_run,
+        cache_dir=args.cache_dir,
+        lock=lock,
+        status=reporter.status,
+    )
+    if not args.quiet:
+        print_plan(outcome.plan, args.prefix, lock_path, args.dry_run, created=outcome.created)
+    return EXIT_CHANGED if args.dry_run and not outcome.plan.in_sync else EXIT_OK

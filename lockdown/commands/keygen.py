@@ -6,8 +6,16 @@ import getpass
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from lockdown.errors import UsageError
+from lockdown.errors import (
+    EXIT_OK,
+    UsageError,
+)
+from lockdown.progress import Reporter
+
+if TYPE_CHECKING:
+    from argparse import Namespace as Args
 
 PASSWORD_ENV = "LOCKDOWN_KEY_PASSWORD"  # noqa: S105 - the variable's name, not a secret
 
@@ -34,3 +42,12 @@ def keygen(private_path: Path) -> tuple[Path, Path]:
     password = read_passphrase(confirm=True, prompt="Passphrase for the new key: ")
     public = generate_key_pair(private_path, password=password)
     return private_path, public
+
+
+def run(args: Args, reporter: Reporter) -> int:
+    """``lockdown keygen`` from its parsed arguments: write the key pair."""
+
+    private, public = keygen(args.keyfile)
+    if not args.quiet:
+        print(f"wrote {private} (encrypted, mode 0600) and {public}")
+    return EXIT_OK

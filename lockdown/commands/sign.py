@@ -12,11 +12,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lockdown.commands._lockfile import find_lock, optional_config
 from lockdown.commands.keygen import read_passphrase
-from lockdown.errors import UsageError
+from lockdown.errors import (
+    EXIT_OK,
+    UsageError,
+)
 from lockdown.fsutil import atomic_write, read_lock_bytes
+from lockdown.progress import Reporter
 
 if TYPE_CHECKING:
+    from argparse import Namespace as Args
+
     from lockdown.config import Config
 
 Notify = Callable[[str], None]
@@ -146,3 +153,24 @@ def _passphrase_for(key: Path) -> bytes | None:
     if b"ENCRYPTED" not in head:
         return None
     return read_passphrase(confirm=False)
+
+
+def run(args: Args, reporter: Reporter) -> int:
+    """``lockdown sign`` from its parsed arguments: sign, say where the bundle went."""
+
+    config = optional_config(args.project)
+    path = find_lock(args.project, config, given=args.file)
+    with reporter.status(f"signing {path.name}"):
+        bundle = sign_file(
+            path,
+            key=args.key,
+            identity_token=args.identity_token,
+            staging=args.staging,
+            trust_config=args.trust_config,
+            config=config,
+            bundle_path=args.bundle,
+            notify=reporter.note,
+        )
+    if not args.quiet:
+        print(f"signed {path} -> {bundle}")
+    return EXIT_OK

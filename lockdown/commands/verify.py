@@ -6,12 +6,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lockdown.commands._lockfile import configured_lock_kind
-from lockdown.errors import UsageError
+from lockdown.commands._lockfile import configured_lock_kind, find_lock, optional_config
+from lockdown.errors import (
+    EXIT_OK,
+    LockdownError,
+    UsageError,
+)
+from lockdown.progress import Reporter
 from lockdown.sign import signature_required
 
 if TYPE_CHECKING:
+    from argparse import Namespace as Args
+
     from lockdown.config import Config
+    from lockdown.lock.condalock import CondaLock
     from lockdown.lock.pylock import LockFile
     from lockdown.sign.trust import TrustPolicy
     from lockdown.sign.verify import LockKind, VerifiedFile
@@ -71,7 +79,6 @@ def _configured_channels(config: Config) -> tuple[str, ...]:
         if not path.is_file():
             continue
         from lockdown.conda_inputs import read_environment_yml  # noqa: PLC0415 - PyYAML only
-        from lockdown.errors import LockdownError  # noqa: PLC0415
 
         try:
             listed = read_environment_yml(path).get("channels", [])
@@ -97,3 +104,111 @@ def load_lock(
     verified = verify(lock_path, config=config, flags_policy=None, as_lock="pylock")
     assert verified.lock is not None  # noqa: S101 - as_lock="pylock" always parses
     return verified.lock, verified.verified.signer
+
+
+def run(args: Args, reporter: Reporter) -> int:
+    """``lockdown verify`` from its parsed arguments: the trust rule, the signature, PEP 740.
+
+    The trust rule: flags replace the configured Sigstore instance and signers.
+    """
+    import dataclasses  # noqa: PLC0415
+
+    from lockdown.config.trust import SigstoreInstance  # noqa: PLC0415
+    from lockdown.sign.trust import policy_from_flags  # noqa: PLC0415
+
+    config = optional_config(args.project)
+    path = find_lock(args.project, config, given=args.file)
+    configured = config.trust if config is not None else None
+    base = configured.instance if configured is not None else SigstoreInstance()
+    # Flags choose where keyless signatures are checked (replacing the configured
+    # choice, since staging, a trusted root and a trust config exclude each other)...
+    if args.staging or args.trusted_root or args.trust_config:
+        instance = SigstoreInstance(
+            staging=args.staging,
+            trusted_root=args.trusted_root,
+            trust_config=args.trust_config,
+            online=args.online,
+        )
+    else:
+        instance = dataclasses.replace(base, online=args.online)
+    # ...and signer flags replace the configured signers entirely.
+    flags_policy = None
+    if args.identity or args.identity_regex or args.issuer or args.key:
+        flags_policy = policy_from_flags(
+            identities=args.identity or (),
+            issuer=args.issuer,
+            identity_regex=args.identity_regex or (),
+            keys=args.key or (),
+            instance=instance,
+        )
+    elif config is not None and configured is not None:
+        config = dataclasses.replace(
+            config, trust=dataclasses.replace(configured, instance=instance)
+        )
+    trusted = flags_policy is not None or (configured is not None and not configured.empty)
+    lock = None
+    if trusted or not args.provenance:
+        result = verify(
+            path,
+            config=config,
+            flags_policy=flags_policy,
+            bundle_path=args.bundle,
+            as_lock=True if args.as_lock else None,
+        )
+        lock = result.lock
+        if not args.quiet:
+            print(f"verified {path}: signed by {result.verified.signer}{result.lock_note}")
+    if args.provenance:
+        _verify_provenance(path, lock, config, signed=trusted, reporter=reporter, quiet=args.quiet)
+    return EXIT_OK
+
+
+def _verify_provenance(
+    path: Path,
+    lock: LockFile | None,
+    config: Config | None,
+    *,
+    signed: bool,
+    reporter: Reporter,
+    quiet: bool,
+) -> None:
+    """``verify --provenance``: every attested file's PEP 740 provenance, fetched again."""
+    from lockdown.lock.attest import check_locked_provenance, provenance_root  # noqa: PLC0415
+    from lockdown.lock.pylock import read_lock  # noqa: PLC0415
+
+    if lock is None:
+        if signed:
+            raise UsageError(
+                f"{path}: --provenance checks a PEP 751 lock, and this file is not one",
+                hint="pass the pylock.toml, or --as-lock",
+            )
+        lock = read_lock(path)
+    with reporter.status("fetching PEP 740 provenance from the lock's indexes"):
+        packages, files = check_locked_provenance(lock, trusted_root=provenance_root(config))
+    if quiet:
+        return
+    unsigned = "" if signed else " (signature not checked: no trust policy)"
+    if not packages:
+        print(f"{path}: records no attestation identities; no provenance to check{unsigned}")
+        return
+    print(
+        f"verified {path} provenance: {packages} attested package{'s' if packages != 1 else ''} "
+        f"({files} file{'s' if files != 1 else ''}) still attested by the publishers the lock "
+        f"records{unsigned}"
+    )
+
+
+def load_conda_lock(
+    lock_path: Path, config: Config | None, require_signature: bool
+) -> tuple[CondaLock | None, str | None]:
+    """The conda lock verified first when required (its verified bytes, parsed), and the signer."""
+    from lockdown.sign import signature_required  # noqa: PLC0415
+
+    if not signature_required(config, require_signature):
+        return None, None
+
+    # Checked as a conda lock too (sha256 and md5 pinned, URLs over https or
+    # from allowed channels), parsed from the very bytes that verified.
+    verified = verify(lock_path, config=config, flags_policy=None, as_lock="conda")
+    assert verified.conda_lock is not None  # noqa: S101 - as_lock="conda" always parses
+    return verified.conda_lock, verified.verified.signer

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from lockdown.audit.service import run_audit
+from lockdown.commands.audit import run_audit
 from lockdown.config import load_config
 from tests.audit.conftest import ADVISORIES
 from tests.conftest import CliResult

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from lockdown.audit.service import run_audit
 from lockdown.audit.sources import AdvisoryDatabaseError
+from lockdown.commands.audit import run_audit
 from lockdown.config import load_config
 from tests.audit.conftest import ADVISORIES, PINNED, write_project
 from tests.conftest import CliResult

@@ -58,8 +58,9 @@ FAST_PATH_MODULES = frozenset(
     {
         "lockdown",
         "lockdown._compat",
-        "lockdown._entry",
+        "lockdown.cli._entry",
         "lockdown.cli",
+        "lockdown.cli.fast",
         "lockdown.config",
         "lockdown.commands",
         "lockdown.commands._lockfile",
@@ -102,7 +103,7 @@ def record_and_leave(code):
         file.write("\\n".join(sorted(sys.modules)))
     leave(code)
 os._exit = record_and_leave
-from lockdown._entry import main_entry
+from lockdown.cli._entry import main_entry
 main_entry()
 """
 

@@ -1,7 +1,7 @@
 """The ``lockdown`` command line's grammar: every command's arguments, built with argparse.
 
-Kept apart from :mod:`lockdown.cli` (the handlers) so that a run whose
-arguments :func:`lockdown.cli.fast_check_args` can read exactly — ``check``
+Kept apart from :mod:`lockdown.cli` (the dispatcher) so that a run whose
+arguments :func:`lockdown.cli.fast.fast_check_args` can read exactly — ``check``
 from cron — never imports argparse. Each command's parser is built only when
 that command runs.
 """
