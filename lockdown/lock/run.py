@@ -814,8 +814,7 @@ def _early_clients(
         return (provenance and declared.carries_provenance) or declared.core_metadata
 
     clients = IndexClients(http)
-    for index, names in pages.items():
-        clients(index).prefetch(names, worth=worth)
+    clients.prefetch(pages, worth=worth)
     return clients
 
 

@@ -58,10 +58,10 @@ def describe_scope(marker: str | None, environments: Sequence[str]) -> str:
     hits = [s for s in samples if parsed.evaluate(s | selected, "lock_file")]  # type: ignore[operator]
     if len(hits) < len(samples):
         platforms = sorted({f"{s['sys_platform']}/{s['platform_machine']}" for s in hits})
-        every_python = all(
-            parsed.evaluate(s | selected, "lock_file")  # type: ignore[operator]
-            for s in samples
-            if f"{s['sys_platform']}/{s['platform_machine']}" in platforms
+        # Every Python of those platforms is a hit when the hits are all their samples
+        # (the hits are exactly the samples the marker holds for: no second evaluation).
+        every_python = len(hits) == sum(
+            1 for s in samples if f"{s['sys_platform']}/{s['platform_machine']}" in platforms
         )
         if len(platforms) < len({f"{s['sys_platform']}/{s['platform_machine']}" for s in samples}):
             words.append("only " + ", ".join(platforms))

@@ -14,12 +14,10 @@ from __future__ import annotations
 import json
 import re
 import threading
-import urllib.request
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Final
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
@@ -346,7 +344,7 @@ class IndexClient:
                 hint="check the index; it may be broken or hostile",
             )
         if scheme == "file" or self._transport is None:
-            path = Path(urllib.request.url2pathname(urlsplit(url).path))
+            path = Path(_url2pathname(urlsplit(url).path))
             try:
                 return path.read_bytes()
             except OSError as error:
@@ -426,7 +424,7 @@ class IndexClient:
 
     def _read_local(self, project: str, page_url: str) -> tuple[bytes, str, str, str]:
         """Read ``<dir>/<project>/index.html`` of a ``file://`` index (HTML, like pip's)."""
-        page = Path(urllib.request.url2pathname(urlsplit(page_url).path)) / "index.html"
+        page = Path(_url2pathname(urlsplit(page_url).path)) / "index.html"
         try:
             body = page.read_bytes()
         except FileNotFoundError:
@@ -445,6 +443,13 @@ class IndexClient:
         )
 
 
+def _url2pathname(path: str) -> str:
+    """``urllib.request.url2pathname``, imported only by the file indexes that need it."""
+    from urllib.request import url2pathname  # noqa: PLC0415 - ~0.08 s (http, email)
+
+    return url2pathname(path)
+
+
 class IndexClients:
     """One page-keeping :class:`IndexClient` per index for one run, over one transport.
 
@@ -458,8 +463,42 @@ class IndexClients:
         self._transport: Transport | None = None
         self._clients: dict[str, IndexClient] = {}
         self._guard = threading.Lock()
+        self._starter: threading.Thread | None = None
+
+    def prefetch(
+        self,
+        pages: Mapping[str, Iterable[str]],
+        *,
+        worth: Callable[[IndexDeclarations], bool] | None = None,
+    ) -> None:
+        """Start reading ``pages`` (index → names) early, as :meth:`IndexClient.prefetch`.
+
+        Even the start happens on a thread of its own: making the transport
+        imports the HTTP library (~0.1 s), which the caller (about to start
+        the resolver) does not wait for. Every other use of these clients
+        waits for the start. Nothing is raised: a page that could not be read
+        early is read again, and any failure reported, when it is asked for.
+        """
+
+        def start() -> None:
+            try:
+                for index, names in pages.items():
+                    self(index).prefetch(names, worth=worth)
+            except Exception:  # noqa: S110 - see the docstring
+                pass
+
+        if pages:
+            self._starter = threading.Thread(target=start, name="lockdown-early", daemon=True)
+            self._starter.start()
+
+    def _started(self) -> None:
+        """Wait for :meth:`prefetch`'s start (not from its own thread)."""
+        starter = self._starter
+        if starter is not None and starter is not threading.current_thread():
+            starter.join()
 
     def __call__(self, index_url: str) -> IndexClient:
+        self._started()
         with self._guard:
             client = self._clients.get(index_url)
             if client is None:
@@ -472,6 +511,7 @@ class IndexClients:
 
     def close(self) -> None:
         """Stop every early read nobody asked for."""
+        self._started()
         with self._guard:
             clients = list(self._clients.values())
         for client in clients:
@@ -588,7 +628,9 @@ class _Page:
             text = body.decode(charset)
         except (UnicodeDecodeError, LookupError) as error:
             raise self._unusable("the page", f"cannot be decoded ({error})") from None
-        parser = _AnchorParser()
+        from lockdown.resolve._anchors import AnchorParser  # noqa: PLC0415 - HTML pages only
+
+        parser = AnchorParser()
         parser.feed(text)
         parser.close()
         if parser.api_version is not None:
@@ -688,22 +730,3 @@ def _core_metadata_sha256(declared: object) -> str | None:
     if isinstance(digest, str) and _SHA256_HEX.fullmatch(digest):
         return digest.lower()
     return None
-
-
-class _AnchorParser(HTMLParser):
-    """Collects ``<a>`` attributes, ``<base href>`` and PEP 629's repository-version meta tag."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.anchors: list[dict[str, str | None]] = []
-        self.base_href: str | None = None
-        self.api_version: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = dict(attrs)
-        if tag == "a":
-            self.anchors.append(attributes)
-        elif tag == "base" and self.base_href is None:
-            self.base_href = attributes.get("href")
-        elif tag == "meta" and attributes.get("name") == "pypi:repository-version":
-            self.api_version = attributes.get("content") or ""

@@ -24,7 +24,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import tomlkit
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
@@ -97,6 +96,11 @@ class UvResolver:
     def resolve(self, request: ResolveRequest) -> Resolution:
         """Lock ``request`` with uv and return every package with its artifacts."""
         network = uv_environ(request.http or http_settings())
+        # ``uv --version`` (once per process) runs side by side with ``uv lock``.
+        asking = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lockdown-uv-version")
+        # The binary is found here first: sysconfig's first use is not thread-safe.
+        version = asking.submit(_uv_version, uv_binary())
+        asking.shutdown(wait=False)
         with tempfile.TemporaryDirectory(prefix="lockdown-uv-") as tmp:
             work = Path(tmp)
             (work / "pyproject.toml").write_text(scratch_pyproject(request), encoding="utf-8")
@@ -141,7 +145,7 @@ class UvResolver:
             packages=with_dependencies(packages, graph),
             environments=request.environments,
             resolver=self.name,
-            resolver_version=self.version(),
+            resolver_version=version.result(),
             resolver_state=state,
         )
 
@@ -196,48 +200,46 @@ def interpreter_args(request: ResolveRequest) -> list[str]:
 
 
 def scratch_pyproject(request: ResolveRequest) -> str:
-    """The virtual project uv locks: the inputs, the environments, nothing else."""
+    """The virtual project uv locks: the inputs, the environments, nothing else.
+
+    Written with tomli-w (plain data, nobody edits it): tomlkit's import alone
+    (~0.05 s) would delay the start of ``uv lock``.
+    """
+    import tomli_w  # noqa: PLC0415
+
     inputs = request.inputs
-    doc = tomlkit.document()
-    project = tomlkit.table()
-    project["name"] = inputs.name or ANONYMOUS_PROJECT
-    project["version"] = "0"
+    project: dict[str, Any] = {"name": inputs.name or ANONYMOUS_PROJECT, "version": "0"}
     if inputs.requires_python:
         project["requires-python"] = inputs.requires_python
     project["dependencies"] = list(inputs.dependencies)
     if inputs.extras:
-        extras = tomlkit.table()
-        for name, reqs in sorted(inputs.extras.items()):
-            extras[name] = list(reqs)
-        project["optional-dependencies"] = extras
-    doc["project"] = project
+        project["optional-dependencies"] = {
+            name: list(reqs) for name, reqs in sorted(inputs.extras.items())
+        }
+    doc: dict[str, Any] = {"project": project}
     if PINS_GROUP in inputs.groups:
         raise ResolutionError(
             f"the dependency group name {PINS_GROUP!r} is reserved by lockdown",
             hint="rename the group",
         )
     if inputs.groups or request.index_pins:
-        groups = tomlkit.table()
-        for name, reqs in sorted(inputs.groups.items()):
-            groups[name] = list(reqs)
+        groups: dict[str, list[str]] = {
+            name: list(reqs) for name, reqs in sorted(inputs.groups.items())
+        }
         if request.index_pins:
             groups[PINS_GROUP] = [name for name, _url in request.index_pins]
         doc["dependency-groups"] = groups
-    uv = tomlkit.table()
-    uv["package"] = False
-    uv["environments"] = uv_environments(request)
+    uv: dict[str, Any] = {"package": False, "environments": uv_environments(request)}
     if request.preferences:
         # The previous lock's versions, kept unless the inputs now exclude them.
         uv["constraint-dependencies"] = list(request.preferences)
     if request.index_pins:
         _pin_indexes(uv, request.index_pins)
-    tool = tomlkit.table(is_super_table=True)
-    tool["uv"] = uv
-    doc["tool"] = tool
-    return tomlkit.dumps(doc)
+    doc["tool"] = {"uv": uv}
+    return tomli_w.dumps(doc)
 
 
-def _pin_indexes(uv: Any, pins: Sequence[tuple[str, str]]) -> None:
+def _pin_indexes(uv: dict[str, Any], pins: Sequence[tuple[str, str]]) -> None:
     """Named, explicit indexes and ``[tool.uv.sources]``: each pinned name from its index only.
 
     The indexes the lock searches are still given on the command line; these
@@ -247,19 +249,8 @@ def _pin_indexes(uv: Any, pins: Sequence[tuple[str, str]]) -> None:
     names: dict[str, str] = {}
     for _package, url in pins:
         names.setdefault(url, f"lockdown-{len(names)}")
-    indexes = tomlkit.aot()
-    for url, name in names.items():
-        entry = tomlkit.table()
-        entry["name"] = name
-        entry["url"] = url
-        entry["explicit"] = True
-        indexes.append(entry)
-    uv["index"] = indexes
-    sources = tomlkit.table()
-    for package, url in pins:
-        sources[package] = tomlkit.inline_table()
-        sources[package]["index"] = names[url]
-    uv["sources"] = sources
+    uv["index"] = [{"name": name, "url": url, "explicit": True} for url, name in names.items()]
+    uv["sources"] = {package: {"index": names[url]} for package, url in pins}
 
 
 def uv_environments(request: ResolveRequest) -> list[str]:
