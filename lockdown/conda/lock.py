@@ -39,6 +39,7 @@ from lockdown.resolve.rattler import solve_relaxing
 if TYPE_CHECKING:
     from lockdown.config import Config
     from lockdown.config.conda import CondaSettings
+    from lockdown.lock.run import LockStart
     from lockdown.policy.advisories import GateAudit
     from lockdown.policy.gate import GateResult
     from lockdown.progress import Reporter
@@ -121,36 +122,63 @@ def lock_conda(
     (:func:`lockdown.resolve.conda_pip.lock_pip`); ``reporter`` hears what was relaxed.
     """
     require()
-    from lockdown.config.fields import format_duration  # noqa: PLC0415
-    from lockdown.config.policy import Policy  # noqa: PLC0415
-    from lockdown.fsutil import atomic_write, run_lock  # noqa: PLC0415
-    from lockdown.lock.run import cooldown_cutoff, read_previous  # noqa: PLC0415
-    from lockdown.policy.approvals import read_approvals  # noqa: PLC0415
-    from lockdown.policy.gate import judge  # noqa: PLC0415
+    from lockdown.audit.model import conda_packages  # noqa: PLC0415
+    from lockdown.lock.run import gate_and_write, lock_start  # noqa: PLC0415
 
-    now = clock()
-    # 1. The inputs, the policy, the previous lock and the approvals.
+    # 1. The inputs; the policy, the previous lock, the approvals and the cutoff (shared).
     inputs, output, sources, config = read_conda_inputs(project_dir.resolve(), environment_file)
-    policy = config.policy if config is not None else Policy()
-    previous = read_previous(output, read_conda_lock)
-    approvals = read_approvals(config.approvals_path) if config is not None else []
     moving = frozenset(normalize_name(n) for n in upgrade_packages)
-    cutoff = cooldown_cutoff(
-        *_recorded_cutoff(previous), policy.min_release_age, now, moving=upgrade or bool(moving)
+    start = lock_start(
+        config, output, read_conda_lock, _recorded_cutoff, clock(), moving=upgrade or bool(moving)
     )
-    # 2. One solve per platform, keeping what was locked unless asked to move.
+    # 2. The solve (per ecosystem): every platform, its pip: section by the Python path.
+    packages = _solve(inputs, config, start, moving, upgrade, cache_dir, reporter)
+    # 3. The gate: conda archives against allowed-channels, pip wheels against
+    # allowed-indexes; every other rule alike.
+    result = _judge(start, packages)
+    # 4. The vulnerability gate, then conda-lock.yml rendered and written (shared).
+    end = gate_and_write(
+        start,
+        result,
+        conda_packages(packages),
+        lambda result: _render(inputs, sources, start, packages, result),
+        output,
+        config,
+        cache_dir,
+        reporter,
+    )
+    return CondaLockOutcome(
+        path=output,
+        changed=end.changed,
+        packages=tuple(packages),
+        platforms=inputs.platforms,
+        gate=end.gate,
+        vulnerabilities=end.vulnerabilities,
+    )
+
+
+def _solve(
+    inputs: CondaInputs,
+    config: Config | None,
+    start: LockStart[CondaLock],
+    moving: frozenset[str],
+    upgrade: bool,
+    cache_dir: Path | None,
+    reporter: Reporter | None,
+) -> list[CondaPackage]:
+    """One solve per platform, keeping what was locked unless asked to move; the pip:
+    section by the Python path for that platform's conda Python, kept and cut off alike."""
+    previous = None if upgrade else start.previous
     packages: list[CondaPackage] = []
     for platform in inputs.platforms:
         keep = (
             []
-            if upgrade or previous is None
+            if previous is None
             else [p for p in previous.for_platform(platform) if p.name not in moving]
         )
-        solved = solve_relaxing(inputs, platform, keep, cutoff)
+        solved = solve_relaxing(inputs, platform, keep, start.cutoff)
         packages += solved
         if inputs.pip:
-            # 2b. The pip: section, by the Python path, for this platform's conda Python:
-            # the previous pip pins kept the same way, under the same cutoff.
             from lockdown.resolve import default_index_url  # noqa: PLC0415
             from lockdown.resolve.conda_pip import lock_pip  # noqa: PLC0415
 
@@ -162,92 +190,67 @@ def lock_conda(
                 extra_index_urls=config.extra_index_urls if config else (),
                 keep=(
                     []
-                    if upgrade or previous is None
+                    if previous is None
                     else [
                         p
                         for p in previous.for_platform(platform, "pip")
                         if normalize_name(p.name) not in moving
                     ]
                 ),
-                exclude_newer=cutoff,
-                exclude_newer_exempt=tuple(policy.cooldown_exempt),
-                now=now,
+                exclude_newer=start.cutoff,
+                exclude_newer_exempt=tuple(start.policy.cooldown_exempt),
+                now=start.now,
                 cache_dir=cache_dir,
                 reporter=reporter,
             )
-    # 3. The gate: conda archives against allowed-channels, pip wheels against
-    # allowed-indexes; every other rule alike.
-    before = previous.packages if previous is not None else None
-    conda_result = judge(
-        _states(before, "conda"),
-        conda_states([p for p in packages if p.manager == "conda"]),
-        policy=dataclasses.replace(policy, allowed_indexes=policy.allowed_channels),
-        approvals=approvals,
-        now=now,
-        cutoff=cutoff,
-        index_setting="allowed-channels",
-    )
-    pip_result = judge(
-        _states(before, "pip"),
-        conda_states([p for p in packages if p.manager == "pip"]),
-        policy=policy,
-        approvals=approvals,
-        now=now,
-        cutoff=cutoff,
-    )
-    result = _merged(conda_result, pip_result)
-    # 3b. Known vulnerabilities and malicious versions among the new and changed ones.
-    from lockdown.audit.model import conda_packages  # noqa: PLC0415
-    from lockdown.policy.advisories import vulnerability_gate  # noqa: PLC0415
+    return packages
 
-    result, vulnerabilities = vulnerability_gate(
-        result,
-        conda_packages(packages),
-        policy=policy,
-        settings=config.audit if config is not None else None,
-        approvals=approvals,
-        now=now,
-        cache_dir=cache_dir,
-        reporter=reporter,
-    )
-    if result.blocked:
-        return CondaLockOutcome(
-            path=output,
-            changed=False,
-            packages=tuple(packages),
-            platforms=inputs.platforms,
-            gate=result,
-            vulnerabilities=vulnerabilities,
+
+def _judge(start: LockStart[CondaLock], packages: Sequence[CondaPackage]) -> GateResult:
+    """The gate, once for the conda archives (channels as indexes) and once for the wheels."""
+    from lockdown.policy.gate import judge  # noqa: PLC0415
+
+    before = start.previous.packages if start.previous is not None else None
+    policy = start.policy
+    channels = dataclasses.replace(policy, allowed_indexes=policy.allowed_channels)
+    conda, pip = (
+        judge(
+            _states(before, manager),
+            conda_states([p for p in packages if p.manager == manager]),
+            policy=channels if manager == "conda" else policy,
+            approvals=start.approvals,
+            now=start.now,
+            cutoff=start.cutoff,
+            index_setting="allowed-channels" if manager == "conda" else "allowed-indexes",
         )
-    # 4. The file, validated before it is written.
+        for manager in ("conda", "pip")
+    )
+    return _merged(conda, pip)
+
+
+def _render(
+    inputs: CondaInputs,
+    sources: Sequence[str],
+    start: LockStart[CondaLock],
+    packages: Sequence[CondaPackage],
+    result: GateResult,
+) -> bytes:
+    """conda-lock.yml, with lockdown's records in its custom metadata, validated."""
+    from lockdown.config.fields import format_duration  # noqa: PLC0415
+
     custom = {"lockdown-version": __version__, "input-digest": inputs.digest()}
+    policy, cutoff = start.policy, start.cutoff
     if cutoff is not None and policy.min_release_age is not None:
         custom["min-release-age"] = format_duration(policy.min_release_age)
         custom["cooldown-cutoff"] = cutoff.strftime("%Y-%m-%dT%H:%M:%SZ")
-    custom.update(_approval_records(previous, packages, result))
+    custom.update(_approval_records(start.previous, packages, result))
     custom.update(pip_index_records(packages))
-    data = render_conda_lock(
+    return render_conda_lock(
         packages,
         channels=inputs.channels,
         platforms=inputs.platforms,
         sources=sources,
         custom=custom,
-    )
-    with run_lock(output):
-        try:
-            old = output.read_bytes()
-        except FileNotFoundError:
-            old = None
-        changed = old != data
-        if changed:
-            atomic_write(output, data)
-    return CondaLockOutcome(
-        path=output,
-        changed=changed,
-        packages=tuple(packages),
-        platforms=inputs.platforms,
-        gate=result,
-        vulnerabilities=vulnerabilities,
     )
 
 

@@ -33,7 +33,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeVar
 
 from lockdown.artifacts import ArtifactCache, Expected, ensure_cache_dir, verify_all
 from lockdown.config import Config, load_config
@@ -66,7 +66,10 @@ if TYPE_CHECKING:
     from lockdown.resolve.platforms import Coverage, PlannedEnvironments, Shortfall
 
 if TYPE_CHECKING:
+    from lockdown.audit.model import Package
+    from lockdown.config.policy import Policy
     from lockdown.net import Transport
+    from lockdown.policy.approvals import Approval
     from lockdown.resolve.index import IndexClient, IndexClients
 
 T = TypeVar("T")
@@ -149,10 +152,17 @@ def lock_project(
     now = clock()
     # 1. Inputs, config, the previous lock and the approvals, validated before resolving.
     config, inputs, name, digest = _prepare(project_dir, resolver)
-    policy = config.policy
-    previous = read_previous(config.output_path, read_lock)
-    approvals = read_approvals(config.approvals_path)
     wanted_upgrades = _names(upgrade_packages)
+    start = lock_start(
+        config,
+        config.output_path,
+        read_lock,
+        _recorded_cutoff,
+        now,
+        moving=upgrade or bool(wanted_upgrades),
+    )
+    policy, previous = start.policy, start.previous
+    approvals, cutoff = start.approvals, start.cutoff
     backend = backend or get_resolver(name, notify=reporter.note)
     index_url = config.index_url or default_index_url()
     indexes = (index_url, *config.extra_index_urls)
@@ -166,12 +176,6 @@ def lock_project(
         where="[tool.lockdown]" if config.source.name == "pyproject.toml" else config.source.name,
     )
     resolve_inputs = _with_requires_python(inputs, reporter)
-    cutoff = cooldown_cutoff(
-        *_recorded_cutoff(previous),
-        policy.min_release_age,
-        now,
-        moving=upgrade or bool(wanted_upgrades),
-    )
     # Moving nothing: start from what the backend left when it made the previous
     # lock (uv then asks the index nothing). Moving, or checking files against the
     # index's current word (--verify-artifacts), resolves afresh.
@@ -266,19 +270,37 @@ def lock_project(
     )
     with reporter.status(f"asking {len(indexes)} indexes which serve the locked names"):
         result, origin_records = origins.judge(result, new_states, policy.allowed_indexes)
-    # 4b. Known vulnerabilities and malicious versions among the new and changed ones.
-    result, vulnerabilities = vulnerability_gate(
-        result,
-        packages_of(new_states),
-        policy=policy,
-        settings=config.audit,
-        approvals=approvals,
-        now=now,
-        cache_dir=cache_dir,
-        reporter=reporter,
-    )
+
+    # 4b. to 6. The vulnerability gate; render and validate in memory; write.
+    def render(result: GateResult) -> bytes:
+        meta = LockMetadata(
+            input_digest=digest,
+            indexes=(index_url, *config.extra_index_urls),
+            extras=tuple(sorted(inputs.extras)),
+            dependency_groups=tuple(sorted(inputs.groups)),
+            default_groups=config.default_groups,
+            requires_python=resolve_inputs.requires_python,
+            min_release_age=(
+                format_duration(policy.min_release_age) if policy.min_release_age else None
+            ),
+            cooldown_cutoff=cutoff,
+            package_tool=_merge_records(
+                _approval_records(old_states, new_states, result),
+                origin_records,
+                licenses.result().records,
+            ),
+            sources=config.sources,
+            requested_environments=request.environments if platforms.shortfalls else (),
+            shortfalls=tuple(s.record() for s in platforms.shortfalls),
+        )
+        return render_lock(resolution, meta, validated=previous.data if previous else None)
+
     path = config.output_path
-    if result.blocked:
+    end = gate_and_write(
+        start, result, packages_of(new_states), render, path, config, cache_dir, reporter
+    )
+    result, vulnerabilities = end.gate, end.vulnerabilities
+    if end.data is None:
         return LockOutcome(
             path=path,
             changed=False,
@@ -287,37 +309,7 @@ def lock_project(
             attestations=attestations,
             vulnerabilities=vulnerabilities,
         )
-    # 5. Render and validate in memory.
-    meta = LockMetadata(
-        input_digest=digest,
-        indexes=(index_url, *config.extra_index_urls),
-        extras=tuple(sorted(inputs.extras)),
-        dependency_groups=tuple(sorted(inputs.groups)),
-        default_groups=config.default_groups,
-        requires_python=resolve_inputs.requires_python,
-        min_release_age=(
-            format_duration(policy.min_release_age) if policy.min_release_age else None
-        ),
-        cooldown_cutoff=cutoff,
-        package_tool=_merge_records(
-            _approval_records(old_states, new_states, result),
-            origin_records,
-            licenses.result().records,
-        ),
-        sources=config.sources,
-        requested_environments=request.environments if platforms.shortfalls else (),
-        shortfalls=tuple(s.record() for s in platforms.shortfalls),
-    )
-    data = render_lock(resolution, meta, validated=previous.data if previous else None)
-    # 6. Write atomically, serialized with any other lockdown run on this lock.
-    with run_lock(path):
-        try:
-            old = path.read_bytes()
-        except FileNotFoundError:
-            old = None
-        changed = old != data
-        if changed:
-            atomic_write(path, data)
+    data, changed = end.data, end.changed
     if resolution.resolver_state is not None:
         save_resolver_state(cache_dir, backend.name, data, resolution.resolver_state)
     return LockOutcome(
@@ -595,6 +587,89 @@ def cooldown_cutoff(
     if recorded is not None and not moving and recorded_age == format_duration(age):
         return recorded.astimezone(timezone.utc)
     return (now - age).replace(microsecond=0)
+
+
+@dataclass(frozen=True, slots=True)
+class LockStart(Generic[T]):
+    """What a lock run starts from, for either ecosystem (the shared step 1)."""
+
+    policy: Policy
+    #: The lock being replaced; ``None`` when there is none.
+    previous: T | None
+    approvals: list[Approval]
+    #: The cooldown's cutoff (the previous lock's when nothing moves).
+    cutoff: datetime | None
+    #: The gate's "now" (approvals' validity, the cutoff).
+    now: datetime
+
+
+def lock_start(
+    config: Config | None,
+    output: Path,
+    read: Callable[[Path], T],
+    recorded_cutoff: Callable[[T | None], tuple[datetime | None, object]],
+    now: datetime,
+    *,
+    moving: bool,
+) -> LockStart[T]:
+    """The policy, the previous lock (``read`` parses it), the approvals and the cutoff:
+    what a Python lock and a conda lock both start from. No config: the default policy."""
+    from lockdown.config.policy import Policy  # noqa: PLC0415
+
+    policy = config.policy if config is not None else Policy()
+    previous = read_previous(output, read)
+    approvals = read_approvals(config.approvals_path) if config is not None else []
+    cutoff = cooldown_cutoff(*recorded_cutoff(previous), policy.min_release_age, now, moving=moving)
+    return LockStart(policy=policy, previous=previous, approvals=approvals, cutoff=cutoff, now=now)
+
+
+@dataclass(frozen=True, slots=True)
+class LockEnd:
+    """How a lock run ended (the shared steps after the gate)."""
+
+    gate: GateResult
+    vulnerabilities: GateAudit | None
+    #: The rendered lock; ``None`` when the gate blocked (nothing was rendered or written).
+    data: bytes | None
+    changed: bool
+
+
+def gate_and_write(
+    start: LockStart[Any],
+    result: GateResult,
+    packages: Sequence[Package],
+    render: Callable[[GateResult], bytes],
+    output: Path,
+    config: Config | None,
+    cache_dir: Path | None,
+    reporter: Reporter | None,
+) -> LockEnd:
+    """The shared end of a lock run: the vulnerability gate over ``packages``; on a
+    block nothing more; else ``render`` (the ecosystem's format, with the gate's
+    approval records) and write it atomically, only when it changed, serialized
+    with any other lockdown run on this lock."""
+    result, vulnerabilities = vulnerability_gate(
+        result,
+        packages,
+        policy=start.policy,
+        settings=config.audit if config is not None else None,
+        approvals=start.approvals,
+        now=start.now,
+        cache_dir=cache_dir,
+        reporter=reporter,
+    )
+    if result.blocked:
+        return LockEnd(gate=result, vulnerabilities=vulnerabilities, data=None, changed=False)
+    data = render(result)
+    with run_lock(output):
+        try:
+            old = output.read_bytes()
+        except FileNotFoundError:
+            old = None
+        changed = old != data
+        if changed:
+            atomic_write(output, data)
+    return LockEnd(gate=result, vulnerabilities=vulnerabilities, data=data, changed=changed)
 
 
 def _recorded_cutoff(previous: LockFile | None) -> tuple[datetime | None, object]:
