@@ -1,4 +1,8 @@
-"""PEP 503 project-name normalization (without importing packaging), and index URLs as compared."""
+"""PEP 503 project-name normalization (without importing packaging), index URLs as compared,
+and the distributions an installer brings along.
+
+Light on purpose: ``check --level versions`` imports it on every run.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,11 @@ from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from packaging.utils import NormalizedName
+
+#: Distributions an installer brings along: ``install`` keeps them and ``check``
+#: does not report them when the lock does not list them (``[tool.lockdown.install] keep``).
+#: Here, not in :mod:`lockdown.config`, so a check without a project config reads no config code.
+DEFAULT_KEEP: tuple[str, ...] = ("pip", "setuptools", "wheel")
 
 _SEPARATORS = re.compile(r"[-_.]+")
 

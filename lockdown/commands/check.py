@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING
 
 from lockdown.commands._lockfile import find_lock, optional_config
 from lockdown.commands.verify import load_conda_lock, load_lock
-from lockdown.config import DEFAULT_KEEP
 from lockdown.drift.check import against_wheels, expected_entry
 from lockdown.drift.model import DriftReport, FileDrift, Level
 from lockdown.errors import EXIT_INTERNAL, LockdownError, UsageError
+from lockdown.names import DEFAULT_KEEP
 from lockdown.progress import Reporter
 
 if TYPE_CHECKING:

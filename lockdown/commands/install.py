@@ -13,7 +13,6 @@ from lockdown.artifacts import ArtifactCache, Expected
 from lockdown.commands._lockfile import find_lock, optional_config
 from lockdown.commands.check import run_check
 from lockdown.commands.verify import load_conda_lock, load_lock
-from lockdown.config import DEFAULT_KEEP
 from lockdown.env.install import (
     Installer,
     Notify,
@@ -26,6 +25,7 @@ from lockdown.env.install import (
     select_artifacts,
 )
 from lockdown.errors import EXIT_CHANGED, EXIT_OK, LockdownError, UsageError
+from lockdown.names import DEFAULT_KEEP
 from lockdown.progress import Reporter, Status, counted
 from lockdown.report.plan import print_plan
 

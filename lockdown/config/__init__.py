@@ -23,7 +23,7 @@ from lockdown.config.fields import (
     string_list,
 )
 from lockdown.errors import ConfigError, InputError
-from lockdown.names import index_key
+from lockdown.names import DEFAULT_KEEP, index_key
 from lockdown.names import normalize_name as canonicalize_name
 
 if TYPE_CHECKING:
@@ -96,9 +96,6 @@ KNOWN_KEYS = HTTP_KEYS | frozenset(
     }
 )
 INSTALL_KEYS = frozenset({"installer", "keep"})
-#: Distributions an installer brings along: ``install`` keeps them and ``check``
-#: does not report them when the lock does not list them (``[tool.lockdown.install] keep``).
-DEFAULT_KEEP: tuple[str, ...] = ("pip", "setuptools", "wheel")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

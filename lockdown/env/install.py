@@ -24,11 +24,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
 
 from lockdown.artifacts import ArtifactCache, Expected, verify_all
-from lockdown.config import DEFAULT_KEEP
 from lockdown.env.python_env import InstalledDist, TargetInfo
 from lockdown.errors import IntegrityError, LockdownError
 from lockdown.fsutil import link_or_copy
-from lockdown.names import normalize_name
+from lockdown.names import DEFAULT_KEEP, normalize_name
 from lockdown.tools import isolated_environ, uv_binary
 
 if TYPE_CHECKING:

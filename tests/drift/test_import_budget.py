@@ -110,12 +110,16 @@ main_entry()
 
 def _imported(project: Path, venv: Path, record: Path) -> set[str]:
     argv = ["check", "--level", "versions", "--project", str(project), "--venv", str(venv)]
+    return _recorded(argv, project, record)
+
+
+def _recorded(argv: list[str], cwd: Path, record: Path) -> set[str]:
     result = subprocess.run(
         [sys.executable, "-c", WRAPPER, str(record), *argv],
         capture_output=True,
         text=True,
         env=isolated_env(),
-        cwd=project,
+        cwd=cwd,
         check=False,
     )
     assert result.returncode == 0, result.stderr
@@ -149,6 +153,27 @@ def test_check_versions_imports_nothing_heavy(locked: Path, env: Path, tmp_path:
     assert {"lockdown.cli", "lockdown.drift.check"} <= first & cached
     # The first run read the lock, which the cached run did not need.
     assert "lockdown.lock.pylock" in first - cached
+
+
+def test_check_versions_without_a_project_reads_no_config_code(
+    locked: Path, env: Path, tmp_path: Path
+) -> None:
+    # Cron's other spelling: an explicit lock and venv, run from a directory with no
+    # pyproject.toml or lockdown.toml. Once the expected set is cached there is no TOML
+    # to parse, so neither the config package nor tomllib is imported.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    argv = ["check", "--level", "versions", "--lock", str(locked / "pylock.toml")]
+    argv += ["--venv", str(env)]
+    first = _recorded(argv, elsewhere, tmp_path / "first.txt")
+    cached = _recorded(argv, elsewhere, tmp_path / "cached.txt")
+
+    assert over_budget(first, denied=HEAVY, allowed=FIRST_RUN_MODULES) == []
+    denied = (*HEAVY, *NOT_WHEN_CACHED, "lockdown.config", "tomllib")
+    assert over_budget(cached, denied=denied, allowed=FAST_PATH_MODULES) == []
+    # The recording is real: the first run read the lock, the cached one did not.
+    assert "lockdown.lock.pylock" in first - cached
+    assert {"lockdown.cli", "lockdown.drift.check"} <= cached
 
 
 def test_over_budget_names_the_offending_modules() -> None:
