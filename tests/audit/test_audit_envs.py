@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from lockdown.commands.install import install_conda
-from lockdown.conda.lock import lock_conda
+from lockdown.commands.lock import lock_conda
 from lockdown.env.conda_meta import current_platform
 from tests.audit.conftest import ADVISORIES
 from tests.conftest import CliResult

@@ -17,7 +17,7 @@ import pytest
 
 from lockdown.commands.check import run_conda_check
 from lockdown.commands.install import install_conda
-from lockdown.conda.lock import lock_conda
+from lockdown.commands.lock import lock_conda
 from lockdown.env.conda_meta import current_platform
 from lockdown.errors import IntegrityError
 from lockdown.lock.condalock import read_conda_lock, require

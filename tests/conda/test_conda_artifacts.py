@@ -20,7 +20,7 @@ import pytest
 
 from lockdown.commands.check import run_conda_check
 from lockdown.commands.install import install_conda
-from lockdown.conda.lock import lock_conda
+from lockdown.commands.lock import lock_conda
 from lockdown.drift.compare import channel_key, same_channel
 from lockdown.drift.placeholder import binary_replace, installed_candidates
 from lockdown.env.conda_meta import current_platform
@@ -392,7 +392,7 @@ def test_a_recorded_file_replaced_by_a_symlink_is_drift_at_both_levels(
     """The attacker's file lives inside the prefix; the link points at it."""
     from lockdown.commands.check import run_conda_check
     from lockdown.commands.install import install_conda
-    from lockdown.conda.lock import lock_conda
+    from lockdown.commands.lock import lock_conda
     from tests.support.condachannel import CondaChannel
 
     chan = CondaChannel(tmp_path / "channel")

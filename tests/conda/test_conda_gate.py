@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lockdown.commands.approve import approve
-from lockdown.conda.lock import CondaLockOutcome, lock_conda
+from lockdown.commands.lock import CondaLockOutcome, lock_conda
 from lockdown.env.conda_meta import current_platform
 from lockdown.lock.condalock import read_conda_lock
 from tests.conftest import CliResult

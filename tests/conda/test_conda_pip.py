@@ -13,7 +13,7 @@ import pytest
 
 from lockdown.commands.check import run_conda_check
 from lockdown.commands.install import install_conda
-from lockdown.conda.lock import lock_conda
+from lockdown.commands.lock import lock_conda
 from lockdown.lock.condalock import read_conda_lock
 from tests.conftest import CliResult
 from tests.support.condachannel import CondaChannel

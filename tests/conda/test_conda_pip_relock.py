@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lockdown.conda.lock import CondaLockOutcome, lock_conda
+from lockdown.commands.lock import CondaLockOutcome, lock_conda
 from lockdown.env.conda_meta import current_platform
 from lockdown.lock.condalock import read_conda_lock
 from tests.conftest import CliResult

@@ -612,7 +612,7 @@ def test_without_the_sbom_extra_the_command_says_how_to_get_it(
 @pytest.fixture
 def conda_locked(tmp_path: Path) -> Path:
     """A conda lock from the local channel: alpha 1.1 → beta, for this platform and osx-arm64."""
-    from lockdown.conda.lock import lock_conda
+    from lockdown.commands.lock import lock_conda
     from lockdown.env.conda_meta import current_platform
     from tests.support.condachannel import CondaChannel
 

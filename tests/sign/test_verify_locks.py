@@ -423,7 +423,7 @@ def test_conda_lock_without_pyyaml_is_refused(
 def test_real_conda_lock_from_a_local_channel(tmp_path: Path, cli: Cli, key_pair: KeyPair) -> None:
     """``lock --conda`` on a real channel, signed with a key: verify checks what it pins."""
     pytest.importorskip("rattler", reason="the conda extra builds and solves the channel")
-    from lockdown.conda.lock import lock_conda
+    from lockdown.commands.lock import lock_conda
     from tests.support.condachannel import CondaChannel
 
     channel = CondaChannel(tmp_path / "channel")

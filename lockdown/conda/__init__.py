@@ -1,1 +1,0 @@
-"""What is left of the conda stack while it folds into the layers: the command functions."""
