@@ -10,7 +10,6 @@ environment is imported or executed. The file-by-file levels live in
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, Literal, NamedTuple, TypeVar
 
 from lockdown.drift.model import PackageDrift
@@ -79,33 +78,59 @@ Pin = TypeVar("Pin")
 Have = TypeVar("Have")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
 class Ecosystem(Generic[Pin, Have]):
     """The part of the comparison where the ecosystems really differ.
 
     The rest (missing, other version, other source, unexpected; sorted by
     name, unexpected last; the words of each finding) is :func:`compare`'s,
     the same for a venv, a conda prefix and a prefix's ``pip:`` wheels.
+
+    A slotted class rather than a dataclass: this module is on the path of
+    ``check --level versions``, which :mod:`dataclasses` (and the inspect,
+    ast and tokenize modules it loads) would slow down by about 15%.
     """
 
-    #: The installed package's name, spelled as the lock's keys are.
-    name: Callable[[Have], str]
-    #: A name the user writes (``ignore``), spelled as the lock's keys are.
-    normalize: Callable[[str], str]
-    #: The lock's side in words ("1.0", "1.0 (py_0)"); ``None``: any version.
-    locked: Callable[[Pin], str | None]
-    #: The installed side in words.
-    installed: Callable[[Have], str]
-    #: Whether the installed version (and build) is not the locked one.
-    other_version: Callable[[Pin, Have], bool]
-    #: Both sides in words when the install's source (index, archive, channel)
-    #: is not the locked one, else ``None``.
-    other_source: Callable[[Pin, Have], str | None]
-    #: Put before each name in the findings (``"pip "`` for a prefix's wheels).
-    label: str = ""
-    #: Whether what the lock does not name is reported (a prefix's
-    #: site-packages belongs to conda, so its ``pip:`` side reports none).
-    unexpected: bool = True
+    __slots__ = (
+        "installed",
+        "label",
+        "locked",
+        "name",
+        "normalize",
+        "other_source",
+        "other_version",
+        "unexpected",
+    )
+
+    def __init__(
+        self,
+        *,
+        name: Callable[[Have], str],
+        normalize: Callable[[str], str],
+        locked: Callable[[Pin], str | None],
+        installed: Callable[[Have], str],
+        other_version: Callable[[Pin, Have], bool],
+        other_source: Callable[[Pin, Have], str | None],
+        label: str = "",
+        unexpected: bool = True,
+    ) -> None:
+        #: The installed package's name, spelled as the lock's keys are.
+        self.name = name
+        #: A name the user writes (``ignore``), spelled as the lock's keys are.
+        self.normalize = normalize
+        #: The lock's side in words ("1.0", "1.0 (py_0)"); ``None``: any version.
+        self.locked = locked
+        #: The installed side in words.
+        self.installed = installed
+        #: Whether the installed version (and build) is not the locked one.
+        self.other_version = other_version
+        #: Both sides in words when the install's source (index, archive, channel)
+        #: is not the locked one, else ``None``.
+        self.other_source = other_source
+        #: Put before each name in the findings (``"pip "`` for a prefix's wheels).
+        self.label = label
+        #: Whether what the lock does not name is reported (a prefix's
+        #: site-packages belongs to conda, so its ``pip:`` side reports none).
+        self.unexpected = unexpected
 
 
 def compare(
