@@ -153,7 +153,7 @@ def min_python(requires_python: str) -> str:
 
 
 def load_workload(req_set: RequirementSet) -> Workload:
-    """Read a set's inputs the way ``lockdown lock`` does (see lockdown/lock/run.py)."""
+    """Read a set's inputs the way ``lockdown lock`` does (see lockdown/commands/lock.py)."""
     config, pyproject = load_config(req_set.project_dir)
     inputs = read_inputs(config, pyproject)
     requires_python = inputs.requires_python or (
@@ -605,7 +605,7 @@ SHADOW_CRITICAL_PROBE = """\
 import json, sys, time
 from pathlib import Path
 from lockdown.lock import origin_check
-from lockdown.lock.run import lock_project
+from lockdown.commands.lock import lock_project
 project, runs = json.loads(sys.argv[1])
 spent = [0.0]
 def timed(method):

@@ -60,8 +60,8 @@ if TYPE_CHECKING:  # mypy resolves benchmarks/ from the repository root
 else:  # run as a script: benchmarks/ itself is on sys.path
     import common
 
+from lockdown.commands.lock import lock_project  # noqa: E402
 from lockdown.lock.model import Artifact, LockedPackage, Resolution  # noqa: E402
-from lockdown.lock.run import lock_project  # noqa: E402
 from lockdown.resolve.interface import ResolveRequest  # noqa: E402
 from tests.support.attestations import (  # noqa: E402
     GCB_FILE,

@@ -133,7 +133,7 @@ def init(
 
 def run(args: Args, reporter: Reporter) -> int:
     """``lockdown init`` from its parsed arguments: write the starter settings."""
-    from lockdown.lock.run import plan_environments  # noqa: PLC0415
+    from lockdown.commands.lock import plan_environments  # noqa: PLC0415
 
     path = init(
         args.project,

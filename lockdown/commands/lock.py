@@ -1,10 +1,31 @@
-"""``lockdown lock``, ``lock --check``, ``lock --conda``.
+"""``lockdown lock``, ``lock --check``, ``lock --conda``: one lock pipeline for both ecosystems.
 
-One lock pipeline for both ecosystems: the shared steps (the policy, the
-previous lock, the approvals and the cutoff; the vulnerability gate; the
-atomic write) are :func:`lockdown.lock.run.lock_start` and
-:func:`lockdown.lock.run.gate_and_write`; each ecosystem brings its solve,
-its gate input and its render. The Python steps: :mod:`lockdown.lock.run`.
+The shared steps (the policy, the previous lock, the approvals and the
+cutoff; the vulnerability gate; the atomic write) are :func:`lock_start` and
+:func:`gate_and_write`; each ecosystem brings its solve, its gate input and
+its render.
+
+The steps, in order:
+
+1. read and validate the config, the project's inputs, the previous lock and
+   the approvals (nothing is resolved if any is wrong);
+2. resolve with the configured backend against the named index, keeping the
+   previous lock's versions unless ``--upgrade`` / ``--upgrade-package`` says
+   otherwise, and under the cooldown's cutoff when one is configured;
+3. download every artifact not yet in the content-addressed cache and check
+   that its bytes have the sha256 and size the index declared; then verify the
+   PEP 740 provenance each index offers for the new and changed files
+   (:mod:`lockdown.lock.attest`; invalid provenance is exit 16);
+4. the gate: the change set against the previous lock, every change and every
+   package judged by policy (:mod:`lockdown.policy.gate`); anything blocked
+   ends the run here, with the verdicts, and nothing written;
+5. render and validate the lock in memory, recording which approval admitted
+   each change;
+6. under the project's run lock, write it atomically, only if it changed.
+
+A failure or a block at any step ends the run before step 6, so the previous
+lock stays byte-identical.
+
 ``lock --conda`` (:func:`lock_conda`): environment.yml /
 ``[tool.lockdown.conda]`` → conda-lock.yml:
 
@@ -22,21 +43,32 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import sys
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeVar
 
 from lockdown import __version__
+from lockdown.artifacts import ArtifactCache, Expected, ensure_cache_dir, verify_all
 from lockdown.conda_inputs import CondaInputs, conda_inputs, read_environment_yml
+from lockdown.config import Config, load_config
 from lockdown.config.conda import CONDA_LOCK
+from lockdown.config.fields import format_duration
 from lockdown.errors import (
     EXIT_CHANGED,
     EXIT_OK,
+    IntegrityError,
+    LockFileError,
+    PackageIndexError,
     UsageError,
 )
+from lockdown.fsutil import atomic_write, default_cache_dir, prune_directory, run_lock
+from lockdown.lock.attest import attest_resolution, provenance_root
 from lockdown.lock.condalock import (
     PIP_INDEX_KEY,
     CondaLock,
@@ -45,27 +77,845 @@ from lockdown.lock.condalock import (
     render_conda_lock,
     require,
 )
-from lockdown.lock.model import Artifact
+from lockdown.lock.licenses import license_records
+from lockdown.lock.model import Artifact, LockedPackage, Resolution
+from lockdown.lock.origin_check import OriginCheck, PinningResolver
+from lockdown.lock.previous import read_previous
+from lockdown.lock.pylock import LockFile, LockMetadata, read_lock, render_lock
 from lockdown.names import normalize_name
-from lockdown.policy.changes import LockedState
+from lockdown.net import HttpSettings, http_settings
+from lockdown.policy.advisories import GateAudit, packages_of, vulnerability_gate
+from lockdown.policy.approvals import read_approvals
+from lockdown.policy.changes import LockedState, states_from_lock, states_from_resolution
+from lockdown.policy.cooldown import cooldown_cutoff
+from lockdown.policy.gate import GateResult, judge
 from lockdown.progress import Reporter
+from lockdown.project import ProjectInputs, input_digest, read_inputs
 from lockdown.report.gate_summary import write_blocked, write_vulnerability_line
+from lockdown.report.outcomes import CheckOutcome, LockOutcome
+from lockdown.resolve import default_index_url, get_resolver
+from lockdown.resolve.interface import Resolver, ResolveRequest
 from lockdown.resolve.rattler import solve_relaxing
+from lockdown.resolve.relax import resolve_served
 
 if TYPE_CHECKING:
     from argparse import Namespace as Args
 
-    from lockdown.config import Config
+    from lockdown.audit.model import Package
     from lockdown.config.conda import CondaSettings
-    from lockdown.lock.run import LockStart
-    from lockdown.policy.advisories import GateAudit
-    from lockdown.policy.gate import GateResult
+    from lockdown.config.policy import Policy
+    from lockdown.net import Transport
+    from lockdown.policy.approvals import Approval
+    from lockdown.resolve.index import IndexClient, IndexClients
+    from lockdown.resolve.platforms import Coverage, PlannedEnvironments
+
+T = TypeVar("T")
+
+#: ``lock --verify-artifacts``: ``None`` pins the index's digests, downloading only
+#: files it declares no size for; ``"host"`` also downloads and hashes what this
+#: machine would install; ``"all"`` every pinned file.
+VerifyArtifacts = Literal["host", "all"] | None
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _prepare(project_dir: Path, resolver: str | None) -> tuple[Config, ProjectInputs, str, str]:
+    config, pyproject = load_config(project_dir)
+    inputs = read_inputs(config, pyproject)
+    name = resolver or config.resolver
+    return config, inputs, name, input_digest(inputs, config, name)
+
+
+def lock_project(
+    project_dir: Path,
+    *,
+    resolver: str | None = None,
+    reporter: Reporter | None = None,
+    cache_dir: Path | None = None,
+    verify_artifacts: VerifyArtifacts = None,
+    upgrade: bool = False,
+    upgrade_packages: Sequence[str] = (),
+    clock: Callable[[], datetime] = _utc_now,
+    backend: Resolver | None = None,
+) -> LockOutcome:
+    """Resolve the project in ``project_dir``, judge the result, and write its lock file.
+
+    Each artifact is pinned with the sha256 and size the index declares,
+    without downloading it (as uv and ``pip lock`` do); a file the index gives
+    no size for is downloaded once into the content-addressed cache and
+    hashed. ``verify_artifacts`` downloads and hashes more: ``"host"`` what
+    this machine would install, ``"all"`` every pinned file. ``install`` and
+    ``check --level artifacts`` verify every byte they use either way.
+    ``clock`` is the gate's "now" (approvals' validity, the cooldown's cutoff).
+    ``backend`` replaces the configured resolver (the provenance tests pin
+    files whose bytes they do not have).
+    """
+    reporter = reporter or Reporter(quiet=True)
+    now = clock()
+    # 1. Inputs, config, the previous lock and the approvals, validated before resolving.
+    config, inputs, name, digest = _prepare(project_dir, resolver)
+    wanted_upgrades = _names(upgrade_packages)
+    start = lock_start(
+        config,
+        config.output_path,
+        read_lock,
+        _recorded_cutoff,
+        now,
+        moving=upgrade or bool(wanted_upgrades),
+    )
+    policy, previous = start.policy, start.previous
+    approvals, cutoff = start.approvals, start.cutoff
+    backend = backend or get_resolver(name, notify=reporter.note)
+    index_url = config.index_url or default_index_url()
+    indexes = (index_url, *config.extra_index_urls)
+    old_states = states_from_lock(previous) if previous is not None else None
+    # Origins: the sources pins and the previous lock's indexes (asked while resolving).
+    origins = OriginCheck(
+        config.sources,
+        indexes,
+        old_states,
+        source=config.source,
+        where="[tool.lockdown]" if config.source.name == "pyproject.toml" else config.source.name,
+    )
+    resolve_inputs = _with_requires_python(inputs, reporter)
+    # Moving nothing: start from what the backend left when it made the previous
+    # lock (uv then asks the index nothing). Moving, or checking files against the
+    # index's current word (--verify-artifacts), resolves afresh.
+    state = (
+        None
+        if previous is None or upgrade or wanted_upgrades or verify_artifacts is not None
+        else load_resolver_state(cache_dir, backend.name, previous.data)
+    )
+    request = ResolveRequest(
+        inputs=resolve_inputs,
+        environments=config.environments,
+        environments_are_candidates=not config.environments_explicit,
+        index_url=index_url,
+        extra_index_urls=config.extra_index_urls,
+        # The backend's own previous resolution keeps the locked versions by
+        # itself (uv prefers its uv.lock); without it, they are constraints.
+        preferences=(
+            () if upgrade or state is not None else _preferences(previous, wanted_upgrades)
+        ),
+        exclude_newer=cutoff,
+        exclude_newer_exempt=tuple(sorted(policy.cooldown_exempt)),
+        now=now,
+        index_pins=origins.index_pins(),
+        resolver_state=state,
+        # Checked here, before anything runs: a bad LOCKDOWN_HTTP_* value is exit 64.
+        http=http_settings(config),
+    )
+    # The pages the provenance step and the yank check will read, one read each;
+    # those of names known now are read while the resolver runs.
+    clients = _early_clients(
+        request.http,
+        early_pages(inputs, old_states, index_url, upgrade, wanted_upgrades)
+        if policy.provenance != "off" or policy.yanked == "deny"
+        else {},
+        provenance=policy.provenance != "off",
+    )
+    # 2. Resolve: the only step that talks to the network (with step 3's downloads).
+    with reporter.status(f"resolving with {name} from {index_url}"):
+        request, resolution, platforms = _resolve_keeping_origins(
+            backend, request, origins, reporter, clients
+        )
+    # 3. The index's digests are pinned as declared; files it declares no size
+    #    for, and those --verify-artifacts names, are downloaded and hashed.
+    resolution = _verify(
+        resolution,
+        _to_download(resolution, inputs, verify_artifacts),
+        cache_dir,
+        reporter,
+        request.http,
+    )
+    # 3b. The licenses of the new and changed packages (PEP 658 metadata, a few kB
+    #     each), read in the background while the checks below wait on the network.
+    licenses = _in_background(
+        license_records,
+        previous,
+        old_states,
+        states_from_resolution(resolution.packages),
+        request.http,
+        clients,
+    )
+    attestations = None
+    if policy.provenance != "off":
+        with reporter.status("verifying PEP 740 provenance"):
+            resolution, attestations = attest_resolution(
+                resolution,
+                old_states,
+                cache_dir=cache_dir,
+                trusted_root=provenance_root(config),
+                client_for=clients,
+            )
+    # 4. The gate, with the origin of every package (one index each; shadows found).
+    new_states = states_from_resolution(resolution.packages)
+    yanked: dict[tuple[str, str], str] = {}
+    if policy.yanked == "deny":
+        candidates = _exactly_pinned(
+            _moving(old_states, new_states),
+            inputs,
+            cache_dir,
+            dependencies=not backend.refuses_yanked_dependencies,
+            http=request.http,
+        )
+        yanked = _yanked(candidates, clients, reporter)
+    clients.close()
+    result = judge(
+        old_states,
+        new_states,
+        policy=policy,
+        approvals=approvals,
+        now=now,
+        cutoff=cutoff,
+        yanked=yanked,
+    )
+    with reporter.status(f"asking {len(indexes)} indexes which serve the locked names"):
+        result, origin_records = origins.judge(result, new_states, policy.allowed_indexes)
+
+    # 4b. to 6. The vulnerability gate; render and validate in memory; write.
+    def render(result: GateResult) -> bytes:
+        meta = LockMetadata(
+            input_digest=digest,
+            indexes=(index_url, *config.extra_index_urls),
+            extras=tuple(sorted(inputs.extras)),
+            dependency_groups=tuple(sorted(inputs.groups)),
+            default_groups=config.default_groups,
+            requires_python=resolve_inputs.requires_python,
+            min_release_age=(
+                format_duration(policy.min_release_age) if policy.min_release_age else None
+            ),
+            cooldown_cutoff=cutoff,
+            package_tool=_merge_records(
+                _approval_records(old_states, new_states, result),
+                origin_records,
+                licenses.result().records,
+            ),
+            sources=config.sources,
+            requested_environments=request.environments if platforms.shortfalls else (),
+            shortfalls=tuple(s.record() for s in platforms.shortfalls),
+        )
+        return render_lock(resolution, meta, validated=previous.data if previous else None)
+
+    path = config.output_path
+    end = gate_and_write(
+        start, result, packages_of(new_states), render, path, config, cache_dir, reporter
+    )
+    result, vulnerabilities = end.gate, end.vulnerabilities
+    if end.data is None:
+        return LockOutcome(
+            path=path,
+            changed=False,
+            resolution=resolution,
+            gate=result,
+            attestations=attestations,
+            vulnerabilities=vulnerabilities,
+        )
+    data, changed = end.data, end.changed
+    if resolution.resolver_state is not None:
+        save_resolver_state(cache_dir, backend.name, data, resolution.resolver_state)
+    return LockOutcome(
+        path=path,
+        changed=changed,
+        resolution=resolution,
+        gate=result,
+        attestations=attestations,
+        vulnerabilities=vulnerabilities,
+        unlicensed=licenses.result().undeclared,
+    )
+
+
+def _resolve_keeping_origins(
+    backend: Resolver,
+    request: ResolveRequest,
+    origins: OriginCheck,
+    reporter: Reporter,
+    clients: IndexClients,
+) -> tuple[ResolveRequest, Resolution, Coverage]:
+    """Resolve; again if a locked name gained a shadow and was taken from it (see origin_check).
+
+    The background work started before (the origin questions, the early pages)
+    is stopped when resolving fails.
+    """
+    pinning = PinningResolver(backend, origins)
+    try:
+        resolution, platforms = resolve_served(pinning, request, reporter)
+        repin = origins.repins(resolution, request.index_pins)
+        if repin:
+            reporter.note(f"{', '.join(repin)} now also served by another index; resolving again")
+            resolution, platforms = resolve_served(pinning, request, reporter)
+        request = dataclasses.replace(request, index_pins=origins.index_pins())
+    except BaseException:
+        origins.close()
+        clients.close()
+        raise
+    origins.ask_the_rest(resolution)
+    return request, resolution, platforms
+
+
+#: Resolver states kept per backend (the newest; a big project's uv.lock is ~1 MB).
+RESOLVER_STATES_KEPT: Final = 32
+#: A state unused for this long (seconds) is removed when the next one is saved.
+RESOLVER_STATE_MAX_AGE: Final = 30 * 24 * 3600.0
+
+
+def _resolver_state_path(cache_dir: Path | None, backend: str, lock: bytes) -> Path:
+    """Where the backend's state for the lock with these bytes is kept (by their sha256)."""
+    import hashlib  # noqa: PLC0415
+
+    digest = hashlib.sha256(lock).hexdigest()
+    return (cache_dir or default_cache_dir()) / "resolver-state" / backend / digest
+
+
+def load_resolver_state(cache_dir: Path | None, backend: str, lock: bytes) -> bytes | None:
+    """What ``backend`` left when it made the lock with these bytes; ``None`` if not kept.
+
+    A state read is marked as used now, so pruning keeps the ones in use.
+    """
+    import contextlib  # noqa: PLC0415
+
+    path = _resolver_state_path(cache_dir, backend, lock)
+    try:
+        state = path.read_bytes()
+    except OSError:
+        return None
+    with contextlib.suppress(OSError):
+        os.utime(path)
+    return state
+
+
+def save_resolver_state(cache_dir: Path | None, backend: str, lock: bytes, state: bytes) -> None:
+    """Keep ``state`` for the next lock of the project whose lock has these bytes.
+
+    A cache, not a record: failing to write it only costs the next run its head start.
+    """
+    import contextlib  # noqa: PLC0415
+
+    path = _resolver_state_path(cache_dir, backend, lock)
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, state)
+    # Bounded: every changed lock leaves a state, and only the newest are worth keeping.
+    prune_directory(
+        path.parent, keep=RESOLVER_STATES_KEPT, max_age=RESOLVER_STATE_MAX_AGE, now=time.time()
+    )
+
+
+def _with_requires_python(inputs: ProjectInputs, reporter: Reporter) -> ProjectInputs:
+    """``inputs`` with a ``requires-python``: a lock must say which Pythons it covers.
+
+    Without a declaration the honest answer is "this one and newer".
+    """
+    if inputs.requires_python is not None:
+        return inputs
+    floor = f">={sys.version_info.major}.{sys.version_info.minor}"
+    reporter.note(f"no requires-python declared; locking for Python {floor}")
+    return dataclasses.replace(inputs, requires_python=floor)
+
+
+def plan_environments(
+    project_dir: Path, reporter: Reporter, *, index_url: str | None = None
+) -> PlannedEnvironments | None:
+    """Which of the default environments a lock of the project would serve (for ``init``).
+
+    Resolves as ``lock`` does with no ``environments`` set, writing nothing;
+    ``None`` when the project declares nothing to lock. ``index_url``
+    replaces the configured (or default) index.
+    """
+    from lockdown.config import DEFAULT_ENVIRONMENTS  # noqa: PLC0415
+    from lockdown.resolve.platforms import PlannedEnvironments  # noqa: PLC0415
+
+    config, inputs, name, _digest = _prepare(project_dir, None)
+    if not (inputs.dependencies or inputs.extras or inputs.groups):
+        return None
+    request = ResolveRequest(
+        inputs=_with_requires_python(inputs, reporter),
+        environments=DEFAULT_ENVIRONMENTS,
+        environments_are_candidates=True,
+        index_url=index_url or config.index_url or default_index_url(),
+        extra_index_urls=config.extra_index_urls,
+    )
+    backend = get_resolver(name, notify=reporter.note)
+    with reporter.status("checking which platforms the project's packages serve"):
+        _resolution, served = resolve_served(backend, request, Reporter(quiet=True))
+    return PlannedEnvironments(
+        served=served.served, reasons=tuple(s.describe() for s in served.shortfalls)
+    )
+
+
+def _names(names: Sequence[str]) -> frozenset[str]:
+    return frozenset(normalize_name(n) for n in names)
+
+
+@dataclass(frozen=True, slots=True)
+class LockStart(Generic[T]):
+    """What a lock run starts from, for either ecosystem (the shared step 1)."""
+
+    policy: Policy
+    #: The lock being replaced; ``None`` when there is none.
+    previous: T | None
+    approvals: list[Approval]
+    #: The cooldown's cutoff (the previous lock's when nothing moves).
+    cutoff: datetime | None
+    #: The gate's "now" (approvals' validity, the cutoff).
+    now: datetime
+
+
+def lock_start(
+    config: Config | None,
+    output: Path,
+    read: Callable[[Path], T],
+    recorded_cutoff: Callable[[T | None], tuple[datetime | None, object]],
+    now: datetime,
+    *,
+    moving: bool,
+) -> LockStart[T]:
+    """The policy, the previous lock (``read`` parses it), the approvals and the cutoff:
+    what a Python lock and a conda lock both start from. No config: the default policy."""
+    from lockdown.config.policy import Policy  # noqa: PLC0415
+
+    policy = config.policy if config is not None else Policy()
+    previous = read_previous(output, read)
+    approvals = read_approvals(config.approvals_path) if config is not None else []
+    cutoff = cooldown_cutoff(*recorded_cutoff(previous), policy.min_release_age, now, moving=moving)
+    return LockStart(policy=policy, previous=previous, approvals=approvals, cutoff=cutoff, now=now)
+
+
+@dataclass(frozen=True, slots=True)
+class LockEnd:
+    """How a lock run ended (the shared steps after the gate)."""
+
+    gate: GateResult
+    vulnerabilities: GateAudit | None
+    #: The rendered lock; ``None`` when the gate blocked (nothing was rendered or written).
+    data: bytes | None
+    changed: bool
+
+
+def gate_and_write(
+    start: LockStart[Any],
+    result: GateResult,
+    packages: Sequence[Package],
+    render: Callable[[GateResult], bytes],
+    output: Path,
+    config: Config | None,
+    cache_dir: Path | None,
+    reporter: Reporter | None,
+) -> LockEnd:
+    """The shared end of a lock run: the vulnerability gate over ``packages``; on a
+    block nothing more; else ``render`` (the ecosystem's format, with the gate's
+    approval records) and write it atomically, only when it changed, serialized
+    with any other lockdown run on this lock."""
+    result, vulnerabilities = vulnerability_gate(
+        result,
+        packages,
+        policy=start.policy,
+        settings=config.audit if config is not None else None,
+        approvals=start.approvals,
+        now=start.now,
+        cache_dir=cache_dir,
+        reporter=reporter,
+    )
+    if result.blocked:
+        return LockEnd(gate=result, vulnerabilities=vulnerabilities, data=None, changed=False)
+    data = render(result)
+    with run_lock(output):
+        try:
+            old = output.read_bytes()
+        except FileNotFoundError:
+            old = None
+        changed = old != data
+        if changed:
+            atomic_write(output, data)
+    return LockEnd(gate=result, vulnerabilities=vulnerabilities, data=data, changed=changed)
+
+
+def _recorded_cutoff(previous: LockFile | None) -> tuple[datetime | None, object]:
+    """The previous lock's ``[tool.lockdown]`` cutoff (an aware datetime) and its age."""
+    if previous is None:
+        return None, None
+    recorded = previous.tool.get("cooldown-cutoff")
+    if not isinstance(recorded, datetime) or recorded.tzinfo is None:
+        recorded = None
+    return recorded, previous.tool.get("min-release-age")
+
+
+def _preferences(previous: LockFile | None, upgrading: frozenset[str]) -> tuple[str, ...]:
+    """``name==version`` for each package the previous lock pins at a single version."""
+    if previous is None:
+        return ()
+    versions: dict[str, set[str]] = {}
+    for state in states_from_lock(previous):
+        versions.setdefault(state.name, set()).add(state.version)
+    return tuple(
+        f"{name}=={next(iter(found))}"
+        for name, found in sorted(versions.items())
+        if len(found) == 1 and name not in upgrading and next(iter(found))
+    )
+
+
+def _moving(old: Sequence[LockedState] | None, new: Sequence[LockedState]) -> list[LockedState]:
+    """The new lock's packages that are new or changed (all of them for a first lock)."""
+    if old is None:
+        return list(new)
+    before = {(s.name, s.version, s.hashes) for s in old}
+    return [s for s in new if (s.name, s.version, s.hashes) not in before]
+
+
+def _in_background(work: Callable[..., T], *args: Any) -> Future[T]:
+    """Start ``work(*args)`` on a thread of its own; its future gives the result or raises.
+
+    A run that returns early (blocked) leaves it to finish by itself: it only reads.
+    """
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lockdown-background")
+    try:
+        return pool.submit(work, *args)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _exactly_pinned(
+    states: Sequence[LockedState],
+    inputs: ProjectInputs,
+    cache_dir: Path | None,
+    *,
+    dependencies: bool,
+    http: HttpSettings | None = None,
+) -> list[LockedState]:
+    """The moving packages a resolver could have chosen although yanked.
+
+    A resolver never picks a yanked release unless a requirement pins that
+    version exactly (PEP 592), so only those need asking the index about: the
+    ones pinned with ``==``/``===`` by the project's inputs or by the
+    dependencies of any locked package (read from its verified wheel's
+    METADATA). A package whose metadata cannot be read here is asked about
+    anyway: unknown is treated as pinned. Without ``dependencies`` (a backend
+    that refuses yanked releases a dependency pins), only the inputs count.
+    """
+    from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415
+
+    cache = ArtifactCache(cache_dir or default_cache_dir(), http=http)
+    requirements: list[str] = [
+        *inputs.dependencies,
+        *(r for reqs in inputs.extras.values() for r in reqs),
+        *(r for reqs in inputs.groups.values() for r in reqs),
+    ]
+    unknown: set[str] = set()
+    read = _requirements_of(states, cache) if dependencies else [[] for _ in states]
+    for state, metadata in zip(states, read, strict=True):
+        if metadata is None:
+            unknown.add(state.name)
+        else:
+            requirements += metadata
+    pinned: set[str] = set()
+    for text in requirements:
+        try:
+            req = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if any(
+            spec.operator in ("==", "===") and "*" not in spec.version for spec in req.specifier
+        ):
+            pinned.add(normalize_name(req.name))
+    return [s for s in states if s.name in pinned or s.name in unknown]
+
+
+def _requirements_of(states: Sequence[LockedState], cache: ArtifactCache) -> list[list[str] | None]:
+    """Each package's ``Requires-Dist``, from one of its wheels; ``None`` when unknown.
+
+    From the wheel itself when it is in the cache (verified), else from the
+    core metadata file the index serves next to it (PEP 658: a few kB, where
+    the wheel can be hundreds of MB), fetched a few at a time.
+    """
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    def one(state: LockedState) -> list[str] | None:
+        wheel = next((a for a in state.artifacts if a.filename.endswith(".whl")), None)
+        if wheel is None:
+            return None
+        path = cache.path_for(wheel.sha256)
+        if path.is_file():
+            return _wheel_requirements(path)
+        return _metadata_requirements(wheel.url, cache.transport()) if wheel.url else None
+
+    if not states:
+        return []
+    with ThreadPoolExecutor(max_workers=min(8, len(states))) as pool:
+        return list(pool.map(one, states))
+
+
+def _metadata_requirements(wheel_url: str, transport: Transport) -> list[str] | None:
+    """``Requires-Dist`` from the PEP 658 ``<wheel>.metadata`` file; ``None`` when not served."""
+    from packaging.metadata import parse_email  # noqa: PLC0415
+
+    from lockdown.lock.metadata import fetch_core_metadata  # noqa: PLC0415
+
+    try:
+        body = fetch_core_metadata(wheel_url, transport, sha256=None)
+    except PackageIndexError:
+        return None
+    raw, _unparsed = parse_email(body)
+    return list(raw.get("requires_dist", []))
+
+
+def _wheel_requirements(wheel: Path) -> list[str] | None:
+    """``Requires-Dist`` of a verified wheel in the cache; ``None`` when it cannot be read."""
+    from lockdown.lock.metadata import wheel_metadata  # noqa: PLC0415
+
+    raw = wheel_metadata(wheel)
+    return None if raw is None else list(raw.get("requires_dist", []))
+
+
+def _yanked(
+    states: Sequence[LockedState], clients: Callable[[str], IndexClient], reporter: Reporter
+) -> dict[tuple[str, str], str]:
+    """(name, version) → yank reason, for those of ``states`` whose locked files are yanked.
+
+    Asks each package's own index for its listing (a few pages at a time, only
+    the locked files parsed; ``clients`` keeps the pages the provenance step
+    read); a package not from an index has nothing to yank.
+    """
+    by_index: dict[str, list[LockedState]] = {}
+    for state in states:
+        if state.index:
+            by_index.setdefault(state.index, []).append(state)
+    found: dict[tuple[str, str], str] = {}
+    with reporter.status("checking the index for yanked releases"):
+        for index, group in sorted(by_index.items()):
+            filenames = {a.filename for s in group for a in s.artifacts}
+            listings = clients(index).many_project_files(
+                [s.name for s in group], filenames=filenames
+            )
+            for state in group:
+                listed = {f.filename: f for f in listings.get(normalize_name(state.name), [])}
+                for artifact in state.artifacts:
+                    hit = listed.get(artifact.filename)
+                    if hit is not None and hit.yanked is not None:
+                        found[(state.name, state.version)] = hit.yanked
+                        break
+    return found
+
+
+def early_pages(
+    inputs: ProjectInputs,
+    old: Sequence[LockedState] | None,
+    index_url: str,
+    upgrade: bool,
+    upgrading: frozenset[str],
+) -> dict[str, set[str]]:
+    """index → names whose pages are worth reading while the resolver runs.
+
+    Those the provenance step and the yank check will likely ask for: the
+    project's direct requirements the previous lock does not pin (new ones
+    come from the main index, where the resolver looks first), and, when
+    upgrading, the previously locked names that may move (at the index each
+    came from). An unchanged locked package keeps its recorded answer and
+    needs no page, so a plain re-lock reads nothing early.
+    """
+    from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415
+
+    locked = {normalize_name(s.name): s for s in old or ()}
+    pages: dict[str, set[str]] = {}
+    texts = [*inputs.dependencies, *(r for rs in inputs.extras.values() for r in rs)]
+    texts += [r for rs in inputs.groups.values() for r in rs]
+    for text in texts:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            continue
+        name = normalize_name(requirement.name)
+        if requirement.url is None and name != inputs.name and name not in locked:
+            pages.setdefault(index_url, set()).add(name)
+    for name, state in locked.items():
+        if state.index and (upgrade or name in upgrading):
+            pages.setdefault(state.index, set()).add(name)
+    return pages
+
+
+def _early_clients(
+    http: HttpSettings | None, pages: Mapping[str, set[str]], *, provenance: bool
+) -> IndexClients:
+    """The run's page-keeping index clients, already reading ``pages`` (index → names).
+
+    One page of each index is read first: the others only when it declares
+    what the steps read pages for (provenance, if checked; core metadata for
+    the license records). The yank check reads its few pages when it asks.
+    """
+    from lockdown.resolve.index import IndexClients, IndexDeclarations  # noqa: PLC0415
+
+    def worth(declared: IndexDeclarations) -> bool:
+        return (provenance and declared.carries_provenance) or declared.core_metadata
+
+    clients = IndexClients(http)
+    clients.prefetch(pages, worth=worth)
+    return clients
+
+
+def _approval_records(
+    old: Sequence[LockedState] | None, new: Sequence[LockedState], result: GateResult
+) -> dict[tuple[str, str], Mapping[str, Any]]:
+    """Each package's ``[packages.tool.lockdown]``: the approval that admitted it.
+
+    This run's approval for a changed package, else what the previous lock
+    recorded for the same version (so a re-lock keeps saying why).
+    """
+    kept = {(s.name, s.version): s.approval for s in old or () if s.approval is not None}
+    records: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for state in new:
+        key = (state.name, state.version)
+        approval = result.approval_for(*key)
+        previous = kept.get(key)
+        if approval is not None:
+            records[key] = {"approval": approval.record()}
+        elif previous is not None:
+            records[key] = {"approval": previous}
+    return records
+
+
+def _merge_records(
+    *records: Mapping[tuple[str, str], Mapping[str, Any]],
+) -> dict[tuple[str, str], Mapping[str, Any]]:
+    """Each package's ``[packages.tool.lockdown]`` from several sources, keys side by side."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for table in records:
+        for key, values in table.items():
+            merged.setdefault(key, {}).update(values)
+    return dict(merged)
+
+
+def _to_download(
+    resolution: Resolution, inputs: ProjectInputs, mode: VerifyArtifacts
+) -> list[tuple[LockedPackage, Artifact]]:
+    """The artifacts to download and hash: those without a declared size, and ``mode``'s."""
+    chosen: list[tuple[LockedPackage, Artifact]] = []
+    host: set[str] = set()
+    if mode == "host":
+        host = _host_artifacts(resolution.packages, inputs)
+    for package in resolution.packages:
+        for artifact in (*package.wheels, *((package.sdist,) if package.sdist else ())):
+            if artifact.size is None or mode == "all" or artifact.sha256 in host:
+                chosen.append((package, artifact))
+    return chosen
+
+
+def _host_artifacts(packages: Sequence[LockedPackage], inputs: ProjectInputs) -> set[str]:
+    """sha256 of the file this machine would install of each package (every extra and group).
+
+    The best wheel by this interpreter's tag priority, else the sdist, as a
+    PEP 751 installer chooses.
+    """
+    from packaging.markers import Marker, default_environment  # noqa: PLC0415
+    from packaging.tags import sys_tags  # noqa: PLC0415
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename  # noqa: PLC0415
+
+    env = {
+        **default_environment(),
+        "extras": frozenset(inputs.extras),
+        "dependency_groups": frozenset(inputs.groups),
+    }
+    priority = {tag: rank for rank, tag in enumerate(sys_tags())}
+    chosen: set[str] = set()
+    for package in packages:
+        if package.marker and not Marker(package.marker).evaluate(env, "lock_file"):  # type: ignore[arg-type]
+            continue
+        ranked = []
+        for wheel in package.wheels:
+            try:
+                tags = parse_wheel_filename(wheel.filename)[3]
+            except InvalidWheelFilename:
+                continue
+            ranks = [priority[t] for t in tags if t in priority]
+            if ranks:
+                ranked.append((min(ranks), wheel.filename, wheel.sha256))
+        if ranked:
+            chosen.add(min(ranked)[2])
+        elif package.sdist is not None:
+            chosen.add(package.sdist.sha256)
+    return chosen
+
+
+def _verify(
+    resolution: Resolution,
+    todo: Sequence[tuple[LockedPackage, Artifact]],
+    cache_dir: Path | None,
+    reporter: Reporter,
+    http: HttpSettings | None,
+) -> Resolution:
+    """Download and hash ``todo`` against the declared digests; fill in sizes not declared.
+
+    A size measured from the verified file is a fact, not a guess, so it is
+    recorded; an upload time the index did not give stays absent.
+    """
+    if not todo:
+        return resolution
+    cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()), http=http)
+    expected = [
+        Expected(
+            url=a.url,
+            filename=a.filename,
+            sha256=a.sha256,
+            size=a.size,
+            source=f"the package index ({p.index or 'unknown index'})",
+        )
+        for p, a in todo
+    ]
+    with reporter.status(f"verifying {len(expected)} artifacts") as status:
+
+        def progress(done: int, total: int) -> None:
+            status.update(f"downloading and hashing artifacts {done}/{total}")
+
+        try:
+            verify_all(cache, expected, progress=progress)
+        except IntegrityError as exc:
+            # At lock time a mismatch is the index's fault, not the lock's.
+            raise PackageIndexError(exc.message, hint=exc.hint) from None
+
+    def sized(artifact: Artifact) -> Artifact:
+        if artifact.size is not None:
+            return artifact
+        return dataclasses.replace(artifact, size=cache.path_for(artifact.sha256).stat().st_size)
+
+    packages = tuple(
+        dataclasses.replace(
+            p,
+            wheels=tuple(sized(w) for w in p.wheels),
+            sdist=sized(p.sdist) if p.sdist is not None else None,
+        )
+        for p in resolution.packages
+    )
+    return dataclasses.replace(resolution, packages=packages)
+
+
+def check_lock(project_dir: Path, *, resolver: str | None = None) -> CheckOutcome:
+    """Is the lock current with the inputs? Compares digests only: no network."""
+    config, _inputs, _name, digest = _prepare(project_dir, resolver)
+    path = config.output_path
+    if not path.exists():
+        return CheckOutcome(path=path, current=False, reason=f"{path.name} does not exist")
+    lock = read_lock(path)
+    recorded = lock.tool.get("input-digest")
+    if recorded is None:
+        return CheckOutcome(
+            path=path,
+            current=False,
+            reason=f"{path.name} has no [tool.lockdown] input-digest (not written by lockdown)",
+        )
+    if not isinstance(recorded, str):
+        raise LockFileError(f"{path}: tool.lockdown.input-digest must be a string")
+    if recorded != digest:
+        return CheckOutcome(
+            path=path,
+            current=False,
+            reason=f"{path.name} is stale: the dependencies or lock settings changed since it "
+            "was written",
+        )
+    return CheckOutcome(path=path, current=True, reason="")
 
 
 def run(args: Args, reporter: Reporter) -> int:
     """``lockdown lock`` from its parsed arguments: lock (or check), then say what happened."""
-    from lockdown.lock.run import check_lock, lock_project  # noqa: PLC0415
-
     if args.check:
         outcome = check_lock(args.project, resolver=args.resolver)
         if outcome.current:
@@ -161,10 +1011,6 @@ class CondaLockOutcome:
         return bool(self.gate.blocked)
 
 
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def read_conda_inputs(
     project_dir: Path, environment_file: Path | None
 ) -> tuple[CondaInputs, Path, Sequence[str], Config | None]:
@@ -220,13 +1066,17 @@ def lock_conda(
     """
     require()
     from lockdown.audit.model import conda_packages  # noqa: PLC0415
-    from lockdown.lock.run import gate_and_write, lock_start  # noqa: PLC0415
 
     # 1. The inputs; the policy, the previous lock, the approvals and the cutoff (shared).
     inputs, output, sources, config = read_conda_inputs(project_dir.resolve(), environment_file)
     moving = frozenset(normalize_name(n) for n in upgrade_packages)
     start = lock_start(
-        config, output, read_conda_lock, _recorded_cutoff, clock(), moving=upgrade or bool(moving)
+        config,
+        output,
+        read_conda_lock,
+        _conda_recorded_cutoff,
+        clock(),
+        moving=upgrade or bool(moving),
     )
     # 2. The solve (per ecosystem): every platform, its pip: section by the Python path.
     packages = _solve(inputs, config, start, moving, upgrade, cache_dir, reporter)
@@ -340,7 +1190,7 @@ def _render(
     if cutoff is not None and policy.min_release_age is not None:
         custom["min-release-age"] = format_duration(policy.min_release_age)
         custom["cooldown-cutoff"] = cutoff.strftime("%Y-%m-%dT%H:%M:%SZ")
-    custom.update(_approval_records(start.previous, packages, result))
+    custom.update(_conda_approval_records(start.previous, packages, result))
     custom.update(pip_index_records(packages))
     return render_conda_lock(
         packages,
@@ -351,7 +1201,7 @@ def _render(
     )
 
 
-def _recorded_cutoff(previous: CondaLock | None) -> tuple[datetime | None, object]:
+def _conda_recorded_cutoff(previous: CondaLock | None) -> tuple[datetime | None, object]:
     """The previous lock's cutoff (custom_metadata, ``%Y-%m-%dT%H:%M:%SZ``) and its age."""
     if previous is None:
         return None, None
@@ -402,7 +1252,7 @@ def conda_states(packages: Sequence[CondaPackage]) -> list[LockedState]:
     ]
 
 
-def _approval_records(
+def _conda_approval_records(
     previous: CondaLock | None, packages: Sequence[CondaPackage], result: GateResult
 ) -> dict[str, str]:
     """``approval <name>==<version>`` → the approval, this run's or the previous lock's."""

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from packaging.markers import InvalidMarker, Marker, default_environment
 
 from lockdown.lock.attest import AttestationSummary
-from lockdown.lock.run import LockOutcome
+from lockdown.report.outcomes import LockOutcome
 
 _SELECTOR = re.compile(r"'([^']+)' in (extras|dependency_groups)")
 _EQUALS = re.compile(r"(\w+) == '([^']*)'")

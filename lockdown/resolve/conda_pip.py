@@ -3,7 +3,7 @@
 For each platform, the requirements are resolved with lockdown's Python
 resolver (uv) for that platform and for the Python the conda solution
 installs, the way ``lockdown lock`` resolves a Python project
-(:func:`lockdown.lock.run.resolve_relaxing`):
+(:func:`lockdown.resolve.relax.resolve_relaxing`):
 
 1. the conda packages' versions are constraints on every attempt, and the
    names conda already provides are dropped from the pip side, so the two
@@ -66,11 +66,11 @@ def lock_pip(
     """
     from packaging.markers import Marker  # noqa: PLC0415
 
-    from lockdown.lock.run import resolve_relaxing  # noqa: PLC0415
     from lockdown.progress import Reporter  # noqa: PLC0415
     from lockdown.project import ProjectInputs  # noqa: PLC0415
     from lockdown.resolve import get_resolver  # noqa: PLC0415
     from lockdown.resolve.interface import ResolveRequest  # noqa: PLC0415
+    from lockdown.resolve.relax import resolve_relaxing  # noqa: PLC0415
 
     reporter = reporter or Reporter(quiet=True)
     python = python_of(conda_packages)
@@ -154,7 +154,7 @@ def conda_constraints(conda_names: Mapping[str, str]) -> tuple[tuple[str, ...], 
 class HeldToConda:
     """A resolver that adds the conda side's versions to every request it resolves.
 
-    ``lockdown.lock.run.resolve_relaxing`` relaxes what lockdown asked for (the kept
+    ``lockdown.resolve.relax.resolve_relaxing`` relaxes what lockdown asked for (the kept
     versions, the cooldown) one step at a time; the conda versions are not
     lockdown's wish but the environment's fact, so they are never relaxed.
     """

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lockdown.lock.run import lock_project
+from lockdown.commands.lock import lock_project
 from tests.support.pkgindex import PackageIndex
 
 ADVISORIES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "advisories"

@@ -252,8 +252,8 @@ def test_init_writes_the_environments_lock_would_use_and_why(
     tmp_path: Path, package_index: PackageIndex
 ) -> None:
     from lockdown.commands.init import init
+    from lockdown.commands.lock import plan_environments
     from lockdown.config import load_config
-    from lockdown.lock.run import plan_environments
     from lockdown.progress import Reporter
 
     package_index.add(

@@ -15,7 +15,7 @@ import pytest
 from packaging.pylock import Pylock
 
 from lockdown._compat import tomllib
-from lockdown.lock.run import RESOLVER_STATE_MAX_AGE, RESOLVER_STATES_KEPT, lock_project
+from lockdown.commands.lock import RESOLVER_STATE_MAX_AGE, RESOLVER_STATES_KEPT, lock_project
 from lockdown.resolve.piptools import current_environment_marker
 from tests.conftest import CliResult
 from tests.support.pkgindex import PackageIndex

@@ -14,7 +14,8 @@ import pytest
 
 from lockdown._compat import tomllib
 from lockdown.commands.approve import approve
-from lockdown.lock.run import LockOutcome, lock_project
+from lockdown.commands.lock import lock_project
+from lockdown.report.outcomes import LockOutcome
 from tests.support.pkgindex import PackageIndex
 
 pytestmark = pytest.mark.slow

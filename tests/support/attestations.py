@@ -17,8 +17,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Final
 
+from lockdown.commands.lock import lock_project
 from lockdown.lock.model import Artifact, LockedPackage, Resolution
-from lockdown.lock.run import LockOutcome, lock_project
+from lockdown.report.outcomes import LockOutcome
 from lockdown.resolve.interface import ResolveRequest
 from tests.support.pkgindex import PackageIndex
 
