@@ -158,7 +158,7 @@ def install(
     # 3. The publishers the lock records, checked again for what is installed...
     provenance = None
     if verify_provenance:
-        from lockdown.lock.attest import check_locked_provenance, provenance_root  # noqa: PLC0415
+        from lockdown.commands._attest import check_locked_provenance, provenance_root  # noqa: PLC0415
         from lockdown.lock.pylock import read_lock  # noqa: PLC0415
 
         moving = {(s.name, s.version) for s in (*the_plan.add, *(n for _o, n in the_plan.change))}

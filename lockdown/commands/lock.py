@@ -15,7 +15,7 @@ The steps, in order:
 3. download every artifact not yet in the content-addressed cache and check
    that its bytes have the sha256 and size the index declared; then verify the
    PEP 740 provenance each index offers for the new and changed files
-   (:mod:`lockdown.lock.attest`; invalid provenance is exit 16);
+   (:mod:`lockdown.commands._attest`; invalid provenance is exit 16);
 4. the gate: the change set against the previous lock, every change and every
    package judged by policy (:mod:`lockdown.policy.gate`); anything blocked
    ends the run here, with the verdicts, and nothing written;
@@ -55,6 +55,8 @@ from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeVar
 
 from lockdown import __version__
 from lockdown.artifacts import ArtifactCache, Expected, ensure_cache_dir, verify_all
+from lockdown.commands._attest import attest_resolution, provenance_root
+from lockdown.commands._origin_check import OriginCheck, PinningResolver
 from lockdown.conda_inputs import CondaInputs, conda_inputs, read_environment_yml
 from lockdown.config import Config, load_config
 from lockdown.config.conda import CONDA_LOCK
@@ -68,7 +70,6 @@ from lockdown.errors import (
     UsageError,
 )
 from lockdown.fsutil import atomic_write, default_cache_dir, prune_directory, run_lock
-from lockdown.lock.attest import attest_resolution, provenance_root
 from lockdown.lock.condalock import (
     PIP_INDEX_KEY,
     CondaLock,
@@ -77,9 +78,7 @@ from lockdown.lock.condalock import (
     render_conda_lock,
     require,
 )
-from lockdown.lock.licenses import license_records
 from lockdown.lock.model import Artifact, LockedPackage, Resolution
-from lockdown.lock.origin_check import OriginCheck, PinningResolver
 from lockdown.lock.previous import read_previous
 from lockdown.lock.pylock import LockFile, LockMetadata, read_lock, render_lock
 from lockdown.names import normalize_name
@@ -95,6 +94,7 @@ from lockdown.report.gate_summary import write_blocked, write_vulnerability_line
 from lockdown.report.outcomes import CheckOutcome, LockOutcome
 from lockdown.resolve import default_index_url, get_resolver
 from lockdown.resolve.interface import Resolver, ResolveRequest
+from lockdown.resolve.licenses import license_records
 from lockdown.resolve.rattler import solve_relaxing
 from lockdown.resolve.relax import resolve_served
 

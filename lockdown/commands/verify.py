@@ -173,7 +173,7 @@ def _verify_provenance(
     quiet: bool,
 ) -> None:
     """``verify --provenance``: every attested file's PEP 740 provenance, fetched again."""
-    from lockdown.lock.attest import check_locked_provenance, provenance_root  # noqa: PLC0415
+    from lockdown.commands._attest import check_locked_provenance, provenance_root  # noqa: PLC0415
     from lockdown.lock.pylock import read_lock  # noqa: PLC0415
 
     if lock is None:

@@ -66,3 +66,22 @@ def publishers_from_tables(tables: Iterable[Mapping[str, Any]] | None) -> frozen
 def describe_publishers(publishers: Iterable[Publisher]) -> str:
     """``A, B`` in a stable order, or ``none``."""
     return ", ".join(p.describe() for p in sorted(publishers)) or "none"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttestationSummary:
+    """What the provenance step found, for the lock's report."""
+
+    #: Packages in the lock (from an index or not).
+    packages: int
+    #: Packages every file of which is attested, by publisher.
+    by_publisher: Mapping[Publisher, int]
+    #: Packages attested (each counted once, whatever its publishers).
+    attested: int
+    #: Files whose provenance was verified in this run (not carried over).
+    verified_files: int
+    #: Packages with only some files attested (not recorded as attested).
+    partial: tuple[str, ...] = ()
+    #: (index, the simple API version it serves) of each index whose pages
+    #: cannot carry provenance, so that its new packages' pages were not read.
+    no_provenance: tuple[tuple[str, str], ...] = ()

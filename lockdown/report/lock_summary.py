@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from packaging.markers import InvalidMarker, Marker, default_environment
 
-from lockdown.lock.attest import AttestationSummary
+from lockdown.lock.attestation import AttestationSummary
 from lockdown.report.outcomes import LockOutcome
 
 _SELECTOR = re.compile(r"'([^']+)' in (extras|dependency_groups)")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from lockdown.lock.attest import AttestationSummary
+    from lockdown.lock.attestation import AttestationSummary
     from lockdown.lock.model import Resolution
     from lockdown.policy.advisories import GateAudit
     from lockdown.policy.gate import GateResult

@@ -1,10 +1,11 @@
 """The lock's provenance step: fetch and verify PEP 740 attestations for the pinned files.
 
-Called by ``lock`` between hashing the artifacts and the gate. Packages whose
-files are exactly those the previous lock pinned keep the publishers it
-recorded (nothing fetched: a re-lock with nothing changed costs nothing);
-every other file from an index is looked up on that index and any provenance
-it offers is verified against the file's name and pinned sha256
+Called by ``lock`` (:mod:`lockdown.commands.lock`) between hashing the
+artifacts and the gate. Packages whose files are exactly those the previous
+lock pinned keep the publishers it recorded (nothing fetched: a re-lock with
+nothing changed costs nothing); every other file from an index is looked up
+on that index and any provenance it offers is verified against the file's
+name and pinned sha256
 (:func:`lockdown.sign.provenance.verify_provenance`, cached). A package is
 recorded as attested when every one of its files verified.
 
@@ -16,14 +17,13 @@ must still be attested by exactly those publishers.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lockdown.errors import IntegrityError
 from lockdown.fsutil import default_cache_dir
-from lockdown.lock.attestation import Publisher
+from lockdown.lock.attestation import AttestationSummary, Publisher
 from lockdown.names import normalize_name
 
 if TYPE_CHECKING:
@@ -35,25 +35,6 @@ if TYPE_CHECKING:
     from lockdown.resolve.provenance import PinnedFile
 
 __all__ = ["AttestationSummary", "attest_resolution", "check_locked_provenance"]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AttestationSummary:
-    """What the provenance step found, for the lock's report."""
-
-    #: Packages in the lock (from an index or not).
-    packages: int
-    #: Packages every file of which is attested, by publisher.
-    by_publisher: Mapping[Publisher, int]
-    #: Packages attested (each counted once, whatever its publishers).
-    attested: int
-    #: Files whose provenance was verified in this run (not carried over).
-    verified_files: int
-    #: Packages with only some files attested (not recorded as attested).
-    partial: tuple[str, ...] = ()
-    #: (index, the simple API version it serves) of each index whose pages
-    #: cannot carry provenance, so that its new packages' pages were not read.
-    no_provenance: tuple[tuple[str, str], ...] = ()
 
 
 def attest_resolution(
