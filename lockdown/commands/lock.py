@@ -84,7 +84,7 @@ from lockdown.lock.pylock import LockFile, LockMetadata, read_lock, render_lock
 from lockdown.names import normalize_name
 from lockdown.net import HttpSettings, http_settings
 from lockdown.policy.advisories import GateAudit, packages_of, vulnerability_gate
-from lockdown.policy.approvals import read_approvals
+from lockdown.policy.approvals import Approval, approval_records, read_approvals
 from lockdown.policy.changes import LockedState, states_from_lock, states_from_resolution
 from lockdown.policy.cooldown import cooldown_cutoff
 from lockdown.policy.gate import GateResult, judge
@@ -105,7 +105,6 @@ if TYPE_CHECKING:
     from lockdown.config.conda import CondaSettings
     from lockdown.config.policy import Policy
     from lockdown.net import Transport
-    from lockdown.policy.approvals import Approval
     from lockdown.resolve.index import IndexClient, IndexClients
     from lockdown.resolve.platforms import Coverage, PlannedEnvironments
 
@@ -762,16 +761,13 @@ def _approval_records(
     recorded for the same version (so a re-lock keeps saying why).
     """
     kept = {(s.name, s.version): s.approval for s in old or () if s.approval is not None}
-    records: dict[tuple[str, str], Mapping[str, Any]] = {}
-    for state in new:
-        key = (state.name, state.version)
-        approval = result.approval_for(*key)
-        previous = kept.get(key)
-        if approval is not None:
-            records[key] = {"approval": approval.record()}
-        elif previous is not None:
-            records[key] = {"approval": previous}
-    return records
+    found = approval_records(
+        ((s.name, s.version) for s in new),
+        result.approval_for,
+        lambda name, version: kept.get((name, version)),
+        Approval.record,
+    )
+    return {key: {"approval": record} for key, record in found.items()}
 
 
 def _merge_records(
@@ -1255,23 +1251,24 @@ def conda_states(packages: Sequence[CondaPackage]) -> list[LockedState]:
 def _conda_approval_records(
     previous: CondaLock | None, packages: Sequence[CondaPackage], result: GateResult
 ) -> dict[str, str]:
-    """``approval <name>==<version>`` → the approval, this run's or the previous lock's."""
+    """``approval <name>==<version>`` → the approval (JSON), this run's or the previous lock's."""
+    kept = previous.custom if previous is not None else {}
+    found = approval_records(
+        sorted({(p.name, p.version) for p in packages}),
+        result.approval_for,
+        lambda name, version: kept.get(f"approval {name}=={version}"),
+        _approval_json,
+    )
+    return {f"approval {name}=={version}": text for (name, version), text in found.items()}
+
+
+def _approval_json(approval: Approval) -> str:
     import json  # noqa: PLC0415
 
-    out: dict[str, str] = {}
-    kept = previous.custom if previous is not None else {}
-    for name, version in sorted({(p.name, p.version) for p in packages}):
-        key = f"approval {name}=={version}"
-        approval = result.approval_for(name, version)
-        if approval is not None:
-            record = {
-                k: (v.isoformat() if isinstance(v, datetime) else v)
-                for k, v in approval.record().items()
-            }
-            out[key] = json.dumps(record, sort_keys=True)
-        elif key in kept:
-            out[key] = kept[key]
-    return out
+    record = {
+        k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in approval.record().items()
+    }
+    return json.dumps(record, sort_keys=True)
 
 
 def pip_index_records(packages: Sequence[CondaPackage]) -> dict[str, str]:

@@ -18,11 +18,11 @@ The file::
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from lockdown.errors import ConfigError, UsageError
 from lockdown.names import normalize_name
@@ -155,6 +155,33 @@ def find_approval(
     """The most recent approval that admits ``name==version`` at ``now``, if any."""
     matching = [a for a in approvals if a.admits(name, version, now)]
     return max(matching, key=lambda a: a.approved_at) if matching else None
+
+
+#: How a lock format records an approval.
+Record = TypeVar("Record")
+
+
+def approval_records(
+    packages: Iterable[tuple[str, str]],
+    approval_for: Callable[[str, str], Approval | None],
+    recorded: Callable[[str, str], Record | None],
+    encode: Callable[[Approval], Record],
+) -> dict[tuple[str, str], Record]:
+    """The approval each ``(name, version)`` is locked with, for either lock format.
+
+    This run's approval (``approval_for``, the gate's), ``encode``d as the
+    format writes it; else what the previous lock recorded for the same
+    version (``recorded``), so a re-lock keeps saying why; else none.
+    """
+    out: dict[tuple[str, str], Record] = {}
+    for name, version in packages:
+        approval = approval_for(name, version)
+        kept = recorded(name, version) if approval is None else None
+        if approval is not None:
+            out[(name, version)] = encode(approval)
+        elif kept is not None:
+            out[(name, version)] = kept
+    return out
 
 
 def parse_target(text: str) -> tuple[str, str]:
