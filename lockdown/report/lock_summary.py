@@ -77,9 +77,12 @@ def summarize(outcome: LockOutcome) -> str:
     name_width = max((len(p.name) for p in packages), default=4)
     version_width = max((len(p.version) for p in packages), default=7)
     lines = []
+    scopes: dict[str | None, str] = {}  # many packages share a marker (torch's nvidia-*)
     for package in packages:
         files = len(package.wheels) + (package.sdist is not None)
-        scope = describe_scope(package.marker, resolution.environments)
+        if package.marker not in scopes:
+            scopes[package.marker] = describe_scope(package.marker, resolution.environments)
+        scope = scopes[package.marker]
         lines.append(
             f"  {package.name:<{name_width}}  {package.version:<{version_width}}  "
             f"{files:>3} file{'s' if files != 1 else ' '}  {scope}".rstrip()

@@ -8,7 +8,6 @@ inside the functions that need it.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -58,6 +57,8 @@ def solve_platform(
     keep: Sequence[CondaPackage] = (),
 ) -> list[CondaPackage]:
     """The packages of one platform's solution, as lock entries."""
+    import asyncio  # noqa: PLC0415 - ~0.05 s; the Python lock (same module) never needs it
+
     import rattler  # noqa: PLC0415
 
     family = platform.split("-", 1)[0]
