@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lockdown.commands._lockfile import find_lock
 from lockdown.config import PYPROJECT, STANDALONE, Config, load_config, parse_config
 from lockdown.config.policy import Policy
 from lockdown.errors import (
@@ -57,7 +58,7 @@ def diff(
         raise UsageError("give the old lock as a file or as --base REV (one of them)")
     config = _optional_config(project_dir)
     policy = config.policy if config is not None else Policy()
-    new_path = new or (config.output_path if config else project_dir / "pylock.toml")
+    new_path = find_lock(project_dir, config, given=new)
     new_lock = read_lock(new_path)
     old_lock = read_lock(old) if old is not None else _lock_at(base or "", new_path)
     if base is not None:

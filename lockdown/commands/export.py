@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lockdown.commands._lockfile import find_lock
 from lockdown.errors import (
     EXIT_OK,
     UsageError,
@@ -76,16 +77,13 @@ def run(args: Args, reporter: Reporter) -> int:
 
 def _export_path(args: Args) -> Path:
     """``--lock``, else the project's conda lock for ``--platform``, else its configured lock."""
-    if args.lock is not None:
-        return Path(args.lock)
-    if args.platform is not None:
-        from lockdown.config.conda import CONDA_LOCK  # noqa: PLC0415
-
-        return Path(args.project) / CONDA_LOCK
+    if args.lock is not None or args.platform is not None:
+        # For --platform, the project's conda-lock.yml by its default name, as before.
+        return find_lock(args.project, None, given=args.lock, kind="conda")
     from lockdown.config import load_config  # noqa: PLC0415
 
     config, _ = load_config(args.project)
-    return config.output_path
+    return find_lock(args.project, config)
 
 
 def _marker_environment(python: str | None) -> dict[str, str]:

@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeVar
 from lockdown import __version__
 from lockdown.artifacts import ArtifactCache, Expected, ensure_cache_dir, verify_all
 from lockdown.commands._attest import attest_resolution, provenance_root
+from lockdown.commands._lockfile import find_lock
 from lockdown.commands._origin_check import OriginCheck, PinningResolver
 from lockdown.conda_inputs import CondaInputs, conda_inputs, read_environment_yml
 from lockdown.config import Config, load_config
@@ -158,7 +159,7 @@ def lock_project(
     wanted_upgrades = _names(upgrade_packages)
     start = lock_start(
         config,
-        config.output_path,
+        find_lock(project_dir, config),
         read_lock,
         _recorded_cutoff,
         now,
@@ -298,7 +299,7 @@ def lock_project(
         )
         return render_lock(resolution, meta, validated=previous.data if previous else None)
 
-    path = config.output_path
+    path = find_lock(project_dir, config)
     end = gate_and_write(
         start, result, packages_of(new_states), render, path, config, cache_dir, reporter
     )
@@ -887,7 +888,7 @@ def _verify(
 def check_lock(project_dir: Path, *, resolver: str | None = None) -> CheckOutcome:
     """Is the lock current with the inputs? Compares digests only: no network."""
     config, _inputs, _name, digest = _prepare(project_dir, resolver)
-    path = config.output_path
+    path = find_lock(project_dir, config)
     if not path.exists():
         return CheckOutcome(path=path, current=False, reason=f"{path.name} does not exist")
     lock = read_lock(path)
