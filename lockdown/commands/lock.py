@@ -86,7 +86,12 @@ from lockdown.names import normalize_name
 from lockdown.net import HttpSettings, http_settings
 from lockdown.policy.advisories import GateAudit, packages_of, vulnerability_gate
 from lockdown.policy.approvals import Approval, approval_records, read_approvals
-from lockdown.policy.changes import LockedState, states_from_lock, states_from_resolution
+from lockdown.policy.changes import (
+    LockedState,
+    conda_states,
+    states_from_lock,
+    states_from_resolution,
+)
 from lockdown.policy.cooldown import cooldown_cutoff
 from lockdown.policy.gate import GateResult, judge
 from lockdown.progress import Reporter
@@ -1226,27 +1231,6 @@ def _merged(first: GateResult, second: GateResult) -> GateResult:
         else (*(first.changes or ()), *(second.changes or ()))
     )
     return GateResult(changes=changes, verdicts=(*first.verdicts, *second.verdicts))
-
-
-def conda_states(packages: Sequence[CondaPackage]) -> list[LockedState]:
-    """Conda packages as the gate's states: one per name and version, every platform's archive."""
-    grouped: dict[tuple[str, str], list[CondaPackage]] = {}
-    for package in packages:
-        grouped.setdefault((package.name, package.version), []).append(package)
-    return [
-        LockedState(
-            name=name,
-            version=version,
-            marker=None,
-            index=group[0].channel,
-            artifacts=tuple(
-                Artifact(filename=p.filename, url=p.url, sha256=p.sha256, upload_time=p.timestamp)
-                for p in sorted(group, key=lambda p: (p.platform, p.sha256))
-            ),
-            has_wheels=True,  # require-wheels is a Python rule; conda archives are binaries
-        )
-        for (name, version), group in sorted(grouped.items())
-    ]
 
 
 def _conda_approval_records(

@@ -21,6 +21,7 @@ from lockdown.lock.model import Artifact
 from lockdown.names import index_key, normalize_name
 
 if TYPE_CHECKING:
+    from lockdown.lock.condalock import CondaPackage
     from lockdown.lock.model import LockedPackage
     from lockdown.lock.pylock import LockFile
 
@@ -341,6 +342,28 @@ def states_from_resolution(packages: Iterable[LockedPackage]) -> list[LockedStat
             publishers=p.attestation_identities,
         )
         for p in packages
+    ]
+
+
+def conda_states(packages: Sequence[CondaPackage]) -> list[LockedState]:
+    """Conda packages (a conda lock's or a solve's) as the gate's states: one per
+    name and version, with every platform's archive."""
+    grouped: dict[tuple[str, str], list[CondaPackage]] = {}
+    for package in packages:
+        grouped.setdefault((package.name, package.version), []).append(package)
+    return [
+        LockedState(
+            name=name,
+            version=version,
+            marker=None,
+            index=group[0].channel,
+            artifacts=tuple(
+                Artifact(filename=p.filename, url=p.url, sha256=p.sha256, upload_time=p.timestamp)
+                for p in sorted(group, key=lambda p: (p.platform, p.sha256))
+            ),
+            has_wheels=True,  # require-wheels is a Python rule; conda archives are binaries
+        )
+        for (name, version), group in sorted(grouped.items())
     ]
 
 
