@@ -20,7 +20,6 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -70,14 +69,36 @@ def export_selection(args: Sequence[str]) -> list[str]:
     ]
 
 
-@cache
-def _uv_version(binary: str) -> str:
-    env, _dropped = isolated_environ()
-    proc = subprocess.run(
-        [binary, "--version"], env=env, capture_output=True, text=True, check=False
-    )
-    out = proc.stdout.strip()
-    return out.split()[1] if out.startswith("uv ") else out or "unknown"
+_VERSIONS: dict[str, str] = {}
+
+
+class _VersionQuery:
+    """``uv --version``, started now and read when needed (asked once per process).
+
+    A child process rather than a worker thread: nothing waits on a thread that
+    may never run (a pooled future once hung a lock for good under load).
+    """
+
+    def __init__(self, binary: str) -> None:
+        self._binary = binary
+        self._proc: subprocess.Popen[str] | None = None
+        if binary not in _VERSIONS:
+            env, _dropped = isolated_environ()
+            self._proc = subprocess.Popen(
+                [binary, "--version"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+
+    def result(self) -> str:
+        if self._proc is not None:
+            out, _err = self._proc.communicate()
+            self._proc = None
+            out = out.strip()
+            _VERSIONS[self._binary] = out.split()[1] if out.startswith("uv ") else out or "unknown"
+        return _VERSIONS[self._binary]
 
 
 class UvResolver:
@@ -91,16 +112,13 @@ class UvResolver:
 
     def version(self) -> str:
         """uv's version, e.g. ``0.13.9`` (asked of the binary once per process)."""
-        return _uv_version(uv_binary())
+        return _VersionQuery(uv_binary()).result()
 
     def resolve(self, request: ResolveRequest) -> Resolution:
         """Lock ``request`` with uv and return every package with its artifacts."""
         network = uv_environ(request.http or http_settings())
         # ``uv --version`` (once per process) runs side by side with ``uv lock``.
-        asking = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lockdown-uv-version")
-        # The binary is found here first: sysconfig's first use is not thread-safe.
-        version = asking.submit(_uv_version, uv_binary())
-        asking.shutdown(wait=False)
+        version = _VersionQuery(uv_binary())
         with tempfile.TemporaryDirectory(prefix="lockdown-uv-") as tmp:
             work = Path(tmp)
             (work / "pyproject.toml").write_text(scratch_pyproject(request), encoding="utf-8")
