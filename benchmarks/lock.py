@@ -604,7 +604,7 @@ print(json.dumps([times, (time.process_time() - cpu) / runs]))
 SHADOW_CRITICAL_PROBE = """\
 import json, sys, time
 from pathlib import Path
-from lockdown.lock import origin_check
+from lockdown.commands import _origin_check as origin_check
 from lockdown.commands.lock import lock_project
 project, runs = json.loads(sys.argv[1])
 spent = [0.0]
