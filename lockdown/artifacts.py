@@ -15,9 +15,8 @@ import os
 import tempfile
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from lockdown.errors import IntegrityError, LockdownError, UsageError
 from lockdown.fsutil import ENV_CACHE_DIR, file_sha256, is_sha256
@@ -26,16 +25,26 @@ if TYPE_CHECKING:
     from lockdown.net import HttpSettings, Transport
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Expected:
-    """An artifact as declared: where it is and what its bytes must hash to."""
+class Declared(Protocol):
+    """What the cache reads of an artifact: where it is and what its bytes must hash to.
 
-    url: str
-    filename: str
-    sha256: str
-    size: int | None
-    #: Who declared it, for messages (e.g. "the package index" or the lock path).
-    source: str
+    :class:`lockdown.lock.model.Artifact` has these fields (the ground cannot
+    import it); who declared the artifact is passed beside it, for messages.
+    """
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def filename(self) -> str: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def size(self) -> int | None: ...
+
+
+#: Who declared an artifact, for messages (e.g. "the package index" or the lock
+#: path): one for all of them, or one per artifact.
+DeclaredBy = str | Callable[[Declared], str]
 
 
 #: The most bytes one artifact of undeclared size may have (the largest wheels
@@ -80,8 +89,10 @@ class ArtifactCache:
         """Whether a verified file with this digest is already stored."""
         return self.path_for(sha256).is_file()
 
-    def fetch(self, expected: Expected, *, rehash: bool = False) -> Path:
+    def fetch(self, expected: Declared, *, source: str, rehash: bool = False) -> Path:
         """Download ``expected`` into the cache, verifying size and sha256 while streaming.
+
+        ``source`` is who declared it (named in the messages).
 
         A mismatch raises :class:`IntegrityError` naming the file, the declared
         and the actual digest; nothing is stored. With ``rehash``, a file
@@ -105,7 +116,7 @@ class ArtifactCache:
             return IntegrityError(
                 f"{expected.filename}: the server sent more than "
                 + (
-                    f"the {limit} bytes {expected.source} declares"
+                    f"the {limit} bytes {source} declares"
                     if expected.size is not None
                     else f"{limit} bytes, more than any artifact lockdown takes"
                 )
@@ -123,13 +134,13 @@ class ArtifactCache:
                 os.fsync(out.fileno())
             if actual != expected.sha256:
                 raise IntegrityError(
-                    f"{expected.filename}: {expected.source} declares sha256 {expected.sha256} "
+                    f"{expected.filename}: {source} declares sha256 {expected.sha256} "
                     f"but the file served has sha256 {actual}",
                     hint="the index, a mirror or a proxy is corrupt or tampered with",
                 )
             if expected.size is not None and size != expected.size:
                 raise IntegrityError(
-                    f"{expected.filename}: {expected.source} declares {expected.size} bytes "
+                    f"{expected.filename}: {source} declares {expected.size} bytes "
                     f"but {size} were served"
                 )
             os.replace(tmp, target)
@@ -141,8 +152,9 @@ class ArtifactCache:
 
 def verify_all(
     cache: ArtifactCache,
-    artifacts: Iterable[Expected],
+    artifacts: Iterable[Declared],
     *,
+    source: DeclaredBy,
     workers: int = 8,
     progress: Callable[[int, int], None] | None = None,
     rehash: bool = False,
@@ -150,8 +162,9 @@ def verify_all(
     """Fetch every artifact not already in the cache and verify it; fail on the first mismatch.
 
     Already-cached digests are not downloaded again: they were verified when
-    they were stored (and, with ``rehash``, are hashed again now). Returns
-    sha256 → path of the verified file in the cache.
+    they were stored (and, with ``rehash``, are hashed again now). ``source``
+    is who declared them: one name for all, or a function naming each one's.
+    Returns sha256 → path of the verified file in the cache.
     """
     wanted = {a.sha256: a for a in artifacts}
     todo = wanted if rehash else {k: a for k, a in wanted.items() if not cache.has(k)}
@@ -163,7 +176,15 @@ def verify_all(
     done = 0
     errors: list[LockdownError] = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(cache.fetch, a, rehash=rehash) for a in todo.values()]
+        futures = [
+            pool.submit(
+                cache.fetch,
+                a,
+                source=source if isinstance(source, str) else source(a),
+                rehash=rehash,
+            )
+            for a in todo.values()
+        ]
         for future in futures:
             try:
                 future.result()

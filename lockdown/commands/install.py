@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from lockdown.artifacts import ArtifactCache, Expected
+from lockdown.artifacts import ArtifactCache
 from lockdown.commands._lockfile import find_lock, optional_config
 from lockdown.commands.check import run_check
 from lockdown.commands.verify import load_conda_lock, load_lock
@@ -134,7 +134,7 @@ def install(
         )
     site_packages = [Path(p) for p in facts.site_packages]
     installed = installed_distributions(site_packages) if exists else []
-    selected = tuple(selected_from_row(row, lock_path) for row in facts.selected)
+    selected = tuple(selected_from_row(row) for row in facts.selected)
     keep = config.keep if config is not None else DEFAULT_KEEP
     damaged: dict[str, str] = {}
     if level != "versions" and installed:
@@ -177,7 +177,10 @@ def install(
     )
     with status("downloading and verifying artifacts") as shown:
         files = fetch(
-            the_plan, cache, progress=counted(shown, "downloading and verifying artifacts")
+            the_plan,
+            cache,
+            source=str(lock_path),
+            progress=counted(shown, "downloading and verifying artifacts"),
         )
     # 4. Apply: one install at a time per environment (two at once would interleave).
     from lockdown.fsutil import run_lock  # noqa: PLC0415
@@ -271,14 +274,14 @@ def install_facts(
     )
 
 
-def selected_from_row(row: SelectedRow, lock_path: Path) -> Selected:
+def selected_from_row(row: SelectedRow) -> Selected:
+    from lockdown.lock.model import Artifact  # noqa: PLC0415
+
     name, version, url, filename, sha256, size, is_sdist = row
     return Selected(
         name=cast("NormalizedName", name),
         version=version,
-        artifact=Expected(
-            url=url, filename=filename, sha256=sha256, size=size, source=str(lock_path)
-        ),
+        artifact=Artifact(url=url, filename=filename, sha256=sha256, size=size, upload_time=None),
         is_sdist=is_sdist,
     )
 

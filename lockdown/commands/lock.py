@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeVar
 
 from lockdown import __version__
-from lockdown.artifacts import ArtifactCache, Expected, ensure_cache_dir, verify_all
+from lockdown.artifacts import ArtifactCache, ensure_cache_dir, verify_all
 from lockdown.commands._attest import attest_resolution, provenance_root
 from lockdown.commands._lockfile import find_lock
 from lockdown.commands._origin_check import OriginCheck, PinningResolver
@@ -853,23 +853,15 @@ def _verify(
     if not todo:
         return resolution
     cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()), http=http)
-    expected = [
-        Expected(
-            url=a.url,
-            filename=a.filename,
-            sha256=a.sha256,
-            size=a.size,
-            source=f"the package index ({p.index or 'unknown index'})",
-        )
-        for p, a in todo
-    ]
+    expected = [a for _p, a in todo]
+    declared_by = {a.sha256: f"the package index ({p.index or 'unknown index'})" for p, a in todo}
     with reporter.status(f"verifying {len(expected)} artifacts") as status:
 
         def progress(done: int, total: int) -> None:
             status.update(f"downloading and hashing artifacts {done}/{total}")
 
         try:
-            verify_all(cache, expected, progress=progress)
+            verify_all(cache, expected, source=lambda a: declared_by[a.sha256], progress=progress)
         except IntegrityError as exc:
             # At lock time a mismatch is the index's fault, not the lock's.
             raise PackageIndexError(exc.message, hint=exc.hint) from None

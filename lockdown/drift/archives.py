@@ -129,7 +129,9 @@ def _locked_archives(
     from lockdown.fsutil import default_cache_dir, link_or_copy  # noqa: PLC0415
 
     cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()))
-    verified = verify_all(cache, [p.expected(lock_path) for _record, p in todo], rehash=True)
+    verified = verify_all(
+        cache, [p.artifact() for _record, p in todo], source=str(lock_path), rehash=True
+    )
     archives: list[tuple[CondaRecord, Path, list[_Shipped]]] = []
     members: dict[Path, list[str]] = {}
     for record, package in todo:
@@ -338,8 +340,10 @@ def pip_against_wheels(
         in_venv=False,
     )
     selected = [
-        Selected(name=normalize_name(w.name), version=w.version, artifact=w.expected(lock_path))
+        Selected(name=normalize_name(w.name), version=w.version, artifact=w.artifact())
         for w in wanted
     ]
     cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()))
-    return check_against_wheels(selected, {d.name: d for d in dists}, target, cache)
+    return check_against_wheels(
+        selected, {d.name: d for d in dists}, target, cache, source=str(lock_path)
+    )

@@ -128,4 +128,4 @@ def against_wheels(
         ensure_cache_dir(cache_dir or default_cache_dir()), http=http_settings(config)
     )
     by_name = {d.name: d for d in installed}
-    return check_against_wheels(selected, by_name, target, cache)
+    return check_against_wheels(selected, by_name, target, cache, source=str(lock.path))

@@ -67,14 +67,19 @@ def check_against_wheels(
     installed: Mapping[NormalizedName, InstalledDist],
     target: TargetInfo,
     cache: ArtifactCache,
+    *,
+    source: str,
 ) -> tuple[list[FileDrift], int]:
-    """Compare each installed, locked distribution with its verified wheel."""
+    """Compare each installed, locked distribution with its verified wheel.
+
+    ``source`` is who declared the wheels (the lock's path), for messages.
+    """
     todo = [
         s
         for s in selected
         if not s.is_sdist and s.name in installed and installed[s.name].version == s.version
     ]
-    files = verify_all(cache, [s.artifact for s in todo], rehash=True)
+    files = verify_all(cache, [s.artifact for s in todo], source=source, rehash=True)
     drift: list[FileDrift] = []
     checked = 0
     root = os.path.realpath(target.prefix)

@@ -126,7 +126,8 @@ def install_locked(
     with status(what) as shown:
         files = verify_all(
             cache,
-            [p.expected(lock_path) for p in (*selected, *the_plan.pip)],
+            [p.artifact() for p in (*selected, *the_plan.pip)],
+            source=str(lock_path),
             rehash=True,
             progress=counted(shown, what),
         )
@@ -200,7 +201,7 @@ def _install_pip(
             hint="add python to the conda dependencies",
         )
     chosen = tuple(
-        Selected(name=normalize_name(w.name), version=w.version, artifact=w.expected(lock_path))
+        Selected(name=normalize_name(w.name), version=w.version, artifact=w.artifact())
         for w in wheels
     )
     apply(Plan(selected=chosen, add=chosen), files, python, installer="uv")

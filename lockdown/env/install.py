@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
 
-from lockdown.artifacts import ArtifactCache, Expected, verify_all
+from lockdown.artifacts import ArtifactCache, verify_all
 from lockdown.env.python_env import InstalledDist, TargetInfo
 from lockdown.errors import IntegrityError, LockdownError
 from lockdown.fsutil import link_or_copy
+from lockdown.lock.model import Artifact
 from lockdown.names import DEFAULT_KEEP, normalize_name
 from lockdown.tools import isolated_environ, uv_binary
 
@@ -48,7 +49,7 @@ class Selected:
 
     name: NormalizedName
     version: str
-    artifact: Expected
+    artifact: Artifact
     #: True when the chosen artifact is an sdist (built locally; needs --allow-build).
     is_sdist: bool = False
 
@@ -160,12 +161,8 @@ def _selected(
     return Selected(
         name=name,
         version=str(package.version),
-        artifact=Expected(
-            url=artifact.url,
-            filename=filename,
-            sha256=sha256,
-            size=artifact.size,
-            source=str(lock.path),
+        artifact=Artifact(
+            url=artifact.url, filename=filename, sha256=sha256, size=artifact.size, upload_time=None
         ),
         is_sdist=isinstance(artifact, PackageSdist),
     )
@@ -207,15 +204,21 @@ def plan(
 
 
 def fetch(
-    plan_: Plan, cache: ArtifactCache, *, progress: Callable[[int, int], None] | None = None
+    plan_: Plan,
+    cache: ArtifactCache,
+    *,
+    source: str,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Path]:
     """Download and verify every artifact the plan installs; sha256 → verified path.
+
+    ``source`` is who declared them (the lock's path), for messages.
 
     All of them, before anything is installed: one bad artifact and the
     environment is not touched.
     """
     needed = [s.artifact for s in plan_.add] + [s.artifact for _old, s in plan_.change]
-    return verify_all(cache, needed, progress=progress, rehash=True)
+    return verify_all(cache, needed, source=source, progress=progress, rehash=True)
 
 
 def create_venv(venv: Path, python: str) -> None:

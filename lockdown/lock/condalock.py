@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from lockdown.errors import IntegrityError, LockFileError, UsageError
 
 if TYPE_CHECKING:
-    from lockdown.artifacts import Expected
+    from lockdown.lock.model import Artifact
 
 #: ``metadata.custom_metadata`` key prefix: ``pip-index <name>`` is the index a
 #: ``pip:`` package was locked from (conda-lock.yml has no field for it).
@@ -59,12 +59,12 @@ class CondaPackage:
         """The archive's file name (``name-version-build.conda`` / ``.tar.bz2``)."""
         return self.url.rsplit("/", 1)[-1]
 
-    def expected(self, source: Path) -> Expected:
-        """The archive as the content-addressed cache checks it (by sha256)."""
-        from lockdown.artifacts import Expected  # noqa: PLC0415
+    def artifact(self) -> Artifact:
+        """The archive as an artifact (size unknown: conda-lock.yml does not record it)."""
+        from lockdown.lock.model import Artifact  # noqa: PLC0415
 
-        return Expected(
-            url=self.url, filename=self.filename, sha256=self.sha256, size=None, source=str(source)
+        return Artifact(
+            url=self.url, filename=self.filename, sha256=self.sha256, size=None, upload_time=None
         )
 
 

@@ -247,4 +247,4 @@ def _verify(entries: Sequence[CondaPackage], cache_dir: Path | None) -> None:
     from lockdown.fsutil import default_cache_dir  # noqa: PLC0415
 
     cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()))
-    verify_all(cache, [e.expected(Path("the package index")) for e in entries])
+    verify_all(cache, [e.artifact() for e in entries], source="the package index")

@@ -368,10 +368,11 @@ def test_a_locked_wheel_whose_record_escapes_is_never_followed(tmp_path: Path) -
     import hashlib as hashes
     import zipfile
 
-    from lockdown.artifacts import ArtifactCache, Expected
+    from lockdown.artifacts import ArtifactCache
     from lockdown.drift.wheels import check_against_wheels
     from lockdown.env.install import Selected
     from lockdown.env.python_env import InstalledDist, TargetInfo
+    from lockdown.lock.model import Artifact
 
     prefix = tmp_path / "venv"
     site = prefix / "lib" / "python3.11" / "site-packages"
@@ -392,8 +393,8 @@ def test_a_locked_wheel_whose_record_escapes_is_never_followed(tmp_path: Path) -
     selected = Selected(
         name=evil,
         version="1.0",
-        artifact=Expected(
-            url=wheel.as_uri(), filename=wheel.name, sha256=digest, size=None, source="lock"
+        artifact=Artifact(
+            url=wheel.as_uri(), filename=wheel.name, sha256=digest, size=None, upload_time=None
         ),
     )
     installed = InstalledDist(
@@ -414,7 +415,7 @@ def test_a_locked_wheel_whose_record_escapes_is_never_followed(tmp_path: Path) -
     cache_root = tmp_path / "cache"
     cache_root.mkdir()
     drift, checked = check_against_wheels(
-        [selected], {evil: installed}, target, ArtifactCache(cache_root)
+        [selected], {evil: installed}, target, ArtifactCache(cache_root), source="lock"
     )
     assert [(f.path, f.kind, f.severity) for f in drift] == [
         ("../../../../outside.txt", "escape", "high")

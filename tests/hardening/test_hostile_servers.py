@@ -24,8 +24,9 @@ from typing import Any
 import pytest
 
 from lockdown import artifacts, net
-from lockdown.artifacts import ArtifactCache, Expected
+from lockdown.artifacts import ArtifactCache
 from lockdown.errors import IntegrityError, PackageIndexError
+from lockdown.lock.model import Artifact
 from lockdown.net import HttpSettings, TransferError, Transport, fetch_sha256
 from lockdown.resolve import index
 from lockdown.resolve.index import IndexClient
@@ -219,15 +220,15 @@ def test_an_endless_download_stops_at_the_declared_size(
 ) -> None:
     monkeypatch.setattr(artifacts, "MAX_ARTIFACT_BYTES", 1 << 20)
     cache = ArtifactCache(tmp_path / "cache")
-    expected = Expected(
+    expected = Artifact(
         url=f"{hostile}/endless/x.whl",
         filename="x.whl",
         sha256="ab" * 32,
         size=declared,
-        source="the lock",
+        upload_time=None,
     )
     with pytest.raises(IntegrityError) as caught:
-        cache.fetch(expected)
+        cache.fetch(expected, source="the lock")
     limit = "the 1000 bytes the lock declares" if declared else f"{1 << 20} bytes, more than any"
     assert str(caught.value).startswith(f"x.whl: the server sent more than {limit}")
     assert str(caught.value).endswith(
@@ -311,13 +312,14 @@ def test_a_download_cut_mid_body_starts_again_from_the_first_byte(
     cache = ArtifactCache(tmp_path / "cache", http=HttpSettings(timeout=0.5, retries=2, backoff=0))
 
     path = cache.fetch(
-        Expected(
+        Artifact(
             url=lib.files_url + wheel.filename,
             filename=wheel.filename,
             sha256=wheel.sha256,
             size=wheel.size,
-            source="the lock",
-        )
+            upload_time=None,
+        ),
+        source="the lock",
     )
 
     # Half bodies twice, then the whole: the stored file is the one whole body.
