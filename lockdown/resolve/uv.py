@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -69,36 +70,19 @@ def export_selection(args: Sequence[str]) -> list[str]:
     ]
 
 
-_VERSIONS: dict[str, str] = {}
+@cache
+def _uv_version() -> str:
+    """The version of the uv lockdown runs (``uv_binary`` is its ``uv`` dependency's binary).
 
-
-class _VersionQuery:
-    """``uv --version``, started now and read when needed (asked once per process).
-
-    A child process rather than a worker thread: nothing waits on a thread that
-    may never run (a pooled future once hung a lock for good under load).
+    Read from that package's metadata, as the pip-tools backend does: no process
+    to start and wait for on every lock.
     """
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
 
-    def __init__(self, binary: str) -> None:
-        self._binary = binary
-        self._proc: subprocess.Popen[str] | None = None
-        if binary not in _VERSIONS:
-            env, _dropped = isolated_environ()
-            self._proc = subprocess.Popen(
-                [binary, "--version"],
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                text=True,
-            )
-
-    def result(self) -> str:
-        if self._proc is not None:
-            out, _err = self._proc.communicate()
-            self._proc = None
-            out = out.strip()
-            _VERSIONS[self._binary] = out.split()[1] if out.startswith("uv ") else out or "unknown"
-        return _VERSIONS[self._binary]
+    try:
+        return version("uv")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 class UvResolver:
@@ -111,14 +95,12 @@ class UvResolver:
         self._notify = notify or (lambda _message: None)
 
     def version(self) -> str:
-        """uv's version, e.g. ``0.13.9`` (asked of the binary once per process)."""
-        return _VersionQuery(uv_binary()).result()
+        """uv's version, e.g. ``0.13.9``."""
+        return _uv_version()
 
     def resolve(self, request: ResolveRequest) -> Resolution:
         """Lock ``request`` with uv and return every package with its artifacts."""
         network = uv_environ(request.http or http_settings())
-        # ``uv --version`` (once per process) runs side by side with ``uv lock``.
-        version = _VersionQuery(uv_binary())
         with tempfile.TemporaryDirectory(prefix="lockdown-uv-") as tmp:
             work = Path(tmp)
             (work / "pyproject.toml").write_text(scratch_pyproject(request), encoding="utf-8")
@@ -163,7 +145,7 @@ class UvResolver:
             packages=with_dependencies(packages, graph),
             environments=request.environments,
             resolver=self.name,
-            resolver_version=version.result(),
+            resolver_version=_uv_version(),
             resolver_state=state,
         )
 
@@ -177,9 +159,8 @@ class UvResolver:
         ignored = [name for name in dropped if name.startswith("UV_")]
         if ignored and args and args[0] == "lock":
             self._notify(f"ignoring {', '.join(ignored)} from the environment for uv")
-        cmd = [uv_binary(), "--no-config", "--no-python-downloads", "--color", "never", *args]
-        if args and args[0] != "--version":
-            cmd.insert(1, "--quiet")
+        cmd = [uv_binary(), "--quiet", "--no-config", "--no-python-downloads", "--color", "never"]
+        cmd += args
         try:
             proc = subprocess.run(
                 cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False
