@@ -22,7 +22,8 @@ from lockdown.errors import IntegrityError, LockdownError, UsageError
 from lockdown.fsutil import ENV_CACHE_DIR, file_sha256, is_sha256
 
 if TYPE_CHECKING:
-    from lockdown.net import HttpSettings, Transport
+    from lockdown.config.http import HttpSettings
+    from lockdown.net import Transport
 
 
 class Declared(Protocol):

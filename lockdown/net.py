@@ -42,9 +42,6 @@ from urllib.parse import urljoin, urlsplit
 from lockdown import __version__
 from lockdown.config.http import (
     BACKOFF_MAX,
-    ENV_BACKOFF,
-    ENV_RETRIES,
-    ENV_TIMEOUT,
     HttpSettings,
     http_settings,
 )
@@ -54,16 +51,11 @@ if TYPE_CHECKING:
     import urllib3
 
 __all__ = [
-    "ENV_BACKOFF",
-    "ENV_RETRIES",
-    "ENV_TIMEOUT",
-    "HttpSettings",
     "HttpStatusError",
     "Page",
     "TransferError",
     "Transport",
     "fetch_sha256",
-    "http_settings",
     "pip_options",
     "uv_environ",
 ]

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from lockdown.config import HTTP_KEYS, load_config
-from lockdown.config.http import SETTINGS
+from lockdown.config.http import SETTINGS, HttpSettings, http_settings
 from lockdown.errors import ConfigError, UsageError
-from lockdown.net import HttpSettings, http_settings, pip_options, uv_environ
+from lockdown.net import pip_options, uv_environ
 from tests.conftest import CliResult
 
 Cli = Callable[..., CliResult]

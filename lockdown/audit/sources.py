@@ -33,7 +33,8 @@ from lockdown.audit.osv import Advisory, AdvisoryError, parse_advisory, parse_ti
 from lockdown.errors import EXIT_INTERNAL, LockdownError, UsageError, one_line
 
 if TYPE_CHECKING:
-    from lockdown.net import HttpSettings, Transport
+    from lockdown.config.http import HttpSettings
+    from lockdown.net import Transport
 
 #: Bumped when the cached index's layout or the parser's output changes.
 INDEX_FORMAT: Final = 2

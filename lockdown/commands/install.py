@@ -170,7 +170,7 @@ def install(
                 trusted_root=provenance_root(config),
             )
     # ...and every artifact fetched and verified before anything changes.
-    from lockdown.net import http_settings  # noqa: PLC0415 - cheap; urllib3 waits for a download
+    from lockdown.config.http import http_settings  # noqa: PLC0415 - cheap; urllib3 waits for a download
 
     cache = ArtifactCache(
         ensure_cache_dir(cache_dir or default_cache_dir()), http=http_settings(config)

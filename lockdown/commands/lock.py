@@ -62,6 +62,7 @@ from lockdown.conda_inputs import CondaInputs, conda_inputs, read_environment_ym
 from lockdown.config import Config, load_config
 from lockdown.config.conda import CONDA_LOCK
 from lockdown.config.fields import format_duration
+from lockdown.config.http import HttpSettings, http_settings
 from lockdown.errors import (
     EXIT_CHANGED,
     EXIT_OK,
@@ -83,7 +84,6 @@ from lockdown.lock.model import Artifact, LockedPackage, Resolution
 from lockdown.lock.previous import read_previous
 from lockdown.lock.pylock import LockFile, LockMetadata, read_lock, render_lock
 from lockdown.names import normalize_name
-from lockdown.net import HttpSettings, http_settings
 from lockdown.policy.advisories import GateAudit, packages_of, vulnerability_gate
 from lockdown.policy.approvals import Approval, approval_records, read_approvals
 from lockdown.policy.changes import (

@@ -2,8 +2,7 @@
 
 ``[tool.lockdown]`` may set each; ``LOCKDOWN_HTTP_TIMEOUT``, ``LOCKDOWN_HTTP_RETRIES``
 and ``LOCKDOWN_HTTP_BACKOFF`` override the file; the defaults are uv's.
-:mod:`lockdown.net` (the transport these settings drive) re-exports
-:class:`HttpSettings` and :func:`http_settings`.
+:mod:`lockdown.net` is the transport these settings drive.
 """
 
 from __future__ import annotations

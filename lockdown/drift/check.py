@@ -122,7 +122,7 @@ def against_wheels(
     from lockdown.fsutil import default_cache_dir  # noqa: PLC0415
 
     selected = select_artifacts(lock, target, extras=extras, groups=groups, allow_build=True)
-    from lockdown.net import http_settings  # noqa: PLC0415 - urllib3 waits for a download
+    from lockdown.config.http import http_settings  # noqa: PLC0415 - urllib3 waits for a download
 
     cache = ArtifactCache(
         ensure_cache_dir(cache_dir or default_cache_dir()), http=http_settings(config)

@@ -24,8 +24,9 @@ from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 from packaging.utils import canonicalize_name
 
+from lockdown.config.http import HttpSettings
 from lockdown.errors import PackageIndexError, ProjectNotFoundError
-from lockdown.net import SCHEMES, HttpSettings, HttpStatusError, Transport, tried
+from lockdown.net import SCHEMES, HttpStatusError, Transport, tried
 from lockdown.timestamps import parse_timestamp
 
 __all__ = [

@@ -26,8 +26,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from lockdown.config.http import HttpSettings
     from lockdown.lock.model import Resolution
-    from lockdown.net import HttpSettings
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,7 +62,7 @@ class ResolveRequest:
     #: previous lock), sorted by name.
     index_pins: tuple[tuple[str, str], ...] = ()
     #: Timeouts and retries for the backend's requests and lockdown's own; ``None``:
-    #: the environment's (:func:`lockdown.net.http_settings`).
+    #: the environment's (:func:`lockdown.config.http.http_settings`).
     http: HttpSettings | None = None
 
 

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 from lockdown.names import normalize_name
 
 if TYPE_CHECKING:
+    from lockdown.config.http import HttpSettings
     from lockdown.lock.pylock import LockFile
-    from lockdown.net import HttpSettings, Transport
+    from lockdown.net import Transport
     from lockdown.policy.changes import LockedState
     from lockdown.resolve.index import IndexClient
 

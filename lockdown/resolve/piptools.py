@@ -35,9 +35,10 @@ from packaging.utils import (
 from packaging.version import Version
 
 from lockdown.config import normalize_marker
+from lockdown.config.http import HttpSettings, http_settings
 from lockdown.errors import PackageIndexError, ResolutionError
 from lockdown.lock.model import Artifact, LockedPackage, Resolution
-from lockdown.net import HttpSettings, Transport, http_settings, pip_options
+from lockdown.net import Transport, pip_options
 from lockdown.resolve.index import IndexClient, IndexFile
 from lockdown.resolve.interface import ResolveRequest, isolated_environ, utc_timestamp
 

@@ -29,6 +29,7 @@ from packaging.utils import canonicalize_name
 
 from lockdown._compat import tomllib
 from lockdown.config import normalize_marker
+from lockdown.config.http import http_settings
 from lockdown.errors import (
     IntegrityError,
     PackageIndexError,
@@ -36,7 +37,7 @@ from lockdown.errors import (
     UnservableEnvironmentError,
 )
 from lockdown.lock.model import Artifact, LockedPackage, Resolution
-from lockdown.net import http_settings, uv_environ
+from lockdown.net import uv_environ
 from lockdown.resolve.interface import ResolveRequest, isolated_environ, utc_timestamp, uv_binary
 
 #: Name of the scratch project when the real one has none.

@@ -25,9 +25,10 @@ import pytest
 
 from lockdown import artifacts, net
 from lockdown.artifacts import ArtifactCache
+from lockdown.config.http import HttpSettings
 from lockdown.errors import IntegrityError, PackageIndexError
 from lockdown.lock.model import Artifact
-from lockdown.net import HttpSettings, TransferError, Transport, fetch_sha256
+from lockdown.net import TransferError, Transport, fetch_sha256
 from lockdown.resolve import index
 from lockdown.resolve.index import IndexClient
 from tests.support.pkgindex import Fault, PackageIndex

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from lockdown.config.http import HttpSettings
 from lockdown.errors import PackageIndexError
-from lockdown.net import HttpSettings, Transport, fetch_sha256
+from lockdown.net import Transport, fetch_sha256
 from lockdown.resolve.index import IndexClient, IndexFile
 from tests.support.pkgindex import JSON_CONTENT_TYPE, PackageIndex
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from lockdown.config.http import HttpSettings
 from lockdown.errors import PackageIndexError
-from lockdown.net import HttpSettings
 from lockdown.resolve.index import IndexClient, IndexClients, IndexDeclarations
 from tests.support.pkgindex import PackageIndex
 
