@@ -43,15 +43,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import sys
-import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from lockdown import __version__
 from lockdown.artifacts import ArtifactCache, ensure_cache_dir, verify_all
@@ -60,7 +58,6 @@ from lockdown.commands._lockfile import find_lock
 from lockdown.commands._origin_check import OriginCheck, PinningResolver
 from lockdown.conda_inputs import CondaInputs, conda_inputs, read_environment_yml
 from lockdown.config import Config, load_config
-from lockdown.config.conda import CONDA_LOCK
 from lockdown.config.fields import format_duration
 from lockdown.config.http import HttpSettings, http_settings
 from lockdown.errors import (
@@ -71,7 +68,7 @@ from lockdown.errors import (
     PackageIndexError,
     UsageError,
 )
-from lockdown.fsutil import atomic_write, default_cache_dir, prune_directory, run_lock
+from lockdown.fsutil import atomic_write, default_cache_dir, run_lock
 from lockdown.lock.condalock import (
     PIP_INDEX_KEY,
     CondaLock,
@@ -99,10 +96,13 @@ from lockdown.project import ProjectInputs, input_digest, read_inputs
 from lockdown.report.gate_summary import write_blocked, write_vulnerability_line
 from lockdown.report.outcomes import CheckOutcome, LockOutcome
 from lockdown.resolve import default_index_url, get_resolver
+from lockdown.resolve.early import early_clients, early_pages
 from lockdown.resolve.interface import Resolver, ResolveRequest
 from lockdown.resolve.licenses import license_records
 from lockdown.resolve.rattler import solve_relaxing
 from lockdown.resolve.relax import resolve_served
+from lockdown.resolve.state import load_resolver_state, save_resolver_state
+from lockdown.resolve.yanked import exactly_pinned, yanked_releases
 
 if TYPE_CHECKING:
     from argparse import Namespace as Args
@@ -110,8 +110,7 @@ if TYPE_CHECKING:
     from lockdown.audit.model import Package
     from lockdown.config.conda import CondaSettings
     from lockdown.config.policy import Policy
-    from lockdown.net import Transport
-    from lockdown.resolve.index import IndexClient, IndexClients
+    from lockdown.resolve.index import IndexClients
     from lockdown.resolve.platforms import Coverage, PlannedEnvironments
 
 T = TypeVar("T")
@@ -214,7 +213,7 @@ def lock_project(
     )
     # The pages the provenance step and the yank check will read, one read each;
     # those of names known now are read while the resolver runs.
-    clients = _early_clients(
+    clients = early_clients(
         request.http,
         early_pages(inputs, old_states, index_url, upgrade, wanted_upgrades)
         if policy.provenance != "off" or policy.yanked == "deny"
@@ -259,14 +258,14 @@ def lock_project(
     new_states = states_from_resolution(resolution.packages)
     yanked: dict[tuple[str, str], str] = {}
     if policy.yanked == "deny":
-        candidates = _exactly_pinned(
+        candidates = exactly_pinned(
             _moving(old_states, new_states),
             inputs,
             cache_dir,
             dependencies=not backend.refuses_yanked_dependencies,
             http=request.http,
         )
-        yanked = _yanked(candidates, clients, reporter)
+        yanked = yanked_releases(candidates, clients, reporter)
     clients.close()
     result = judge(
         old_states,
@@ -358,54 +357,6 @@ def _resolve_keeping_origins(
         raise
     origins.ask_the_rest(resolution)
     return request, resolution, platforms
-
-
-#: Resolver states kept per backend (the newest; a big project's uv.lock is ~1 MB).
-RESOLVER_STATES_KEPT: Final = 32
-#: A state unused for this long (seconds) is removed when the next one is saved.
-RESOLVER_STATE_MAX_AGE: Final = 30 * 24 * 3600.0
-
-
-def _resolver_state_path(cache_dir: Path | None, backend: str, lock: bytes) -> Path:
-    """Where the backend's state for the lock with these bytes is kept (by their sha256)."""
-    import hashlib  # noqa: PLC0415
-
-    digest = hashlib.sha256(lock).hexdigest()
-    return (cache_dir or default_cache_dir()) / "resolver-state" / backend / digest
-
-
-def load_resolver_state(cache_dir: Path | None, backend: str, lock: bytes) -> bytes | None:
-    """What ``backend`` left when it made the lock with these bytes; ``None`` if not kept.
-
-    A state read is marked as used now, so pruning keeps the ones in use.
-    """
-    import contextlib  # noqa: PLC0415
-
-    path = _resolver_state_path(cache_dir, backend, lock)
-    try:
-        state = path.read_bytes()
-    except OSError:
-        return None
-    with contextlib.suppress(OSError):
-        os.utime(path)
-    return state
-
-
-def save_resolver_state(cache_dir: Path | None, backend: str, lock: bytes, state: bytes) -> None:
-    """Keep ``state`` for the next lock of the project whose lock has these bytes.
-
-    A cache, not a record: failing to write it only costs the next run its head start.
-    """
-    import contextlib  # noqa: PLC0415
-
-    path = _resolver_state_path(cache_dir, backend, lock)
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, state)
-    # Bounded: every changed lock leaves a state, and only the newest are worth keeping.
-    prune_directory(
-        path.parent, keep=RESOLVER_STATES_KEPT, max_age=RESOLVER_STATE_MAX_AGE, now=time.time()
-    )
 
 
 def _with_requires_python(inputs: ProjectInputs, reporter: Reporter) -> ProjectInputs:
@@ -579,183 +530,6 @@ def _in_background(work: Callable[..., T], *args: Any) -> Future[T]:
         return pool.submit(work, *args)
     finally:
         pool.shutdown(wait=False)
-
-
-def _exactly_pinned(
-    states: Sequence[LockedState],
-    inputs: ProjectInputs,
-    cache_dir: Path | None,
-    *,
-    dependencies: bool,
-    http: HttpSettings | None = None,
-) -> list[LockedState]:
-    """The moving packages a resolver could have chosen although yanked.
-
-    A resolver never picks a yanked release unless a requirement pins that
-    version exactly (PEP 592), so only those need asking the index about: the
-    ones pinned with ``==``/``===`` by the project's inputs or by the
-    dependencies of any locked package (read from its verified wheel's
-    METADATA). A package whose metadata cannot be read here is asked about
-    anyway: unknown is treated as pinned. Without ``dependencies`` (a backend
-    that refuses yanked releases a dependency pins), only the inputs count.
-    """
-    from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415
-
-    cache = ArtifactCache(cache_dir or default_cache_dir(), http=http)
-    requirements: list[str] = [
-        *inputs.dependencies,
-        *(r for reqs in inputs.extras.values() for r in reqs),
-        *(r for reqs in inputs.groups.values() for r in reqs),
-    ]
-    unknown: set[str] = set()
-    read = _requirements_of(states, cache) if dependencies else [[] for _ in states]
-    for state, metadata in zip(states, read, strict=True):
-        if metadata is None:
-            unknown.add(state.name)
-        else:
-            requirements += metadata
-    pinned: set[str] = set()
-    for text in requirements:
-        try:
-            req = Requirement(text)
-        except InvalidRequirement:
-            continue
-        if any(
-            spec.operator in ("==", "===") and "*" not in spec.version for spec in req.specifier
-        ):
-            pinned.add(normalize_name(req.name))
-    return [s for s in states if s.name in pinned or s.name in unknown]
-
-
-def _requirements_of(states: Sequence[LockedState], cache: ArtifactCache) -> list[list[str] | None]:
-    """Each package's ``Requires-Dist``, from one of its wheels; ``None`` when unknown.
-
-    From the wheel itself when it is in the cache (verified), else from the
-    core metadata file the index serves next to it (PEP 658: a few kB, where
-    the wheel can be hundreds of MB), fetched a few at a time.
-    """
-    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
-
-    def one(state: LockedState) -> list[str] | None:
-        wheel = next((a for a in state.artifacts if a.filename.endswith(".whl")), None)
-        if wheel is None:
-            return None
-        path = cache.path_for(wheel.sha256)
-        if path.is_file():
-            return _wheel_requirements(path)
-        return _metadata_requirements(wheel.url, cache.transport()) if wheel.url else None
-
-    if not states:
-        return []
-    with ThreadPoolExecutor(max_workers=min(8, len(states))) as pool:
-        return list(pool.map(one, states))
-
-
-def _metadata_requirements(wheel_url: str, transport: Transport) -> list[str] | None:
-    """``Requires-Dist`` from the PEP 658 ``<wheel>.metadata`` file; ``None`` when not served."""
-    from packaging.metadata import parse_email  # noqa: PLC0415
-
-    from lockdown.lock.metadata import fetch_core_metadata  # noqa: PLC0415
-
-    try:
-        body = fetch_core_metadata(wheel_url, transport, sha256=None)
-    except PackageIndexError:
-        return None
-    raw, _unparsed = parse_email(body)
-    return list(raw.get("requires_dist", []))
-
-
-def _wheel_requirements(wheel: Path) -> list[str] | None:
-    """``Requires-Dist`` of a verified wheel in the cache; ``None`` when it cannot be read."""
-    from lockdown.lock.metadata import wheel_metadata  # noqa: PLC0415
-
-    raw = wheel_metadata(wheel)
-    return None if raw is None else list(raw.get("requires_dist", []))
-
-
-def _yanked(
-    states: Sequence[LockedState], clients: Callable[[str], IndexClient], reporter: Reporter
-) -> dict[tuple[str, str], str]:
-    """(name, version) → yank reason, for those of ``states`` whose locked files are yanked.
-
-    Asks each package's own index for its listing (a few pages at a time, only
-    the locked files parsed; ``clients`` keeps the pages the provenance step
-    read); a package not from an index has nothing to yank.
-    """
-    by_index: dict[str, list[LockedState]] = {}
-    for state in states:
-        if state.index:
-            by_index.setdefault(state.index, []).append(state)
-    found: dict[tuple[str, str], str] = {}
-    with reporter.status("checking the index for yanked releases"):
-        for index, group in sorted(by_index.items()):
-            filenames = {a.filename for s in group for a in s.artifacts}
-            listings = clients(index).many_project_files(
-                [s.name for s in group], filenames=filenames
-            )
-            for state in group:
-                listed = {f.filename: f for f in listings.get(normalize_name(state.name), [])}
-                for artifact in state.artifacts:
-                    hit = listed.get(artifact.filename)
-                    if hit is not None and hit.yanked is not None:
-                        found[(state.name, state.version)] = hit.yanked
-                        break
-    return found
-
-
-def early_pages(
-    inputs: ProjectInputs,
-    old: Sequence[LockedState] | None,
-    index_url: str,
-    upgrade: bool,
-    upgrading: frozenset[str],
-) -> dict[str, set[str]]:
-    """index → names whose pages are worth reading while the resolver runs.
-
-    Those the provenance step and the yank check will likely ask for: the
-    project's direct requirements the previous lock does not pin (new ones
-    come from the main index, where the resolver looks first), and, when
-    upgrading, the previously locked names that may move (at the index each
-    came from). An unchanged locked package keeps its recorded answer and
-    needs no page, so a plain re-lock reads nothing early.
-    """
-    from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415
-
-    locked = {normalize_name(s.name): s for s in old or ()}
-    pages: dict[str, set[str]] = {}
-    texts = [*inputs.dependencies, *(r for rs in inputs.extras.values() for r in rs)]
-    texts += [r for rs in inputs.groups.values() for r in rs]
-    for text in texts:
-        try:
-            requirement = Requirement(text)
-        except InvalidRequirement:
-            continue
-        name = normalize_name(requirement.name)
-        if requirement.url is None and name != inputs.name and name not in locked:
-            pages.setdefault(index_url, set()).add(name)
-    for name, state in locked.items():
-        if state.index and (upgrade or name in upgrading):
-            pages.setdefault(state.index, set()).add(name)
-    return pages
-
-
-def _early_clients(
-    http: HttpSettings | None, pages: Mapping[str, set[str]], *, provenance: bool
-) -> IndexClients:
-    """The run's page-keeping index clients, already reading ``pages`` (index → names).
-
-    One page of each index is read first: the others only when it declares
-    what the steps read pages for (provenance, if checked; core metadata for
-    the license records). The yank check reads its few pages when it asks.
-    """
-    from lockdown.resolve.index import IndexClients, IndexDeclarations  # noqa: PLC0415
-
-    def worth(declared: IndexDeclarations) -> bool:
-        return (provenance and declared.carries_provenance) or declared.core_metadata
-
-    clients = IndexClients(http)
-    clients.prefetch(pages, worth=worth)
-    return clients
 
 
 def _approval_records(
@@ -1013,14 +787,12 @@ def read_conda_inputs(
 
     table: CondaSettings | None = None
     config: Config | None = None
-    output = project_dir / CONDA_LOCK
     if (project_dir / PYPROJECT).is_file() or (project_dir / STANDALONE).is_file():
         config, _ = load_config(project_dir)
         table = config.conda
-        if table is not None:
-            output = config.conda_output_path
-            if environment_file is None and table.environment_file is not None:
-                environment_file = config.project_dir / table.environment_file
+        if table is not None and environment_file is None and table.environment_file is not None:
+            environment_file = config.project_dir / table.environment_file
+    output = find_lock(project_dir, config, kind="conda")
     if environment_file is None and table is None:
         default = project_dir / "environment.yml"
         if not default.is_file():

@@ -15,8 +15,9 @@ import pytest
 from packaging.pylock import Pylock
 
 from lockdown._compat import tomllib
-from lockdown.commands.lock import RESOLVER_STATE_MAX_AGE, RESOLVER_STATES_KEPT, lock_project
+from lockdown.commands.lock import lock_project
 from lockdown.resolve.piptools import current_environment_marker
+from lockdown.resolve.state import RESOLVER_STATE_MAX_AGE, RESOLVER_STATES_KEPT
 from tests.conftest import CliResult
 from tests.support.pkgindex import PackageIndex
 

@@ -380,7 +380,7 @@ def test_only_exactly_pinned_releases_are_asked_about(
 
     def recording(self: IndexClient, names: list[str], **kw: object) -> object:
         # The yank check's calls only: the license records read the new packages' pages too.
-        if sys._getframe(1).f_code.co_name == "_yanked":
+        if sys._getframe(1).f_code.co_name == "yanked_releases":
             asked.extend(names)
         return original(self, names, **kw)  # type: ignore[arg-type]
 
