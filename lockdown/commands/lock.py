@@ -49,26 +49,23 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from lockdown import __version__
-from lockdown.artifacts import ArtifactCache, ensure_cache_dir, verify_all
 from lockdown.commands._attest import attest_resolution, provenance_root
 from lockdown.commands._lockfile import find_lock
 from lockdown.commands._origin_check import OriginCheck, PinningResolver
 from lockdown.conda_inputs import CondaInputs, conda_inputs, read_environment_yml
 from lockdown.config import Config, load_config
 from lockdown.config.fields import format_duration
-from lockdown.config.http import HttpSettings, http_settings
+from lockdown.config.http import http_settings
 from lockdown.errors import (
     EXIT_CHANGED,
     EXIT_OK,
-    IntegrityError,
     LockFileError,
-    PackageIndexError,
     UsageError,
 )
-from lockdown.fsutil import atomic_write, default_cache_dir, run_lock
+from lockdown.fsutil import atomic_write, run_lock
 from lockdown.lock.condalock import (
     PIP_INDEX_KEY,
     CondaLock,
@@ -77,7 +74,7 @@ from lockdown.lock.condalock import (
     render_conda_lock,
     require,
 )
-from lockdown.lock.model import Artifact, LockedPackage, Resolution
+from lockdown.lock.model import Resolution
 from lockdown.lock.previous import read_previous
 from lockdown.lock.pylock import LockFile, LockMetadata, read_lock, render_lock
 from lockdown.names import normalize_name
@@ -96,6 +93,7 @@ from lockdown.project import ProjectInputs, input_digest, read_inputs
 from lockdown.report.gate_summary import write_blocked, write_vulnerability_line
 from lockdown.report.outcomes import CheckOutcome, LockOutcome
 from lockdown.resolve import default_index_url, get_resolver
+from lockdown.resolve.digests import VerifyArtifacts, to_download, verify_resolution
 from lockdown.resolve.early import early_clients, early_pages
 from lockdown.resolve.interface import Resolver, ResolveRequest
 from lockdown.resolve.licenses import license_records
@@ -114,11 +112,6 @@ if TYPE_CHECKING:
     from lockdown.resolve.platforms import Coverage, PlannedEnvironments
 
 T = TypeVar("T")
-
-#: ``lock --verify-artifacts``: ``None`` pins the index's digests, downloading only
-#: files it declares no size for; ``"host"`` also downloads and hashes what this
-#: machine would install; ``"all"`` every pinned file.
-VerifyArtifacts = Literal["host", "all"] | None
 
 
 def _utc_now() -> datetime:
@@ -227,9 +220,9 @@ def lock_project(
         )
     # 3. The index's digests are pinned as declared; files it declares no size
     #    for, and those --verify-artifacts names, are downloaded and hashed.
-    resolution = _verify(
+    resolution = verify_resolution(
         resolution,
-        _to_download(resolution, inputs, verify_artifacts),
+        to_download(resolution, inputs, verify_artifacts),
         cache_dir,
         reporter,
         request.http,
@@ -559,101 +552,6 @@ def _merge_records(
         for key, values in table.items():
             merged.setdefault(key, {}).update(values)
     return dict(merged)
-
-
-def _to_download(
-    resolution: Resolution, inputs: ProjectInputs, mode: VerifyArtifacts
-) -> list[tuple[LockedPackage, Artifact]]:
-    """The artifacts to download and hash: those without a declared size, and ``mode``'s."""
-    chosen: list[tuple[LockedPackage, Artifact]] = []
-    host: set[str] = set()
-    if mode == "host":
-        host = _host_artifacts(resolution.packages, inputs)
-    for package in resolution.packages:
-        for artifact in (*package.wheels, *((package.sdist,) if package.sdist else ())):
-            if artifact.size is None or mode == "all" or artifact.sha256 in host:
-                chosen.append((package, artifact))
-    return chosen
-
-
-def _host_artifacts(packages: Sequence[LockedPackage], inputs: ProjectInputs) -> set[str]:
-    """sha256 of the file this machine would install of each package (every extra and group).
-
-    The best wheel by this interpreter's tag priority, else the sdist, as a
-    PEP 751 installer chooses.
-    """
-    from packaging.markers import Marker, default_environment  # noqa: PLC0415
-    from packaging.tags import sys_tags  # noqa: PLC0415
-    from packaging.utils import InvalidWheelFilename, parse_wheel_filename  # noqa: PLC0415
-
-    env = {
-        **default_environment(),
-        "extras": frozenset(inputs.extras),
-        "dependency_groups": frozenset(inputs.groups),
-    }
-    priority = {tag: rank for rank, tag in enumerate(sys_tags())}
-    chosen: set[str] = set()
-    for package in packages:
-        if package.marker and not Marker(package.marker).evaluate(env, "lock_file"):  # type: ignore[arg-type]
-            continue
-        ranked = []
-        for wheel in package.wheels:
-            try:
-                tags = parse_wheel_filename(wheel.filename)[3]
-            except InvalidWheelFilename:
-                continue
-            ranks = [priority[t] for t in tags if t in priority]
-            if ranks:
-                ranked.append((min(ranks), wheel.filename, wheel.sha256))
-        if ranked:
-            chosen.add(min(ranked)[2])
-        elif package.sdist is not None:
-            chosen.add(package.sdist.sha256)
-    return chosen
-
-
-def _verify(
-    resolution: Resolution,
-    todo: Sequence[tuple[LockedPackage, Artifact]],
-    cache_dir: Path | None,
-    reporter: Reporter,
-    http: HttpSettings | None,
-) -> Resolution:
-    """Download and hash ``todo`` against the declared digests; fill in sizes not declared.
-
-    A size measured from the verified file is a fact, not a guess, so it is
-    recorded; an upload time the index did not give stays absent.
-    """
-    if not todo:
-        return resolution
-    cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()), http=http)
-    expected = [a for _p, a in todo]
-    declared_by = {a.sha256: f"the package index ({p.index or 'unknown index'})" for p, a in todo}
-    with reporter.status(f"verifying {len(expected)} artifacts") as status:
-
-        def progress(done: int, total: int) -> None:
-            status.update(f"downloading and hashing artifacts {done}/{total}")
-
-        try:
-            verify_all(cache, expected, source=lambda a: declared_by[a.sha256], progress=progress)
-        except IntegrityError as exc:
-            # At lock time a mismatch is the index's fault, not the lock's.
-            raise PackageIndexError(exc.message, hint=exc.hint) from None
-
-    def sized(artifact: Artifact) -> Artifact:
-        if artifact.size is not None:
-            return artifact
-        return dataclasses.replace(artifact, size=cache.path_for(artifact.sha256).stat().st_size)
-
-    packages = tuple(
-        dataclasses.replace(
-            p,
-            wheels=tuple(sized(w) for w in p.wheels),
-            sdist=sized(p.sdist) if p.sdist is not None else None,
-        )
-        for p in resolution.packages
-    )
-    return dataclasses.replace(resolution, packages=packages)
 
 
 def check_lock(project_dir: Path, *, resolver: str | None = None) -> CheckOutcome:
