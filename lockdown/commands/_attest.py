@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from lockdown.config import Config
     from lockdown.lock.model import Artifact, LockedPackage, Resolution
     from lockdown.lock.pylock import LockFile
-    from lockdown.policy.changes import LockedState
     from lockdown.resolve.index import IndexClient
     from lockdown.resolve.provenance import PinnedFile
 
@@ -39,7 +38,7 @@ __all__ = ["AttestationSummary", "attest_resolution", "check_locked_provenance"]
 
 def attest_resolution(
     resolution: Resolution,
-    previous: Sequence[LockedState] | None,
+    previous: Sequence[LockedPackage] | None,
     *,
     cache_dir: Path | None = None,
     client_for: Callable[[str], IndexClient] | None = None,
@@ -57,7 +56,7 @@ def attest_resolution(
     # 1. Unchanged packages keep what the previous lock recorded, publishers or
     #    none: provenance is uploaded with a file, so the same files cannot have
     #    gained any (and asking again costs a page per package on every re-lock).
-    kept = {(s.name, s.version, s.hashes): s.publishers for s in previous or ()}
+    kept = {(s.name, s.version, s.hashes): s.attestation_identities for s in previous or ()}
     carried: dict[int, frozenset[Publisher]] = {}
     wanted: list[PinnedFile] = []
     for number, package in enumerate(resolution.packages):
@@ -128,7 +127,7 @@ def attest_resolution(
 
 def _where_provenance_can_be(
     wanted: list[PinnedFile],
-    previous: Sequence[LockedState],
+    previous: Sequence[LockedPackage],
     client_for: Callable[[str], IndexClient],
 ) -> tuple[list[PinnedFile], tuple[tuple[str, str], ...]]:
     """``wanted`` less the files of indexes that cannot offer provenance; and those indexes.
@@ -137,7 +136,7 @@ def _where_provenance_can_be(
     while the resolver ran, else one page read now). Files of packages the
     previous lock records publishers for are always kept.
     """
-    attested = {normalize_name(s.name) for s in previous if s.publishers}
+    attested = {normalize_name(s.name) for s in previous if s.attestation_identities}
     by_index: dict[str, list[PinnedFile]] = {}
     for file in wanted:
         if normalize_name(file.project) not in attested:
@@ -166,7 +165,7 @@ def check_locked_provenance(
     *,
     cache_dir: Path | None = None,
     client_for: Callable[[str], IndexClient] | None = None,
-    select: Callable[[LockedState], bool] | None = None,
+    select: Callable[[LockedPackage], bool] | None = None,
     trusted_root: Path | None = None,
 ) -> tuple[int, int]:
     """Fetch again and check every attested package's files; (packages, files) checked.
@@ -175,7 +174,7 @@ def check_locked_provenance(
     provenance does not verify or names other publishers than the lock does.
     ``select`` limits the check to some packages (install: the ones it installs).
     """
-    from lockdown.policy.changes import states_from_lock  # noqa: PLC0415
+    from lockdown.lock.pylock import locked_packages  # noqa: PLC0415
     from lockdown.resolve.index import IndexClient  # noqa: PLC0415
     from lockdown.resolve.provenance import PinnedFile, fetch_provenance  # noqa: PLC0415
     from lockdown.sign.provenance import ProvenanceCache, check_provenance  # noqa: PLC0415
@@ -184,8 +183,8 @@ def check_locked_provenance(
     recorded: dict[str, frozenset[Publisher]] = {}
     files: list[PinnedFile] = []
     packages = 0
-    for state in states_from_lock(lock):
-        if not state.publishers or (select is not None and not select(state)):
+    for state in locked_packages(lock):
+        if not state.attestation_identities or (select is not None and not select(state)):
             continue
         if state.index is None:
             raise IntegrityError(
@@ -195,7 +194,7 @@ def check_locked_provenance(
             )
         packages += 1
         for artifact in state.artifacts:
-            recorded[artifact.filename] = state.publishers
+            recorded[artifact.filename] = state.attestation_identities
             files.append(
                 PinnedFile(
                     project=state.name,

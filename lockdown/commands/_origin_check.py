@@ -28,8 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from lockdown.errors import ResolutionError
-from lockdown.lock.model import Resolution
-from lockdown.policy.changes import LockedState, states_from_resolution
+from lockdown.lock.model import LockedPackage, Resolution
 from lockdown.policy.gate import GateResult
 from lockdown.policy.origins import (
     ALSO_SERVED_BY,
@@ -53,7 +52,7 @@ class OriginCheck:
         self,
         sources: Sequence[tuple[str, str]],
         indexes: Sequence[str],
-        old: Sequence[LockedState] | None,
+        old: Sequence[LockedPackage] | None,
         *,
         source: Path,
         where: str,
@@ -104,7 +103,7 @@ class OriginCheck:
         """3. Locked names shadowed since the last lock that the resolver took elsewhere."""
         self.answered()
         told = {name for name, _url in sent}
-        origins = known_origins(states_from_resolution(resolution.packages), self.indexes)
+        origins = known_origins(resolution.packages, self.indexes)
         return sorted(
             name
             for name, pin in self.pins.items()
@@ -118,12 +117,12 @@ class OriginCheck:
         """4. Ask about the names not asked yet, in the background."""
         if not self.asks:
             return
-        origins = known_origins(states_from_resolution(resolution.packages), self.indexes)
+        origins = known_origins(resolution.packages, self.indexes)
         missing = {n: u for n, u in origins.items() if n not in self._served}
         self._rest = self._pool.submit(indexes_serving, missing, self.indexes)
 
     def judge(
-        self, result: GateResult, states: Sequence[LockedState], allowed: Sequence[str]
+        self, result: GateResult, states: Sequence[LockedPackage], allowed: Sequence[str]
     ) -> tuple[GateResult, dict[tuple[str, str], Mapping[str, Any]]]:
         """The gate's result with the origin verdicts and findings; ``also-served-by`` records."""
         if not self.asks:

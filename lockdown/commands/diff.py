@@ -22,9 +22,8 @@ from lockdown.errors import (
     LockFileError,
     UsageError,
 )
-from lockdown.lock.pylock import LockFile, parse_lock_bytes, read_lock
+from lockdown.lock.pylock import LockFile, locked_packages, parse_lock_bytes, read_lock
 from lockdown.policy.approvals import read_approvals
-from lockdown.policy.changes import states_from_lock
 from lockdown.policy.gate import GateResult, judge
 from lockdown.policy.origins import OriginResult, shadows_in_lock, with_origins
 from lockdown.progress import Reporter
@@ -78,9 +77,9 @@ def diff(
         recorded = new_lock.tool.get("cooldown-cutoff")
         if isinstance(recorded, datetime) and recorded.tzinfo is not None:
             cutoff = min(cutoff, recorded.astimezone(timezone.utc))
-    new_states = states_from_lock(new_lock)
+    new_states = locked_packages(new_lock)
     result = judge(
-        states_from_lock(old_lock) if old_lock is not None else None,
+        locked_packages(old_lock) if old_lock is not None else None,
         new_states,
         policy=policy,
         approvals=approvals,

@@ -74,18 +74,13 @@ from lockdown.lock.condalock import (
     render_conda_lock,
     require,
 )
-from lockdown.lock.model import Resolution
+from lockdown.lock.model import LockedPackage, Resolution
 from lockdown.lock.previous import read_previous
-from lockdown.lock.pylock import LockFile, LockMetadata, read_lock, render_lock
+from lockdown.lock.pylock import LockFile, LockMetadata, locked_packages, read_lock, render_lock
 from lockdown.names import normalize_name
 from lockdown.policy.advisories import GateAudit, packages_of, vulnerability_gate
 from lockdown.policy.approvals import Approval, approval_records, read_approvals
-from lockdown.policy.changes import (
-    LockedState,
-    conda_states,
-    states_from_lock,
-    states_from_resolution,
-)
+from lockdown.policy.changes import conda_states
 from lockdown.policy.cooldown import cooldown_cutoff
 from lockdown.policy.gate import GateResult, judge
 from lockdown.progress import Reporter
@@ -167,7 +162,7 @@ def lock_project(
     backend = backend or get_resolver(name, notify=reporter.note)
     index_url = config.index_url or default_index_url()
     indexes = (index_url, *config.extra_index_urls)
-    old_states = states_from_lock(previous) if previous is not None else None
+    old_states = locked_packages(previous) if previous is not None else None
     # Origins: the sources pins and the previous lock's indexes (asked while resolving).
     origins = OriginCheck(
         config.sources,
@@ -233,7 +228,7 @@ def lock_project(
         license_records,
         previous,
         old_states,
-        states_from_resolution(resolution.packages),
+        resolution.packages,
         request.http,
         clients,
     )
@@ -248,7 +243,7 @@ def lock_project(
                 client_for=clients,
             )
     # 4. The gate, with the origin of every package (one index each; shadows found).
-    new_states = states_from_resolution(resolution.packages)
+    new_states = resolution.packages
     yanked: dict[tuple[str, str], str] = {}
     if policy.yanked == "deny":
         candidates = exactly_pinned(
@@ -496,7 +491,7 @@ def _preferences(previous: LockFile | None, upgrading: frozenset[str]) -> tuple[
     if previous is None:
         return ()
     versions: dict[str, set[str]] = {}
-    for state in states_from_lock(previous):
+    for state in locked_packages(previous):
         versions.setdefault(state.name, set()).add(state.version)
     return tuple(
         f"{name}=={next(iter(found))}"
@@ -505,7 +500,9 @@ def _preferences(previous: LockFile | None, upgrading: frozenset[str]) -> tuple[
     )
 
 
-def _moving(old: Sequence[LockedState] | None, new: Sequence[LockedState]) -> list[LockedState]:
+def _moving(
+    old: Sequence[LockedPackage] | None, new: Sequence[LockedPackage]
+) -> list[LockedPackage]:
     """The new lock's packages that are new or changed (all of them for a first lock)."""
     if old is None:
         return list(new)
@@ -526,7 +523,7 @@ def _in_background(work: Callable[..., T], *args: Any) -> Future[T]:
 
 
 def _approval_records(
-    old: Sequence[LockedState] | None, new: Sequence[LockedState], result: GateResult
+    old: Sequence[LockedPackage] | None, new: Sequence[LockedPackage], result: GateResult
 ) -> dict[tuple[str, str], Mapping[str, Any]]:
     """Each package's ``[packages.tool.lockdown]``: the approval that admitted it.
 
@@ -877,7 +874,7 @@ def _conda_recorded_cutoff(previous: CondaLock | None) -> tuple[datetime | None,
     return cutoff, previous.custom.get("min-release-age")
 
 
-def _states(packages: Sequence[CondaPackage] | None, manager: str) -> list[LockedState] | None:
+def _states(packages: Sequence[CondaPackage] | None, manager: str) -> list[LockedPackage] | None:
     if packages is None:
         return None
     return conda_states([p for p in packages if p.manager == manager])

@@ -1,19 +1,24 @@
 """The model every lock is made of: artifacts, locked packages, a resolution.
 
 Pure data, no I/O. The resolver backends (:mod:`lockdown.resolve`) produce a
-:class:`Resolution`; the lock writer (:mod:`lockdown.lock.pylock`), the
-upgrade gate and the reports read it. The model knows nothing of its
-producers: nothing here imports :mod:`lockdown.resolve`.
+:class:`Resolution`; the lock readers (:mod:`lockdown.lock.pylock`,
+:mod:`lockdown.lock.condalock`) produce :class:`LockedPackage` too, and the lock
+writers, the upgrade gate, the drift comparison and the reports read it. A conda
+archive is a :class:`LockedPackage` with an ``archive`` and a :class:`CondaBuild`
+(what only conda records). The model knows nothing of its producers: nothing
+here imports :mod:`lockdown.resolve`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Literal
 
 from lockdown.lock.attestation import Publisher
 
-__all__ = ["Artifact", "LockedPackage", "Resolution"]
+__all__ = ["Artifact", "CondaBuild", "LockedPackage", "Resolution"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,8 +40,32 @@ class Artifact:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CondaBuild:
+    """What only a conda lock records about a package: one build for one platform.
+
+    A ``conda-lock.yml`` entry is one package on one platform: a conda archive
+    from a channel, or (``manager = "pip"``) a wheel from its ``pip:`` section.
+    """
+
+    #: The conda platform (subdir) it is locked for: ``linux-64``, ``osx-arm64``...
+    platform: str
+    #: ``conda`` for an archive from a channel, ``pip`` for a wheel of the ``pip:`` section.
+    manager: Literal["conda", "pip"] = "conda"
+    #: The build string (``h1234_0``); empty for a wheel.
+    build: str = ""
+    #: The archive's md5 (conda-lock records both digests); empty for a wheel.
+    md5: str = ""
+    #: Its dependencies as conda-lock records them (name → version spec).
+    depends: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LockedPackage:
-    """One pinned distribution and its artifacts."""
+    """One pinned distribution and its artifacts.
+
+    The one locked-package type: a resolver's pin, a ``pylock.toml`` entry as
+    the gate reads it, and a ``conda-lock.yml`` entry (with ``conda`` set).
+    """
 
     name: str
     version: str
@@ -53,6 +82,36 @@ class LockedPackage:
     #: name, version or ``None`` when the name is unambiguous); ``None`` when
     #: the backend does not say. Written as PEP 751 ``dependencies``.
     dependencies: tuple[tuple[str, str | None], ...] | None = None
+    #: PEP 751 ``archive``: a file that is neither a wheel nor an sdist (a
+    #: direct-URL archive; a conda package's ``.conda`` / ``.tar.bz2``).
+    archive: Artifact | None = None
+    #: ``[packages.tool.lockdown.approval]`` of the lock it was read from, if any.
+    approval: Mapping[str, Any] | None = None
+    #: ``[packages.tool.lockdown] also-served-by``: other indexes serving the name (shadows).
+    also_served_by: tuple[str, ...] = ()
+    #: Set for a ``conda-lock.yml`` entry: its platform, build, md5 and dependencies.
+    conda: CondaBuild | None = None
+
+    @property
+    def artifacts(self) -> tuple[Artifact, ...]:
+        """Every file: the wheels (in their order), then the sdist, then the archive."""
+        files = self.wheels
+        if self.sdist is not None:
+            files = (*files, self.sdist)
+        if self.archive is not None:
+            files = (*files, self.archive)
+        return files
+
+    @property
+    def has_wheels(self) -> bool:
+        """True when it installs without a build: a wheel is locked, or it is a conda
+        package (``require-wheels`` is a Python rule; a conda archive is a binary)."""
+        return bool(self.wheels) or self.conda is not None
+
+    @property
+    def hashes(self) -> frozenset[str]:
+        """The sha256 of every artifact."""
+        return frozenset(a.sha256 for a in self.artifacts)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

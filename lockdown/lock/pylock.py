@@ -25,6 +25,8 @@ from lockdown.fsutil import is_sha256, read_lock_bytes
 from lockdown.names import index_key, normalize_name
 
 if TYPE_CHECKING:
+    from packaging.pylock import PackageArchive, PackageSdist, PackageWheel
+
     from lockdown.lock.model import Artifact, LockedPackage, Resolution
 
 LOCK_VERSION = "1.0"
@@ -268,6 +270,53 @@ def check_origins(lock: LockFile) -> None:
             f"{where}: {problem}",
             hint="the lock was edited by hand or tampered with; re-create it with lockdown lock",
         )
+
+
+def locked_packages(lock: LockFile) -> list[LockedPackage]:
+    """The packages of a parsed lock (any PEP 751 lock, not only lockdown's), as the model.
+
+    Names are normalized; ``[packages.tool.lockdown]`` gives ``approval`` and
+    ``also_served_by``. An entry not from an index (a direct URL, a path, VCS)
+    keeps what it records: its wheels, sdist or archive, or no file at all.
+    """
+    # Here, not at the top: ``check --level versions`` reads a lock without the model.
+    from lockdown.lock.attestation import publishers_from_tables  # noqa: PLC0415
+    from lockdown.lock.model import Artifact, LockedPackage  # noqa: PLC0415
+
+    def artifact(file: PackageWheel | PackageSdist | PackageArchive, name: str | None) -> Artifact:
+        # No name given: the URL's last segment.
+        return Artifact(
+            filename=name or (file.url or "").rsplit("/", 1)[-1] or "an artifact",
+            url=file.url or "",
+            sha256=file.hashes.get("sha256", ""),
+            size=file.size,
+            upload_time=file.upload_time,
+        )
+
+    raw_packages = lock.raw.get("packages", [])
+    packages = []
+    for number, package in enumerate(lock.pylock.packages):
+        raw = raw_packages[number] if number < len(raw_packages) else {}
+        tool = raw.get("tool", {}).get("lockdown", {}) if isinstance(raw, Mapping) else {}
+        approval = tool.get("approval") if isinstance(tool, Mapping) else None
+        shadows = tool.get("also-served-by") if isinstance(tool, Mapping) else None
+        packages.append(
+            LockedPackage(
+                name=normalize_name(package.name),
+                version=str(package.version) if package.version is not None else "",
+                marker=str(package.marker) if package.marker is not None else None,
+                index=package.index,
+                wheels=tuple(artifact(w, w.name) for w in package.wheels or ()),
+                sdist=artifact(package.sdist, package.sdist.name) if package.sdist else None,
+                archive=artifact(package.archive, None) if package.archive else None,
+                attestation_identities=publishers_from_tables(package.attestation_identities),
+                approval=approval if isinstance(approval, Mapping) else None,
+                also_served_by=(
+                    tuple(str(u) for u in shadows) if isinstance(shadows, list) else ()
+                ),
+            )
+        )
+    return packages
 
 
 def read_lock(path: Path) -> LockFile:

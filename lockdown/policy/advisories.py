@@ -31,8 +31,8 @@ from lockdown.errors import ConfigError
 if TYPE_CHECKING:
     from lockdown.config.audit import AuditSettings
     from lockdown.config.policy import Policy
+    from lockdown.lock.model import LockedPackage
     from lockdown.policy.approvals import Approval
-    from lockdown.policy.changes import LockedState
     from lockdown.policy.gate import GateResult
     from lockdown.progress import Reporter
 
@@ -67,7 +67,7 @@ class GateAudit:
         )
 
 
-def packages_of(states: Sequence[LockedState]) -> list[Package]:
+def packages_of(states: Sequence[LockedPackage]) -> list[Package]:
     """Python lock states as packages."""
     return [Package(ecosystem="PyPI", name=s.name, version=s.version) for s in states if s.version]
 

@@ -1,29 +1,27 @@
 """The change set between two locks: added, removed, upgraded, downgraded, source changed.
 
-Pure: both sides are lists of :class:`LockedState` (built from a lock file or
-from a fresh resolution by the adapters at the bottom), and the result is a
-sorted list of :class:`Change`. A name may be locked at several versions (one
-per environment marker); versions present on both sides are compared for
-their artifacts and index, and the remaining old and new versions are paired
-in order, lowest with lowest.
+Pure: both sides are lists of :class:`~lockdown.lock.model.LockedPackage` (a
+lock file's, :func:`lockdown.lock.pylock.locked_packages`, or a fresh
+resolution's), and the result is a sorted list of :class:`Change`. A name may
+be locked at several versions (one per environment marker); versions present on
+both sides are compared for their artifacts and index, and the remaining old and
+new versions are paired in order, lowest with lowest.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 from packaging.version import InvalidVersion, Version
 
-from lockdown.lock.attestation import Publisher, describe_publishers, publishers_from_tables
-from lockdown.lock.model import Artifact
-from lockdown.names import index_key, normalize_name
+from lockdown.lock.attestation import Publisher, describe_publishers
+from lockdown.lock.model import Artifact, CondaBuild, LockedPackage
+from lockdown.names import index_key
 
 if TYPE_CHECKING:
     from lockdown.lock.condalock import CondaPackage
-    from lockdown.lock.model import LockedPackage
-    from lockdown.lock.pylock import LockFile
 
 ChangeKind = Literal["added", "removed", "upgraded", "downgraded", "source"]
 #: How big a change is; ``auto-approve`` names these.
@@ -31,32 +29,6 @@ ChangeClass = Literal[
     "new", "removed", "patch", "minor", "major", "pre-release", "downgrade", "source"
 ]
 CHANGE_CLASSES: tuple[ChangeClass, ...] = get_args(ChangeClass)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LockedState:
-    """One locked package entry, reduced to what the change set and the gate compare."""
-
-    name: str
-    version: str
-    marker: str | None
-    #: The simple-API URL it was locked from; ``None`` for a direct URL, path or VCS.
-    index: str | None
-    #: Its artifacts (what the gate looks at: file name, url, sha256, upload time).
-    artifacts: tuple[Artifact, ...]
-    #: True when at least one wheel is locked (False: sdist only, or not from an index).
-    has_wheels: bool
-    #: ``[packages.tool.lockdown.approval]`` of the lock it came from, if any.
-    approval: Mapping[str, Any] | None = None
-    #: PEP 751 ``attestation-identities``: the verified PEP 740 publishers (empty: none).
-    publishers: frozenset[Publisher] = frozenset()
-    #: ``[packages.tool.lockdown] also-served-by``: other indexes serving the name (shadows).
-    also_served_by: tuple[str, ...] = ()
-
-    @property
-    def hashes(self) -> frozenset[str]:
-        """The sha256 of every artifact."""
-        return frozenset(a.sha256 for a in self.artifacts)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -122,7 +94,7 @@ _WORDS: Mapping[ChangeClass, str] = {
 }
 
 
-def change_set(old: Sequence[LockedState], new: Sequence[LockedState]) -> list[Change]:
+def change_set(old: Sequence[LockedPackage], new: Sequence[LockedPackage]) -> list[Change]:
     """Every change from ``old`` to ``new``, sorted by name, then by the version each is
     about (the new one; the old one for a removal)."""
     before = _by_name(old)
@@ -137,7 +109,7 @@ def change_set(old: Sequence[LockedState], new: Sequence[LockedState]) -> list[C
 
 
 def _changes_of(
-    name: str, olds: Mapping[str, LockedState], news: Mapping[str, LockedState]
+    name: str, olds: Mapping[str, _Version], news: Mapping[str, _Version]
 ) -> list[Change]:
     """The changes of one name; pairs old and new versions lowest with lowest."""
     changes: list[Change] = []
@@ -197,7 +169,7 @@ def _changes_of(
     return changes
 
 
-def _index_move(old: LockedState | None, new: LockedState, known: set[str | None]) -> str | None:
+def _index_move(old: _Version | None, new: _Version, known: set[str | None]) -> str | None:
     """``index changed from A to B`` when ``new`` comes from none of the ``known`` indexes."""
     if index_key(new.index) in known:
         return None
@@ -222,7 +194,7 @@ def publisher_move(before: frozenset[Publisher], after: frozenset[Publisher]) ->
     return None
 
 
-def _source_change(old: LockedState, new: LockedState) -> list[Change]:
+def _source_change(old: _Version, new: _Version) -> list[Change]:
     moved = _index_move(old, new, {index_key(old.index)})
     republished = publisher_move(old.publishers, new.publishers)
     if moved is not None:
@@ -248,25 +220,40 @@ def _source_change(old: LockedState, new: LockedState) -> list[Change]:
     ]
 
 
-def _by_name(states: Iterable[LockedState]) -> dict[str, dict[str, LockedState]]:
-    """name → version → state; two entries of one version (other markers) are merged."""
-    out: dict[str, dict[str, LockedState]] = {}
-    for state in states:
-        versions = out.setdefault(state.name, {})
-        seen = versions.get(state.version)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Version:
+    """One version of a name as the change set compares it: its entries (one per
+    marker, or per conda platform) taken together."""
+
+    name: str
+    version: str
+    #: The first entry's index.
+    index: str | None
+    hashes: frozenset[str]
+    publishers: frozenset[Publisher]
+
+
+def _by_name(packages: Iterable[LockedPackage]) -> dict[str, dict[str, _Version]]:
+    """name → version → that version; two entries of one version (other markers) are merged."""
+    out: dict[str, dict[str, _Version]] = {}
+    for package in packages:
+        versions = out.setdefault(package.name, {})
+        seen = versions.get(package.version)
         if seen is None:
-            versions[state.version] = state
+            versions[package.version] = _Version(
+                name=package.name,
+                version=package.version,
+                index=package.index,
+                hashes=package.hashes,
+                publishers=package.attestation_identities,
+            )
         else:
-            merged = {a.sha256: a for a in (*seen.artifacts, *state.artifacts)}
-            versions[state.version] = LockedState(
+            versions[package.version] = _Version(
                 name=seen.name,
                 version=seen.version,
-                marker=seen.marker,
                 index=seen.index,
-                artifacts=tuple(merged[k] for k in sorted(merged)),
-                has_wheels=seen.has_wheels or state.has_wheels,
-                approval=seen.approval or state.approval,
-                publishers=seen.publishers | state.publishers,
+                hashes=seen.hashes | package.hashes,
+                publishers=seen.publishers | package.attestation_identities,
             )
     return out
 
@@ -278,96 +265,33 @@ def _version_key(version: str) -> tuple[int, Version | str]:
         return (1, version)
 
 
-# --- adapters: a lock file, or a resolution, as states ---
+# --- conda packages as the gate reads them (until conda-lock reading makes LockedPackage) ---
 
 
-def states_from_lock(lock: LockFile) -> list[LockedState]:
-    """The packages of a parsed lock (any PEP 751 lock, not only lockdown's)."""
-    raw_packages = lock.raw.get("packages", [])
-    states = []
-    for index, package in enumerate(lock.pylock.packages):
-        artifacts = [
-            Artifact(
-                filename=_filename(a.url, a.name),
-                url=a.url or "",
-                sha256=a.hashes.get("sha256", ""),
-                size=a.size,
-                upload_time=a.upload_time,
-            )
-            for a in (*(package.wheels or ()), *((package.sdist,) if package.sdist else ()))
-        ]
-        if package.archive is not None:
-            archive = package.archive
-            artifacts.append(
-                Artifact(
-                    filename=_filename(archive.url, None),
-                    url=archive.url or "",
-                    sha256=archive.hashes.get("sha256", ""),
-                    size=archive.size,
-                    upload_time=archive.upload_time,
-                )
-            )
-        raw = raw_packages[index] if index < len(raw_packages) else {}
-        tool = raw.get("tool", {}).get("lockdown", {}) if isinstance(raw, Mapping) else {}
-        approval = tool.get("approval") if isinstance(tool, Mapping) else None
-        shadows = tool.get("also-served-by") if isinstance(tool, Mapping) else None
-        states.append(
-            LockedState(
-                name=normalize_name(package.name),
-                version=str(package.version) if package.version is not None else "",
-                marker=str(package.marker) if package.marker is not None else None,
-                index=package.index,
-                artifacts=tuple(artifacts),
-                has_wheels=bool(package.wheels),
-                approval=approval if isinstance(approval, Mapping) else None,
-                publishers=publishers_from_tables(package.attestation_identities),
-                also_served_by=(
-                    tuple(str(u) for u in shadows) if isinstance(shadows, list) else ()
-                ),
-            )
-        )
-    return states
-
-
-def states_from_resolution(packages: Iterable[LockedPackage]) -> list[LockedState]:
-    """The packages of a fresh resolution, before they are written."""
+def conda_states(packages: Sequence[CondaPackage]) -> list[LockedPackage]:
+    """Conda packages (a conda lock's or a solve's) as locked packages, one per platform,
+    sorted by name, version, platform and sha256 (the order the gate reports them in)."""
     return [
-        LockedState(
-            name=normalize_name(p.name),
-            version=p.version,
-            marker=p.marker,
-            index=p.index,
-            artifacts=(*p.wheels, *((p.sdist,) if p.sdist is not None else ())),
-            has_wheels=bool(p.wheels),
-            publishers=p.attestation_identities,
-        )
-        for p in packages
+        _conda_package(p)
+        for p in sorted(packages, key=lambda p: (p.name, p.version, p.platform, p.sha256))
     ]
 
 
-def conda_states(packages: Sequence[CondaPackage]) -> list[LockedState]:
-    """Conda packages (a conda lock's or a solve's) as the gate's states: one per
-    name and version, with every platform's archive."""
-    grouped: dict[tuple[str, str], list[CondaPackage]] = {}
-    for package in packages:
-        grouped.setdefault((package.name, package.version), []).append(package)
-    return [
-        LockedState(
-            name=name,
-            version=version,
-            marker=None,
-            index=group[0].channel,
-            artifacts=tuple(
-                Artifact(filename=p.filename, url=p.url, sha256=p.sha256, upload_time=p.timestamp)
-                for p in sorted(group, key=lambda p: (p.platform, p.sha256))
-            ),
-            has_wheels=True,  # require-wheels is a Python rule; conda archives are binaries
-        )
-        for (name, version), group in sorted(grouped.items())
-    ]
-
-
-def _filename(url: str | None, name: str | None) -> str:
-    if name:
-        return name
-    return (url or "").rsplit("/", 1)[-1] or "an artifact"
+def _conda_package(p: CondaPackage) -> LockedPackage:
+    file = Artifact(filename=p.filename, url=p.url, sha256=p.sha256, upload_time=p.timestamp)
+    return LockedPackage(
+        name=p.name,
+        version=p.version,
+        marker=None,
+        index=p.channel,
+        wheels=(file,) if p.manager == "pip" else (),
+        sdist=None,
+        archive=file if p.manager == "conda" else None,
+        conda=CondaBuild(
+            platform=p.platform,
+            manager=p.manager,
+            build=p.build,
+            md5=p.md5,
+            depends=p.dependencies,
+        ),
+    )

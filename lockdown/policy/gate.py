@@ -11,7 +11,8 @@ Rules for every package of the new lock (whether it changed or not):
 2. ``require-wheels``: a package with no wheel is blocked.
 3. ``allowed-indexes``: a package from any other index (or from none) is blocked.
 4. cooldown: an artifact uploaded after the cutoff, or with no upload time, is
-   blocked unless the package is in ``cooldown-exempt``;
+   blocked unless the package is in ``cooldown-exempt`` (judged once per
+   version: the first such file of all its entries, markers or conda platforms);
 5. ``yanked = "deny"``: a version the index has yanked is blocked (the caller
    asks the index about new and changed packages only: a release yanked after
    it was locked does not stop every later re-lock).
@@ -39,9 +40,10 @@ from datetime import datetime
 
 from lockdown.config.fields import format_duration
 from lockdown.config.policy import Policy, deny_rules
+from lockdown.lock.model import LockedPackage
 from lockdown.names import index_key
 from lockdown.policy.approvals import Approval, find_approval
-from lockdown.policy.changes import Change, LockedState, change_set
+from lockdown.policy.changes import Change, change_set
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,8 +87,8 @@ class GateResult:
 
 
 def judge(
-    old: Sequence[LockedState] | None,
-    new: Sequence[LockedState],
+    old: Sequence[LockedPackage] | None,
+    new: Sequence[LockedPackage],
     *,
     policy: Policy,
     approvals: Sequence[Approval],
@@ -100,8 +102,17 @@ def judge(
     ``index_setting`` names the allowlist in messages (conda locks pass their
     ``allowed-channels`` as ``policy.allowed_indexes``).
     """
+    young = _too_young(new, policy, cutoff)
     verdicts = [
-        v for state in new for v in _rules(state, policy, cutoff, yanked or {}, index_setting)
+        v
+        for state in new
+        for v in _rules(
+            state,
+            policy,
+            young.pop((state.name, state.version), []),
+            yanked or {},
+            index_setting,
+        )
     ]
     changes = None
     if old is not None:
@@ -110,10 +121,26 @@ def judge(
     return GateResult(changes=changes, verdicts=tuple(_unique(verdicts)))
 
 
+def _too_young(
+    packages: Sequence[LockedPackage], policy: Policy, cutoff: datetime | None
+) -> dict[tuple[str, str], list[str]]:
+    """(name, version) → the cooldown's reason, for the first file of a version that is
+    too young (or of unknown age), looking at its entries in order."""
+    found: dict[tuple[str, str], list[str]] = {}
+    if cutoff is None or policy.min_release_age is None:
+        return found
+    age = format_duration(policy.min_release_age)
+    for package in packages:
+        key = (package.name, package.version)
+        if package.name not in policy.cooldown_exempt and not found.get(key):
+            found[key] = _cooldown(package, cutoff, age)
+    return found
+
+
 def _rules(
-    state: LockedState,
+    state: LockedPackage,
     policy: Policy,
-    cutoff: datetime | None,
+    young: list[str],
     yanked: Mapping[tuple[str, str], str],
     index_setting: str = "allowed-indexes",
 ) -> list[Verdict]:
@@ -134,13 +161,8 @@ def _rules(
             found.append(f"not from a package index ({index_setting} is set)")
         elif index_key(state.index) not in allowed:
             found.append(f"from {state.index}, which is not in {index_setting}")
-    # 4. cooldown
-    if (
-        cutoff is not None
-        and policy.min_release_age is not None
-        and state.name not in policy.cooldown_exempt
-    ):
-        found += _cooldown(state, cutoff, format_duration(policy.min_release_age))
+    # 4. cooldown (found for the whole version by _too_young, said by its first entry)
+    found += young
     # 5. yanked
     reason = yanked.get((state.name, state.version))
     if reason is not None and policy.yanked == "deny":
@@ -149,7 +171,7 @@ def _rules(
     # 5a. provenance = "require"
     if (
         policy.provenance == "require"
-        and not state.publishers
+        and not state.attestation_identities
         and state.name not in policy.provenance_exempt
     ):
         found.append(
@@ -162,7 +184,7 @@ def _rules(
     ]
 
 
-def _cooldown(state: LockedState, cutoff: datetime, age: str) -> list[str]:
+def _cooldown(state: LockedPackage, cutoff: datetime, age: str) -> list[str]:
     """The first artifact too young (or of unknown age) for the cooldown, if any."""
     for artifact in state.artifacts:
         if artifact.upload_time is None:

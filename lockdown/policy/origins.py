@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Literal
 
 from lockdown.errors import ConfigError
+from lockdown.lock.model import LockedPackage
 from lockdown.names import index_key
-from lockdown.policy.changes import LockedState
 from lockdown.policy.gate import GateResult, Verdict
 
 #: The ``[packages.tool.lockdown]`` key listing the other indexes that serve a locked name.
@@ -97,7 +97,7 @@ def check_pins(
 
 def pins_for(
     sources: Sequence[tuple[str, str]],
-    previous: Sequence[LockedState] | None,
+    previous: Sequence[LockedPackage] | None,
     indexes: Sequence[str],
 ) -> dict[str, Pin]:
     """Each package's pin: ``sources`` first, then the previous lock's index (rule 2).
@@ -117,7 +117,7 @@ def pins_for(
     return pins
 
 
-def known_origins(states: Sequence[LockedState], indexes: Sequence[str]) -> dict[str, str | None]:
+def known_origins(states: Sequence[LockedPackage], indexes: Sequence[str]) -> dict[str, str | None]:
     """name → the configured index (as ``indexes`` spell it) each package came from.
 
     That index needs no asking whether it serves the name; ``None`` when the
@@ -131,7 +131,7 @@ def known_origins(states: Sequence[LockedState], indexes: Sequence[str]) -> dict
 
 
 def judge_origins(
-    states: Sequence[LockedState],
+    states: Sequence[LockedPackage],
     *,
     pins: Mapping[str, Pin],
     served: Mapping[str, Sequence[str]],
@@ -200,7 +200,7 @@ def judge_origins(
 
 
 def shadows_in_lock(
-    states: Sequence[LockedState], sources: Mapping[str, object]
+    states: Sequence[LockedPackage], sources: Mapping[str, object]
 ) -> tuple[Shadow, ...]:
     """The shadows a lock recorded (``also-served-by``), for ``diff``; no index is asked.
 
@@ -228,7 +228,7 @@ def with_origins(result: GateResult, origins: OriginResult) -> GateResult:
     )
 
 
-def _blocked(state: LockedState, reason: str, *, fix: str | None = None) -> Verdict:
+def _blocked(state: LockedPackage, reason: str, *, fix: str | None = None) -> Verdict:
     return Verdict(
         name=state.name, version=state.version, change=None, admitted=False, reason=reason, fix=fix
     )

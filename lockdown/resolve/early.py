@@ -14,7 +14,7 @@ from lockdown.names import normalize_name
 
 if TYPE_CHECKING:
     from lockdown.config.http import HttpSettings
-    from lockdown.policy.changes import LockedState
+    from lockdown.lock.model import LockedPackage
     from lockdown.project import ProjectInputs
     from lockdown.resolve.index import IndexClients
 
@@ -23,7 +23,7 @@ __all__ = ["early_clients", "early_pages"]
 
 def early_pages(
     inputs: ProjectInputs,
-    old: Sequence[LockedState] | None,
+    old: Sequence[LockedPackage] | None,
     index_url: str,
     upgrade: bool,
     upgrading: frozenset[str],

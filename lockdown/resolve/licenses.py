@@ -19,9 +19,9 @@ from lockdown.names import normalize_name
 
 if TYPE_CHECKING:
     from lockdown.config.http import HttpSettings
+    from lockdown.lock.model import LockedPackage
     from lockdown.lock.pylock import LockFile
     from lockdown.net import Transport
-    from lockdown.policy.changes import LockedState
     from lockdown.resolve.index import IndexClient
 
 #: (name, version) → that package's license keys of ``[packages.tool.lockdown]``.
@@ -58,8 +58,8 @@ def previous_records(previous: LockFile | None) -> dict[tuple[str, str, frozense
 
 def license_records(
     previous: LockFile | None,
-    old: Sequence[LockedState] | None,
-    new: Sequence[LockedState],
+    old: Sequence[LockedPackage] | None,
+    new: Sequence[LockedPackage],
     http: HttpSettings | None,
     client_for: Callable[[str], IndexClient] | None = None,
 ) -> LicenseReading:
@@ -86,7 +86,7 @@ def license_records(
 
 
 def read_records(
-    states: Sequence[LockedState],
+    states: Sequence[LockedPackage],
     http: HttpSettings | None,
     client_for: Callable[[str], IndexClient] | None = None,
 ) -> LicenseReading:
@@ -105,7 +105,7 @@ def read_records(
     from lockdown.net import Transport  # noqa: PLC0415
     from lockdown.resolve.index import IndexClient  # noqa: PLC0415
 
-    by_index: dict[str, list[LockedState]] = {}
+    by_index: dict[str, list[LockedPackage]] = {}
     for state in states:
         if state.index and state.has_wheels:
             by_index.setdefault(state.index, []).append(state)
@@ -117,7 +117,7 @@ def read_records(
         def client_for(url: str) -> IndexClient:
             return IndexClient(url, transport=transport)
 
-    wanted: list[tuple[LockedState, str, str]] = []  # (package, wheel URL, metadata sha256)
+    wanted: list[tuple[LockedPackage, str, str]] = []  # (package, wheel URL, metadata sha256)
     undeclared = []
     for index, group in sorted(by_index.items()):
         client = client_for(index)
@@ -138,7 +138,7 @@ def read_records(
     if not wanted:
         return LicenseReading({}, tuple(undeclared))
 
-    def one(item: tuple[LockedState, str, str]) -> tuple[tuple[str, str], Mapping[str, Any]]:
+    def one(item: tuple[LockedPackage, str, str]) -> tuple[tuple[str, str], Mapping[str, Any]]:
         state, url, sha256 = item
         return (state.name, state.version), _record_from(url, sha256, transport)
 

@@ -20,8 +20,8 @@ from lockdown.names import normalize_name
 
 if TYPE_CHECKING:
     from lockdown.config.http import HttpSettings
+    from lockdown.lock.model import LockedPackage
     from lockdown.net import Transport
-    from lockdown.policy.changes import LockedState
     from lockdown.progress import Reporter
     from lockdown.project import ProjectInputs
     from lockdown.resolve.index import IndexClient
@@ -30,13 +30,13 @@ __all__ = ["exactly_pinned", "yanked_releases"]
 
 
 def exactly_pinned(
-    states: Sequence[LockedState],
+    states: Sequence[LockedPackage],
     inputs: ProjectInputs,
     cache_dir: Path | None,
     *,
     dependencies: bool,
     http: HttpSettings | None = None,
-) -> list[LockedState]:
+) -> list[LockedPackage]:
     """The moving packages a resolver could have chosen although yanked.
 
     A resolver never picks a yanked release unless a requirement pins that
@@ -75,7 +75,9 @@ def exactly_pinned(
     return [s for s in states if s.name in pinned or s.name in unknown]
 
 
-def _requirements_of(states: Sequence[LockedState], cache: ArtifactCache) -> list[list[str] | None]:
+def _requirements_of(
+    states: Sequence[LockedPackage], cache: ArtifactCache
+) -> list[list[str] | None]:
     """Each package's ``Requires-Dist``, from one of its wheels; ``None`` when unknown.
 
     From the wheel itself when it is in the cache (verified), else from the
@@ -83,7 +85,7 @@ def _requirements_of(states: Sequence[LockedState], cache: ArtifactCache) -> lis
     the wheel can be hundreds of MB), fetched a few at a time.
     """
 
-    def one(state: LockedState) -> list[str] | None:
+    def one(state: LockedPackage) -> list[str] | None:
         wheel = next((a for a in state.artifacts if a.filename.endswith(".whl")), None)
         if wheel is None:
             return None
@@ -121,7 +123,7 @@ def _wheel_requirements(wheel: Path) -> list[str] | None:
 
 
 def yanked_releases(
-    states: Sequence[LockedState], clients: Callable[[str], IndexClient], reporter: Reporter
+    states: Sequence[LockedPackage], clients: Callable[[str], IndexClient], reporter: Reporter
 ) -> dict[tuple[str, str], str]:
     """(name, version) → yank reason, for those of ``states`` whose locked files are yanked.
 
@@ -129,7 +131,7 @@ def yanked_releases(
     the locked files parsed; ``clients`` keeps the pages the provenance step
     read); a package not from an index has nothing to yank.
     """
-    by_index: dict[str, list[LockedState]] = {}
+    by_index: dict[str, list[LockedPackage]] = {}
     for state in states:
         if state.index:
             by_index.setdefault(state.index, []).append(state)

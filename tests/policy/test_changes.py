@@ -10,11 +10,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from lockdown.lock.model import Artifact
+from lockdown.lock.model import Artifact, LockedPackage
 from lockdown.policy.changes import (
     Change,
     ChangeClass,
-    LockedState,
     change_set,
     classify,
 )
@@ -54,18 +53,27 @@ def state(
     artifacts: tuple[Artifact, ...] | None = None,
     has_wheels: bool | None = None,
     marker: str | None = None,
-) -> LockedState:
-    """``name==version`` locked from ``index`` with one wheel unless told otherwise."""
+) -> LockedPackage:
+    """``name==version`` locked from ``index`` with one wheel unless told otherwise.
+
+    The wheels among ``artifacts`` are its wheels (none with ``has_wheels=False``);
+    the others, in order, its sdist and its archive.
+    """
     arts = artifacts if artifacts is not None else (artifact(name, version),)
-    return LockedState(
+    wants_wheels = (
+        has_wheels if has_wheels is not None else any(a.filename.endswith(".whl") for a in arts)
+    )
+    wheels = tuple(a for a in arts if a.filename.endswith(".whl")) if wants_wheels else ()
+    others = [a for a in arts if a not in wheels]
+    assert len(others) <= 2, "a package has one sdist and one archive at most"
+    return LockedPackage(
         name=name,
         version=version,
         marker=marker,
         index=index,
-        artifacts=arts,
-        has_wheels=(
-            has_wheels if has_wheels is not None else any(a.filename.endswith(".whl") for a in arts)
-        ),
+        wheels=wheels,
+        sdist=others[0] if others else None,
+        archive=others[1] if len(others) > 1 else None,
     )
 
 
@@ -308,6 +316,6 @@ def test_changes_of_one_name_are_sorted_by_version() -> None:
     ],
     ids=["added", "removed", "upgraded", "downgraded", "source"],
 )
-def test_arrow(old: list[LockedState], new: list[LockedState], arrow: str) -> None:
+def test_arrow(old: list[LockedPackage], new: list[LockedPackage], arrow: str) -> None:
     (change,) = change_set(old, new)
     assert change.arrow == arrow

@@ -11,8 +11,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from lockdown.config.policy import Policy
+from lockdown.lock.model import LockedPackage
 from lockdown.policy.approvals import Approval
-from lockdown.policy.changes import LockedState, change_set
+from lockdown.policy.changes import change_set
 from lockdown.policy.gate import GateResult, Verdict, judge
 from tests.policy.test_changes import MIRROR, PYPI, artifact, state
 
@@ -24,8 +25,8 @@ ELLIPSIS = "\u2026"
 
 
 def run(
-    old: Sequence[LockedState] | None,
-    new: Sequence[LockedState],
+    old: Sequence[LockedPackage] | None,
+    new: Sequence[LockedPackage],
     policy: Policy | None = None,
     approvals: Sequence[Approval] = (),
     *,
@@ -171,7 +172,7 @@ def test_no_allowed_indexes_allows_any() -> None:
     assert result.verdicts == ()
 
 
-def young(name: str, version: str, uploaded: datetime | None) -> LockedState:
+def young(name: str, version: str, uploaded: datetime | None) -> LockedPackage:
     return state(name, version, artifacts=(artifact(name, version, upload_time=uploaded),))
 
 
@@ -285,7 +286,7 @@ def test_the_default_policy_blocks_a_minor_upgrade() -> None:
     ids=["new", "downgrade", "major", "hashes"],
 )
 def test_the_default_policy_blocks_every_kind_of_change(
-    old: list[LockedState], new: list[LockedState], reason: str
+    old: list[LockedPackage], new: list[LockedPackage], reason: str
 ) -> None:
     result = run(old, new)
     (verdict,) = result.blocked

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lockdown.errors import ConfigError
-from lockdown.policy.changes import LockedState
+from lockdown.lock.model import LockedPackage
 from lockdown.policy.gate import GateResult
 from lockdown.policy.origins import (
     Pin,
@@ -23,9 +23,9 @@ MAIN = "https://main.example/simple/"
 EXTRA = "https://extra.example/simple/"
 
 
-def state(name: str, version: str = "1.0", index: str | None = MAIN) -> LockedState:
-    return LockedState(
-        name=name, version=version, marker=None, index=index, artifacts=(), has_wheels=True
+def state(name: str, version: str = "1.0", index: str | None = MAIN) -> LockedPackage:
+    return LockedPackage(
+        name=name, version=version, marker=None, index=index, wheels=(), sdist=None
     )
 
 
@@ -135,13 +135,13 @@ def test_check_pins_names_the_key_of_an_unconfigured_index() -> None:
 
 
 def test_shadows_in_lock_read_what_the_lock_recorded() -> None:
-    recorded = LockedState(
+    recorded = LockedPackage(
         name="acme-util",
         version="0.2.0",
         marker=None,
         index=EXTRA,
-        artifacts=(),
-        has_wheels=True,
+        wheels=(),
+        sdist=None,
         also_served_by=(MAIN,),
     )
     assert shadows_in_lock([recorded, state("beta")], {"acme-util": EXTRA}) == (

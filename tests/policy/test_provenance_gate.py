@@ -13,8 +13,9 @@ import pytest
 
 from lockdown.config.policy import Policy
 from lockdown.lock.attestation import Publisher
+from lockdown.lock.model import LockedPackage
 from lockdown.policy.approvals import Approval
-from lockdown.policy.changes import LockedState, change_set, publisher_move
+from lockdown.policy.changes import change_set, publisher_move
 from lockdown.policy.gate import judge
 from lockdown.policy.render import render_json, render_markdown, render_text
 from tests.policy.test_changes import state
@@ -26,8 +27,8 @@ GOOGLE = Publisher(kind="Google", fields=(("email", "ci@acme.iam.gserviceaccount
 ALLOW_ALL = Policy(upgrades="allow", auto_approve=frozenset({"patch", "minor", "major", "new"}))
 
 
-def attested(name: str, version: str, *publishers: Publisher) -> LockedState:
-    return dataclasses.replace(state(name, version), publishers=frozenset(publishers))
+def attested(name: str, version: str, *publishers: Publisher) -> LockedPackage:
+    return dataclasses.replace(state(name, version), attestation_identities=frozenset(publishers))
 
 
 def approval(name: str, version: str) -> Approval:
@@ -148,7 +149,7 @@ def test_require_blocks_unattested_packages_except_the_exempt() -> None:
     ]
 
 
-def mixed() -> tuple[list[LockedState], list[LockedState]]:
+def mixed() -> tuple[list[LockedPackage], list[LockedPackage]]:
     old = [state("aaa", "1.0"), attested("zzz", "1.0", GITHUB), state("mmm", "1.0")]
     new = [state("aaa", "1.1"), attested("zzz", "1.1"), state("mmm", "1.0.1")]
     return old, new
