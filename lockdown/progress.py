@@ -33,6 +33,10 @@ class Reporter:
         if not self.quiet:
             print(f"lockdown: {message}", file=self.stream)
 
+    def warn(self, message: str) -> None:
+        """A one-line warning (stderr), even when quiet: said when a check is turned off."""
+        print(f"lockdown: warning: {message}", file=self.stream)
+
     def status(self, message: str) -> Status:
         """A spinner for a long step, shown only on a terminal."""
         return Status(message, self.stream if self.interactive else None)

@@ -1,7 +1,8 @@
 """The ``lockdown`` command line: parse argv, call one command, map errors to exit codes.
 
 No logic lives here: each command is ``run(args, reporter)`` in its module
-of :mod:`lockdown.commands`, imported only when it runs; the grammar is
+of :mod:`lockdown.commands`, imported only when it runs, and returns a
+result that :func:`lockdown.report.emit` says and turns into the exit code; the grammar is
 :mod:`lockdown.cli.args`, the fast argv path for cron checks
 :mod:`lockdown.cli.fast`. Errors are caught in one place (:func:`main`) and
 printed as one line, with a traceback only under ``--verbose``.
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, NoReturn
 from lockdown.cli.fast import fast_check_args
 from lockdown.errors import EXIT_INTERNAL, EXIT_OK, LockdownError
 from lockdown.progress import Reporter
+from lockdown.report import emit
 
 if TYPE_CHECKING:
     import argparse
@@ -26,17 +28,22 @@ if TYPE_CHECKING:
     # with the same attributes from fast_check_args.
     from argparse import Namespace as Args
 
+    from lockdown.report import DriftResult
+    from lockdown.report.results import Result
+
 __all__ = ["HANDLERS", "build_parser", "fast_check_args", "main", "main_entry"]
 
-Handler = Callable[["Args", Reporter], int]
+Handler = Callable[["Args", Reporter], "Result | DriftResult"]
 
 
 def _command(name: str) -> Handler:
     """The ``run`` of :mod:`lockdown.commands.<name>`, imported when the command runs."""
 
-    def run(args: Args, reporter: Reporter) -> int:
-        code: int = import_module(f"lockdown.commands.{name}").run(args, reporter)
-        return code
+    def run(args: Args, reporter: Reporter) -> Result | DriftResult:
+        result: Result | DriftResult = import_module(f"lockdown.commands.{name}").run(
+            args, reporter
+        )
+        return result
 
     run.__name__ = run.__qualname__ = f"run_{name}"
     return run
@@ -83,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             gc.enable()
         reporter = Reporter(quiet=args.quiet)
-        return HANDLERS[args.command](args, reporter)
+        return emit(HANDLERS[args.command](args, reporter), quiet=args.quiet)
     except LockdownError as exc:
         if verbose:
             import traceback  # noqa: PLC0415 - only --verbose shows one

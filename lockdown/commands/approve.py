@@ -9,12 +9,10 @@ from typing import TYPE_CHECKING
 
 from lockdown.config import load_config
 from lockdown.config.fields import parse_duration
-from lockdown.errors import (
-    EXIT_OK,
-    UsageError,
-)
+from lockdown.errors import UsageError
 from lockdown.policy.approvals import Approval, append_approval, parse_target
 from lockdown.progress import Reporter
+from lockdown.report.results import Approved
 from lockdown.timestamps import Clock, utc_now
 
 if TYPE_CHECKING:
@@ -75,16 +73,9 @@ def _who() -> str:
         return ""
 
 
-def run(args: Args, reporter: Reporter) -> int:
-    """``lockdown approve`` from its parsed arguments: record it, say what was recorded."""
-
+def run(args: Args, reporter: Reporter) -> Approved:
+    """``lockdown approve`` from its parsed arguments: record it; the result says what was."""
     path, approval = approve(
         args.project, args.target, reason=args.reason, by=args.by, expires=args.expires
     )
-    if not args.quiet:
-        until = f" until {approval.expires:%Y-%m-%d %H:%M} UTC" if approval.expires else ""
-        print(
-            f"approved {approval.package}{approval.version} by {approval.approved_by}"
-            f"{until} -> {path.name}"
-        )
-    return EXIT_OK
+    return Approved(path=path, approval=approval)

@@ -25,6 +25,7 @@ from lockdown.commands._lockfile import find_lock, optional_config
 from lockdown.errors import UsageError
 from lockdown.names import normalize_name
 from lockdown.progress import Reporter
+from lockdown.report.results import AuditResult
 from lockdown.timestamps import utc_now as _utc_now
 
 if TYPE_CHECKING:
@@ -127,11 +128,8 @@ def audit_drift(
     )
 
 
-def run(args: Args, reporter: Reporter) -> int:
-    """``lockdown audit`` from its parsed arguments: audit the target, write the report."""
-    from lockdown.report.audit import render  # noqa: PLC0415
-    from lockdown.report.render import write_report  # noqa: PLC0415
-
+def run(args: Args, reporter: Reporter) -> AuditResult:
+    """``lockdown audit`` from its parsed arguments: audit the target; the result is the report."""
     max_age = None
     if args.max_db_age is not None:
         from lockdown.config.audit import parse_age  # noqa: PLC0415
@@ -153,6 +151,4 @@ def run(args: Args, reporter: Reporter) -> int:
             cache_dir=args.cache_dir,
             notify=reporter.note,
         )
-    if not (args.quiet and args.format == "text" and args.output is None):
-        write_report(render(report, args.format, lines), args.output)
-    return report.exit_code()
+    return AuditResult(report=report, format=args.format, output=args.output, lines=lines)

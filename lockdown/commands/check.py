@@ -20,8 +20,6 @@ with the conda part, and the same two file levels (:func:`file_levels`).
 from __future__ import annotations
 
 import hashlib
-import os
-import sys
 import time
 from collections.abc import Callable, Collection
 from pathlib import Path
@@ -34,6 +32,7 @@ from lockdown.drift.model import DriftReport, FileDrift, Level
 from lockdown.errors import EXIT_INTERNAL, LockdownError, UsageError
 from lockdown.names import DEFAULT_KEEP
 from lockdown.progress import Reporter
+from lockdown.report import DriftResult
 
 if TYPE_CHECKING:
     from argparse import Namespace as Args
@@ -267,8 +266,8 @@ def run_conda_check(
     )
 
 
-def run(args: Args, reporter: Reporter) -> int:
-    """``lockdown check`` from its parsed arguments: check, then write the report.
+def run(args: Args, reporter: Reporter) -> DriftResult:
+    """``lockdown check`` from its parsed arguments: check; the result is the report to write.
 
     A failed run still writes a Prometheus file, so monitoring sees the failure.
     """
@@ -318,12 +317,7 @@ def run(args: Args, reporter: Reporter) -> int:
             )
             write_report(text, args.output)
         raise
-    if not (args.quiet and args.format == "text" and args.output is None):
-        # Imported here: a quiet text check (cron, exit code only) renders nothing.
-        from lockdown.report.render import render, write_report  # noqa: PLC0415
-
-        write_report(render(report, args.format, color=_colors(args.output)), args.output)
-    return report.exit_code()
+    return DriftResult(report=report, format=args.format, output=args.output)
 
 
 def _check_conda(args: Args, config: Config | None) -> DriftReport:
@@ -342,8 +336,3 @@ def _check_conda(args: Args, config: Config | None) -> DriftReport:
         signer=signer,
         cache_dir=args.cache_dir,
     )
-
-
-def _colors(output: Path | None) -> bool:
-    """ANSI colors for a text report: only to a terminal, and never with ``NO_COLOR`` set."""
-    return output is None and not os.environ.get("NO_COLOR") and sys.stdout.isatty()

@@ -6,7 +6,6 @@ Writes nothing; the CLI renders the result.
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,8 +15,6 @@ from lockdown.commands._lockfile import find_lock
 from lockdown.config import PYPROJECT, STANDALONE, Config, load_config, parse_config
 from lockdown.config.policy import Policy
 from lockdown.errors import (
-    EXIT_BLOCKED,
-    EXIT_OK,
     ConfigError,
     LockFileError,
     UsageError,
@@ -27,6 +24,7 @@ from lockdown.policy.approvals import read_approvals
 from lockdown.policy.gate import GateResult, judge
 from lockdown.policy.origins import OriginResult, shadows_in_lock, with_origins
 from lockdown.progress import Reporter
+from lockdown.report.results import GateReport
 from lockdown.timestamps import Clock, utc_now
 
 if TYPE_CHECKING:
@@ -174,18 +172,10 @@ def _policy_at(revision: str, project_dir: Path) -> Policy | None:
     return None
 
 
-def run(args: Args, reporter: Reporter) -> int:
-    """``lockdown diff`` from its parsed arguments: judge, then render the change set."""
-    from lockdown.fsutil import atomic_write  # noqa: PLC0415
-    from lockdown.policy.render import render  # noqa: PLC0415
-
+def run(args: Args, reporter: Reporter) -> GateReport:
+    """``lockdown diff`` from its parsed arguments: judge; the result is the verdicts to render."""
     if args.base is not None and args.new is not None:
         raise UsageError("with --base, give at most one file (the new lock)")
     old, new = (None, args.old) if args.base is not None else (args.old, args.new)
     result = diff(args.project, old=old, new=new, base=args.base, notify=reporter.note)
-    text = render(result, args.format)
-    if args.output is not None:
-        atomic_write(args.output, text.encode("utf-8"))
-    elif not args.quiet or result.blocked:
-        sys.stdout.write(text)
-    return EXIT_BLOCKED if result.blocked else EXIT_OK
+    return GateReport(gate=result, format=args.format, output=args.output)

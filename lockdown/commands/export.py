@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lockdown.commands._lockfile import find_lock
-from lockdown.errors import (
-    EXIT_OK,
-    UsageError,
-)
+from lockdown.errors import UsageError
 from lockdown.progress import Reporter
+from lockdown.report.results import Exported
 
 if TYPE_CHECKING:
     from argparse import Namespace as Args
 
 
-def run(args: Args, reporter: Reporter) -> int:
-    """``lockdown export`` from its parsed arguments: the lock rendered, to stdout or a file."""
-    from lockdown.fsutil import atomic_write  # noqa: PLC0415
+def run(args: Args, reporter: Reporter) -> Exported:
+    """``lockdown export`` from its parsed arguments: the lock rendered, for stdout or a file."""
     from lockdown.lock.export import Selection  # noqa: PLC0415
 
     sbom = args.format in ("cyclonedx", "spdx")
@@ -67,12 +63,7 @@ def run(args: Args, reporter: Reporter) -> int:
 
         assert selection is not None  # noqa: S101 - always chosen for a requirements export
         data = render_export(read_lock(path), selection, args.format).encode("utf-8")
-    if args.output is None:
-        sys.stdout.write(data.decode("utf-8"))
-    else:
-        atomic_write(args.output, data)
-        reporter.note(f"wrote {args.output}")
-    return EXIT_OK
+    return Exported(data=data, output=args.output)
 
 
 def _export_path(args: Args) -> Path:

@@ -7,24 +7,19 @@ from typing import TYPE_CHECKING
 
 from lockdown.commands._lockfile import find_lock, optional_config
 from lockdown.commands.verify import load_lock
-from lockdown.errors import (
-    EXIT_OK,
-)
 from lockdown.progress import Reporter
+from lockdown.report.results import GuardInstalled, GuardRemoved
 
 if TYPE_CHECKING:
     from argparse import Namespace as Args
 
 
-def run(args: Args, reporter: Reporter) -> int:
+def run(args: Args, reporter: Reporter) -> GuardInstalled | GuardRemoved:
     """``lockdown guard`` from its parsed arguments: install or remove the guard."""
     from lockdown.env.guard import install_guard, remove_guard  # noqa: PLC0415
 
     if args.remove:
-        removed = remove_guard(args.venv)
-        if not args.quiet:
-            print(f"guard removed from {args.venv}" if removed else f"no guard in {args.venv}")
-        return EXIT_OK
+        return GuardRemoved(venv=args.venv, removed=remove_guard(args.venv))
 
     config = optional_config(args.project)
     lock_path = find_lock(args.project, config, given=args.lock)
@@ -34,6 +29,4 @@ def run(args: Args, reporter: Reporter) -> int:
     constraints = install_guard(
         args.venv, lock, extras=args.extra or (), groups=args.group, notify=reporter.note
     )
-    if not args.quiet:
-        print(f"guarded {args.venv}: pip there is constrained by {constraints}")
-    return EXIT_OK
+    return GuardInstalled(venv=args.venv, constraints=constraints)

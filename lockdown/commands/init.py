@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 from lockdown.config import PYPROJECT, STANDALONE, parse_config
 from lockdown.errors import (
-    EXIT_OK,
     ConfigError,
     InputError,
     UsageError,
 )
 from lockdown.progress import Reporter
+from lockdown.report.results import SettingsWritten
 from lockdown.resolve.platforms import PlannedEnvironments
 
 if TYPE_CHECKING:
@@ -131,7 +131,7 @@ def init(
     return pyproject_path
 
 
-def run(args: Args, reporter: Reporter) -> int:
+def run(args: Args, reporter: Reporter) -> SettingsWritten:
     """``lockdown init`` from its parsed arguments: write the starter settings."""
     from lockdown.commands.lock import plan_environments  # noqa: PLC0415
 
@@ -140,7 +140,4 @@ def run(args: Args, reporter: Reporter) -> int:
         standalone=args.standalone,
         plan_environments=lambda project: plan_environments(project, reporter),
     )
-    if not args.quiet:
-        where = path.name if args.standalone else f"[tool.lockdown] in {path.name}"
-        print(f"wrote {where}; review it, then run lockdown lock")
-    return EXIT_OK
+    return SettingsWritten(path=path, standalone=args.standalone)

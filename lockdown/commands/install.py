@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +23,10 @@ from lockdown.env.install import (
     plan,
     select_artifacts,
 )
-from lockdown.errors import EXIT_CHANGED, EXIT_OK, LockdownError, UsageError
+from lockdown.errors import LockdownError, UsageError
 from lockdown.names import DEFAULT_KEEP
 from lockdown.progress import Reporter, Status, counted
-from lockdown.report.plan import print_plan
+from lockdown.report.results import Installed
 
 if TYPE_CHECKING:
     from argparse import Namespace as Args
@@ -329,18 +328,14 @@ def install_conda(
         )
 
 
-def run(args: Args, reporter: Reporter) -> int:
+def run(args: Args, reporter: Reporter) -> Installed:
     """``lockdown install`` from its parsed arguments: make a venv (or a ``--prefix``) match."""
-
     if args.prefix is not None:
         return _install_conda(args, reporter)
 
     if args.insecure_no_verify_provenance:
-        # Said even with --quiet: a check was turned off.
-        print(
-            "lockdown: warning: PEP 740 provenance not checked (--insecure-no-verify-provenance)",
-            file=sys.stderr,
-        )
+        # Said before the work, and even with --quiet: a check was turned off.
+        reporter.warn("PEP 740 provenance not checked (--insecure-no-verify-provenance)")
     config = optional_config(args.project)
     lock_path = find_lock(args.project, config, given=args.lock)
     outcome = install(
@@ -360,24 +355,18 @@ def run(args: Args, reporter: Reporter) -> int:
         status=reporter.status,
         verify_provenance=not args.insecure_no_verify_provenance,
     )
-    if not args.quiet:
-        if outcome.signer:
-            print(f"verified {lock_path}: signed by {outcome.signer}")
-        if outcome.provenance is not None and outcome.provenance[0]:
-            packages, files = outcome.provenance
-            print(
-                f"verified provenance: {packages} package{'s' if packages != 1 else ''} "
-                f"({files} file{'s' if files != 1 else ''}) still attested by their locked "
-                "publishers"
-            )
-        target = outcome.python.parent.parent if args.venv else outcome.python
-        print_plan(
-            outcome.plan, target, Path(lock_path), args.dry_run, created=outcome.created_venv
-        )
-    return EXIT_CHANGED if args.dry_run and not outcome.plan.in_sync else EXIT_OK
+    return Installed(
+        plan=outcome.plan,
+        target=outcome.python.parent.parent if args.venv else outcome.python,
+        lock=Path(lock_path),
+        dry_run=args.dry_run,
+        created=outcome.created_venv,
+        signer=outcome.signer,
+        provenance=outcome.provenance,
+    )
 
 
-def _install_conda(args: Args, reporter: Reporter) -> int:
+def _install_conda(args: Args, reporter: Reporter) -> Installed:
     if (
         args.venv
         or args.python
@@ -404,6 +393,10 @@ def _install_conda(args: Args, reporter: Reporter) -> int:
         lock=lock,
         status=reporter.status,
     )
-    if not args.quiet:
-        print_plan(outcome.plan, args.prefix, lock_path, args.dry_run, created=outcome.created)
-    return EXIT_CHANGED if args.dry_run and not outcome.plan.in_sync else EXIT_OK
+    return Installed(
+        plan=outcome.plan,
+        target=args.prefix,
+        lock=lock_path,
+        dry_run=args.dry_run,
+        created=outcome.created,
+    )

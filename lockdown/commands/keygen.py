@@ -8,11 +8,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lockdown.errors import (
-    EXIT_OK,
-    UsageError,
-)
+from lockdown.errors import UsageError
 from lockdown.progress import Reporter
+from lockdown.report.results import KeyPairWritten
 
 if TYPE_CHECKING:
     from argparse import Namespace as Args
@@ -44,10 +42,7 @@ def keygen(private_path: Path) -> tuple[Path, Path]:
     return private_path, public
 
 
-def run(args: Args, reporter: Reporter) -> int:
+def run(args: Args, reporter: Reporter) -> KeyPairWritten:
     """``lockdown keygen`` from its parsed arguments: write the key pair."""
-
     private, public = keygen(args.keyfile)
-    if not args.quiet:
-        print(f"wrote {private} (encrypted, mode 0600) and {public}")
-    return EXIT_OK
+    return KeyPairWritten(private=private, public=public)

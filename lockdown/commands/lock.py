@@ -60,8 +60,6 @@ from lockdown.config import Config, load_config
 from lockdown.config.fields import format_duration
 from lockdown.config.http import http_settings
 from lockdown.errors import (
-    EXIT_CHANGED,
-    EXIT_OK,
     LockFileError,
     UsageError,
 )
@@ -85,8 +83,8 @@ from lockdown.policy.cooldown import cooldown_cutoff
 from lockdown.policy.gate import GateResult, judge
 from lockdown.progress import Reporter
 from lockdown.project import ProjectInputs, input_digest, read_inputs
-from lockdown.report.gate_summary import write_blocked, write_vulnerability_line
 from lockdown.report.outcomes import CheckOutcome, LockOutcome
+from lockdown.report.results import CondaLocked
 from lockdown.resolve import default_index_url, get_resolver
 from lockdown.resolve.digests import VerifyArtifacts, to_download, verify_resolution
 from lockdown.resolve.early import early_clients, early_pages
@@ -577,21 +575,15 @@ def check_lock(project_dir: Path, *, resolver: str | None = None) -> CheckOutcom
     return CheckOutcome(path=path, current=True, reason="")
 
 
-def run(args: Args, reporter: Reporter) -> int:
-    """``lockdown lock`` from its parsed arguments: lock (or check), then say what happened."""
+def run(args: Args, reporter: Reporter) -> LockOutcome | CheckOutcome | CondaLocked:
+    """``lockdown lock`` from its parsed arguments: lock (or check) and return what happened."""
     if args.check:
-        outcome = check_lock(args.project, resolver=args.resolver)
-        if outcome.current:
-            if not args.quiet:
-                print(f"{outcome.path.name} is up to date")
-            return EXIT_OK
-        print(f"lockdown: {outcome.reason}; run lockdown lock", file=sys.stderr)
-        return EXIT_CHANGED
+        return check_lock(args.project, resolver=args.resolver)
     if args.upgrade and args.upgrade_package:
         raise UsageError("--upgrade and --upgrade-package cannot be used together")
     if args.conda is not None:
         return _lock_conda(args, reporter)
-    result = lock_project(
+    return lock_project(
         args.project,
         resolver=args.resolver,
         reporter=reporter,
@@ -600,27 +592,9 @@ def run(args: Args, reporter: Reporter) -> int:
         upgrade=args.upgrade,
         upgrade_packages=args.upgrade_package or (),
     )
-    from lockdown.policy.render import render_text  # noqa: PLC0415
-
-    if result.blocked:
-        write_vulnerability_line(result.vulnerabilities, sys.stderr)
-        return write_blocked(result.gate, result.path)
-    if not args.quiet:
-        from lockdown.policy.render import render_findings  # noqa: PLC0415
-        from lockdown.report.lock_summary import summarize  # noqa: PLC0415
-
-        print(summarize(result))
-        if result.gate.changes or result.gate.verdicts:
-            # A first lock has no changes, but may have admitted verdicts (a known
-            # vulnerability admitted by an approval, an ignore or vulnerable = "warn").
-            print("changes:" if result.gate.changes else "admitted:")
-            sys.stdout.write(render_text(result.gate))
-        elif result.gate.findings:
-            print("\n".join(render_findings(result.gate)))
-    return EXIT_OK
 
 
-def _lock_conda(args: Args, reporter: Reporter) -> int:
+def _lock_conda(args: Args, reporter: Reporter) -> CondaLocked:
     if args.check or args.resolver:
         raise UsageError(
             "--conda locks with py-rattler; --check and --resolver apply to Python locks only"
@@ -634,25 +608,15 @@ def _lock_conda(args: Args, reporter: Reporter) -> int:
             upgrade_packages=args.upgrade_package or (),
             reporter=reporter,
         )
-    from lockdown.policy.render import render_text  # noqa: PLC0415
-
-    if outcome.blocked:
-        write_vulnerability_line(outcome.vulnerabilities, sys.stderr)
-        return write_blocked(outcome.gate, outcome.path)
-    if not args.quiet:
-        names = {p.name for p in outcome.packages}
-        print(
-            f"locked {len(names)} conda packages ({len(outcome.packages)} archives, md5 and "
-            f"sha256 pinned) for {', '.join(outcome.platforms)} -> {outcome.path.name} "
-            f"({'updated' if outcome.changed else 'unchanged'})"
-        )
-        write_vulnerability_line(outcome.vulnerabilities, sys.stdout, always=True)
-        if outcome.gate.changes or outcome.gate.verdicts:
-            # A first lock has no changes, but may have admitted verdicts (a known
-            # vulnerability admitted by an approval, an ignore or vulnerable = "warn").
-            print("changes:" if outcome.gate.changes else "admitted:")
-            sys.stdout.write(render_text(outcome.gate))
-    return EXIT_OK
+    return CondaLocked(
+        path=outcome.path,
+        changed=outcome.changed,
+        packages=len({p.name for p in outcome.packages}),
+        archives=len(outcome.packages),
+        platforms=outcome.platforms,
+        gate=outcome.gate,
+        vulnerabilities=outcome.vulnerabilities,
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -14,12 +14,10 @@ from typing import TYPE_CHECKING
 
 from lockdown.commands._lockfile import find_lock, optional_config
 from lockdown.commands.keygen import read_passphrase
-from lockdown.errors import (
-    EXIT_OK,
-    UsageError,
-)
+from lockdown.errors import UsageError
 from lockdown.fsutil import atomic_write, read_lock_bytes
 from lockdown.progress import Reporter
+from lockdown.report.results import Signed
 
 if TYPE_CHECKING:
     from argparse import Namespace as Args
@@ -155,8 +153,8 @@ def _passphrase_for(key: Path) -> bytes | None:
     return read_passphrase(confirm=False)
 
 
-def run(args: Args, reporter: Reporter) -> int:
-    """``lockdown sign`` from its parsed arguments: sign, say where the bundle went."""
+def run(args: Args, reporter: Reporter) -> Signed:
+    """``lockdown sign`` from its parsed arguments: sign; the result says where the bundle went."""
 
     config = optional_config(args.project)
     path = find_lock(args.project, config, given=args.file)
@@ -171,6 +169,4 @@ def run(args: Args, reporter: Reporter) -> int:
             bundle_path=args.bundle,
             notify=reporter.note,
         )
-    if not args.quiet:
-        print(f"signed {path} -> {bundle}")
-    return EXIT_OK
+    return Signed(path=path, bundle=bundle)

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from lockdown.commands._lockfile import configured_lock_kind, find_lock, optional_config
 from lockdown.errors import (
-    EXIT_OK,
     LockdownError,
     UsageError,
 )
@@ -21,6 +20,7 @@ if TYPE_CHECKING:
     from lockdown.config import Config
     from lockdown.lock.condalock import CondaLock
     from lockdown.lock.pylock import LockFile
+    from lockdown.report.results import Verified
     from lockdown.sign.trust import TrustPolicy
     from lockdown.sign.verify import LockKind, VerifiedFile
 
@@ -106,7 +106,7 @@ def load_lock(
     return verified.lock, verified.verified.signer
 
 
-def run(args: Args, reporter: Reporter) -> int:
+def run(args: Args, reporter: Reporter) -> Verified:
     """``lockdown verify`` from its parsed arguments: the trust rule, the signature, PEP 740.
 
     The trust rule: flags replace the configured Sigstore instance and signers.
@@ -114,6 +114,7 @@ def run(args: Args, reporter: Reporter) -> int:
     import dataclasses  # noqa: PLC0415
 
     from lockdown.config.trust import SigstoreInstance  # noqa: PLC0415
+    from lockdown.report.results import Verified  # noqa: PLC0415 - check imports this module
     from lockdown.sign.trust import policy_from_flags  # noqa: PLC0415
 
     config = optional_config(args.project)
@@ -147,6 +148,8 @@ def run(args: Args, reporter: Reporter) -> int:
         )
     trusted = flags_policy is not None or (configured is not None and not configured.empty)
     lock = None
+    signer: str | None = None
+    lock_note = ""
     if trusted or not args.provenance:
         result = verify(
             path,
@@ -155,12 +158,11 @@ def run(args: Args, reporter: Reporter) -> int:
             bundle_path=args.bundle,
             as_lock=True if args.as_lock else None,
         )
-        lock = result.lock
-        if not args.quiet:
-            print(f"verified {path}: signed by {result.verified.signer}{result.lock_note}")
+        lock, signer, lock_note = result.lock, result.verified.signer, result.lock_note
+    provenance = None
     if args.provenance:
-        _verify_provenance(path, lock, config, signed=trusted, reporter=reporter, quiet=args.quiet)
-    return EXIT_OK
+        provenance = _verify_provenance(path, lock, config, signed=trusted, reporter=reporter)
+    return Verified(path=path, signer=signer, lock_note=lock_note, provenance=provenance)
 
 
 def _verify_provenance(
@@ -170,9 +172,11 @@ def _verify_provenance(
     *,
     signed: bool,
     reporter: Reporter,
-    quiet: bool,
-) -> None:
-    """``verify --provenance``: every attested file's PEP 740 provenance, fetched again."""
+) -> tuple[int, int]:
+    """``verify --provenance``: every attested file's PEP 740 provenance, fetched again.
+
+    Returns how many attested packages and files were checked.
+    """
     from lockdown.commands._attest import check_locked_provenance, provenance_root  # noqa: PLC0415
     from lockdown.lock.pylock import read_lock  # noqa: PLC0415
 
@@ -184,18 +188,7 @@ def _verify_provenance(
             )
         lock = read_lock(path)
     with reporter.status("fetching PEP 740 provenance from the lock's indexes"):
-        packages, files = check_locked_provenance(lock, trusted_root=provenance_root(config))
-    if quiet:
-        return
-    unsigned = "" if signed else " (signature not checked: no trust policy)"
-    if not packages:
-        print(f"{path}: records no attestation identities; no provenance to check{unsigned}")
-        return
-    print(
-        f"verified {path} provenance: {packages} attested package{'s' if packages != 1 else ''} "
-        f"({files} file{'s' if files != 1 else ''}) still attested by the publishers the lock "
-        f"records{unsigned}"
-    )
+        return check_locked_provenance(lock, trusted_root=provenance_root(config))
 
 
 def load_conda_lock(

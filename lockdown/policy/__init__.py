@@ -4,6 +4,7 @@
 * :mod:`~lockdown.config.policy` — ``[tool.lockdown.policy]`` into a typed :class:`Policy`;
 * :mod:`~lockdown.policy.approvals` — the approvals file: read, match, append;
 * :mod:`~lockdown.policy.gate` — every change and every locked package judged (pure);
-* :mod:`~lockdown.policy.advisories` — the vulnerability rule's advisories: looked up, judged;
-* :mod:`~lockdown.policy.render` — verdicts as text, Markdown (PR comments) or JSON.
+* :mod:`~lockdown.policy.advisories` — the vulnerability rule's advisories: looked up, judged.
+
+The verdicts as text, Markdown (PR comments) or JSON are :mod:`lockdown.report.gate`.
 """

@@ -23,21 +23,21 @@ class PrintablePlan(Protocol):
     def lines(self) -> list[str]: ...
 
 
-def print_plan(
+def plan_text(
     plan: PrintablePlan, target: Path, lock_path: Path, dry_run: bool, *, created: bool
-) -> None:
+) -> str:
     """An install's plan, a change a line, then one summary line (venv or conda prefix)."""
-    for line in plan.lines():
-        print(line)
+    lines = list(plan.lines())
     if plan.in_sync:
-        print(f"{target} is in sync with {lock_path.name} ({len(plan.selected)} packages)")
+        lines.append(f"{target} is in sync with {lock_path.name} ({len(plan.selected)} packages)")
     elif dry_run:
-        print(
+        lines.append(
             f"would add {len(plan.add)}, change {len(plan.change)}, remove "
             f"{len(plan.remove)} in {target} (dry run: nothing changed)"
         )
     else:
-        print(
+        lines.append(
             f"added {len(plan.add)}, changed {len(plan.change)}, removed {len(plan.remove)} "
             f"in {target}{' (created)' if created else ''}"
         )
+    return "".join(f"{line}\n" for line in lines)

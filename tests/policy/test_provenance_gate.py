@@ -17,7 +17,7 @@ from lockdown.lock.model import LockedPackage
 from lockdown.policy.approvals import Approval
 from lockdown.policy.changes import change_set, publisher_move
 from lockdown.policy.gate import judge
-from lockdown.policy.render import render_json, render_markdown, render_text
+from lockdown.report.gate import render_json, render_markdown, render_text
 from tests.policy.test_changes import state
 
 NOW = datetime(2026, 3, 1, tzinfo=timezone.utc)

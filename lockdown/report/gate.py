@@ -5,15 +5,22 @@ three (Markdown for a pull-request comment). Origin changes (a package
 moving to another index: dependency confusion) and publisher changes and
 lost attestations (PEP 740) come first, whatever their verdict, as the
 likeliest signs of an attack; then blocked verdicts, each with the command
-that would admit it when an approval can.
+that would admit it when an approval can. Also the lines a lock run says
+about its gate: what it blocked, and what the vulnerability rule checked.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lockdown.policy.gate import GateResult, Verdict
+
+if TYPE_CHECKING:
+    from datetime import datetime
+    from pathlib import Path
+
+    from lockdown.policy.advisories import GateAudit
 
 #: Bumped when a field of the JSON form changes meaning or disappears.
 SCHEMA_VERSION = 1
@@ -167,3 +174,21 @@ def render(result: GateResult, fmt: str) -> str:
     if fmt == "json":
         return render_json(result)
     return render_text(result)
+
+
+def vulnerability_line(audit: GateAudit | None, now: datetime, *, always: bool = False) -> str:
+    """``lockdown: vulnerabilities: ...`` and a newline: what the vulnerability rule checked
+    against what (``always``: also when it checked nothing); empty when there is nothing to say."""
+    if audit is not None and (always or audit.database is not None):
+        return f"lockdown: {audit.line(now)}\n"
+    return ""
+
+
+def blocked_text(result: GateResult, path: Path) -> str:
+    """What the gate blocked (``path`` is left as it was), and the commands that would admit it."""
+    count = len(result.blocked)
+    head = (
+        f"lockdown: {count} change{'s' if count != 1 else ''} blocked by policy; "
+        f"{path.name} unchanged\n"
+    )
+    return head + render_text(result, admitted=False)

@@ -11,7 +11,7 @@ import pytest
 from lockdown.config.policy import Policy
 from lockdown.policy.approvals import Approval
 from lockdown.policy.gate import GateResult, Verdict, judge
-from lockdown.policy.render import (
+from lockdown.report.gate import (
     FORMATS,
     SCHEMA_VERSION,
     render,
