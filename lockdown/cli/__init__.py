@@ -1,9 +1,9 @@
 """The ``lockdown`` command line: parse argv, call one command, map errors to exit codes.
 
 No logic lives here: each command is ``run(args, reporter)`` in its module
-of :mod:`lockdown.commands`, imported only when it runs, and returns a
-result that :func:`lockdown.report.emit` says and turns into the exit code; the grammar is
-:mod:`lockdown.cli.args`, the fast argv path for cron checks
+of :mod:`lockdown.commands`, imported only when it runs; it returns a result
+that :func:`lockdown.report.emit` says and turns into the exit code. The
+grammar is :mod:`lockdown.cli.args`, the fast argv path for cron checks
 :mod:`lockdown.cli.fast`. Errors are caught in one place (:func:`main`) and
 printed as one line, with a traceback only under ``--verbose``.
 """

@@ -1,8 +1,11 @@
-"""One entry point for the drift report formats, and the one way reports are written.
+"""One entry point for the drift report formats, and the write of a failed check's report.
 
-``lockdown check --format F [--output FILE]`` calls :func:`render` then
-:func:`write_report`. Each format's module is imported only when it is asked
-for, so a cron run in ``text`` or ``prometheus`` pays for nothing else.
+``lockdown check --format F [--output FILE]`` returns a
+:class:`lockdown.report.DriftResult`; :func:`lockdown.report.emit` renders it
+with :func:`render` and writes it. Each format's module is imported only
+when it is asked for, so a cron run in ``text`` or ``prometheus`` pays for
+nothing else. :func:`write_report` is how ``check`` writes the Prometheus
+file of a run that failed before it had a report.
 """
 
 from __future__ import annotations
