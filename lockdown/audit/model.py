@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from lockdown.config.audit import Ignore
-    from lockdown.lock.condalock import CondaPackage
+    from lockdown.lock.model import LockedPackage
 
 #: Severity levels, most severe first. ``malicious`` is an OSV ``MAL-`` entry.
 Severity = Literal["malicious", "critical", "high", "medium", "low", "unknown"]
@@ -172,7 +172,7 @@ def describe_database(info: DatabaseInfo, now: datetime) -> str:
     return f"{what} {info.location} ({', '.join(parts)})"
 
 
-def conda_packages(packages: Sequence[CondaPackage]) -> list[Package]:
+def conda_packages(packages: Sequence[LockedPackage]) -> list[Package]:
     """A conda lock's packages: its ``pip:`` wheels as PyPI ones; a conda package that
     depends on ``python`` is a Python package (matched against PyPI's advisories)."""
     from lockdown.names import normalize_name  # noqa: PLC0415
@@ -180,12 +180,12 @@ def conda_packages(packages: Sequence[CondaPackage]) -> list[Package]:
     return sorted(
         {
             Package(ecosystem="PyPI", name=normalize_name(p.name), version=p.version)
-            if p.manager == "pip"
+            if p.conda.manager == "pip"
             else Package(
                 ecosystem="conda",
                 name=p.name,
                 version=p.version,
-                python="python" in p.dependencies,
+                python="python" in p.conda.depends,
             )
             for p in packages
         },

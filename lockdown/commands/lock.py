@@ -67,7 +67,6 @@ from lockdown.fsutil import atomic_write, run_lock
 from lockdown.lock.condalock import (
     PIP_INDEX_KEY,
     CondaLock,
-    CondaPackage,
     read_conda_lock,
     render_conda_lock,
     require,
@@ -78,7 +77,6 @@ from lockdown.lock.pylock import LockFile, LockMetadata, locked_packages, read_l
 from lockdown.names import normalize_name
 from lockdown.policy.advisories import GateAudit, packages_of, vulnerability_gate
 from lockdown.policy.approvals import Approval, approval_records, read_approvals
-from lockdown.policy.changes import conda_states
 from lockdown.policy.cooldown import cooldown_cutoff
 from lockdown.policy.gate import GateResult, judge
 from lockdown.progress import Reporter
@@ -625,7 +623,7 @@ class CondaLockOutcome:
 
     path: Path
     changed: bool
-    packages: tuple[CondaPackage, ...]
+    packages: tuple[LockedPackage, ...]
     platforms: tuple[str, ...]
     #: The gate's verdicts; when any blocks, nothing was written.
     gate: GateResult
@@ -737,11 +735,11 @@ def _solve(
     upgrade: bool,
     cache_dir: Path | None,
     reporter: Reporter | None,
-) -> list[CondaPackage]:
+) -> list[LockedPackage]:
     """One solve per platform, keeping what was locked unless asked to move; the pip:
     section by the Python path for that platform's conda Python, kept and cut off alike."""
     previous = None if upgrade else start.previous
-    packages: list[CondaPackage] = []
+    packages: list[LockedPackage] = []
     for platform in inputs.platforms:
         keep = (
             []
@@ -778,7 +776,7 @@ def _solve(
     return packages
 
 
-def _judge(start: LockStart[CondaLock], packages: Sequence[CondaPackage]) -> GateResult:
+def _judge(start: LockStart[CondaLock], packages: Sequence[LockedPackage]) -> GateResult:
     """The gate, once for the conda archives (channels as indexes) and once for the wheels."""
     from lockdown.policy.gate import judge  # noqa: PLC0415
 
@@ -787,8 +785,8 @@ def _judge(start: LockStart[CondaLock], packages: Sequence[CondaPackage]) -> Gat
     channels = dataclasses.replace(policy, allowed_indexes=policy.allowed_channels)
     conda, pip = (
         judge(
-            _states(before, manager),
-            conda_states([p for p in packages if p.manager == manager]),
+            _managed_by(before, manager) if before is not None else None,
+            _managed_by(packages, manager),
             policy=channels if manager == "conda" else policy,
             approvals=start.approvals,
             now=start.now,
@@ -804,7 +802,7 @@ def _render(
     inputs: CondaInputs,
     sources: Sequence[str],
     start: LockStart[CondaLock],
-    packages: Sequence[CondaPackage],
+    packages: Sequence[LockedPackage],
     result: GateResult,
 ) -> bytes:
     """conda-lock.yml, with lockdown's records in its custom metadata, validated."""
@@ -838,10 +836,13 @@ def _conda_recorded_cutoff(previous: CondaLock | None) -> tuple[datetime | None,
     return cutoff, previous.custom.get("min-release-age")
 
 
-def _states(packages: Sequence[CondaPackage] | None, manager: str) -> list[LockedPackage] | None:
-    if packages is None:
-        return None
-    return conda_states([p for p in packages if p.manager == manager])
+def _managed_by(packages: Sequence[LockedPackage], manager: str) -> list[LockedPackage]:
+    """The ``manager``'s packages, in the order the gate reports them (by name, version,
+    platform, sha256)."""
+    return sorted(
+        (p for p in packages if p.conda.manager == manager),
+        key=lambda p: (p.name, p.version, p.conda.platform, p.file.sha256),
+    )
 
 
 def _merged(first: GateResult, second: GateResult) -> GateResult:
@@ -857,7 +858,7 @@ def _merged(first: GateResult, second: GateResult) -> GateResult:
 
 
 def _conda_approval_records(
-    previous: CondaLock | None, packages: Sequence[CondaPackage], result: GateResult
+    previous: CondaLock | None, packages: Sequence[LockedPackage], result: GateResult
 ) -> dict[str, str]:
     """``approval <name>==<version>`` → the approval (JSON), this run's or the previous lock's."""
     kept = previous.custom if previous is not None else {}
@@ -879,7 +880,7 @@ def _approval_json(approval: Approval) -> str:
     return json.dumps(record, sort_keys=True)
 
 
-def pip_index_records(packages: Sequence[CondaPackage]) -> dict[str, str]:
+def pip_index_records(packages: Sequence[LockedPackage]) -> dict[str, str]:
     """``pip-index <name>`` → the index each ``pip:`` package was locked from.
 
     conda-lock.yml records a wheel's URL, not its index; without the index a
@@ -888,7 +889,7 @@ def pip_index_records(packages: Sequence[CondaPackage]) -> dict[str, str]:
     first index) need the index itself.
     """
     out: dict[str, str] = {}
-    for package in sorted(packages, key=lambda p: (p.name, p.platform)):
-        if package.manager == "pip":
-            out.setdefault(f"{PIP_INDEX_KEY}{package.name}", package.channel)
+    for package in sorted(packages, key=lambda p: (p.name, p.conda.platform)):
+        if package.conda.manager == "pip" and package.index is not None:
+            out.setdefault(f"{PIP_INDEX_KEY}{package.name}", package.index)
     return out

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from lockdown.drift.files import RecordEntry
     from lockdown.env.conda_meta import CondaRecord, PrefixFile
     from lockdown.env.python_env import InstalledDist
-    from lockdown.lock.condalock import CondaPackage
+    from lockdown.lock.model import LockedPackage
 
 
 class _Shipped(NamedTuple):
@@ -117,7 +117,7 @@ def _read_members(wanted: dict[Path, list[str]]) -> dict[tuple[Path, str], bytes
 
 
 def _locked_archives(
-    todo: Sequence[tuple[CondaRecord, CondaPackage]],
+    todo: Sequence[tuple[CondaRecord, LockedPackage]],
     layout: tuple[str, str] | None,
     *,
     lock_path: Path,
@@ -130,16 +130,17 @@ def _locked_archives(
 
     cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()))
     verified = verify_all(
-        cache, [p.artifact() for _record, p in todo], source=str(lock_path), rehash=True
+        cache, [p.file for _record, p in todo], source=str(lock_path), rehash=True
     )
     archives: list[tuple[CondaRecord, Path, list[_Shipped]]] = []
     members: dict[Path, list[str]] = {}
     for record, package in todo:
         # The verified file under its real name (rattler reads the format from it),
         # in a directory named by its digest, so no other archive can take the name.
-        named = verified[package.sha256].parent.parent.parent / "links" / package.sha256
-        named = named / package.filename
-        link_or_copy(verified[package.sha256], named)
+        file = package.file
+        named = verified[file.sha256].parent.parent.parent / "links" / file.sha256
+        named = named / file.filename
+        link_or_copy(verified[file.sha256], named)
         shipped = _read_archive(named, layout)
         archives.append((record, named, shipped))
         wanted = [s.member for s in shipped if s.placeholder is not None and s.hardlink]
@@ -149,7 +150,7 @@ def _locked_archives(
 
 
 def check_against_archives(
-    expected: dict[str, CondaPackage],
+    expected: dict[str, LockedPackage],
     records: list[CondaRecord],
     prefix: Path,
     *,
@@ -175,7 +176,7 @@ def check_against_archives(
         for record in records
         if record.name in expected
         and (record.version, record.build)
-        == (expected[record.name].version, expected[record.name].build)
+        == (expected[record.name].version, expected[record.name].conda.build)
     ]
     python = expected.get("python")
     layout = _python_layout(here, python.version if python is not None else None)
@@ -305,9 +306,9 @@ def _check_contents(
 
 
 def pip_against_wheels(
-    wanted: Sequence[CondaPackage],
+    wanted: Sequence[LockedPackage],
     dists: Sequence[InstalledDist],
-    conda: Sequence[CondaPackage],
+    conda: Sequence[LockedPackage],
     prefix: Path,
     platform: str,
     *,
@@ -340,8 +341,7 @@ def pip_against_wheels(
         in_venv=False,
     )
     selected = [
-        Selected(name=normalize_name(w.name), version=w.version, artifact=w.artifact())
-        for w in wanted
+        Selected(name=normalize_name(w.name), version=w.version, artifact=w.file) for w in wanted
     ]
     cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()))
     return check_against_wheels(

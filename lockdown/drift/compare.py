@@ -17,7 +17,7 @@ from lockdown.env.python_env import InstalledDist, normalize_name
 
 if TYPE_CHECKING:
     from lockdown.env.conda_meta import CondaRecord
-    from lockdown.lock.condalock import CondaPackage
+    from lockdown.lock.model import LockedPackage
 
 
 def display(path: str) -> str:
@@ -366,19 +366,21 @@ def same_channel(installed: str, locked: str, subdir: str = "") -> bool:
     return bool(have) and "://" not in have and "://" in want and want.endswith("/" + have)
 
 
-def _conda_other_source(want: CondaPackage, have: CondaRecord) -> str | None:
-    """Another archive (sha256) than the locked one, or another channel."""
-    if have.sha256 and have.sha256 != want.sha256:
+def _conda_other_source(want: LockedPackage, have: CondaRecord) -> str | None:
+    """Another archive (sha256) than the locked one, or another channel (its ``index``)."""
+    sha256 = want.file.sha256
+    if have.sha256 and have.sha256 != sha256:
         return (
             f"installed from an archive with sha256 {have.sha256[:12]}..., "
-            f"the lock pins {want.sha256[:12]}..."
+            f"the lock pins {sha256[:12]}..."
         )
-    if have.channel and not same_channel(have.channel, want.channel, have.subdir):
-        return f"installed from channel {have.channel}; the lock says {want.channel}"
+    channel = want.index or ""
+    if have.channel and not same_channel(have.channel, channel, have.subdir):
+        return f"installed from channel {have.channel}; the lock says {channel}"
     return None
 
 
-def _pip_other_source(want: CondaPackage, dist: InstalledDist) -> str | None:
+def _pip_other_source(want: LockedPackage, dist: InstalledDist) -> str | None:
     """The lock pins a wheel from an index: any direct-URL install is another source."""
     if dist.direct_url is None:
         return None
@@ -389,24 +391,28 @@ def _name(item: CondaRecord) -> str:
     return item.name
 
 
-def _with_build(item: CondaPackage | CondaRecord) -> str:
-    return f"{item.version} ({item.build})"
+def _locked_build(want: LockedPackage) -> str:
+    return f"{want.version} ({want.conda.build})"
+
+
+def _installed_build(have: CondaRecord) -> str:
+    return f"{have.version} ({have.build})"
 
 
 #: A conda prefix's conda-meta records against a conda lock: version and build
 #: are both the pin; names as conda writes them.
-CONDA: Ecosystem[CondaPackage, CondaRecord] = Ecosystem(
+CONDA: Ecosystem[LockedPackage, CondaRecord] = Ecosystem(
     name=_name,
     normalize=str,
-    locked=_with_build,
-    installed=_with_build,
-    other_version=lambda want, have: (have.version, have.build) != (want.version, want.build),
+    locked=_locked_build,
+    installed=_installed_build,
+    other_version=lambda want, have: (have.version, have.build) != (want.version, want.conda.build),
     other_source=_conda_other_source,
 )
 
 #: A conda prefix's dist-info against the lock's ``pip:`` wheels: the version
 #: is compared as written, as pip and uv record what the lock names.
-CONDA_PIP: Ecosystem[CondaPackage, InstalledDist] = Ecosystem(
+CONDA_PIP: Ecosystem[LockedPackage, InstalledDist] = Ecosystem(
     name=lambda dist: dist.name,
     normalize=normalize_name,
     locked=lambda want: want.version,

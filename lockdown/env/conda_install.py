@@ -29,10 +29,8 @@ from lockdown.artifacts import ArtifactCache, ensure_cache_dir, verify_all
 from lockdown.env.conda_meta import CondaRecord, read_prefix
 from lockdown.errors import IntegrityError, LockdownError
 from lockdown.fsutil import default_cache_dir, link_or_copy
-from lockdown.lock.condalock import (
-    CondaLock,
-    CondaPackage,
-)
+from lockdown.lock.condalock import CondaLock
+from lockdown.lock.model import LockedPackage
 from lockdown.progress import Status, counted
 
 
@@ -40,12 +38,12 @@ from lockdown.progress import Status, counted
 class CondaPlan:
     """What an install would do."""
 
-    add: tuple[CondaPackage, ...]
-    change: tuple[tuple[CondaRecord, CondaPackage], ...]
+    add: tuple[LockedPackage, ...]
+    change: tuple[tuple[CondaRecord, LockedPackage], ...]
     remove: tuple[CondaRecord, ...]
-    selected: tuple[CondaPackage, ...]
+    selected: tuple[LockedPackage, ...]
     #: ``pip:`` wheels to install with the prefix's Python (missing or another version).
-    pip: tuple[CondaPackage, ...] = ()
+    pip: tuple[LockedPackage, ...] = ()
 
     @property
     def in_sync(self) -> bool:
@@ -54,9 +52,9 @@ class CondaPlan:
 
     def lines(self) -> list[str]:
         """One change a line (``+`` add, ``~`` change, ``-`` remove)."""
-        out = [f"+ {p.name} {p.version} ({p.build})" for p in self.add]
+        out = [f"+ {p.name} {p.version} ({p.conda.build})" for p in self.add]
         out += [
-            f"~ {new.name} {old.version} ({old.build}) -> {new.version} ({new.build})"
+            f"~ {new.name} {old.version} ({old.build}) -> {new.version} ({new.conda.build})"
             for old, new in self.change
         ]
         out += [f"- {r.name} {r.version} ({r.build})" for r in self.remove]
@@ -64,7 +62,7 @@ class CondaPlan:
         return out
 
 
-def plan_conda(selected: Sequence[CondaPackage], installed: Sequence[CondaRecord]) -> CondaPlan:
+def plan_conda(selected: Sequence[LockedPackage], installed: Sequence[CondaRecord]) -> CondaPlan:
     """Compare what the lock wants with what the prefix holds (pure)."""
     have = {r.name: r for r in installed}
     wanted = {p.name: p for p in selected}
@@ -74,8 +72,8 @@ def plan_conda(selected: Sequence[CondaPackage], installed: Sequence[CondaRecord
         for n, p in sorted(wanted.items())
         if n in have
         and (
-            (have[n].version, have[n].build) != (p.version, p.build)
-            or (have[n].sha256 and have[n].sha256 != p.sha256)
+            (have[n].version, have[n].build) != (p.version, p.conda.build)
+            or (have[n].sha256 and have[n].sha256 != p.file.sha256)
         )
     )
     remove = tuple(r for n, r in sorted(have.items()) if n not in wanted)
@@ -98,7 +96,7 @@ def install_locked(
     *,
     lock: CondaLock,
     here: str,
-    selected: list[CondaPackage],
+    selected: list[LockedPackage],
     dry_run: bool,
     cache_dir: Path | None,
     status: Callable[[str], Status],
@@ -126,15 +124,15 @@ def install_locked(
     with status(what) as shown:
         files = verify_all(
             cache,
-            [p.artifact() for p in (*selected, *the_plan.pip)],
+            [p.file for p in (*selected, *the_plan.pip)],
             source=str(lock_path),
             rehash=True,
             progress=counted(shown, what),
         )
         for package in selected:
-            _check_md5(package, files[package.sha256], lock_path)
+            _check_md5(package, files[package.file.sha256], lock_path)
     # 4. Install from the verified files, into a fresh package cache.
-    records = [_record(p, files[p.sha256]) for p in selected]
+    records = [_record(p, files[p.file.sha256]) for p in selected]
     import rattler  # noqa: PLC0415
 
     prefix_records = [rattler.PrefixRecord.from_path(r.meta_path) for r in installed]
@@ -168,8 +166,8 @@ def install_locked(
 
 
 def _pip_todo(
-    wheels: Sequence[CondaPackage], conda: Sequence[CondaPackage], prefix: Path, platform: str
-) -> list[CondaPackage]:
+    wheels: Sequence[LockedPackage], conda: Sequence[LockedPackage], prefix: Path, platform: str
+) -> list[LockedPackage]:
     """The ``pip:`` wheels the prefix does not hold at the locked version (from an index)."""
     from lockdown.env.conda_python import python_of, site_packages  # noqa: PLC0415
     from lockdown.env.python_env import InstalledDist, installed_distributions  # noqa: PLC0415
@@ -184,7 +182,7 @@ def _pip_todo(
 
 
 def _install_pip(
-    wheels: Sequence[CondaPackage],
+    wheels: Sequence[LockedPackage],
     files: dict[str, Path],
     prefix: Path,
     platform: str,
@@ -201,34 +199,34 @@ def _install_pip(
             hint="add python to the conda dependencies",
         )
     chosen = tuple(
-        Selected(name=normalize_name(w.name), version=w.version, artifact=w.artifact())
-        for w in wheels
+        Selected(name=normalize_name(w.name), version=w.version, artifact=w.file) for w in wheels
     )
     apply(Plan(selected=chosen, add=chosen), files, python, installer="uv")
 
 
-def _check_md5(package: CondaPackage, path: Path, lock_path: Path) -> None:
+def _check_md5(package: LockedPackage, path: Path, lock_path: Path) -> None:
     digest = hashlib.md5(usedforsecurity=False)
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
-    if digest.hexdigest() != package.md5:
+    if digest.hexdigest() != package.conda.md5:
         raise IntegrityError(
-            f"{package.filename}: md5 {digest.hexdigest()} does not match {package.md5} "
-            f"in {lock_path}",
+            f"{package.file.filename}: md5 {digest.hexdigest()} does not match "
+            f"{package.conda.md5} in {lock_path}",
             hint="the archive's sha256 matched but its md5 did not: re-lock from a channel "
             "you trust",
         )
 
 
-def _record(package: CondaPackage, archive: Path) -> Any:
+def _record(package: LockedPackage, archive: Path) -> Any:
     """A rattler RepoDataRecord for the verified archive (its own metadata, the lock's hashes)."""
     import rattler  # noqa: PLC0415
 
     # The verified file itself, under its real file name (in a directory named
     # by its digest, so no other archive can ever take the name), is what rattler
     # reads: the name tells it the archive format.
-    link = archive.parent.parent.parent / "links" / package.sha256 / package.filename
+    build, file = package.conda, package.file
+    link = archive.parent.parent.parent / "links" / file.sha256 / file.filename
     link_or_copy(archive, link)
     index = rattler.IndexJson.from_package_archive(link)
     record = rattler.PackageRecord(
@@ -236,30 +234,30 @@ def _record(package: CondaPackage, archive: Path) -> Any:
         version=str(index.version),
         build=index.build,
         build_number=index.build_number,
-        subdir=index.subdir or package.platform,
+        subdir=index.subdir or build.platform,
         arch=index.arch,
         platform=index.platform,
         noarch=index.noarch,
         depends=list(index.depends),
         constrains=list(index.constrains),
-        sha256=bytes.fromhex(package.sha256),
-        md5=bytes.fromhex(package.md5),
+        sha256=bytes.fromhex(file.sha256),
+        md5=bytes.fromhex(build.md5),
         size=archive.stat().st_size,
         license=index.license,
     )
     if (str(record.name.normalized), str(record.version), str(record.build)) != (
         package.name,
         package.version,
-        package.build,
+        build.build,
     ):
         raise IntegrityError(
-            f"{package.filename}: the archive says it is {record.name.normalized} "
+            f"{file.filename}: the archive says it is {record.name.normalized} "
             f"{record.version} ({record.build}), the lock says {package.name} {package.version} "
-            f"({package.build})"
+            f"({build.build})"
         )
     return rattler.RepoDataRecord(
         package_record=record,
-        file_name=package.filename,
+        file_name=file.filename,
         url=link.as_uri(),
-        channel=package.channel,
+        channel=package.index or "",
     )

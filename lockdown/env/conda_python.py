@@ -13,7 +13,7 @@ from lockdown.errors import InputError
 if TYPE_CHECKING:
     from packaging.tags import Tag
 
-    from lockdown.lock.condalock import CondaPackage
+    from lockdown.lock.model import LockedPackage
 
 
 #: conda platform → (sys_platform, platform_machine, the wheel platform tags, best first).
@@ -61,10 +61,10 @@ PLATFORMS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 }
 
 
-def python_of(packages: Sequence[CondaPackage]) -> str:
+def python_of(packages: Sequence[LockedPackage]) -> str:
     """The version of the ``python`` the conda side installs (needed for a ``pip:`` section)."""
     for package in packages:
-        if package.name == "python" and package.manager == "conda":
+        if package.name == "python" and package.conda.manager == "conda":
             return package.version
     raise InputError(
         "the pip: section needs python among the conda dependencies",

@@ -14,12 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from lockdown.errors import IntegrityError, LockFileError, UsageError
-
-if TYPE_CHECKING:
-    from lockdown.lock.model import Artifact
+from lockdown.lock.model import Artifact, CondaBuild, LockedPackage
 
 #: ``metadata.custom_metadata`` key prefix: ``pip-index <name>`` is the index a
 #: ``pip:`` package was locked from (conda-lock.yml has no field for it).
@@ -31,41 +29,44 @@ HEADER = (
 )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CondaPackage:
-    """One locked conda package on one platform."""
+def conda_entry(
+    *,
+    name: str,
+    version: str,
+    build: str,
+    platform: str,
+    url: str,
+    md5: str,
+    sha256: str,
+    dependencies: Mapping[str, str],
+    channel: str,
+    timestamp: datetime | None = None,
+    manager: Literal["conda", "pip"] = "conda",
+) -> LockedPackage:
+    """One ``conda-lock.yml`` entry (one package on one platform) as the model has it.
 
-    name: str
-    version: str
-    build: str
-    platform: str
-    url: str
-    md5: str
-    sha256: str
-    #: Its dependencies, as conda-lock records them (name → version spec).
-    dependencies: Mapping[str, str]
-    #: The channel it came from (the URL without subdir and file name); for a
-    #: ``pip`` wheel, the package index it was locked from.
-    channel: str
-    #: When the archive was built (the channel's ``timestamp``); known at lock
-    #: time only (conda-lock.yml has no field for it); the cooldown reads it.
-    timestamp: datetime | None = None
-    #: ``conda`` for an archive from a channel, ``pip`` for a wheel from the
-    #: ``pip:`` section (``md5`` is empty for those: indexes give sha256).
-    manager: Literal["conda", "pip"] = "conda"
-
-    @property
-    def filename(self) -> str:
-        """The archive's file name (``name-version-build.conda`` / ``.tar.bz2``)."""
-        return self.url.rsplit("/", 1)[-1]
-
-    def artifact(self) -> Artifact:
-        """The archive as an artifact (size unknown: conda-lock.yml does not record it)."""
-        from lockdown.lock.model import Artifact  # noqa: PLC0415
-
-        return Artifact(
-            url=self.url, filename=self.filename, sha256=self.sha256, size=None, upload_time=None
-        )
+    A conda archive is the package's ``archive``, a ``pip`` wheel its one
+    wheel; ``channel`` (for a wheel: the package index it was locked from) is
+    its ``index``; ``timestamp`` (when the archive was built, from the
+    channel; conda-lock.yml has no field for it, so known at lock time only)
+    is the file's upload time, which the cooldown reads. The size is unknown:
+    conda-lock.yml does not record it.
+    """
+    file = Artifact(
+        url=url, filename=url.rsplit("/", 1)[-1], sha256=sha256, size=None, upload_time=timestamp
+    )
+    return LockedPackage(
+        name=name,
+        version=version,
+        marker=None,
+        index=channel,
+        wheels=(file,) if manager == "pip" else (),
+        sdist=None,
+        archive=file if manager == "conda" else None,
+        conda_build=CondaBuild(
+            platform=platform, manager=manager, build=build, md5=md5, depends=dependencies
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,15 +77,18 @@ class CondaLock:
     data: bytes
     platforms: tuple[str, ...]
     channels: tuple[str, ...]
-    packages: tuple[CondaPackage, ...]
+    #: One entry per package and platform (each with ``conda_build`` set).
+    packages: tuple[LockedPackage, ...]
     #: ``metadata.custom_metadata`` (lockdown's input digest, version...).
     custom: Mapping[str, str]
 
     def for_platform(
         self, platform: str, manager: Literal["conda", "pip"] = "conda"
-    ) -> list[CondaPackage]:
+    ) -> list[LockedPackage]:
         """The packages locked for ``platform`` (conda archives, or the ``pip:`` wheels)."""
-        return [p for p in self.packages if p.platform == platform and p.manager == manager]
+        return [
+            p for p in self.packages if p.conda.platform == platform and p.conda.manager == manager
+        ]
 
 
 def channel_of(url: str) -> str:
@@ -93,7 +97,7 @@ def channel_of(url: str) -> str:
 
 
 def render_conda_lock(
-    packages: Sequence[CondaPackage],
+    packages: Sequence[LockedPackage],
     *,
     channels: Sequence[str],
     platforms: Sequence[str],
@@ -118,15 +122,17 @@ def render_conda_lock(
             LockedDependency(
                 name=p.name,
                 version=p.version,
-                manager=p.manager,
-                platform=p.platform,
-                dependencies=dict(sorted(p.dependencies.items())),
-                url=p.url,
-                hash=HashModel(md5=p.md5 or None, sha256=p.sha256),
-                build=p.build,
+                manager=p.conda.manager,
+                platform=p.conda.platform,
+                dependencies=dict(sorted(p.conda.depends.items())),
+                url=p.file.url,
+                hash=HashModel(md5=p.conda.md5 or None, sha256=p.file.sha256),
+                build=p.conda.build,
                 categories={"main"},
             )
-            for p in sorted(packages, key=lambda p: (p.platform, p.name, p.version, p.build))
+            for p in sorted(
+                packages, key=lambda p: (p.conda.platform, p.name, p.version, p.conda.build)
+            )
         ],
         metadata=LockMeta(
             content_hash={p: custom.get("input-digest", "") for p in platforms},
@@ -242,7 +248,7 @@ def parse_conda_lock_bytes(data: bytes, path: Path) -> CondaLock:
         if not isinstance(build, str):
             raise LockFileError(f"{where}: {at}.build must be a string")
         packages.append(
-            CondaPackage(
+            conda_entry(
                 name=fields["name"],
                 version=fields["version"],
                 build=build,
@@ -307,7 +313,7 @@ def read_conda_lock(path: Path) -> CondaLock:
     return parse_conda_lock_bytes(read_lock_bytes(path, hint="run lockdown lock --conda"), path)
 
 
-def locked_for_here(lock: CondaLock, platform: str) -> dict[str, CondaPackage]:
+def locked_for_here(lock: CondaLock, platform: str) -> dict[str, LockedPackage]:
     """The lock's packages for ``platform``, by name; none at all is an error."""
     expected = {p.name: p for p in lock.for_platform(platform)}
     if not expected:

@@ -35,7 +35,8 @@ from lockdown.names import normalize_name
 if TYPE_CHECKING:
     from packaging.metadata import RawMetadata
 
-    from lockdown.lock.condalock import CondaLock, CondaPackage
+    from lockdown.lock.condalock import CondaLock
+    from lockdown.lock.model import LockedPackage
 
 ExportFormat = Literal["requirements", "constraints"]
 
@@ -408,16 +409,16 @@ def conda_inventory(lock: CondaLock, platform: str | None, licenses: LicenseRead
             f"{lock.path}: platform {platform!r} is not in the lock "
             f"(locked for {', '.join(lock.platforms)})"
         )
-    packages = [p for p in lock.packages if platform is None or p.platform == platform]
+    packages = [p for p in lock.packages if platform is None or p.conda.platform == platform]
 
-    def purl(package: CondaPackage) -> str:
-        if package.manager == "pip":
+    def purl(package: LockedPackage) -> str:
+        if package.conda.manager == "pip":
             return _pypi_purl(package.name, package.version)
-        subdir = package.url.rsplit("/", 2)[-2]
-        kind = "conda" if package.filename.endswith(".conda") else "tar.bz2"
+        subdir = package.file.url.rsplit("/", 2)[-2]
+        kind = "conda" if package.file.filename.endswith(".conda") else "tar.bz2"
         qualifiers = {
-            "build": package.build,
-            "channel": package.channel,
+            "build": package.conda.build,
+            "channel": package.index or "",
             "subdir": subdir,
             "type": kind,
         }
@@ -427,26 +428,28 @@ def conda_inventory(lock: CondaLock, platform: str | None, licenses: LicenseRead
             ).to_string()
         )
 
-    by_key: dict[tuple[str, str], CondaPackage] = {}
-    for package in sorted(packages, key=lambda p: (p.url, p.sha256)):
-        by_key.setdefault((package.url, package.sha256), package)
+    by_key: dict[tuple[str, str], LockedPackage] = {}
+    for package in sorted(packages, key=lambda p: (p.file.url, p.file.sha256)):
+        by_key.setdefault((package.file.url, package.file.sha256), package)
     refs = dict(zip(by_key, _unique_refs([purl(p) for p in by_key.values()]), strict=True))
-    on_platform = {(p.platform, p.manager, normalize_name(p.name)): p for p in packages}
+    on_platform = {(p.conda.platform, p.conda.manager, normalize_name(p.name)): p for p in packages}
     edges: dict[tuple[str, str], set[str]] = {key: set() for key in by_key}
     for package in packages:
-        for dependency in package.dependencies:
+        for dependency in package.conda.depends:
             target = on_platform.get(
-                (package.platform, package.manager, normalize_name(dependency))
+                (package.conda.platform, package.conda.manager, normalize_name(dependency))
             )
             if target is not None:
-                edges[(package.url, package.sha256)].add(refs[(target.url, target.sha256)])
+                edges[(package.file.url, package.file.sha256)].add(
+                    refs[(target.file.url, target.file.sha256)]
+                )
     components = []
     for key, package in by_key.items():
-        digests = [("md5", package.md5)] if package.md5 else []
+        digests = [("md5", package.conda.md5)] if package.conda.md5 else []
         file = SbomFile(
-            url=package.url,
-            filename=package.filename,
-            hashes=tuple(sorted([*digests, ("sha256", package.sha256)])),
+            url=package.file.url,
+            filename=package.file.filename,
+            hashes=tuple(sorted([*digests, ("sha256", package.file.sha256)])),
         )
         declared = licenses((file,))
         components.append(

@@ -64,7 +64,8 @@ class LockedPackage:
     """One pinned distribution and its artifacts.
 
     The one locked-package type: a resolver's pin, a ``pylock.toml`` entry as
-    the gate reads it, and a ``conda-lock.yml`` entry (with ``conda`` set).
+    the gate reads it, and a ``conda-lock.yml`` entry (with ``conda_build`` set:
+    :func:`lockdown.lock.condalock.conda_entry` makes one).
     """
 
     name: str
@@ -89,8 +90,23 @@ class LockedPackage:
     approval: Mapping[str, Any] | None = None
     #: ``[packages.tool.lockdown] also-served-by``: other indexes serving the name (shadows).
     also_served_by: tuple[str, ...] = ()
-    #: Set for a ``conda-lock.yml`` entry: its platform, build, md5 and dependencies.
-    conda: CondaBuild | None = None
+    #: Set for a ``conda-lock.yml`` entry (read it as :attr:`conda`): its
+    #: platform, manager, build, md5 and dependencies.
+    conda_build: CondaBuild | None = None
+
+    @property
+    def conda(self) -> CondaBuild:
+        """What the conda lock records of this entry; only conda-lock entries have it
+        (for any other, a ``TypeError``: code that reads conda locks asks for it)."""
+        build = self.conda_build
+        if build is None:
+            raise TypeError(f"{self.name} {self.version} is not a conda-lock entry")
+        return build
+
+    @property
+    def file(self) -> Artifact:
+        """The one file of a conda-lock entry: its archive, or (``pip:``) its wheel."""
+        return self.archive if self.archive is not None else self.wheels[0]
 
     @property
     def artifacts(self) -> tuple[Artifact, ...]:
@@ -106,7 +122,7 @@ class LockedPackage:
     def has_wheels(self) -> bool:
         """True when it installs without a build: a wheel is locked, or it is a conda
         package (``require-wheels`` is a Python rule; a conda archive is a binary)."""
-        return bool(self.wheels) or self.conda is not None
+        return bool(self.wheels) or self.conda_build is not None
 
     @property
     def hashes(self) -> frozenset[str]:

@@ -12,16 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import Literal, get_args
 
 from packaging.version import InvalidVersion, Version
 
 from lockdown.lock.attestation import Publisher, describe_publishers
-from lockdown.lock.model import Artifact, CondaBuild, LockedPackage
+from lockdown.lock.model import LockedPackage
 from lockdown.names import index_key
-
-if TYPE_CHECKING:
-    from lockdown.lock.condalock import CondaPackage
 
 ChangeKind = Literal["added", "removed", "upgraded", "downgraded", "source"]
 #: How big a change is; ``auto-approve`` names these.
@@ -263,35 +260,3 @@ def _version_key(version: str) -> tuple[int, Version | str]:
         return (0, Version(version))
     except InvalidVersion:
         return (1, version)
-
-
-# --- conda packages as the gate reads them (until conda-lock reading makes LockedPackage) ---
-
-
-def conda_states(packages: Sequence[CondaPackage]) -> list[LockedPackage]:
-    """Conda packages (a conda lock's or a solve's) as locked packages, one per platform,
-    sorted by name, version, platform and sha256 (the order the gate reports them in)."""
-    return [
-        _conda_package(p)
-        for p in sorted(packages, key=lambda p: (p.name, p.version, p.platform, p.sha256))
-    ]
-
-
-def _conda_package(p: CondaPackage) -> LockedPackage:
-    file = Artifact(filename=p.filename, url=p.url, sha256=p.sha256, upload_time=p.timestamp)
-    return LockedPackage(
-        name=p.name,
-        version=p.version,
-        marker=None,
-        index=p.channel,
-        wheels=(file,) if p.manager == "pip" else (),
-        sdist=None,
-        archive=file if p.manager == "conda" else None,
-        conda=CondaBuild(
-            platform=p.platform,
-            manager=p.manager,
-            build=p.build,
-            md5=p.md5,
-            depends=p.dependencies,
-        ),
-    )

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from lockdown.env.conda_python import marker_environment, python_of, wheel_tags
 from lockdown.errors import IntegrityError, ResolutionError
-from lockdown.lock.condalock import CondaPackage
+from lockdown.lock.condalock import conda_entry
 from lockdown.names import normalize_name
 
 if TYPE_CHECKING:
@@ -46,17 +46,17 @@ if TYPE_CHECKING:
 def lock_pip(
     requirements: Sequence[str],
     platform: str,
-    conda_packages: Sequence[CondaPackage],
+    conda_packages: Sequence[LockedPackage],
     *,
     index_url: str,
     extra_index_urls: Sequence[str] = (),
-    keep: Sequence[CondaPackage] = (),
+    keep: Sequence[LockedPackage] = (),
     exclude_newer: datetime | None = None,
     exclude_newer_exempt: Sequence[str] = (),
     now: datetime | None = None,
     cache_dir: Path | None = None,
     reporter: Reporter | None = None,
-) -> list[CondaPackage]:
+) -> list[LockedPackage]:
     """The ``pip:`` requirements locked for one platform; see the module docstring.
 
     ``keep``: the previous lock's ``pip`` entries for this platform whose
@@ -95,7 +95,7 @@ def lock_pip(
             sorted(
                 f"{normalize_name(p.name)}=={p.version}"
                 for p in keep
-                if p.manager == "pip" and normalize_name(p.name) not in conda_names
+                if p.conda.manager == "pip" and normalize_name(p.name) not in conda_names
             )
         ),
         exclude_newer=exclude_newer,
@@ -207,7 +207,7 @@ def _disagreement(
     )
 
 
-def _entry(package: LockedPackage, platform: str, tags: Sequence[Tag], index: str) -> CondaPackage:
+def _entry(package: LockedPackage, platform: str, tags: Sequence[Tag], index: str) -> LockedPackage:
     from packaging.utils import InvalidWheelFilename, parse_wheel_filename  # noqa: PLC0415
 
     rank = {str(tag): position for position, tag in enumerate(tags)}
@@ -226,7 +226,7 @@ def _entry(package: LockedPackage, platform: str, tags: Sequence[Tag], index: st
             hint="the pip: section installs wheels only",
         )
     wheel = best[1]
-    return CondaPackage(
+    return conda_entry(
         name=normalize_name(package.name),
         version=package.version,
         build="",
@@ -241,10 +241,10 @@ def _entry(package: LockedPackage, platform: str, tags: Sequence[Tag], index: st
     )
 
 
-def _verify(entries: Sequence[CondaPackage], cache_dir: Path | None) -> None:
+def _verify(entries: Sequence[LockedPackage], cache_dir: Path | None) -> None:
     """Download every chosen wheel once and check its sha256 (the lock pins facts)."""
     from lockdown.artifacts import ArtifactCache, ensure_cache_dir, verify_all  # noqa: PLC0415
     from lockdown.fsutil import default_cache_dir  # noqa: PLC0415
 
     cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()))
-    verify_all(cache, [e.artifact() for e in entries], source="the package index")
+    verify_all(cache, [e.file for e in entries], source="the package index")

@@ -14,10 +14,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from lockdown.errors import ResolutionError
-from lockdown.lock.condalock import CondaPackage, channel_of
+from lockdown.lock.condalock import channel_of, conda_entry
 
 if TYPE_CHECKING:
     from lockdown.conda_inputs import CondaInputs
+    from lockdown.lock.model import LockedPackage
 
 #: Virtual packages assumed per platform family (conda-lock's defaults, roughly):
 #: the solution then depends on the inputs and the channels only.
@@ -29,15 +30,15 @@ VIRTUAL_PACKAGES: Mapping[str, tuple[tuple[str, str], ...]] = {
 
 
 def solve_relaxing(
-    inputs: CondaInputs, platform: str, keep: Sequence[CondaPackage], cutoff: datetime | None
-) -> list[CondaPackage]:
+    inputs: CondaInputs, platform: str, keep: Sequence[LockedPackage], cutoff: datetime | None
+) -> list[LockedPackage]:
     """Solve with the kept archives and the cutoff; relax the first, then the second.
 
     The gate judges whatever moves and enforces the cooldown from timestamps,
     so relaxing never lets anything through unjudged; it only lets lockdown
     name what the inputs now ask for.
     """
-    attempts: list[tuple[Sequence[CondaPackage], datetime | None]] = [(keep, cutoff)]
+    attempts: list[tuple[Sequence[LockedPackage], datetime | None]] = [(keep, cutoff)]
     if keep:
         attempts.append(((), cutoff))
     if cutoff is not None:
@@ -54,8 +55,8 @@ def solve_platform(
     platform: str,
     *,
     exclude_newer: datetime | None = None,
-    keep: Sequence[CondaPackage] = (),
-) -> list[CondaPackage]:
+    keep: Sequence[LockedPackage] = (),
+) -> list[LockedPackage]:
     """The packages of one platform's solution, as lock entries."""
     import asyncio  # noqa: PLC0415 - ~0.05 s; the Python lock (same module) never needs it
 
@@ -96,7 +97,7 @@ def solve_platform(
                 hint="re-index the channel (rattler-index or conda-index)",
             )
         out.append(
-            CondaPackage(
+            conda_entry(
                 name=record.name.normalized,
                 version=str(record.version),
                 build=str(record.build),
@@ -114,12 +115,12 @@ def solve_platform(
 
 
 async def _records_of(
-    channels: Sequence[str], subdirs: Sequence[Any], packages: Sequence[CondaPackage]
+    channels: Sequence[str], subdirs: Sequence[Any], packages: Sequence[LockedPackage]
 ) -> list[Any]:
     """The channels' records of exactly the archives in ``packages`` (by sha256)."""
     import rattler  # noqa: PLC0415
 
-    wanted = {p.sha256 for p in packages}
+    wanted = {p.file.sha256 for p in packages}
     result = await rattler.Gateway().query(
         list(channels), subdirs, sorted({p.name for p in packages}), recursive=False
     )

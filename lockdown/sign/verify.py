@@ -225,11 +225,12 @@ def check_conda_pins(lock: CondaLock, allowed: Sequence[str]) -> None:
     """
     origins = {o for o in (_channel_origin(a) for a in allowed) if o is not None}
     for index, package in enumerate(lock.packages):
-        scheme = urlsplit(package.url).scheme
-        if scheme != "https" and _origin(package.url) not in origins:
+        file = package.file
+        scheme = urlsplit(file.url).scheme
+        if scheme != "https" and _origin(file.url) not in origins:
             raise SignatureError(
                 f"{lock.path}: package[{index}] ({package.name} {package.version}, "
-                f"{package.platform}): {package.filename} is fetched over "
+                f"{package.conda.platform}): {file.filename} is fetched over "
                 f"{scheme or 'no scheme'}, not https, from a channel or index that is not allowed",
                 hint="use https, or list the channel in [tool.lockdown.conda] channels "
                 "or [tool.lockdown.policy] allowed-channels",

@@ -113,7 +113,7 @@ def test_lock_from_config_over_http(tmp_path: Path, channel: CondaChannel) -> No
         ("alpha", "1.0"),
         ("gamma", "1.0"),
     ]
-    assert all(p.url.startswith(url) for p in lock.packages)
+    assert all(p.file.url.startswith(url) for p in lock.packages)
 
 
 def test_install_then_check_in_sync_at_both_levels(installed: Path, project: Path) -> None:

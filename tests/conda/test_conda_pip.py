@@ -85,11 +85,11 @@ def _here() -> str:
 def test_pip_section_locked_installed_and_checked(project: Path, tmp_path: Path) -> None:
     outcome = lock_conda(project)
     lock = read_conda_lock(outcome.path)
-    pip = sorted((p.name, p.version) for p in lock.packages if p.manager == "pip")
+    pip = sorted((p.name, p.version) for p in lock.packages if p.conda.manager == "pip")
     assert pip == [("alpha", "1.1"), ("beta", "1.1")]
     wheel = next(p for p in lock.packages if p.name == "alpha")
-    assert wheel.url.endswith("alpha-1.1-py3-none-any.whl")
-    assert len(wheel.sha256) == 64
+    assert wheel.file.url.endswith("alpha-1.1-py3-none-any.whl")
+    assert len(wheel.file.sha256) == 64
     # conda-lock's own parser reads the pip entries too.
     from lockdown.lock.condalock import require
 

@@ -74,7 +74,7 @@ def lock(root: Path, **options: object) -> CondaLockOutcome:
 
 def pip_versions(root: Path) -> dict[str, str]:
     lock_file = read_conda_lock(root / "conda-lock.yml")
-    return {p.name: p.version for p in lock_file.packages if p.manager == "pip"}
+    return {p.name: p.version for p in lock_file.packages if p.conda.manager == "pip"}
 
 
 def snapshot(root: Path) -> dict[str, bytes]:

@@ -31,7 +31,8 @@ from lockdown.drift.compare import (
 from lockdown.drift.model import PackageDrift
 from lockdown.env.conda_meta import CondaRecord
 from lockdown.env.python_env import InstalledDist, normalize_name
-from lockdown.lock.condalock import CondaPackage
+from lockdown.lock.condalock import conda_entry
+from lockdown.lock.model import LockedPackage
 
 SHA = "ab" * 32
 
@@ -229,8 +230,8 @@ def locked(
     sha256: str = SHA,
     manager: str = "conda",
     channel: str = CHANNEL,
-) -> CondaPackage:
-    return CondaPackage(
+) -> LockedPackage:
+    return conda_entry(
         name=name,
         version=version,
         build=build,
@@ -353,7 +354,7 @@ def test_a_record_without_sha256_is_judged_by_its_channel() -> None:
     assert compare({"zlib": locked("zlib", "1.3")}, installed, CONDA) == []
 
 
-def pip_locked(name: str, version: str) -> CondaPackage:
+def pip_locked(name: str, version: str) -> LockedPackage:
     return locked(
         name, version, "pypi_0", manager="pip", channel="https://index.example.invalid/simple"
     )
