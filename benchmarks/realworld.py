@@ -10,7 +10,9 @@ defaults, against the default package index. For each, in one run:
   previous output (lockdown's own bytecode is compiled once beforehand, as
   an installed lockdown's is); ``lockdown lock`` then ``uv pip compile --universal
   --generate-hashes -o pylock.toml`` on the same inputs (every extra, every
-  group, ``--python-version`` from ``requires-python``);
+  group, ``--python-version`` from ``requires-python``); ``--cold-runs`` times,
+  alternating, each from fresh caches again, and the median taken (one cold
+  sample on a shared index is mostly the index's mood);
 * **warm**: both again, ``--runs`` times, alternating, with the caches and
   each tool's previous output in place (each reads it as preferences).
 
@@ -27,8 +29,8 @@ The conda project locks an ``environment.yml`` with ``lockdown lock --conda``
 script says so and locks against a local channel built with the test suite's
 fixture instead; there is no uv comparison for it.
 
-Usage: ``.venv/bin/python benchmarks/realworld.py [--runs N] [--only NAME ...]
-[--json FILE]``. It needs the network and takes several minutes.
+Usage: ``.venv/bin/python benchmarks/realworld.py [--runs N] [--cold-runs N]
+[--only NAME ...] [--json FILE]``. It needs the network and takes several minutes.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -216,8 +219,9 @@ class Result:
     project: str
     ok: bool = False
     error: str | None = None
-    lockdown_cold: float | None = None
-    uv_cold: float | None = None
+    #: Each cold run's seconds (fresh caches every time); the median is reported.
+    lockdown_colds: list[float] = field(default_factory=list)
+    uv_colds: list[float] = field(default_factory=list)
     lockdown_warm: list[float] = field(default_factory=list)
     uv_warm: list[float] = field(default_factory=list)
     downloaded: int | None = None
@@ -230,6 +234,14 @@ class Result:
     #: ``--split-provenance``: a cold lockdown run with ``provenance = "off"``.
     cold_without_provenance: float | None = None
     downloaded_without_provenance: int | None = None
+
+    @property
+    def lockdown_cold(self) -> float | None:
+        return statistics.median(self.lockdown_colds) if self.lockdown_colds else None
+
+    @property
+    def uv_cold(self) -> float | None:
+        return statistics.median(self.uv_colds) if self.uv_colds else None
 
     def ratio(self, which: str) -> float | None:
         if which == "cold":
@@ -245,6 +257,8 @@ class Result:
             "error": self.error,
             "lockdown_cold": self.lockdown_cold,
             "uv_cold": self.uv_cold,
+            "lockdown_cold_runs": self.lockdown_colds,
+            "uv_cold_runs": self.uv_colds,
             "lockdown_warm": self.lockdown_warm,
             "uv_warm": self.uv_warm,
             "ratio_cold": self.ratio("cold"),
@@ -261,27 +275,17 @@ class Result:
         }
 
 
-def bench_python(project: Project, work: Path, runs: int, *, split: bool = False) -> Result:
-    """Cold then warm, lockdown and uv alternating, on one project.
+def _fresh(work: Path, output_dir: Path, *caches: str) -> None:
+    """No cache and no previous output: what a CI runner starts from."""
+    for name in caches:
+        shutil.rmtree(work / name, ignore_errors=True)
+    (output_dir / "pylock.toml").unlink(missing_ok=True)
 
-    With ``split``, one more cold lockdown run with ``provenance = "off"``
-    (fresh caches): how much of the cold time and bytes the PEP 740 check is.
-    """
-    result = Result(project=project.name)
-    mine_dir, uv_dir = work / "lockdown", work / "uv"
-    for directory in (mine_dir, uv_dir):
-        directory.mkdir(parents=True)
-        (directory / "pyproject.toml").write_text(pyproject(project), encoding="utf-8")
-    base = common.scrubbed_environ(work.parent / "pycache")
-    mine_env = base | {
-        "LOCKDOWN_CACHE_DIR": str(work / "lockdown-cache"),
-        "UV_CACHE_DIR": str(work / "lockdown-uv-cache"),
-    }
-    uv_env = base | {"UV_CACHE_DIR": str(work / "uv-cache")}
-    counted = work / "bytes"
-    lockdown = [sys.executable, "-c", COUNTING_RUNNER, str(counted), "lock", "--project", "."]
+
+def uv_compile_cmd(project: Project) -> list[str]:
+    """The peer's command on the same inputs: every extra and group, the lowest Python."""
     floor = project.requires_python.removeprefix(">=")
-    uv = [
+    return [
         find_uv_bin(),
         "--no-config",
         "pip",
@@ -300,6 +304,30 @@ def bench_python(project: Project, work: Path, runs: int, *, split: bool = False
         "pylock.toml",
     ]
 
+
+def bench_python(
+    project: Project, work: Path, runs: int, *, cold_runs: int = 1, split: bool = False
+) -> Result:
+    """Cold then warm, lockdown and uv alternating, on one project.
+
+    With ``split``, one more cold lockdown run with ``provenance = "off"``
+    (fresh caches): how much of the cold time and bytes the PEP 740 check is.
+    """
+    result = Result(project=project.name)
+    mine_dir, uv_dir = work / "lockdown", work / "uv"
+    for directory in (mine_dir, uv_dir):
+        directory.mkdir(parents=True)
+        (directory / "pyproject.toml").write_text(pyproject(project), encoding="utf-8")
+    base = common.scrubbed_environ(work.parent / "pycache")
+    mine_env = base | {
+        "LOCKDOWN_CACHE_DIR": str(work / "lockdown-cache"),
+        "UV_CACHE_DIR": str(work / "lockdown-uv-cache"),
+    }
+    uv_env = base | {"UV_CACHE_DIR": str(work / "uv-cache")}
+    counted = work / "bytes"
+    lockdown = [sys.executable, "-c", COUNTING_RUNNER, str(counted), "lock", "--project", "."]
+    uv = uv_compile_cmd(project)
+
     def lock_once(first: bool) -> None:
         run = measured(lockdown, cwd=mine_dir, env=mine_env)
         result.lockdown_rss = max(result.lockdown_rss, run.peak_rss)
@@ -307,8 +335,8 @@ def bench_python(project: Project, work: Path, runs: int, *, split: bool = False
             lines = [ln for ln in run.stderr.splitlines() if ln.strip()]
             raise common.ToolFailed(f"lockdown lock exit {run.returncode}: {lines[-1:]}")
         if first:
-            result.lockdown_cold = run.seconds
-            result.downloaded = int(counted.read_text() or 0)
+            result.lockdown_colds.append(run.seconds)
+            result.downloaded = max(result.downloaded or 0, int(counted.read_text() or 0))
             result.notes = [ln for ln in run.stderr.splitlines() if ln.startswith("lockdown: ")]
         else:
             result.lockdown_warm.append(run.seconds)
@@ -320,14 +348,17 @@ def bench_python(project: Project, work: Path, runs: int, *, split: bool = False
             lines = [ln for ln in run.stderr.splitlines() if ln.strip()]
             raise common.ToolFailed(f"uv pip compile exit {run.returncode}: {lines[-2:]}")
         if first:
-            result.uv_cold = run.seconds
+            result.uv_colds.append(run.seconds)
         else:
             result.uv_warm.append(run.seconds)
 
     try:
-        common.progress(f"{project.name}: cold")
-        lock_once(True)
-        compile_once(True)
+        for number in range(cold_runs):
+            common.progress(f"{project.name}: cold {number + 1}/{cold_runs}")
+            _fresh(work, mine_dir, "lockdown-cache", "lockdown-uv-cache")
+            lock_once(True)
+            _fresh(work, uv_dir, "uv-cache")
+            compile_once(True)
         for number in range(runs):
             common.progress(f"{project.name}: warm {number + 1}/{runs}")
             lock_once(False)
@@ -337,12 +368,17 @@ def bench_python(project: Project, work: Path, runs: int, *, split: bool = False
     except common.ToolFailed as exc:
         result.error = str(exc)
         return result
-    lock = tomllib.loads((mine_dir / "pylock.toml").read_text(encoding="utf-8"))
+    _read_lock(result, mine_dir / "pylock.toml")
+    return result
+
+
+def _read_lock(result: Result, path: Path) -> None:
+    """What lockdown's lock pinned: packages, artifacts, the environments it serves."""
+    lock = tomllib.loads(path.read_text(encoding="utf-8"))
     result.packages = len(lock["packages"])
     result.artifacts = sum(len(p.get("wheels", [])) + ("sdist" in p) for p in lock["packages"])
     result.environments = [_platform_of(e) for e in lock["environments"]]
     result.ok = True
-    return result
 
 
 def warm_bytecode(root: Path) -> None:
@@ -484,7 +520,7 @@ def bench_conda(work: Path, runs: int) -> Result:
             if run.returncode != 0:
                 raise common.ToolFailed(f"lockdown lock --conda exit {run.returncode}")
             if number == 0:
-                result.lockdown_cold = run.seconds
+                result.lockdown_colds.append(run.seconds)
             else:
                 result.lockdown_warm.append(run.seconds)
     except common.ToolFailed as exc:
@@ -517,10 +553,11 @@ def _x(ratio: float | None) -> str:
     return "-" if ratio is None else f"{ratio:.2f}x"
 
 
-def report(results: Sequence[Result], runs: int) -> None:
+def report(results: Sequence[Result], runs: int, cold_runs: int = 1) -> None:
     print(
-        f"\nrealworld: {len(results)} projects, default config, default index; cold once, "
-        f"warm median of {runs}; lockdown / uv pip compile --universal --generate-hashes"
+        f"\nrealworld: {len(results)} projects, default config, default index; cold median "
+        f"of {cold_runs}, warm median of {runs}; lockdown / uv pip compile --universal "
+        "--generate-hashes"
     )
     print(common.versions_line(common.host_versions()))
     header = (
@@ -585,6 +622,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="also one cold lockdown run per project with provenance = 'off'",
     )
+    parser.add_argument(
+        "--cold-runs",
+        type=int,
+        default=3,
+        metavar="N",
+        help="cold runs per project, each from fresh caches; the median is reported (default 3)",
+    )
     common.add_json_option(parser)
     args = common.parse_args(parser, argv)
     chosen = [p for p in PROJECTS if not args.only or p.name in args.only]
@@ -594,18 +638,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         warm_bytecode(root)
         for project in chosen:
             results.append(
-                bench_python(project, root / project.name, args.runs, split=args.split_provenance)
+                bench_python(
+                    project,
+                    root / project.name,
+                    args.runs,
+                    cold_runs=args.cold_runs,
+                    split=args.split_provenance,
+                )
             )
         if not args.only or "conda" in args.only:
             common.progress("conda: cold and warm")
             results.append(bench_conda(root / "conda", args.runs))
-    report(results, args.runs)
+    report(results, args.runs, args.cold_runs)
     if args.json is not None:
         common.write_json(
             args.json,
             {
                 "date": common.utc_now(),
                 "runs": args.runs,
+                "cold_runs": args.cold_runs,
                 "projects": {r.project: r.json() for r in results},
             },
         )

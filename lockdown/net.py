@@ -144,6 +144,8 @@ class Page:
     #: The media type, lower case, without parameters ("" when the server sent none).
     content_type: str
     charset: str
+    #: Only the body's first bytes (``Transport.get(..., prefix=True)``): the rest was not read.
+    truncated: bool = False
 
 
 class Sink(Protocol):
@@ -195,8 +197,13 @@ class Transport:
         too_large: Callable[[], LockdownError],
         what: str,
         body: bytes | None = None,
+        prefix: bool = False,
     ) -> Page:
         """GET a whole body of at most ``limit`` bytes (``too_large`` says why one is refused).
+
+        With ``prefix``, a longer body is not refused: its first ``limit``
+        (decoded) bytes are returned, marked ``truncated``, and the connection
+        is closed rather than read to the end.
 
         With ``body``, the request is a POST of it instead: only for queries
         that change nothing on the server, since it may be sent more than once.
@@ -204,15 +211,18 @@ class Transport:
         start; error statuses :class:`HttpStatusError`.
         """
 
-        def read(chunks: Iterable[bytes]) -> bytes:
+        def read(chunks: Iterable[bytes]) -> tuple[bytes, bool]:
             kept: list[bytes] = []
             size = 0
             for chunk in chunks:
                 size += len(chunk)
                 if size > limit:
-                    raise too_large()
+                    if not prefix:
+                        raise too_large()
+                    kept.append(chunk[: limit - size])
+                    return b"".join(kept), True
                 kept.append(chunk)
-            return b"".join(kept)
+            return b"".join(kept), False
 
         def consume(response: urllib3.BaseHTTPResponse, final_url: str) -> Page:
             chunks = self._chunks(response)
@@ -225,9 +235,17 @@ class Transport:
                     "which lockdown did not ask for",
                     hint="check the index; it may be broken or hostile",
                 )
-            data = read(chunks)
+            data, truncated = read(chunks)
+            if truncated:
+                response.close()  # the rest is not wanted: this connection is not reused
             content_type, charset = _content_type(response.headers.get("Content-Type") or "")
-            return Page(body=data, url=final_url, content_type=content_type, charset=charset)
+            return Page(
+                body=data,
+                url=final_url,
+                content_type=content_type,
+                charset=charset,
+                truncated=truncated,
+            )
 
         scheme = urlsplit(url).scheme.lower()
         if scheme not in SCHEMES:
@@ -235,7 +253,8 @@ class Transport:
                 f"{what}: unsupported URL scheme", hint="use an http://, https:// or file:// URL"
             )
         if scheme == "file":
-            return Page(body=read(_local_chunks(url)), url=url, content_type="", charset="utf-8")
+            data, truncated = read(_local_chunks(url))
+            return Page(body=data, url=url, content_type="", charset="utf-8", truncated=truncated)
         return self._exchange(url, {"Accept-Encoding": "gzip", **headers}, what, consume, body=body)
 
     def download(

@@ -60,6 +60,11 @@ MAX_PAGE_BYTES = 64 << 20
 _SHA256_HEX: Final = re.compile(r"[0-9a-fA-F]{64}")
 #: Pages read at once (the transport keeps 16 connections per host alive).
 PAGE_WORKERS: Final = 12
+#: How much of one page the early probe reads: the head, where PEP 629 puts the
+#: API version, and the first few hundred files (a big project's page is MBs).
+PROBE_BYTES: Final = 64 << 10
+#: The probe asks for HTML: a prefix of it can be read, a prefix of JSON cannot.
+_PROBE_ACCEPT: Final = "application/vnd.pypi.simple.v1+html, text/html;q=0.5"
 
 #: A fetched page: (body, final URL after redirects, content type, charset).
 _Raw = tuple[bytes, str, str, str]
@@ -141,6 +146,7 @@ class IndexClient:
         "_pages",
         "_pool",
         "_prefetched",
+        "_probe",
         "_transport",
     )
 
@@ -165,6 +171,8 @@ class IndexClient:
         self._pages: dict[str, Future[_Raw]] | None = {} if keep_pages else None
         self._prefetched: set[str] = set()
         self._declared: dict[str, IndexDeclarations] = {}
+        #: The early probe's read of one page's first bytes (see :meth:`prefetch`).
+        self._probe: Future[IndexDeclarations | None] | None = None
         self._closed = False
         self._pool: ThreadPoolExecutor | None = None
         self._guard = threading.Lock()
@@ -211,20 +219,45 @@ class IndexClient:
     ) -> None:
         """Start reading these projects' pages in the background (``keep_pages`` only).
 
-        With ``worth``, one page is read first and the others only if what it
-        declares is worth them (an index whose pages carry no provenance and no
-        core metadata has nothing more to say early). Nothing is raised here: a
-        page that cannot be read early is read again when it is asked for, and
-        one never asked for never fails anything.
+        With ``worth``, the first :data:`PROBE_BYTES` of one page are read first
+        (its HTML head says the API version, its first files what they
+        declare), and the pages only if what the index declares is worth them
+        (an index whose pages carry no provenance and no core metadata has
+        nothing more to say early). When that prefix cannot tell (an index
+        that serves only JSON), one whole page is read first instead. Nothing
+        is raised here: a page that cannot be read early is read again when it
+        is asked for, and one never asked for never fails anything.
         """
         if self._pages is None or urlsplit(self._index_url).scheme == "file":
             return
         projects = sorted({canonicalize_name(n) for n in names})
         if worth is not None and projects:
+            probe = self._submit_probe(projects[0])
+            if probe is None:
+                return
+
+            def judged(done: Future[IndexDeclarations | None]) -> None:
+                if done.cancelled() or done.exception() is not None:
+                    return  # the index did not answer: each page is read when asked for
+                declared = done.result()
+                if declared is None:
+                    self._probe_whole(projects, worth)
+                elif worth(declared):
+                    self._submit(projects)
+
+            probe.add_done_callback(judged)
+            return
+        self._submit(projects)
+
+    def _probe_whole(
+        self, projects: Sequence[str], worth: Callable[[IndexDeclarations], bool]
+    ) -> None:
+        """Read the first page whole, then the others if what it declares is worth them."""
+        if projects:
             first, rest = projects[0], projects[1:]
             self._submit([first])
             with self._guard:
-                probe = self._pages.get(first)
+                probe = (self._pages or {}).get(first)
             if probe is not None and rest:
 
                 def then(_done: Future[_Raw]) -> None:
@@ -233,21 +266,73 @@ class IndexClient:
                         self._submit(rest)
 
                 probe.add_done_callback(then)
-            return
-        self._submit(projects)
+
+    def _submit_probe(self, project: str) -> Future[IndexDeclarations | None] | None:
+        with self._guard:
+            if self._closed:
+                return None
+            self._probe = self._started_pool().submit(self._read_probe, project)
+            return self._probe
+
+    def _read_probe(self, project: str) -> IndexDeclarations | None:
+        """What the index declares, from the first bytes of a page; ``None``: they cannot tell.
+
+        HTML is asked for: its head carries the PEP 629 version, and a prefix
+        cut after its last complete tag parses. A whole page in either format
+        (a short one, or an index that serves only JSON) is kept as the
+        project's page: the steps that read pages want nothing HTML lacks
+        (names, digests, yanks, provenance and core-metadata links).
+        """
+        assert self._transport is not None  # noqa: S101 - http(s) indexes only
+        page_url = urljoin(self._index_url, f"{project}/")
+        # A failure to read is raised (the pages are then read when asked for).
+        page = self._transport.get(
+            page_url,
+            headers={"Accept": _PROBE_ACCEPT},
+            limit=PROBE_BYTES,
+            # Never raised: with ``prefix`` a longer page is cut, not refused.
+            too_large=lambda: PackageIndexError(f"the page of {project} is too large"),
+            what=f"cannot reach package index {self._index_url} ({page_url})",
+            prefix=True,
+        )
+        body = page.body
+        if page.truncated:
+            if page.content_type not in _HTML_TYPES:
+                return None
+            body = body[: body.rfind(b">") + 1]
+        parsed = _Page(index_url=self._index_url, project=project, url=page.url, wanted=None)
+        try:
+            if page.content_type == _JSON_TYPE:
+                parsed.parse_json(body)
+            elif page.content_type in _HTML_TYPES:
+                parsed.parse_html(body, page.charset)
+        except PackageIndexError:
+            return None
+        if not page.truncated and self._pages is not None:
+            # The whole page came: kept, so it is not read again.
+            whole: Future[_Raw] = Future()
+            whole.set_result((page.body, page.url, page.content_type, page.charset))
+            with self._guard:
+                self._pages.setdefault(project, whole)
+        return parsed.declared[0] if parsed.declared else None
+
+    def _started_pool(self) -> ThreadPoolExecutor:
+        """The page readers' pool, started on first use (call with ``_guard`` held)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                max_workers=PAGE_WORKERS, thread_name_prefix="lockdown-pages"
+            )
+        return self._pool
 
     def _submit(self, projects: Sequence[str]) -> None:
         assert self._pages is not None  # noqa: S101 - only with keep_pages
         with self._guard:
             if self._closed:
                 return
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(
-                    max_workers=PAGE_WORKERS, thread_name_prefix="lockdown-pages"
-                )
+            pool = self._started_pool()
             for project in projects:
                 if project not in self._pages:
-                    self._pages[project] = self._pool.submit(self._fetch, project)
+                    self._pages[project] = pool.submit(self._fetch, project)
                     self._prefetched.add(project)
 
     def declarations(self, first: Iterable[str] = ()) -> IndexDeclarations | None:
@@ -260,12 +345,19 @@ class IndexClient:
         from concurrent.futures import wait  # noqa: PLC0415
 
         with self._guard:
+            probe = self._probe
+        if probe is not None:
+            wait([probe])  # the pages it may have started are then kept below
+        with self._guard:
             kept = dict(self._pages or {})
         wait(kept.values())
         for project in sorted(kept):
             self._declared_by(project)
         with self._guard:
             declared = list(self._declared.values())
+        if probe is not None and not probe.cancelled() and probe.exception() is None:
+            probed = probe.result()
+            declared += [probed] if probed is not None else []
         if not declared:
             for project in dict.fromkeys(canonicalize_name(n) for n in first):
                 try:
