@@ -126,7 +126,7 @@ def lock_pip(
                 )
             continue  # conda provides it (at the very version: it was a constraint)
         chosen.append(_entry(package, platform, tags, index_url))
-    _verify(chosen, cache_dir)
+    _verify(chosen, resolution, cache_dir)
     return chosen
 
 
@@ -241,10 +241,23 @@ def _entry(package: LockedPackage, platform: str, tags: Sequence[Tag], index: st
     )
 
 
-def _verify(entries: Sequence[LockedPackage], cache_dir: Path | None) -> None:
-    """Download every chosen wheel once and check its sha256 (the lock pins facts)."""
+def _verify(
+    entries: Sequence[LockedPackage], resolution: Resolution, cache_dir: Path | None
+) -> None:
+    """Download and hash the chosen wheels whose index declares no size.
+
+    As for a Python lock (:mod:`lockdown.resolve.digests`): the sha256 and
+    size the index declares are pinned as they are, and ``install --prefix``
+    verifies every byte it uses; a file declared without a size is downloaded
+    once into the cache and hashed, so the lock never pins a guess.
+    """
+    # conda-lock.yml records no size: what the index declared is in the resolution.
+    declared = {w.url: w.size for p in resolution.packages for w in p.wheels}
+    unsized = [e.file for e in entries if declared.get(e.file.url) is None]
+    if not unsized:
+        return
     from lockdown.artifacts import ArtifactCache, ensure_cache_dir, verify_all  # noqa: PLC0415
     from lockdown.fsutil import default_cache_dir  # noqa: PLC0415
 
     cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()))
-    verify_all(cache, [e.file for e in entries], source="the package index")
+    verify_all(cache, unsized, source="the package index")

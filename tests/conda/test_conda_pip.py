@@ -120,6 +120,30 @@ def test_pip_section_locked_installed_and_checked(project: Path, tmp_path: Path)
     assert report.exit_code() == 2
 
 
+def test_pip_wheels_are_pinned_as_the_index_declares_them(
+    project: Path, catalog: PackageIndex
+) -> None:
+    def wheel_reads() -> list[str]:
+        return sorted(s.path for s in catalog.served_to("lockdown/") if s.path.endswith(".whl"))
+
+    # The index declares each wheel's sha256 and size: pinned without a download
+    # (as for a Python lock); install verifies the bytes it uses.
+    outcome = lock_conda(project)
+    assert wheel_reads() == []
+    declared = {p.name: p.file.sha256 for p in read_conda_lock(outcome.path).packages}
+    assert len(declared["alpha"]) == 64
+    # An index that gives no size: each chosen wheel is downloaded once and hashed.
+    catalog.sizes = False
+    outcome.path.unlink()
+    again = lock_conda(project)
+    reads = wheel_reads()
+    assert [r.rsplit("/", 1)[-1] for r in reads] == [
+        "alpha-1.1-py3-none-any.whl",
+        "beta-1.1-py3-none-any.whl",
+    ]
+    assert {p.name: p.file.sha256 for p in read_conda_lock(again.path).packages} == declared
+
+
 def test_pip_section_without_python_is_refused(
     tmp_path: Path, channel: CondaChannel, catalog: PackageIndex, cli: Cli
 ) -> None:
