@@ -6,8 +6,6 @@ early read fail (tries = 1, so the injected fault is the read's end).
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from lockdown.config.http import HttpSettings
 from lockdown.errors import PackageIndexError
 from lockdown.resolve.index import IndexClient, IndexClients, IndexDeclarations
 from tests.support.pkgindex import PackageIndex
+from tests.support.waiting import until
 
 ONCE = HttpSettings(retries=0, timeout=5.0, backoff=0.0)
 
@@ -100,15 +99,6 @@ def test_a_file_index_reads_nothing_early(tmp_path: Path) -> None:
     client = IndexClients(ONCE)(tmp_path.as_uri())
     client.prefetch(["lib"])
     assert [f.filename for f in client.project_files("lib")] == ["lib-1.0.tar.gz"]
-
-
-def until(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -20,6 +19,7 @@ from lockdown.config.http import HttpSettings
 from lockdown.errors import PackageIndexError
 from lockdown.net import Transport
 from lockdown.resolve.index import PROBE_BYTES, IndexClients, IndexDeclarations
+from tests.support.waiting import until
 
 ONCE = HttpSettings(retries=0, timeout=5.0, backoff=0.0)
 HTML = "text/html"
@@ -121,16 +121,6 @@ def server() -> Iterator[tuple[str, Log]]:
     finally:
         httpd.shutdown()
         httpd.server_close()
-
-
-def until(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
-    """The server notes a page finished just after its last write: wait for that."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def metadata_worth(declared: IndexDeclarations) -> bool:
