@@ -14,9 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from lockdown.lock.attestation import Publisher
+if TYPE_CHECKING:
+    # A type only: reading a conda lock (``check --prefix``) builds the model
+    # without importing the attestation module.
+    from lockdown.lock.attestation import Publisher
 
 __all__ = ["Artifact", "CondaBuild", "LockedPackage", "Resolution"]
 
