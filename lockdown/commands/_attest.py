@@ -28,7 +28,7 @@ from lockdown.names import normalize_name
 
 if TYPE_CHECKING:
     from lockdown.config import Config
-    from lockdown.lock.model import Artifact, LockedPackage, Resolution
+    from lockdown.lock.model import LockedPackage, Resolution
     from lockdown.lock.pylock import LockFile
     from lockdown.resolve.index import IndexClient
     from lockdown.resolve.provenance import PinnedFile
@@ -60,8 +60,8 @@ def attest_resolution(
     carried: dict[int, frozenset[Publisher]] = {}
     wanted: list[PinnedFile] = []
     for number, package in enumerate(resolution.packages):
-        files = _files(package)
-        key = (normalize_name(package.name), package.version, frozenset(a.sha256 for a in files))
+        files = package.artifacts
+        key = (normalize_name(package.name), package.version, package.hashes)
         if key in kept:
             carried[number] = kept[key]
         elif package.index is not None:
@@ -102,7 +102,7 @@ def attest_resolution(
     for number, package in enumerate(resolution.packages):
         publishers = carried.get(number)
         if publishers is None and package.index is not None:
-            found = [verified.get((package.index, a.filename, a.sha256)) for a in _files(package)]
+            found = [verified.get((package.index, a.filename, a.sha256)) for a in package.artifacts]
             if found and all(f is not None for f in found):
                 publishers = frozenset(p for f in found if f is not None for p in f)
             elif any(f is not None for f in found):
@@ -154,10 +154,6 @@ def _where_provenance_can_be(
             skipped.append((index, declared.api_version))
     kept = [f for f in wanted if f.index not in dropped or normalize_name(f.project) in attested]
     return kept, tuple(skipped)
-
-
-def _files(package: LockedPackage) -> list[Artifact]:
-    return [*package.wheels, *((package.sdist,) if package.sdist is not None else ())]
 
 
 def check_locked_provenance(

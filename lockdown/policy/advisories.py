@@ -68,7 +68,7 @@ class GateAudit:
 
 
 def packages_of(states: Sequence[LockedPackage]) -> list[Package]:
-    """Python lock states as packages."""
+    """A Python lock's packages (or a resolution's) as the advisory database names them."""
     return [Package(ecosystem="PyPI", name=s.name, version=s.version) for s in states if s.version]
 
 
