@@ -75,10 +75,10 @@ def diff(
         recorded = new_lock.tool.get("cooldown-cutoff")
         if isinstance(recorded, datetime) and recorded.tzinfo is not None:
             cutoff = min(cutoff, recorded.astimezone(timezone.utc))
-    new_states = locked_packages(new_lock)
+    new_packages = locked_packages(new_lock)
     result = judge(
         locked_packages(old_lock) if old_lock is not None else None,
-        new_states,
+        new_packages,
         policy=policy,
         approvals=approvals,
         now=now,
@@ -86,14 +86,14 @@ def diff(
     )
     # The shadows the new lock recorded (asking the indexes is lock's job, not diff's).
     recorded = new_lock.tool.get("sources")
-    shadows = shadows_in_lock(new_states, recorded if isinstance(recorded, dict) else {})
+    shadows = shadows_in_lock(new_packages, recorded if isinstance(recorded, dict) else {})
     result = with_origins(result, OriginResult(verdicts=(), shadows=shadows))
     # Known vulnerabilities of the new and changed versions, offline (lockdown.policy.advisories).
     from lockdown.policy.advisories import packages_of, vulnerability_gate  # noqa: PLC0415
 
     result, vulnerabilities = vulnerability_gate(
         result,
-        packages_of(new_states),
+        packages_of(new_packages),
         policy=policy,
         settings=config.audit if config is not None else None,
         approvals=approvals,

@@ -158,12 +158,12 @@ def lock_project(
     backend = backend or get_resolver(name, notify=reporter.note)
     index_url = config.index_url or default_index_url()
     indexes = (index_url, *config.extra_index_urls)
-    old_states = locked_packages(previous) if previous is not None else None
+    old_packages = locked_packages(previous) if previous is not None else None
     # Origins: the sources pins and the previous lock's indexes (asked while resolving).
     origins = OriginCheck(
         config.sources,
         indexes,
-        old_states,
+        old_packages,
         source=config.source,
         where="[tool.lockdown]" if config.source.name == "pyproject.toml" else config.source.name,
     )
@@ -199,7 +199,7 @@ def lock_project(
     # those of names known now are read while the resolver runs.
     clients = early_clients(
         request.http,
-        early_pages(inputs, old_states, index_url, upgrade, wanted_upgrades)
+        early_pages(inputs, old_packages, index_url, upgrade, wanted_upgrades)
         if policy.provenance != "off" or policy.yanked == "deny"
         else {},
         provenance=policy.provenance != "off",
@@ -223,7 +223,7 @@ def lock_project(
     licenses = _in_background(
         license_records,
         previous,
-        old_states,
+        old_packages,
         resolution.packages,
         request.http,
         clients,
@@ -233,17 +233,17 @@ def lock_project(
         with reporter.status("verifying PEP 740 provenance"):
             resolution, attestations = attest_resolution(
                 resolution,
-                old_states,
+                old_packages,
                 cache_dir=cache_dir,
                 trusted_root=provenance_root(config),
                 client_for=clients,
             )
     # 4. The gate, with the origin of every package (one index each; shadows found).
-    new_states = resolution.packages
+    new_packages = resolution.packages
     yanked: dict[tuple[str, str], str] = {}
     if policy.yanked == "deny":
         candidates = exactly_pinned(
-            _moving(old_states, new_states),
+            _moving(old_packages, new_packages),
             inputs,
             cache_dir,
             dependencies=not backend.refuses_yanked_dependencies,
@@ -252,8 +252,8 @@ def lock_project(
         yanked = yanked_releases(candidates, clients, reporter)
     clients.close()
     result = judge(
-        old_states,
-        new_states,
+        old_packages,
+        new_packages,
         policy=policy,
         approvals=approvals,
         now=now,
@@ -261,7 +261,7 @@ def lock_project(
         yanked=yanked,
     )
     with reporter.status(f"asking {len(indexes)} indexes which serve the locked names"):
-        result, origin_records = origins.judge(result, new_states, policy.allowed_indexes)
+        result, origin_records = origins.judge(result, new_packages, policy.allowed_indexes)
 
     # 4b. to 6. The vulnerability gate; render and validate in memory; write.
     def render(result: GateResult) -> bytes:
@@ -277,7 +277,7 @@ def lock_project(
             ),
             cooldown_cutoff=cutoff,
             package_tool=_merge_records(
-                _approval_records(old_states, new_states, result),
+                _approval_records(old_packages, new_packages, result),
                 origin_records,
                 licenses.result().records,
             ),
@@ -289,7 +289,7 @@ def lock_project(
 
     path = find_lock(project_dir, config)
     end = gate_and_write(
-        start, result, packages_of(new_states), render, path, config, cache_dir, reporter
+        start, result, packages_of(new_packages), render, path, config, cache_dir, reporter
     )
     result, vulnerabilities = end.gate, end.vulnerabilities
     if end.data is None:
