@@ -92,6 +92,7 @@ from lockdown.resolve.rattler import solve_relaxing
 from lockdown.resolve.relax import resolve_served
 from lockdown.resolve.state import load_resolver_state, save_resolver_state
 from lockdown.resolve.yanked import exactly_pinned, yanked_releases
+from lockdown.sign.provenance import preload as preload_verifier
 
 if TYPE_CHECKING:
     from argparse import Namespace as Args
@@ -203,6 +204,8 @@ def lock_project(
         if policy.provenance != "off" or policy.yanked == "deny"
         else {},
         provenance=policy.provenance != "off",
+        # Its verifier's imports (~0.25 s) then happen while the resolver works.
+        on_provenance=lambda: _in_background(preload_verifier),
     )
     # 2. Resolve: the only step that talks to the network (with step 3's downloads).
     with reporter.status(f"resolving with {name} from {index_url}"):

@@ -7,7 +7,8 @@ be read early is read again, with its error, when asked for.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from lockdown.names import normalize_name
@@ -58,18 +59,30 @@ def early_pages(
 
 
 def early_clients(
-    http: HttpSettings | None, pages: Mapping[str, set[str]], *, provenance: bool
+    http: HttpSettings | None,
+    pages: Mapping[str, set[str]],
+    *,
+    provenance: bool,
+    on_provenance: Callable[[], object] | None = None,
 ) -> IndexClients:
     """The run's page-keeping index clients, already reading ``pages`` (index → names).
 
     One page of each index is read first: the others only when it declares
     what the steps read pages for (provenance, if checked; core metadata for
     the license records). The yank check reads its few pages when it asks.
+    ``on_provenance`` is called once, from a reader's thread, when the first
+    index is seen to carry provenance (so its verification can get ready).
     """
     from lockdown.resolve.index import IndexClients, IndexDeclarations  # noqa: PLC0415
 
+    told = threading.Event()
+
     def worth(declared: IndexDeclarations) -> bool:
-        return (provenance and declared.carries_provenance) or declared.core_metadata
+        carries = provenance and declared.carries_provenance
+        if carries and on_provenance is not None and not told.is_set():
+            told.set()
+            on_provenance()
+        return carries or declared.core_metadata
 
     clients = IndexClients(http)
     clients.prefetch(pages, worth=worth)

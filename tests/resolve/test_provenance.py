@@ -14,6 +14,7 @@ from lockdown.resolve.index import IndexClient
 from lockdown.resolve.provenance import PinnedFile, fetch_provenance
 from tests.support.attestations import GCB_FILE, GCB_PROJECT, GCB_SHA256, gcb_provenance
 from tests.support.pkgindex import PackageIndex
+from tests.support.waiting import until
 
 UNATTESTED = "gcb_attestation_test-0.0.1.tar.gz"
 UNATTESTED_SHA256 = "ab" * 32
@@ -89,3 +90,57 @@ def test_a_provenance_key_that_is_no_url_is_an_unusable_page() -> None:
         "package index http://i/simple/ sent an unusable page for project p: "
         "files[0].provenance is neither a URL nor null"
     )
+
+
+# --- getting the verifier ready while the resolver works ---
+
+
+def _early(index: PackageIndex, *, provenance: bool, calls: list[str]) -> None:
+    from lockdown.config.http import HttpSettings
+    from lockdown.resolve.early import early_clients
+
+    clients = early_clients(
+        HttpSettings(retries=0, timeout=5.0, backoff=0.0),
+        {index.url: {GCB_PROJECT}},
+        provenance=provenance,
+        on_provenance=lambda: calls.append("ready"),
+    )
+    try:
+        assert clients(index.url).declarations() is not None
+    finally:
+        clients.close()
+
+
+def test_an_index_that_carries_provenance_gets_the_verifier_ready_once(
+    attested: PackageIndex,
+) -> None:
+    calls: list[str] = []
+    _early(attested, provenance=True, calls=calls)
+    # Called from the reader's thread just after the page is judged.
+    assert until(lambda: calls == ["ready"])
+
+
+def test_no_verifier_is_readied_without_provenance_on_the_index_or_in_the_policy(
+    attested: PackageIndex, package_index: PackageIndex
+) -> None:
+    calls: list[str] = []
+    _early(attested, provenance=False, calls=calls)  # provenance = "off"
+    assert not until(lambda: bool(calls), seconds=0.5)
+    package_index.set_provenance(GCB_FILE, None)
+    _early(package_index, provenance=True, calls=calls)  # nothing attested on the index
+    assert not until(lambda: bool(calls), seconds=0.5)
+
+
+def test_preloading_the_verifier_imports_its_stack() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from lockdown.sign.provenance import preload; "
+        "assert 'pypi_attestations' not in sys.modules; preload(); "
+        "print(sorted(m for m in ('pydantic', 'pypi_attestations', 'sigstore.verify') "
+        "if m in sys.modules))"
+    )
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == ["['pydantic',", "'pypi_attestations',", "'sigstore.verify']"]
