@@ -231,48 +231,41 @@ class IndexClient:
         if self._pages is None or urlsplit(self._index_url).scheme == "file":
             return
         projects = sorted({canonicalize_name(n) for n in names})
-        if worth is not None and projects:
-            probe = self._submit_probe(projects[0])
-            if probe is None:
-                return
-
-            def judged(done: Future[IndexDeclarations | None]) -> None:
-                if done.cancelled() or done.exception() is not None:
-                    return  # the index did not answer: each page is read when asked for
-                declared = done.result()
-                if declared is None:
-                    self._probe_whole(projects, worth)
-                elif worth(declared):
-                    self._submit(projects)
-
-            probe.add_done_callback(judged)
+        if worth is None or not projects:
+            self._submit(projects)
             return
-        self._submit(projects)
-
-    def _probe_whole(
-        self, projects: Sequence[str], worth: Callable[[IndexDeclarations], bool]
-    ) -> None:
-        """Read the first page whole, then the others if what it declares is worth them."""
-        if projects:
-            first, rest = projects[0], projects[1:]
-            self._submit([first])
-            with self._guard:
-                probe = (self._pages or {}).get(first)
-            if probe is not None and rest:
-
-                def then(_done: Future[_Raw]) -> None:
-                    declared = self._declared_by(first)
-                    if declared is not None and worth(declared):
-                        self._submit(rest)
-
-                probe.add_done_callback(then)
-
-    def _submit_probe(self, project: str) -> Future[IndexDeclarations | None] | None:
         with self._guard:
-            if self._closed:
-                return None
-            self._probe = self._started_pool().submit(self._read_probe, project)
-            return self._probe
+            if not self._closed:
+                self._probe = self._started_pool().submit(self._probe_first, projects, worth)
+
+    def _probe_first(
+        self, projects: Sequence[str], worth: Callable[[IndexDeclarations], bool]
+    ) -> IndexDeclarations | None:
+        """The probe (one task): judge the first page, then start the others if worth it.
+
+        Everything it starts is started before it returns, so whoever waits
+        for it (:meth:`declarations`) then waits for those pages too. A read
+        that fails is raised, and nothing more is read early.
+        """
+        first, rest = projects[0], projects[1:]
+        declared = self._read_probe(first)
+        if declared is not None:
+            if worth(declared):
+                self._submit(projects)
+            return declared
+        # The prefix cannot tell: the first page is read whole (kept, and read again
+        # when asked for if this read fails), and the others only if it is worth them.
+        from concurrent.futures import wait  # noqa: PLC0415
+
+        self._submit([first])
+        with self._guard:
+            page = (self._pages or {}).get(first)
+        if page is not None and rest:
+            wait([page])
+            whole = self._declared_by(first)
+            if whole is not None and worth(whole):
+                self._submit(rest)
+        return None
 
     def _read_probe(self, project: str) -> IndexDeclarations | None:
         """What the index declares, from the first bytes of a page; ``None``: they cannot tell.
