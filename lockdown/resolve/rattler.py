@@ -36,8 +36,12 @@ def solve_relaxing(
 
     The gate judges whatever moves and enforces the cooldown from timestamps,
     so relaxing never lets anything through unjudged; it only lets lockdown
-    name what the inputs now ask for.
+    name what the inputs now ask for. Every attempt reads the channels through
+    one gateway, so their repodata is fetched once.
     """
+    import rattler  # noqa: PLC0415
+
+    gateway = rattler.Gateway()
     attempts: list[tuple[Sequence[LockedPackage], datetime | None]] = [(keep, cutoff)]
     if keep:
         attempts.append(((), cutoff))
@@ -45,9 +49,9 @@ def solve_relaxing(
         attempts.append(((), None))
     for kept, limit in attempts[:-1]:
         with contextlib.suppress(ResolutionError):
-            return solve_platform(inputs, platform, exclude_newer=limit, keep=kept)
+            return solve_platform(inputs, platform, exclude_newer=limit, keep=kept, gateway=gateway)
     kept, limit = attempts[-1]
-    return solve_platform(inputs, platform, exclude_newer=limit, keep=kept)
+    return solve_platform(inputs, platform, exclude_newer=limit, keep=kept, gateway=gateway)
 
 
 def solve_platform(
@@ -56,8 +60,13 @@ def solve_platform(
     *,
     exclude_newer: datetime | None = None,
     keep: Sequence[LockedPackage] = (),
+    gateway: Any = None,
 ) -> list[LockedPackage]:
-    """The packages of one platform's solution, as lock entries."""
+    """The packages of one platform's solution, as lock entries.
+
+    ``gateway``: the ``rattler.Gateway`` to read the channels through (one
+    shared by several solves fetches their repodata once); a new one if none.
+    """
     import asyncio  # noqa: PLC0415 - ~0.05 s; the Python lock (same module) never needs it
 
     import rattler  # noqa: PLC0415
@@ -70,18 +79,23 @@ def solve_platform(
         for name, version in VIRTUAL_PACKAGES.get(family, ())
     ]
     subdirs = [rattler.Subdir(platform), rattler.Subdir("noarch")]
-    try:
-        locked = asyncio.run(_records_of(inputs.channels, subdirs, keep)) if keep else []
-        records = asyncio.run(
-            rattler.solve(
-                sources=list(inputs.channels),
-                specs=list(inputs.dependencies),
-                platforms=subdirs,
-                virtual_packages=virtual,
-                exclude_newer=exclude_newer,
-                locked_packages=locked,
-            )
+    gateway = gateway if gateway is not None else rattler.Gateway()
+
+    async def solve() -> list[Any]:
+        # The kept archives' records are read through the gateway the solve reads.
+        locked = await _records_of(gateway, inputs.channels, subdirs, keep) if keep else []
+        return await rattler.solve(
+            sources=list(inputs.channels),
+            specs=list(inputs.dependencies),
+            gateway=gateway,
+            platforms=subdirs,
+            virtual_packages=virtual,
+            exclude_newer=exclude_newer,
+            locked_packages=locked,
         )
+
+    try:
+        records = asyncio.run(solve())
     except Exception as exc:  # rattler's solver and fetch errors share no base class
         first = str(exc).strip().splitlines()
         raise ResolutionError(
@@ -115,13 +129,14 @@ def solve_platform(
 
 
 async def _records_of(
-    channels: Sequence[str], subdirs: Sequence[Any], packages: Sequence[LockedPackage]
+    gateway: Any,
+    channels: Sequence[str],
+    subdirs: Sequence[Any],
+    packages: Sequence[LockedPackage],
 ) -> list[Any]:
     """The channels' records of exactly the archives in ``packages`` (by sha256)."""
-    import rattler  # noqa: PLC0415
-
     wanted = {p.file.sha256 for p in packages}
-    result = await rattler.Gateway().query(
+    result = await gateway.query(
         list(channels), subdirs, sorted({p.name for p in packages}), recursive=False
     )
     return [
