@@ -34,9 +34,10 @@ Rules for every change:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from lockdown.config.fields import format_duration
 from lockdown.config.policy import Policy, deny_rules
@@ -103,12 +104,17 @@ def judge(
     ``allowed-channels`` as ``policy.allowed_indexes``).
     """
     young = _too_young(new, policy, cutoff)
+    # Parsed once for the whole lock, not once a package (thousands on a big lock).
+    denied = deny_rules(policy)
+    allowed = {index_key(u) for u in policy.allowed_indexes}
     verdicts = [
         v
         for state in new
         for v in _rules(
             state,
             policy,
+            denied,
+            allowed,
             young.pop((state.name, state.version), []),
             yanked or {},
             index_setting,
@@ -140,13 +146,17 @@ def _too_young(
 def _rules(
     state: LockedPackage,
     policy: Policy,
+    denied: Sequence[tuple[str, str, Any]],
+    allowed: Set[str | None],
     young: list[str],
     yanked: Mapping[tuple[str, str], str],
     index_setting: str = "allowed-indexes",
 ) -> list[Verdict]:
+    """The rules one package breaks; ``denied`` is :func:`deny_rules`, ``allowed`` the
+    keys of ``allowed-indexes``."""
     found: list[str] = []
     # 1. deny
-    for text, name, specifier in deny_rules(policy):
+    for text, name, specifier in denied:
         if name == state.name and (
             not specifier or specifier.contains(state.version, prereleases=True)
         ):
@@ -155,8 +165,7 @@ def _rules(
     if policy.require_wheels and not state.has_wheels:
         found.append("no wheel (require-wheels = true)")
     # 3. allowed-indexes
-    if policy.allowed_indexes:
-        allowed = {index_key(u) for u in policy.allowed_indexes}
+    if allowed:
         if state.index is None:
             found.append(f"not from a package index ({index_setting} is set)")
         elif index_key(state.index) not in allowed:
