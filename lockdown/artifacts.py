@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from lockdown.errors import IntegrityError, LockdownError, UsageError
-from lockdown.fsutil import ENV_CACHE_DIR, file_sha256, is_sha256
+from lockdown.fsutil import ENV_CACHE_DIR, file_sha256, is_sha256, link_or_copy
 
 if TYPE_CHECKING:
     from lockdown.config.http import HttpSettings
@@ -199,6 +199,18 @@ def verify_all(
         errors.sort(key=lambda e: not isinstance(e, IntegrityError))
         raise errors[0]
     return paths
+
+
+def under_its_name(verified: Path, artifact: Declared) -> Path:
+    """A verified file (a path :func:`verify_all` returned) linked under its own file name
+    in a directory of the cache named by its digest: ``root/links/<sha256>/<filename>``.
+
+    Installers read the format (and a wheel's tags) from the name; the path is
+    stable across runs and the directory cannot hold anything but the verified bytes.
+    """
+    link = verified.parent.parent.parent / "links" / artifact.sha256 / artifact.filename
+    link_or_copy(verified, link)
+    return link
 
 
 def ensure_cache_dir(path: Path) -> Path:

@@ -125,8 +125,13 @@ def _locked_archives(
 ) -> tuple[list[tuple[CondaRecord, Path, list[_Shipped]]], dict[tuple[Path, str], bytes | None]]:
     """Each locked archive, sha256-checked against the lock, then read: its paths, and
     the bytes of its files with a prefix placeholder."""
-    from lockdown.artifacts import ArtifactCache, ensure_cache_dir, verify_all  # noqa: PLC0415
-    from lockdown.fsutil import default_cache_dir, link_or_copy  # noqa: PLC0415
+    from lockdown.artifacts import (  # noqa: PLC0415
+        ArtifactCache,
+        ensure_cache_dir,
+        under_its_name,
+        verify_all,
+    )
+    from lockdown.fsutil import default_cache_dir  # noqa: PLC0415
 
     cache = ArtifactCache(ensure_cache_dir(cache_dir or default_cache_dir()))
     verified = verify_all(
@@ -137,10 +142,7 @@ def _locked_archives(
     for record, package in todo:
         # The verified file under its real name (rattler reads the format from it),
         # in a directory named by its digest, so no other archive can take the name.
-        file = package.file
-        named = verified[file.sha256].parent.parent.parent / "links" / file.sha256
-        named = named / file.filename
-        link_or_copy(verified[file.sha256], named)
+        named = under_its_name(verified[package.file.sha256], package.file)
         shipped = _read_archive(named, layout)
         archives.append((record, named, shipped))
         wanted = [s.member for s in shipped if s.placeholder is not None and s.hardlink]

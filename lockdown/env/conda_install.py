@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lockdown.artifacts import ArtifactCache, ensure_cache_dir, verify_all
+from lockdown.artifacts import ArtifactCache, ensure_cache_dir, under_its_name, verify_all
 from lockdown.env.conda_meta import CondaRecord, read_prefix
 from lockdown.errors import IntegrityError, LockdownError
-from lockdown.fsutil import default_cache_dir, link_or_copy
+from lockdown.fsutil import default_cache_dir
 from lockdown.lock.condalock import CondaLock
 from lockdown.lock.model import LockedPackage
 from lockdown.progress import Status, counted
@@ -226,8 +226,7 @@ def _record(package: LockedPackage, archive: Path) -> Any:
     # by its digest, so no other archive can ever take the name), is what rattler
     # reads: the name tells it the archive format.
     build, file = package.conda, package.file
-    link = archive.parent.parent.parent / "links" / file.sha256 / file.filename
-    link_or_copy(archive, link)
+    link = under_its_name(archive, file)
     index = rattler.IndexJson.from_package_archive(link)
     record = rattler.PackageRecord(
         name=index.name,

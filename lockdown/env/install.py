@@ -23,10 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
 
-from lockdown.artifacts import ArtifactCache, verify_all
+from lockdown.artifacts import ArtifactCache, under_its_name, verify_all
 from lockdown.env.python_env import InstalledDist, TargetInfo
 from lockdown.errors import IntegrityError, LockdownError
-from lockdown.fsutil import link_or_copy
 from lockdown.lock.model import Artifact
 from lockdown.names import DEFAULT_KEEP, normalize_name
 from lockdown.tools import isolated_environ, uv_binary
@@ -263,10 +262,8 @@ def apply(
             link_dirs = []
             lines = []
             for item in to_install:
-                verified = files[item.artifact.sha256]
-                link_dir = verified.parent.parent.parent / "links" / item.artifact.sha256
-                link_or_copy(verified, link_dir / item.artifact.filename)
-                link_dirs.append(link_dir)
+                link = under_its_name(files[item.artifact.sha256], item.artifact)
+                link_dirs.append(link.parent)
                 lines.append(f"{item.name}=={item.version} --hash=sha256:{item.artifact.sha256}")
             requirements = Path(tmp) / "requirements.txt"
             requirements.write_text("\n".join(lines) + "\n", encoding="utf-8")
