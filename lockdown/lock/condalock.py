@@ -105,8 +105,6 @@ def render_conda_lock(
     custom: Mapping[str, str],
 ) -> bytes:
     """The lock file's bytes, written by conda-lock and read back by it before use."""
-    from lockdown.lock.condalock import require  # noqa: PLC0415
-
     require()
     from conda_lock.lockfile import write_conda_lock_file  # noqa: PLC0415
     from conda_lock.lockfile.v2prelim.models import (  # noqa: PLC0415
@@ -156,8 +154,6 @@ def render_conda_lock(
 
 def validate_with_conda_lock(data: bytes, path: Path) -> None:
     """Have conda-lock's own parser read ``data`` (the writer's check: slow to import)."""
-    from lockdown.lock.condalock import require  # noqa: PLC0415
-
     require()
     from conda_lock.lockfile import parse_conda_lock_file  # noqa: PLC0415
 
@@ -186,8 +182,6 @@ def parse_conda_lock_bytes(data: bytes, path: Path) -> CondaLock:
     try:
         import yaml  # noqa: PLC0415 - conda-lock depends on PyYAML
     except ImportError:
-        from lockdown.lock.condalock import require  # noqa: PLC0415
-
         require()
         raise
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
