@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from lockdown.config.fields import parse_duration, parse_index_url, reject_unknown
+from lockdown.config.fields import parse_duration, parse_index_url, reject_unknown, string_list
 from lockdown.errors import ConfigError, UsageError
 from lockdown.names import normalize_name
 
@@ -92,7 +92,7 @@ def parse_policy(table: Mapping[str, Any], *, source: Path, where: str) -> Polic
         raise ConfigError(
             f"{source}: {where} upgrades must be 'approve' or 'allow', not {upgrades!r}"
         )
-    auto = _strings(table.get("auto-approve", []), f"{where} auto-approve", source)
+    auto = string_list(table.get("auto-approve", []), f"{where} auto-approve", source)
     for item in auto:
         if item not in AUTO_APPROVABLE:
             raise ConfigError(
@@ -118,7 +118,7 @@ def parse_policy(table: Mapping[str, Any], *, source: Path, where: str) -> Polic
     require_wheels = table.get("require-wheels", False)
     if not isinstance(require_wheels, bool):
         raise ConfigError(f"{source}: {where} require-wheels must be true or false")
-    deny = _strings(table.get("deny", []), f"{where} deny", source)
+    deny = string_list(table.get("deny", []), f"{where} deny", source)
     for index, text in enumerate(deny):
         _deny_rule(text, f"{source}: {where} deny[{index}]")
     trusted_root = table.get("provenance-trusted-root")
@@ -143,15 +143,19 @@ def parse_policy(table: Mapping[str, Any], *, source: Path, where: str) -> Polic
         min_release_age=age,
         cooldown_exempt=frozenset(
             normalize_name(n)
-            for n in _strings(table.get("cooldown-exempt", []), f"{where} cooldown-exempt", source)
+            for n in string_list(
+                table.get("cooldown-exempt", []), f"{where} cooldown-exempt", source
+            )
         ),
         allowed_indexes=tuple(
             parse_index_url(u, f"{where} allowed-indexes", source)
-            for u in _strings(table.get("allowed-indexes", []), f"{where} allowed-indexes", source)
+            for u in string_list(
+                table.get("allowed-indexes", []), f"{where} allowed-indexes", source
+            )
         ),
         allowed_channels=tuple(
             parse_index_url(u, f"{where} allowed-channels", source)
-            for u in _strings(
+            for u in string_list(
                 table.get("allowed-channels", []), f"{where} allowed-channels", source
             )
         ),
@@ -163,19 +167,13 @@ def parse_policy(table: Mapping[str, Any], *, source: Path, where: str) -> Polic
         provenance_trusted_root=trusted_root,
         provenance_exempt=frozenset(
             normalize_name(n)
-            for n in _strings(
+            for n in string_list(
                 table.get("provenance-exempt", []), f"{where} provenance-exempt", source
             )
         ),
         vulnerable=vulnerable,
         vulnerable_set="vulnerable" in table,
     )
-
-
-def _strings(value: object, where: str, source: Path) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{source}: {where} must be a list of strings")
-    return list(value)
 
 
 def _deny_rule(text: str, where: str) -> tuple[str, Any]:
