@@ -42,19 +42,20 @@ def find_lock(
     )
 
 
-def optional_config(project: Path) -> Config | None:
+def optional_config(project: Path, *, lock_settings: bool = False) -> Config | None:
     """The project's config when it has one (a bad one is still an error).
 
-    For the commands that work from a lock (never ``lock`` itself), so the
-    settings only ``lock`` uses are type-checked, not parsed: see
-    :func:`lockdown.config.parse_config`.
+    By default for the commands that work from a lock, so the settings only
+    ``lock`` uses are type-checked, not parsed: see
+    :func:`lockdown.config.parse_config`. ``lock_settings`` parses them too
+    (``diff``, ``lock --conda``).
     """
     # The names are spelled here so a run with no config never imports the config module.
     if not (project / "pyproject.toml").is_file() and not (project / "lockdown.toml").is_file():
         return None
     from lockdown.config import load_config  # noqa: PLC0415
 
-    return load_config(project, lock_settings=False)[0]
+    return load_config(project, lock_settings=lock_settings)[0]
 
 
 def configured_lock_kind(path: Path, config: Config | None) -> LockKind | None:

@@ -11,8 +11,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lockdown.commands._lockfile import find_lock
-from lockdown.config import PYPROJECT, STANDALONE, Config, load_config, parse_config
+from lockdown.commands._lockfile import find_lock, optional_config
+from lockdown.config import PYPROJECT, STANDALONE, parse_config
 from lockdown.config.policy import Policy
 from lockdown.errors import (
     ConfigError,
@@ -53,7 +53,7 @@ def diff(
     """
     if (old is None) == (base is None):
         raise UsageError("give the old lock as a file or as --base REV (one of them)")
-    config = _optional_config(project_dir)
+    config = optional_config(project_dir, lock_settings=True)
     policy = config.policy if config is not None else Policy()
     new_path = find_lock(project_dir, config, given=new)
     new_lock = read_lock(new_path)
@@ -104,12 +104,6 @@ def diff(
     if notify is not None and vulnerabilities.database is not None:
         notify(vulnerabilities.line(now))
     return result
-
-
-def _optional_config(project_dir: Path) -> Config | None:
-    if not (project_dir / PYPROJECT).is_file() and not (project_dir / STANDALONE).is_file():
-        return None
-    return load_config(project_dir)[0]
 
 
 def _git_show(revision: str, path: Path) -> bytes | None:

@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from lockdown import __version__
 from lockdown.commands._attest import attest_resolution, provenance_root
-from lockdown.commands._lockfile import find_lock
+from lockdown.commands._lockfile import find_lock, optional_config
 from lockdown.commands._origin_check import OriginCheck, PinningResolver
 from lockdown.conda_inputs import CondaInputs, conda_inputs, read_environment_yml
 from lockdown.config import Config, load_config
@@ -643,12 +643,11 @@ def read_conda_inputs(
     project_dir: Path, environment_file: Path | None
 ) -> tuple[CondaInputs, Path, Sequence[str], Config | None]:
     """The inputs, the lock file's path, the files read, and the project's config (if any)."""
-    from lockdown.config import PYPROJECT, STANDALONE, load_config  # noqa: PLC0415
+    from lockdown.config import PYPROJECT  # noqa: PLC0415
 
     table: CondaSettings | None = None
-    config: Config | None = None
-    if (project_dir / PYPROJECT).is_file() or (project_dir / STANDALONE).is_file():
-        config, _ = load_config(project_dir)
+    config = optional_config(project_dir, lock_settings=True)
+    if config is not None:
         table = config.conda
         if table is not None and environment_file is None and table.environment_file is not None:
             environment_file = config.project_dir / table.environment_file
