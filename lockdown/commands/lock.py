@@ -59,10 +59,7 @@ from lockdown.conda_inputs import CondaInputs, conda_inputs, read_environment_ym
 from lockdown.config import Config, load_config
 from lockdown.config.fields import format_duration
 from lockdown.config.http import http_settings
-from lockdown.errors import (
-    LockFileError,
-    UsageError,
-)
+from lockdown.errors import InputError, LockFileError, UsageError
 from lockdown.fsutil import atomic_write, run_lock
 from lockdown.lock.condalock import (
     PIP_INDEX_KEY,
@@ -655,8 +652,6 @@ def read_conda_inputs(
     if environment_file is None and table is None:
         default = project_dir / "environment.yml"
         if not default.is_file():
-            from lockdown.errors import InputError  # noqa: PLC0415
-
             raise InputError(
                 f"no environment.yml and no [tool.lockdown.conda] in {project_dir}",
                 hint="pass --conda FILE, or add [tool.lockdown.conda]",
@@ -751,7 +746,6 @@ def _solve(
         solved = solve_relaxing(inputs, platform, keep, start.cutoff)
         packages += solved
         if inputs.pip:
-            from lockdown.resolve import default_index_url  # noqa: PLC0415
             from lockdown.resolve.conda_pip import lock_pip  # noqa: PLC0415
 
             packages += lock_pip(
@@ -780,8 +774,6 @@ def _solve(
 
 def _judge(start: LockStart[CondaLock], packages: Sequence[LockedPackage]) -> GateResult:
     """The gate, once for the conda archives (channels as indexes) and once for the wheels."""
-    from lockdown.policy.gate import judge  # noqa: PLC0415
-
     before = start.previous.packages if start.previous is not None else None
     policy = start.policy
     channels = dataclasses.replace(policy, allowed_indexes=policy.allowed_channels)
@@ -808,8 +800,6 @@ def _render(
     result: GateResult,
 ) -> bytes:
     """conda-lock.yml, with lockdown's records in its custom metadata, validated."""
-    from lockdown.config.fields import format_duration  # noqa: PLC0415
-
     custom = {"lockdown-version": __version__, "input-digest": inputs.digest()}
     policy, cutoff = start.policy, start.cutoff
     if cutoff is not None and policy.min_release_age is not None:
@@ -849,8 +839,6 @@ def _managed_by(packages: Sequence[LockedPackage], manager: str) -> list[LockedP
 
 def _merged(first: GateResult, second: GateResult) -> GateResult:
     """One result from the conda side's and the pip side's."""
-    from lockdown.policy.gate import GateResult  # noqa: PLC0415
-
     changes = (
         None
         if first.changes is None and second.changes is None
