@@ -70,8 +70,12 @@ def describe_scope(marker: str | None, environments: Sequence[str]) -> str:
     return ", ".join(words)
 
 
-def summarize(outcome: LockOutcome) -> str:
-    """A short table of the locked packages and a closing line."""
+def summarize(outcome: LockOutcome, now: datetime | None = None) -> str:
+    """A short table of the locked packages and a closing line.
+
+    ``now`` (UTC) is when the vulnerability line measures its database's age;
+    ``None``: the current time.
+    """
     resolution = outcome.resolution
     packages = sorted(resolution.packages, key=lambda p: (p.name, p.version))
     name_width = max((len(p.name) for p in packages), default=4)
@@ -95,7 +99,7 @@ def summarize(outcome: LockOutcome) -> str:
         f"{resolution.resolver_version} -> {outcome.path.name} ({state})"
     )
     if outcome.vulnerabilities is not None:
-        lines.append(outcome.vulnerabilities.line(_now()))
+        lines.append(outcome.vulnerabilities.line(now or datetime.now(timezone.utc)))
     lines += [
         f"licenses: {index} declares no core metadata files (PEP 658) on its pages; "
         "no license records for its new packages (export reads the artifact cache)"
@@ -109,10 +113,6 @@ def summarize(outcome: LockOutcome) -> str:
             for index, version in outcome.attestations.no_provenance
         ]
     return "\n".join(lines)
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def attestation_line(summary: AttestationSummary) -> str:

@@ -182,7 +182,7 @@ def _say_lock(result: LockOutcome | CondaLocked, *, quiet: bool, now: datetime |
     if isinstance(result, LockOutcome):
         from lockdown.report.lock_summary import summarize  # noqa: PLC0415
 
-        text = _lines(summarize(result))
+        text = _lines(summarize(result, now))
     else:
         text = _lines(
             f"locked {result.packages} conda packages ({result.archives} archives, md5 and "

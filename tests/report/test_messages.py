@@ -18,6 +18,7 @@ from lockdown.audit.model import AuditReport, DatabaseInfo
 from lockdown.config.policy import Policy
 from lockdown.drift.model import EXIT_MISSING
 from lockdown.errors import EXIT_BLOCKED, EXIT_CHANGED, EXIT_OK, UsageError
+from lockdown.lock.model import Resolution
 from lockdown.policy.advisories import GateAudit
 from lockdown.policy.approvals import Approval
 from lockdown.policy.gate import GateResult, judge
@@ -25,7 +26,7 @@ from lockdown.report import DriftResult, Said, emit, say_drift
 from lockdown.report.audit import render_json as audit_json
 from lockdown.report.gate import render_json, render_text
 from lockdown.report.messages import say
-from lockdown.report.outcomes import CheckOutcome
+from lockdown.report.outcomes import CheckOutcome, LockOutcome
 from lockdown.report.results import (
     Approved,
     AuditResult,
@@ -283,6 +284,23 @@ def test_a_conda_lock_says_what_it_locked_and_what_the_gate_admitted() -> None:
     assert say(conda_locked(patch, off), quiet=True, now=NOW) == Said()
     # A first lock that admitted nothing in particular, without a vulnerability step.
     assert say(conda_locked(first_lock()), quiet=False, now=NOW) == Said(stdout=header)
+
+
+def test_a_python_lock_measures_its_database_age_with_the_clock_given() -> None:
+    # say's now reaches the summary's vulnerability line as it does conda's.
+    locked = LockOutcome(
+        path=LOCK,
+        changed=False,
+        resolution=Resolution(packages=(), environments=(), resolver="uv", resolver_version="0"),
+        gate=first_lock(),
+        vulnerabilities=audit_db(),
+    )
+    said = say(locked, quiet=False, now=NOW)
+    assert said.stdout.splitlines()[1] == (
+        "vulnerabilities: 1 new or changed version checked against export zip /srv/osv.zip "
+        f"(7 advisories, newest entry 2026-03-01, under a minute old, sha256 {'ab' * 6}): "
+        "none known"
+    )
 
 
 # --- diff, export, audit: a format, for stdout or a file ---
