@@ -143,9 +143,10 @@ def lock_project(
     # 1. Inputs, config, the previous lock and the approvals, validated before resolving.
     config, inputs, name, digest = _prepare(project_dir, resolver)
     wanted_upgrades = _names(upgrade_packages)
+    path = find_lock(project_dir, config)
     start = lock_start(
         config,
-        find_lock(project_dir, config),
+        path,
         read_lock,
         _recorded_cutoff,
         now,
@@ -183,7 +184,7 @@ def lock_project(
         # The backend's own previous resolution keeps the locked versions by
         # itself (uv prefers its uv.lock); without it, they are constraints.
         preferences=(
-            () if upgrade or state is not None else _preferences(previous, wanted_upgrades)
+            () if upgrade or state is not None else _preferences(old_packages, wanted_upgrades)
         ),
         exclude_newer=cutoff,
         exclude_newer_exempt=tuple(sorted(policy.cooldown_exempt)),
@@ -287,7 +288,6 @@ def lock_project(
         )
         return render_lock(resolution, meta, validated=previous.data if previous else None)
 
-    path = find_lock(project_dir, config)
     end = gate_and_write(
         start, result, packages_of(new_packages), render, path, config, cache_dir, reporter
     )
@@ -482,12 +482,12 @@ def _recorded_cutoff(previous: LockFile | None) -> tuple[datetime | None, object
     return recorded, previous.tool.get("min-release-age")
 
 
-def _preferences(previous: LockFile | None, upgrading: frozenset[str]) -> tuple[str, ...]:
+def _preferences(old: Sequence[LockedPackage] | None, upgrading: frozenset[str]) -> tuple[str, ...]:
     """``name==version`` for each package the previous lock pins at a single version."""
-    if previous is None:
+    if old is None:
         return ()
     versions: dict[str, set[str]] = {}
-    for state in locked_packages(previous):
+    for state in old:
         versions.setdefault(state.name, set()).add(state.version)
     return tuple(
         f"{name}=={next(iter(found))}"
