@@ -57,10 +57,9 @@ def _python_layout(platform: str, python: str | None) -> tuple[str, str] | None:
     """Where ``noarch: python`` files go in the prefix: (site-packages, scripts), relative."""
     if python is None:
         return None
-    if platform.startswith("win-"):
-        return "Lib/site-packages", "Scripts"
-    major_minor = ".".join(python.split(".")[:2])
-    return f"lib/python{major_minor}/site-packages", "bin"
+    from lockdown.env.conda_python import scripts, site_packages  # noqa: PLC0415
+
+    return site_packages(Path(), platform, python).as_posix(), scripts(Path(), platform).as_posix()
 
 
 def _installed_at(member: str, layout: tuple[str, str] | None) -> str:
@@ -324,6 +323,7 @@ def pip_against_wheels(
         interpreter,
         marker_environment,
         python_of,
+        scripts,
         site_packages,
     )
     from lockdown.env.install import Selected  # noqa: PLC0415
@@ -338,7 +338,7 @@ def pip_against_wheels(
         environment=marker_environment(platform, python),
         tags=(),
         site_packages=(site_packages(prefix, platform, python),),
-        scripts=prefix / ("Scripts" if platform.startswith("win-") else "bin"),
+        scripts=scripts(prefix, platform),
         prefix=prefix,
         in_venv=False,
     )

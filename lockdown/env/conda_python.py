@@ -122,6 +122,11 @@ def site_packages(prefix: Path, platform: str, python: str) -> Path:
     return prefix / "lib" / f"python{major_minor}" / "site-packages"
 
 
+def scripts(prefix: Path, platform: str) -> Path:
+    """Where a conda Python on ``platform`` puts its scripts (entry points) in ``prefix``."""
+    return prefix / ("Scripts" if platform.startswith("win-") else "bin")
+
+
 def interpreter(prefix: Path, platform: str) -> Path:
     """The conda Python's executable in ``prefix``."""
     return prefix / "python.exe" if platform.startswith("win-") else prefix / "bin" / "python"
