@@ -35,7 +35,7 @@ Rules for every change:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -73,6 +73,18 @@ class GateResult:
     verdicts: tuple[Verdict, ...]
     #: What is worth knowing but blocks nothing (a pinned name another index also serves).
     findings: tuple[str, ...] = ()
+    #: (name, version) → the approval that admitted it: the first verdict's that has one.
+    _approved: Mapping[tuple[str, str | None], Approval] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        # Built once: the lock writer asks about every package of the lock.
+        approved: dict[tuple[str, str | None], Approval] = {}
+        for verdict in self.verdicts:
+            if verdict.approval is not None:
+                approved.setdefault((verdict.name, verdict.version), verdict.approval)
+        object.__setattr__(self, "_approved", approved)
 
     @property
     def blocked(self) -> tuple[Verdict, ...]:
@@ -81,10 +93,7 @@ class GateResult:
 
     def approval_for(self, name: str, version: str) -> Approval | None:
         """The approval that admitted ``name==version``, if one did."""
-        for verdict in self.verdicts:
-            if verdict.name == name and verdict.version == version and verdict.approval:
-                return verdict.approval
-        return None
+        return self._approved.get((name, version))
 
 
 def judge(
