@@ -35,11 +35,12 @@ def _expected(
     wanted = applicable_packages(
         lock, Selection(environment=target.environment, extras=extras, groups=groups)
     )
+    lock_dir = lock.path.absolute().parent
     return {
         normalize_name(p.name): ExpectedPin(
             version=str(p.version) if p.version is not None else None,
             from_index=bool(p.wheels or p.sdist),
-            source=locked_source(p, lock.path.absolute().parent),
+            source=locked_source(p, lock_dir),
         )
         for p in wanted
     }
