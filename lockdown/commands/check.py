@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lockdown.commands._lockfile import find_lock, optional_config
-from lockdown.commands.verify import load_conda_lock, load_lock
 from lockdown.drift.check import against_wheels, expected_entry
 from lockdown.drift.model import DriftReport, FileDrift, Level
 from lockdown.errors import EXIT_INTERNAL, LockdownError, UsageError
@@ -72,6 +71,7 @@ def run_check(
     signer: str | None = None
     if level == "artifacts" or needs_signature:
         # The lock itself is needed: to verify it, or for its artifacts.
+        from lockdown.commands.verify import load_lock  # noqa: PLC0415 - not the cron path
         from lockdown.env.python_env import inspect_interpreter  # noqa: PLC0415
 
         lock, signer = load_lock(lock_path, config=config, require_signature=needs_signature)
@@ -326,6 +326,8 @@ def _check_conda(args: Args, config: Config | None) -> DriftReport:
             "--prefix checks a conda environment; it takes none of --venv, --python, "
             "--extra, --group"
         )
+    from lockdown.commands.verify import load_conda_lock  # noqa: PLC0415
+
     lock_path = find_lock(args.project, config, given=args.lock, kind="conda")
     lock, signer = load_conda_lock(lock_path, config, args.require_signature)
     return run_conda_check(
