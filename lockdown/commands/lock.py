@@ -55,19 +55,11 @@ from lockdown import __version__
 from lockdown.commands._attest import attest_resolution, provenance_root
 from lockdown.commands._lockfile import find_lock, optional_config
 from lockdown.commands._origin_check import OriginCheck, PinningResolver
-from lockdown.conda_inputs import CondaInputs, conda_inputs, read_environment_yml
 from lockdown.config import Config, load_config
 from lockdown.config.fields import format_duration
 from lockdown.config.http import http_settings
 from lockdown.errors import InputError, LockFileError, UsageError
 from lockdown.fsutil import atomic_write, run_lock
-from lockdown.lock.condalock import (
-    PIP_INDEX_KEY,
-    CondaLock,
-    read_conda_lock,
-    render_conda_lock,
-    require,
-)
 from lockdown.lock.model import LockedPackage, Resolution
 from lockdown.lock.previous import read_previous
 from lockdown.lock.pylock import LockFile, LockMetadata, locked_packages, read_lock, render_lock
@@ -85,7 +77,6 @@ from lockdown.resolve.digests import VerifyArtifacts, to_download, verify_resolu
 from lockdown.resolve.early import early_clients, early_pages
 from lockdown.resolve.interface import Resolver, ResolveRequest
 from lockdown.resolve.licenses import license_records
-from lockdown.resolve.rattler import solve_relaxing
 from lockdown.resolve.relax import resolve_served
 from lockdown.resolve.state import load_resolver_state, save_resolver_state
 from lockdown.resolve.yanked import exactly_pinned, yanked_releases
@@ -95,8 +86,10 @@ if TYPE_CHECKING:
     from argparse import Namespace as Args
 
     from lockdown.audit.model import Package
+    from lockdown.conda_inputs import CondaInputs
     from lockdown.config.conda import CondaSettings
     from lockdown.config.policy import Policy
+    from lockdown.lock.condalock import CondaLock
     from lockdown.resolve.index import IndexClients
     from lockdown.resolve.platforms import Coverage, PlannedEnvironments
 
@@ -640,6 +633,7 @@ def read_conda_inputs(
     project_dir: Path, environment_file: Path | None
 ) -> tuple[CondaInputs, Path, Sequence[str], Config | None]:
     """The inputs, the lock file's path, the files read, and the project's config (if any)."""
+    from lockdown.conda_inputs import conda_inputs, read_environment_yml  # noqa: PLC0415
     from lockdown.config import PYPROJECT  # noqa: PLC0415
 
     table: CondaSettings | None = None
@@ -684,6 +678,9 @@ def lock_conda(
     nothing. The ``pip:`` section keeps its previous pins and the cutoff alike
     (:func:`lockdown.resolve.conda_pip.lock_pip`); ``reporter`` hears what was relaxed.
     """
+    # The conda modules are imported here, not with this module: a Python lock needs none.
+    from lockdown.lock.condalock import read_conda_lock, require  # noqa: PLC0415
+
     require()
     from lockdown.audit.model import conda_packages  # noqa: PLC0415
 
@@ -735,6 +732,8 @@ def _solve(
 ) -> list[LockedPackage]:
     """One solve per platform, keeping what was locked unless asked to move; the pip:
     section by the Python path for that platform's conda Python, kept and cut off alike."""
+    from lockdown.resolve.rattler import solve_relaxing  # noqa: PLC0415
+
     previous = None if upgrade else start.previous
     packages: list[LockedPackage] = []
     for platform in inputs.platforms:
@@ -800,6 +799,8 @@ def _render(
     result: GateResult,
 ) -> bytes:
     """conda-lock.yml, with lockdown's records in its custom metadata, validated."""
+    from lockdown.lock.condalock import render_conda_lock  # noqa: PLC0415
+
     custom = {"lockdown-version": __version__, "input-digest": inputs.digest()}
     policy, cutoff = start.policy, start.cutoff
     if cutoff is not None and policy.min_release_age is not None:
@@ -878,6 +879,8 @@ def pip_index_records(packages: Sequence[LockedPackage]) -> dict[str, str]:
     index, and the gate's index rules (allowed-indexes, a package keeps its
     first index) need the index itself.
     """
+    from lockdown.lock.condalock import PIP_INDEX_KEY  # noqa: PLC0415
+
     out: dict[str, str] = {}
     for package in sorted(packages, key=lambda p: (p.name, p.conda.platform)):
         if package.conda.manager == "pip" and package.index is not None:
