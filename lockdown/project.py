@@ -43,6 +43,15 @@ class ProjectInputs:
     #: Selected dependency groups → their requirements (includes expanded), sorted.
     groups: Mapping[NormalizedName, tuple[str, ...]] = field(default_factory=dict)
 
+    @property
+    def all_requirements(self) -> tuple[str, ...]:
+        """Every requirement text: the dependencies, then each extra's, then each group's."""
+        return (
+            *self.dependencies,
+            *(r for reqs in self.extras.values() for r in reqs),
+            *(r for reqs in self.groups.values() for r in reqs),
+        )
+
     def as_json(self) -> dict[str, Any]:
         """A plain, order-independent view used for the input digest."""
         return {

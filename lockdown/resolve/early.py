@@ -42,9 +42,7 @@ def early_pages(
 
     locked = {normalize_name(s.name): s for s in old or ()}
     pages: dict[str, set[str]] = {}
-    texts = [*inputs.dependencies, *(r for rs in inputs.extras.values() for r in rs)]
-    texts += [r for rs in inputs.groups.values() for r in rs]
-    for text in texts:
+    for text in inputs.all_requirements:
         try:
             requirement = Requirement(text)
         except InvalidRequirement:

@@ -50,11 +50,7 @@ def exactly_pinned(
     from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415
 
     cache = ArtifactCache(cache_dir or default_cache_dir(), http=http)
-    requirements: list[str] = [
-        *inputs.dependencies,
-        *(r for reqs in inputs.extras.values() for r in reqs),
-        *(r for reqs in inputs.groups.values() for r in reqs),
-    ]
+    requirements = list(inputs.all_requirements)
     unknown: set[str] = set()
     read = _requirements_of(states, cache) if dependencies else [[] for _ in states]
     for state, metadata in zip(states, read, strict=True):
