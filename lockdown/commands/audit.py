@@ -132,7 +132,7 @@ def run(args: Args, reporter: Reporter) -> AuditResult:
     """``lockdown audit`` from its parsed arguments: audit the target; the result is the report."""
     max_age = None
     if args.max_db_age is not None:
-        from lockdown.config.audit import parse_age  # noqa: PLC0415
+        from lockdown.config.fields import parse_age  # noqa: PLC0415
 
         max_age = parse_age(args.max_db_age, "--max-db-age")
     config = optional_config(args.project)

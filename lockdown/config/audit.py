@@ -22,8 +22,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from lockdown.config.fields import parse_duration, parse_index_url, reject_unknown
-from lockdown.errors import ConfigError, UsageError
+from lockdown.config.fields import duration, parse_index_url, reject_unknown
+from lockdown.errors import ConfigError
 from lockdown.names import normalize_name
 
 AUDIT_KEYS = frozenset({"db", "api-url", "max-db-age", "ignore"})
@@ -87,11 +87,7 @@ def parse_audit(
             f"{source}: {where} has both db and api-url", hint="configure one source of advisories"
         )
     age_raw = table.get("max-db-age")
-    max_age = None
-    if age_raw is not None:
-        if not isinstance(age_raw, str):
-            raise ConfigError(f"{source}: {where} max-db-age must be a string such as '7 days'")
-        max_age = parse_age(age_raw, f"{source}: {where} max-db-age")
+    max_age = None if age_raw is None else duration(age_raw, f"{where} max-db-age", source)
     raw_ignores = table.get("ignore", [])
     if not isinstance(raw_ignores, list):
         raise ConfigError(f"{source}: {where} ignore must be an array of tables ([[...ignore]])")
@@ -100,14 +96,6 @@ def parse_audit(
         for index, item in enumerate(raw_ignores)
     )
     return AuditSettings(db=db, api_url=api_url, max_db_age=max_age, ignores=ignores)
-
-
-def parse_age(text: str, where: str) -> timedelta:
-    """A maximum age such as ``7 days`` (the durations the rest of the config takes)."""
-    try:
-        return parse_duration(text)
-    except UsageError as exc:
-        raise ConfigError(f"{where}: {exc.message}", hint=exc.hint) from None
 
 
 def _ignore(raw: object, *, source: Path, where: str) -> Ignore:

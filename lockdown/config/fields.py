@@ -100,6 +100,21 @@ def parse_duration(text: str) -> timedelta:
         ) from None
 
 
+def parse_age(text: str, where: str) -> timedelta:
+    """A duration such as ``7 days`` for a setting or flag ``where`` names (a config error)."""
+    try:
+        return parse_duration(text)
+    except UsageError as exc:
+        raise ConfigError(f"{where}: {exc.message}", hint=exc.hint) from None
+
+
+def duration(value: object, key: str, source: Path) -> timedelta:
+    """A duration setting such as ``7 days``, or an error naming ``key``."""
+    if not isinstance(value, str):
+        raise ConfigError(f"{source}: {key} must be a string such as '7 days'")
+    return parse_age(value, f"{source}: {key}")
+
+
 def format_duration(value: timedelta) -> str:
     """The shortest exact form: ``7 days``, ``12 hours``, ``90 minutes``."""
     seconds = int(value.total_seconds())

@@ -12,8 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from lockdown.config.fields import parse_duration, parse_index_url, reject_unknown, string_list
-from lockdown.errors import ConfigError, UsageError
+from lockdown.config.fields import duration, parse_index_url, reject_unknown, string_list
+from lockdown.errors import ConfigError
 from lockdown.names import normalize_name
 
 #: The approvals file unless ``approvals`` says otherwise.
@@ -100,18 +100,7 @@ def parse_policy(table: Mapping[str, Any], *, source: Path, where: str) -> Polic
                 hint=f"use some of: {', '.join(AUTO_APPROVABLE)}",
             )
     age_raw = table.get("min-release-age")
-    age = None
-    if age_raw is not None:
-        if not isinstance(age_raw, str):
-            raise ConfigError(
-                f"{source}: {where} min-release-age must be a string such as '7 days'"
-            )
-        try:
-            age = parse_duration(age_raw)
-        except UsageError as exc:
-            raise ConfigError(
-                f"{source}: {where} min-release-age: {exc.message}", hint=exc.hint
-            ) from None
+    age = None if age_raw is None else duration(age_raw, f"{where} min-release-age", source)
     yanked = table.get("yanked", "deny")
     if yanked not in ("deny", "allow"):
         raise ConfigError(f"{source}: {where} yanked must be 'deny' or 'allow', not {yanked!r}")
