@@ -161,7 +161,7 @@ def install_locked(
     # 5. The pip: wheels, verified above, with the prefix's own Python.
     if the_plan.pip:
         with status(f"installing {len(the_plan.pip)} pip packages"):
-            _install_pip(the_plan.pip, files, prefix, here, lock_path)
+            _install_pip(the_plan.pip, files, prefix, here, selected)
     return CondaInstallOutcome(plan=the_plan, prefix=prefix, created=not exists, dry_run=False)
 
 
@@ -186,10 +186,18 @@ def _install_pip(
     files: dict[str, Path],
     prefix: Path,
     platform: str,
-    lock_path: Path,
+    conda: Sequence[LockedPackage],
 ) -> None:
-    from lockdown.env.conda_python import interpreter  # noqa: PLC0415
-    from lockdown.env.install import Plan, Selected, apply  # noqa: PLC0415
+    """Install ``wheels`` (verified: ``files``) with the prefix's own Python.
+
+    Planned as a venv install is (:func:`lockdown.env.install.plan`) against
+    the prefix's distributions of those names only (the others are conda's),
+    so one installed at the locked version from another source (a direct URL)
+    is reinstalled from the locked wheel, not skipped by the installer.
+    """
+    from lockdown.env.conda_python import interpreter, python_of, site_packages  # noqa: PLC0415
+    from lockdown.env.install import Selected, apply, plan  # noqa: PLC0415
+    from lockdown.env.python_env import installed_distributions  # noqa: PLC0415
     from lockdown.names import normalize_name  # noqa: PLC0415
 
     python = interpreter(prefix, platform)
@@ -201,7 +209,10 @@ def _install_pip(
     chosen = tuple(
         Selected(name=normalize_name(w.name), version=w.version, artifact=w.file) for w in wheels
     )
-    apply(Plan(selected=chosen, add=chosen), files, python, installer="uv")
+    names = {s.name for s in chosen}
+    site = site_packages(prefix, platform, python_of(conda))
+    installed = [d for d in installed_distributions([site]) if d.name in names]
+    apply(plan(chosen, installed, keep=()), files, python, installer="uv")
 
 
 def _check_md5(package: LockedPackage, path: Path, lock_path: Path) -> None:

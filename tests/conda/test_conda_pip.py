@@ -144,6 +144,33 @@ def test_pip_wheels_are_pinned_as_the_index_declares_them(
     assert {p.name: p.file.sha256 for p in read_conda_lock(again.path).packages} == declared
 
 
+def test_a_pip_package_from_another_source_is_reinstalled_from_the_locked_wheel(
+    project: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from lockdown.artifacts import ArtifactCache
+    from lockdown.fsutil import default_cache_dir
+
+    outcome = lock_conda(project)
+    prefix = tmp_path / "prefix"
+    install_conda(outcome.path, prefix)
+    alpha = next(p for p in read_conda_lock(outcome.path).packages if p.name == "alpha")
+    # The locked version, installed behind lockdown's back from a local file (a direct URL).
+    elsewhere = tmp_path / "elsewhere" / alpha.file.filename
+    elsewhere.parent.mkdir()
+    shutil.copyfile(ArtifactCache(default_cache_dir()).path_for(alpha.file.sha256), elsewhere)
+    ran = uv_pip(prefix / "bin" / "python", "install", "--reinstall", "--no-deps", str(elsewhere))
+    assert ran.returncode == 0, ran.stderr
+    before = run_conda_check(outcome.path, prefix)
+    assert [(p.name, p.kind) for p in before.packages] == [("pip alpha", "source")]
+    done = install_conda(outcome.path, prefix)
+    assert [line for line in done.plan.lines() if "pip" in line] == ["+ pip alpha==1.1"]
+    after = run_conda_check(outcome.path, prefix)
+    assert after.in_sync, after.packages
+    assert install_conda(outcome.path, prefix).plan.in_sync
+
+
 def test_pip_section_without_python_is_refused(
     tmp_path: Path, channel: CondaChannel, catalog: PackageIndex, cli: Cli
 ) -> None:
