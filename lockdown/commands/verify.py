@@ -195,8 +195,6 @@ def load_conda_lock(
     lock_path: Path, config: Config | None, require_signature: bool
 ) -> tuple[CondaLock | None, str | None]:
     """The conda lock verified first when required (its verified bytes, parsed), and the signer."""
-    from lockdown.sign import signature_required  # noqa: PLC0415
-
     if not signature_required(config, require_signature):
         return None, None
 
