@@ -357,7 +357,7 @@ def run(args: Args, reporter: Reporter) -> Installed:
     )
     return Installed(
         plan=outcome.plan,
-        target=outcome.python.parent.parent if args.venv else outcome.python,
+        target=args.venv if args.venv is not None else outcome.python,
         lock=Path(lock_path),
         dry_run=args.dry_run,
         created=outcome.created_venv,
