@@ -774,17 +774,15 @@ def _solve(
 def _judge(start: LockStart[CondaLock], packages: Sequence[LockedPackage]) -> GateResult:
     """The gate, once for the conda archives (channels as indexes) and once for the wheels."""
     before = start.previous.packages if start.previous is not None else None
-    policy = start.policy
-    channels = dataclasses.replace(policy, allowed_indexes=policy.allowed_channels)
     conda, pip = (
         judge(
             _managed_by(before, manager) if before is not None else None,
             _managed_by(packages, manager),
-            policy=channels if manager == "conda" else policy,
+            policy=start.policy,
             approvals=start.approvals,
             now=start.now,
             cutoff=start.cutoff,
-            index_setting="allowed-channels" if manager == "conda" else "allowed-indexes",
+            channels=manager == "conda",
         )
         for manager in ("conda", "pip")
     )

@@ -9,7 +9,8 @@ Rules for every package of the new lock (whether it changed or not):
 
 1. ``deny``: a package matching a deny rule is blocked (no approval admits it).
 2. ``require-wheels``: a package with no wheel is blocked.
-3. ``allowed-indexes``: a package from any other index (or from none) is blocked.
+3. ``allowed-indexes`` (``allowed-channels`` for conda archives): a package from any
+   other index (or from none) is blocked.
 4. cooldown: an artifact uploaded after the cutoff, or with no upload time, is
    blocked unless the package is in ``cooldown-exempt`` (judged once per
    version: the first such file of all its entries, markers or conda platforms);
@@ -105,17 +106,19 @@ def judge(
     now: datetime,
     cutoff: datetime | None,
     yanked: Mapping[tuple[str, str], str] | None = None,
-    index_setting: str = "allowed-indexes",
+    channels: bool = False,
 ) -> GateResult:
     """Judge ``new`` against ``old`` (``None``: a first lock); see the module docstring.
 
-    ``index_setting`` names the allowlist in messages (conda locks pass their
-    ``allowed-channels`` as ``policy.allowed_indexes``).
+    ``channels``: ``new`` are conda archives, whose allowlist (rule 3) is
+    ``allowed-channels`` rather than ``allowed-indexes``.
     """
     young = _too_young(new, policy, cutoff)
     # Parsed once for the whole lock, not once a package (thousands on a big lock).
     denied = deny_rules(policy)
-    allowed = {index_key(u) for u in policy.allowed_indexes}
+    setting = "allowed-channels" if channels else "allowed-indexes"
+    listed = policy.allowed_channels if channels else policy.allowed_indexes
+    allowed = {index_key(u) for u in listed}
     verdicts = [
         v
         for state in new
@@ -126,7 +129,7 @@ def judge(
             allowed,
             young.pop((state.name, state.version), []),
             yanked or {},
-            index_setting,
+            setting,
         )
     ]
     changes = None
