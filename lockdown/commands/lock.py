@@ -568,7 +568,7 @@ def check_lock(project_dir: Path, *, resolver: str | None = None) -> CheckOutcom
 
 def run(args: Args, reporter: Reporter) -> LockOutcome | CheckOutcome | CondaLocked:
     """``lockdown lock`` from its parsed arguments: lock (or check) and return what happened."""
-    if args.check:
+    if args.check and args.conda is None:
         return check_lock(args.project, resolver=args.resolver)
     if args.upgrade and args.upgrade_package:
         raise UsageError("--upgrade and --upgrade-package cannot be used together")

@@ -332,6 +332,20 @@ def test_prefix_and_venv_options_do_not_mix(project: Path, tmp_path: Path, cli: 
     assert "--prefix checks a conda environment" in result.err
 
 
+@pytest.mark.parametrize("flag", [["--check"], ["--resolver", "uv"]])
+def test_python_only_lock_options_are_refused_with_conda(
+    project: Path, cli: Cli, flag: list[str]
+) -> None:
+    before = snapshot(project)
+    result = cli("lock", "--project", project, "--conda", *flag)
+    assert result.code == 64
+    assert result.err.strip() == (
+        "lockdown: error: --conda locks with py-rattler; "
+        "--check and --resolver apply to Python locks only"
+    )
+    assert snapshot(project) == before
+
+
 def test_without_the_conda_extra_the_command_says_how_to_get_it(
     project: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
