@@ -70,8 +70,7 @@ from lockdown.policy.cooldown import cooldown_cutoff
 from lockdown.policy.gate import GateResult, judge
 from lockdown.progress import Reporter
 from lockdown.project import ProjectInputs, input_digest, read_inputs
-from lockdown.report.outcomes import CheckOutcome, LockOutcome
-from lockdown.report.results import CondaLocked
+from lockdown.report.outcomes import CheckOutcome, CondaLockOutcome, LockOutcome
 from lockdown.resolve import default_index_url, get_resolver
 from lockdown.resolve.digests import VerifyArtifacts, to_download, verify_resolution
 from lockdown.resolve.early import early_clients, early_pages
@@ -566,7 +565,7 @@ def check_lock(project_dir: Path, *, resolver: str | None = None) -> CheckOutcom
     return CheckOutcome(path=path, current=True, reason="")
 
 
-def run(args: Args, reporter: Reporter) -> LockOutcome | CheckOutcome | CondaLocked:
+def run(args: Args, reporter: Reporter) -> LockOutcome | CheckOutcome | CondaLockOutcome:
     """``lockdown lock`` from its parsed arguments: lock (or check) and return what happened."""
     if args.check and args.conda is None:
         return check_lock(args.project, resolver=args.resolver)
@@ -585,48 +584,20 @@ def run(args: Args, reporter: Reporter) -> LockOutcome | CheckOutcome | CondaLoc
     )
 
 
-def _lock_conda(args: Args, reporter: Reporter) -> CondaLocked:
+def _lock_conda(args: Args, reporter: Reporter) -> CondaLockOutcome:
     if args.check or args.resolver:
         raise UsageError(
             "--conda locks with py-rattler; --check and --resolver apply to Python locks only"
         )
     environment = Path(args.project) / args.conda if args.conda else None
     with reporter.status("solving the conda environment"):
-        outcome = lock_conda(
+        return lock_conda(
             Path(args.project),
             environment_file=environment,
             upgrade=args.upgrade,
             upgrade_packages=args.upgrade_package or (),
             reporter=reporter,
         )
-    return CondaLocked(
-        path=outcome.path,
-        changed=outcome.changed,
-        packages=len({p.name for p in outcome.packages}),
-        archives=len(outcome.packages),
-        platforms=outcome.platforms,
-        gate=outcome.gate,
-        vulnerabilities=outcome.vulnerabilities,
-    )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CondaLockOutcome:
-    """What ``lock --conda`` did."""
-
-    path: Path
-    changed: bool
-    packages: tuple[LockedPackage, ...]
-    platforms: tuple[str, ...]
-    #: The gate's verdicts; when any blocks, nothing was written.
-    gate: GateResult
-    #: What the vulnerability rule looked up, and where.
-    vulnerabilities: GateAudit | None = None
-
-    @property
-    def blocked(self) -> bool:
-        """Whether the gate blocked the new lock (the old one was left as it was)."""
-        return bool(self.gate.blocked)
 
 
 def read_conda_inputs(

@@ -12,11 +12,10 @@ from typing import TYPE_CHECKING
 
 from lockdown.errors import EXIT_BLOCKED, EXIT_CHANGED, EXIT_OK
 from lockdown.report import Said, to_output
-from lockdown.report.outcomes import CheckOutcome, LockOutcome
+from lockdown.report.outcomes import CheckOutcome, CondaLockOutcome, LockOutcome
 from lockdown.report.results import (
     Approved,
     AuditResult,
-    CondaLocked,
     Exported,
     GateReport,
     GuardInstalled,
@@ -48,7 +47,7 @@ def say(result: Result, *, quiet: bool, now: datetime | None = None) -> Said:
     ``now`` (UTC) is when a vulnerability line measures its database's age;
     ``None``: the current time.
     """
-    if isinstance(result, (LockOutcome, CondaLocked)):
+    if isinstance(result, (LockOutcome, CondaLockOutcome)):
         return _say_lock(result, quiet=quiet, now=now)
     if isinstance(result, CheckOutcome):
         if not result.current:
@@ -156,7 +155,7 @@ def _say_installed(result: Installed, *, quiet: bool) -> Said:
     return Said(stdout=_lines(*lines) + plan, exit_code=code)
 
 
-def _say_lock(result: LockOutcome | CondaLocked, *, quiet: bool, now: datetime | None) -> Said:
+def _say_lock(result: LockOutcome | CondaLockOutcome, *, quiet: bool, now: datetime | None) -> Said:
     """``lock`` and ``lock --conda``: what was locked and the gate's verdicts; a block (exit 3)
     on stderr, even with ``--quiet``."""
     from lockdown.report.gate import (  # noqa: PLC0415
@@ -184,8 +183,9 @@ def _say_lock(result: LockOutcome | CondaLocked, *, quiet: bool, now: datetime |
 
         text = _lines(summarize(result, now))
     else:
+        names = len({p.name for p in result.packages})
         text = _lines(
-            f"locked {result.packages} conda packages ({result.archives} archives, md5 and "
+            f"locked {names} conda packages ({len(result.packages)} archives, md5 and "
             f"sha256 pinned) for {', '.join(result.platforms)} -> {result.path.name} "
             f"({'updated' if result.changed else 'unchanged'})"
         )

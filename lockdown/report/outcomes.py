@@ -1,4 +1,4 @@
-"""What ``lock`` and ``lock --check`` return (read by :mod:`lockdown.report.lock_summary`)."""
+"""What ``lock``, ``lock --conda`` and ``lock --check`` return (said by report/messages.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from lockdown.lock.attestation import AttestationSummary
-    from lockdown.lock.model import Resolution
+    from lockdown.lock.model import LockedPackage, Resolution
     from lockdown.policy.advisories import GateAudit
     from lockdown.policy.gate import GateResult
 
@@ -44,3 +44,23 @@ class CheckOutcome:
     current: bool
     #: One line saying why it is stale (empty when current).
     reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CondaLockOutcome:
+    """What ``lock --conda`` did."""
+
+    path: Path
+    changed: bool
+    #: Every entry locked: one per package and platform (conda archives and pip wheels).
+    packages: tuple[LockedPackage, ...]
+    platforms: tuple[str, ...]
+    #: The gate's verdicts; when any blocks, nothing was written.
+    gate: GateResult
+    #: What the vulnerability rule looked up, and where.
+    vulnerabilities: GateAudit | None = None
+
+    @property
+    def blocked(self) -> bool:
+        """Whether the gate blocked the new lock (the old one was left as it was)."""
+        return bool(self.gate.blocked)

@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
-from lockdown.report.outcomes import CheckOutcome, LockOutcome
+from lockdown.report.outcomes import CheckOutcome, CondaLockOutcome, LockOutcome
 
 if TYPE_CHECKING:
     from lockdown.audit.model import AuditReport
-    from lockdown.policy.advisories import GateAudit
     from lockdown.policy.approvals import Approval
     from lockdown.policy.gate import GateResult
     from lockdown.report.plan import PrintablePlan
@@ -104,22 +103,6 @@ class Installed:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CondaLocked:
-    """``lock --conda``: what it locked, and the gate's verdicts (when any blocks, nothing was
-    written)."""
-
-    path: Path
-    changed: bool
-    #: Distinct package names, and archives (one per package and platform).
-    packages: int
-    archives: int
-    platforms: tuple[str, ...]
-    gate: GateResult
-    #: What the vulnerability rule looked up, and where.
-    vulnerabilities: GateAudit | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class GateReport:
     """``diff``: the gate's verdicts on a change, in ``format``, for stdout or ``output``."""
 
@@ -160,7 +143,7 @@ Result: TypeAlias = (
     | Installed
     | LockOutcome
     | CheckOutcome
-    | CondaLocked
+    | CondaLockOutcome
     | GateReport
     | Exported
     | AuditResult

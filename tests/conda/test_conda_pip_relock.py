@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from lockdown.commands.lock import CondaLockOutcome, lock_conda
+from lockdown.commands.lock import lock_conda
 from lockdown.env.conda_meta import current_platform
 from lockdown.lock.condalock import read_conda_lock
+from lockdown.report.outcomes import CondaLockOutcome
 from tests.conftest import CliResult
 from tests.support.condachannel import CondaChannel
 from tests.support.pkgindex import PackageIndex

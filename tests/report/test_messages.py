@@ -18,6 +18,7 @@ from lockdown.audit.model import AuditReport, DatabaseInfo
 from lockdown.config.policy import Policy
 from lockdown.drift.model import EXIT_MISSING
 from lockdown.errors import EXIT_BLOCKED, EXIT_CHANGED, EXIT_OK, UsageError
+from lockdown.lock.condalock import conda_entry
 from lockdown.lock.model import Resolution
 from lockdown.policy.advisories import GateAudit
 from lockdown.policy.approvals import Approval
@@ -26,11 +27,10 @@ from lockdown.report import DriftResult, Said, emit, say_drift
 from lockdown.report.audit import render_json as audit_json
 from lockdown.report.gate import render_json, render_text
 from lockdown.report.messages import say
-from lockdown.report.outcomes import CheckOutcome, LockOutcome
+from lockdown.report.outcomes import CheckOutcome, CondaLockOutcome, LockOutcome
 from lockdown.report.results import (
     Approved,
     AuditResult,
-    CondaLocked,
     Exported,
     GateReport,
     GuardInstalled,
@@ -233,13 +233,29 @@ def test_lock_check_says_current_on_stdout_and_stale_on_stderr_even_quiet() -> N
     assert say(stale, quiet=False) == say(stale, quiet=True) == expected
 
 
-def conda_locked(gate: GateResult, vulnerabilities: GateAudit | None = None) -> CondaLocked:
-    return CondaLocked(
+def conda_locked(gate: GateResult, vulnerabilities: GateAudit | None = None) -> CondaLockOutcome:
+    """Two packages on two platforms: four archives."""
+    platforms = ("linux-64", "osx-arm64")
+    entries = tuple(
+        conda_entry(
+            name=name,
+            version="1.0",
+            build="0",
+            platform=platform,
+            url=f"https://conda.example/c/{platform}/{name}-1.0-0.conda",
+            md5="0" * 32,
+            sha256="ab" * 32,
+            dependencies={},
+            channel="https://conda.example/c",
+        )
+        for name in ("alpha", "beta")
+        for platform in platforms
+    )
+    return CondaLockOutcome(
         path=Path("/p/conda-lock.yml"),
         changed=True,
-        packages=2,
-        archives=4,
-        platforms=("linux-64", "osx-arm64"),
+        packages=entries,
+        platforms=platforms,
         gate=gate,
         vulnerabilities=vulnerabilities,
     )
